@@ -1,0 +1,22 @@
+//! Database migrations for pakn, one file per change, never edited after
+//! they land. Every migration runs on SQLite and PostgreSQL; CI runs
+//! up → down → up on both.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_directory;
+mod m20261122_000002_create_feedback;
+mod m20261122_000003_create_audit_event;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_directory::Migration),
+            Box::new(m20261122_000002_create_feedback::Migration),
+            Box::new(m20261122_000003_create_audit_event::Migration),
+        ]
+    }
+}

@@ -1,0 +1,325 @@
+//! Settings: embedded defaults (`config/default.toml`), then an optional
+//! file (`--config FILE` / `PAKN_CONFIG`), then `PAKN__…` environment
+//! variables. Unknown keys are refused so a typo cannot silently fall back
+//! to a default.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::domain::attachment::AttachmentKind;
+use crate::domain::feedback::IntakeRules;
+
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub log: LogSettings,
+    pub province: ProvinceSettings,
+    pub intake: IntakeSettings,
+    pub rate_limit: RateLimitSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub workers: usize,
+    pub public_base_url: String,
+    pub shutdown_timeout_seconds: u64,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub connect_timeout_seconds: u64,
+    pub acquire_timeout_seconds: u64,
+    pub sqlite_busy_timeout_ms: u64,
+    pub demo_data: DemoData,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DemoData {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub level: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvinceSettings {
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeSettings {
+    pub title_max_chars: u64,
+    pub content_min_chars: u64,
+    pub content_max_chars: u64,
+    pub name_max_chars: u64,
+    pub address_max_chars: u64,
+    pub max_attachments: usize,
+    pub max_attachment_bytes: usize,
+    pub max_request_bytes: usize,
+    pub allowed_attachment_types: Vec<String>,
+    pub idempotency_retention_hours: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    pub enabled: bool,
+    pub submissions_per_minute: u32,
+    pub submission_burst: u32,
+    pub lookups_per_minute: u32,
+    pub lookup_burst: u32,
+    pub trusted_proxies: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("configuration error: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration error: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Loads settings from the defaults, `file` (or `PAKN_CONFIG`), and the
+    /// environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        let file: Option<PathBuf> = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("PAKN_CONFIG").map(PathBuf::from));
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        match file {
+            Some(path) => {
+                builder =
+                    builder.add_source(File::from(path).format(FileFormat::Toml).required(true))
+            }
+            None => {
+                // An operator's edits to config/default.toml in the working
+                // directory take effect without a rebuild.
+                let local = Path::new("config/default.toml");
+                if local.is_file() {
+                    builder = builder.add_source(File::from(local).format(FileFormat::Toml));
+                }
+            }
+        }
+        builder = builder.add_source(
+            Environment::with_prefix("PAKN")
+                .prefix_separator("__")
+                .separator("__")
+                .list_separator(",")
+                .with_list_parse_key("rate_limit.trusted_proxies")
+                .with_list_parse_key("intake.allowed_attachment_types"),
+        );
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// Loads the defaults only, then applies `adjust` (tests and benchmarks).
+    pub fn defaults() -> Result<Self, SettingsError> {
+        let settings: Settings = Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .build()?
+            .try_deserialize()?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), SettingsError> {
+        let invalid = |m: String| Err(SettingsError::Invalid(m));
+        if self.province.code.len() != 2 || !self.province.code.bytes().all(|b| b.is_ascii_digit())
+        {
+            return invalid(format!(
+                "province.code must be a 2-digit QĐ 19/2025 code, got {:?}",
+                self.province.code
+            ));
+        }
+        for t in &self.intake.allowed_attachment_types {
+            if AttachmentKind::parse(t).is_none() {
+                return invalid(format!(
+                    "intake.allowed_attachment_types: unsupported type {t:?}"
+                ));
+            }
+        }
+        self.trusted_proxies().map_err(SettingsError::Invalid)?;
+        let url = self.database.url.expose_secret();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return invalid("database.url must start with sqlite: or postgres://".into());
+        }
+        Ok(())
+    }
+
+    pub fn intake_rules(&self) -> IntakeRules {
+        IntakeRules {
+            title_max_chars: self.intake.title_max_chars,
+            content_min_chars: self.intake.content_min_chars,
+            content_max_chars: self.intake.content_max_chars,
+            name_max_chars: self.intake.name_max_chars,
+            address_max_chars: self.intake.address_max_chars,
+        }
+    }
+
+    pub fn allowed_attachment_kinds(&self) -> Vec<AttachmentKind> {
+        self.intake
+            .allowed_attachment_types
+            .iter()
+            .filter_map(|t| AttachmentKind::parse(t))
+            .collect()
+    }
+
+    /// Trusted proxy networks as (address, prefix length).
+    pub fn trusted_proxies(&self) -> Result<Vec<(IpAddr, u8)>, String> {
+        self.rate_limit
+            .trusted_proxies
+            .iter()
+            .map(|entry| {
+                let (addr, len) = match entry.split_once('/') {
+                    Some((a, l)) => (a, Some(l)),
+                    None => (entry.as_str(), None),
+                };
+                let addr: IpAddr = addr
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("rate_limit.trusted_proxies: bad address {entry:?}"))?;
+                let max = if addr.is_ipv4() { 32 } else { 128 };
+                let len = match len {
+                    Some(l) => l
+                        .trim()
+                        .parse::<u8>()
+                        .ok()
+                        .filter(|l| *l <= max)
+                        .ok_or_else(|| {
+                            format!("rate_limit.trusted_proxies: bad prefix {entry:?}")
+                        })?,
+                    None => max,
+                };
+                Ok((addr, len))
+            })
+            .collect()
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database.url.expose_secret().starts_with("sqlite:")
+    }
+
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.server.shutdown_timeout_seconds)
+    }
+
+    /// The effective configuration for the start-up log, with the password
+    /// in the database URL replaced.
+    pub fn redacted(&self) -> serde_json::Value {
+        serde_json::json!({
+            "server": {
+                "bind": self.server.bind,
+                "workers": self.server.workers,
+                "public_base_url": self.server.public_base_url,
+                "shutdown_timeout_seconds": self.server.shutdown_timeout_seconds,
+                "max_body_bytes": self.server.max_body_bytes,
+            },
+            "database": {
+                "url": redact_url(self.database.url.expose_secret()),
+                "max_connections": self.database.max_connections,
+                "min_connections": self.database.min_connections,
+                "connect_timeout_seconds": self.database.connect_timeout_seconds,
+                "acquire_timeout_seconds": self.database.acquire_timeout_seconds,
+                "sqlite_busy_timeout_ms": self.database.sqlite_busy_timeout_ms,
+                "demo_data": format!("{:?}", self.database.demo_data).to_lowercase(),
+            },
+            "log": {"level": self.log.level, "format": format!("{:?}", self.log.format).to_lowercase()},
+            "province": {"code": self.province.code},
+            "intake": {
+                "title_max_chars": self.intake.title_max_chars,
+                "content_min_chars": self.intake.content_min_chars,
+                "content_max_chars": self.intake.content_max_chars,
+                "max_attachments": self.intake.max_attachments,
+                "max_attachment_bytes": self.intake.max_attachment_bytes,
+                "max_request_bytes": self.intake.max_request_bytes,
+                "allowed_attachment_types": self.intake.allowed_attachment_types,
+                "idempotency_retention_hours": self.intake.idempotency_retention_hours,
+            },
+            "rate_limit": {
+                "enabled": self.rate_limit.enabled,
+                "submissions_per_minute": self.rate_limit.submissions_per_minute,
+                "submission_burst": self.rate_limit.submission_burst,
+                "lookups_per_minute": self.rate_limit.lookups_per_minute,
+                "lookup_burst": self.rate_limit.lookup_burst,
+                "trusted_proxies": self.rate_limit.trusted_proxies,
+            },
+        })
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_string();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_the_log() {
+        assert_eq!(
+            redact_url("postgres://pakn:s3cr3t@db:5432/pakn"),
+            "postgres://pakn:***@db:5432/pakn"
+        );
+        assert_eq!(
+            redact_url("postgres://pakn@db/pakn"),
+            "postgres://pakn@db/pakn"
+        );
+        assert_eq!(redact_url("sqlite://data/pakn.db"), "sqlite://data/pakn.db");
+    }
+
+    #[test]
+    fn embedded_defaults_are_valid() {
+        let s = Settings::defaults().unwrap();
+        assert!(s.is_sqlite());
+        assert_eq!(s.province.code, "48");
+        assert_eq!(s.allowed_attachment_kinds().len(), 7);
+    }
+}

@@ -1,0 +1,10 @@
+//! Pure domain code: the rules of Decree 20 and the types that carry them.
+//! Nothing here knows about HTTP or the database.
+
+pub mod attachment;
+pub mod directory;
+pub mod feedback;
+pub mod phone;
+pub mod text;
+pub mod time;
+pub mod tracking;

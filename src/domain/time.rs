@@ -1,0 +1,42 @@
+//! Time in Vietnam. Asia/Ho_Chi_Minh is a fixed UTC+07:00 with no daylight
+//! saving, so a fixed offset is exact and needs no time-zone database.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+
+pub const VIETNAM_OFFSET_SECONDS: i32 = 7 * 3600;
+
+const VIETNAM: FixedOffset = match FixedOffset::east_opt(VIETNAM_OFFSET_SECONDS) {
+    Some(offset) => offset,
+    None => panic!("UTC+7 is a valid offset"),
+};
+
+pub fn vietnam_offset() -> FixedOffset {
+    VIETNAM
+}
+
+/// The calendar date in Vietnam at instant `t` (what "received on" means in
+/// tracking codes and deadlines).
+pub fn vietnam_date(t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&vietnam_offset()).date_naive()
+}
+
+/// `t` as an RFC 3339 string in Vietnam's offset, as citizens read it.
+pub fn to_vietnam_rfc3339(t: DateTime<Utc>) -> String {
+    t.with_timezone(&vietnam_offset())
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_date_changes_at_midnight_vietnam_time() {
+        let before = Utc.with_ymd_and_hms(2026, 11, 22, 16, 59, 59).unwrap();
+        let after = Utc.with_ymd_and_hms(2026, 11, 22, 17, 0, 0).unwrap();
+        assert_eq!(vietnam_date(before).to_string(), "2026-11-22");
+        assert_eq!(vietnam_date(after).to_string(), "2026-11-23");
+        assert_eq!(to_vietnam_rfc3339(after), "2026-11-23T00:00:00+07:00");
+    }
+}

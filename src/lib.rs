@@ -1,0 +1,16 @@
+//! pakn: receipt and handling of phản ánh, kiến nghị (feedback and
+//! petitions on administrative regulations) under Nghị định 20/2008/NĐ-CP
+//! as amended by Nghị định 92/2017/NĐ-CP.
+//!
+//! Layers: `domain` (pure rules) ← `services` (use cases, transactions) ←
+//! `web` (HTTP) and `cli`; `store` is the only module that touches the
+//! database.
+
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod services;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,529 @@
+//! Receiving a phản ánh or kiến nghị (ND 20/2008 Art. 6–8 as amended by
+//! ND 92/2017): validate, resolve against the directory, store with its
+//! tracking code, lookup token, attachments and first audit event.
+
+use chacha20poly1305::aead::Aead;
+use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::config::Settings;
+use crate::domain::attachment::{AttachmentKind, safe_file_name};
+use crate::domain::feedback::{
+    Channel, CitizenStatus, FeedbackState, FieldError, NewFeedback, SubmissionInput,
+};
+use crate::domain::text::fold_for_search;
+use crate::domain::time::to_vietnam_rfc3339;
+use crate::domain::tracking::{LookupToken, TrackingCode};
+use crate::store::feedback::{AuditEntry, IdempotencyWrite, NewAttachment, NewFeedbackRecord};
+use crate::store::{Store, StoreError};
+
+/// A file as it arrived, before any check.
+#[derive(Debug, Clone)]
+pub struct IncomingAttachment {
+    pub file_name: Option<String>,
+    pub content: Vec<u8>,
+}
+
+/// One submission on any channel.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub input: SubmissionInput,
+    pub attachments: Vec<IncomingAttachment>,
+    pub channel: Channel,
+    pub idempotency_key: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// What the submitter is told: the 201 body.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    pub tracking_code: String,
+    pub body: serde_json::Value,
+    /// True when an `Idempotency-Key` matched an earlier submission.
+    pub replayed: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("the submission does not meet Decree 20's requirements")]
+    Invalid(Vec<FieldError>),
+    #[error("the Idempotency-Key header is malformed")]
+    IdempotencyKeyInvalid,
+    #[error("the Idempotency-Key was already used for a different submission")]
+    IdempotencyKeyReused,
+    #[error("no receiving office is configured for province {0}")]
+    NoReceivingOffice(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Receives one submission.
+#[tracing::instrument(name = "Receiving feedback", skip_all, fields(channel = %submission.channel, tracking_code = tracing::field::Empty))]
+pub async fn receive(
+    store: &Store,
+    settings: &Settings,
+    submission: Submission,
+    now: DateTime<Utc>,
+) -> Result<Receipt, IntakeError> {
+    let Submission {
+        input,
+        attachments: files,
+        channel,
+        idempotency_key,
+        request_id,
+    } = submission;
+    let input = input.normalized();
+    let key = idempotency_key
+        .as_deref()
+        .map(parse_idempotency_key)
+        .transpose()?;
+    let attachments = check_attachments(&files, settings);
+    let request_hash = request_fingerprint(&input, channel, &files);
+
+    // A retried request replays the first answer instead of creating a
+    // duplicate item; the same key with another body is the client's bug.
+    let retention = chrono::Duration::hours(
+        i64::try_from(settings.intake.idempotency_retention_hours).unwrap_or(24),
+    );
+    if let Some(key) = key
+        && let Some(existing) = store.find_idempotency(&idempotency_key_hash(key)).await?
+    {
+        if existing.created_at + retention > now {
+            if existing.request_hash != request_hash {
+                return Err(IntakeError::IdempotencyKeyReused);
+            }
+            return replay(
+                key,
+                &request_hash,
+                existing.response_body,
+                &existing.sealed_token,
+            );
+        }
+        // An expired key may be reused: forget the old records first.
+        store.purge_idempotency(now - retention).await?;
+    }
+
+    let parsed = input.clone().parse(&settings.intake_rules());
+    let mut errors = match &parsed {
+        Ok(_) => Vec::new(),
+        Err(e) => e.clone(),
+    };
+    let attachments = match attachments {
+        Ok(a) => a,
+        Err(mut e) => {
+            errors.append(&mut e);
+            Vec::new()
+        }
+    };
+    let resolved = match &parsed {
+        Ok(feedback) => resolve_references(store, feedback, &mut errors).await?,
+        Err(_) => Resolved::default(),
+    };
+    let feedback = match parsed {
+        Ok(f) if errors.is_empty() => f,
+        _ => return Err(IntakeError::Invalid(errors)),
+    };
+    let receiving_agency_id = store
+        .receiving_office_id(&settings.province.code)
+        .await?
+        .ok_or_else(|| IntakeError::NoReceivingOffice(settings.province.code.clone()))?;
+
+    let token = LookupToken::generate()
+        .map_err(|e| IntakeError::Internal(format!("random source failed: {e}")))?;
+    let record = build_record(
+        &feedback,
+        &resolved,
+        attachments,
+        receiving_agency_id,
+        &token,
+        (channel, request_id),
+        settings,
+        now,
+    );
+    let idempotency = match key {
+        Some(key) => Some(IdempotencyWrite {
+            key_hash: idempotency_key_hash(key),
+            request_hash: request_hash.clone(),
+            sealed_token: seal(key, &request_hash, &token)?,
+        }),
+        None => None,
+    };
+    let public_base = settings
+        .server
+        .public_base_url
+        .trim_end_matches('/')
+        .to_string();
+    let attachments_summary: Vec<serde_json::Value> = record
+        .attachments
+        .iter()
+        .map(|a| serde_json::json!({"file_name": a.file_name, "kind": a.file_kind, "size_bytes": a.content.len()}))
+        .collect();
+    let body_for = |code: &TrackingCode| {
+        receipt_body(
+            code,
+            now,
+            &public_base,
+            feedback.language_flagged,
+            &attachments_summary,
+        )
+    };
+    let code = match store
+        .insert_feedback(&record, idempotency.as_ref(), body_for)
+        .await
+    {
+        Ok(code) => code,
+        // Two retries of one request raced: the loser replays the winner.
+        Err(StoreError::Conflict(m)) if m.contains("idempotency") => {
+            let (Some(key), Some(idem)) = (key, idempotency.as_ref()) else {
+                return Err(StoreError::Conflict(m).into());
+            };
+            let existing = store
+                .find_idempotency(&idem.key_hash)
+                .await?
+                .ok_or_else(|| IntakeError::Internal("idempotency record vanished".into()))?;
+            if existing.request_hash != request_hash {
+                return Err(IntakeError::IdempotencyKeyReused);
+            }
+            return replay(
+                key,
+                &request_hash,
+                existing.response_body,
+                &existing.sealed_token,
+            );
+        }
+        Err(e) => return Err(e.into()),
+    };
+    tracing::Span::current().record("tracking_code", tracing::field::display(&code));
+    tracing::info!(
+        language_flagged = feedback.language_flagged,
+        attachments = record.attachments.len(),
+        "feedback received"
+    );
+    let mut body = receipt_body(
+        &code,
+        now,
+        &public_base,
+        feedback.language_flagged,
+        &attachments_summary,
+    );
+    body["lookup_token"] = serde_json::Value::String(token.display_form());
+    Ok(Receipt {
+        tracking_code: code.to_string(),
+        body,
+        replayed: false,
+    })
+}
+
+fn receipt_body(
+    code: &TrackingCode,
+    received_at: DateTime<Utc>,
+    public_base: &str,
+    language_flagged: bool,
+    attachments: &[serde_json::Value],
+) -> serde_json::Value {
+    let status = FeedbackState::Received.citizen_status();
+    serde_json::json!({
+        "tracking_code": code.to_string(),
+        "status": status.as_str(),
+        "status_label": status.label_vi(),
+        "received_at": to_vietnam_rfc3339(received_at),
+        "lookup_url": format!("{public_base}/api/v1/feedback/{code}"),
+        "language_flagged": language_flagged,
+        "attachments": attachments,
+        "message": acknowledgement_text(code),
+    })
+}
+
+/// The acknowledgement shown to the submitter (ND 92/2017: the receiving
+/// agency confirms receipt of a data message).
+fn acknowledgement_text(code: &TrackingCode) -> String {
+    format!(
+        "Phản ánh, kiến nghị của Ông/Bà đã được tiếp nhận với mã số {code}. \
+         Vui lòng lưu lại mã số và mã tra cứu để theo dõi kết quả xử lý; mã tra cứu chỉ hiển thị một lần."
+    )
+}
+
+fn replay(
+    key: &str,
+    request_hash: &str,
+    mut body: serde_json::Value,
+    sealed: &[u8],
+) -> Result<Receipt, IntakeError> {
+    let token = unseal(key, request_hash, sealed)?;
+    body["lookup_token"] = serde_json::Value::String(token);
+    let tracking_code = body["tracking_code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    Ok(Receipt {
+        tracking_code,
+        body,
+        replayed: true,
+    })
+}
+
+#[derive(Debug, Default)]
+struct Resolved {
+    field_id: Option<Uuid>,
+    agency_hint_id: Option<Uuid>,
+    province_code: Option<String>,
+}
+
+/// Codes a portal sends must exist in our directory (issue #2: "the codes
+/// are optional but must exist when given").
+async fn resolve_references(
+    store: &Store,
+    f: &NewFeedback,
+    errors: &mut Vec<FieldError>,
+) -> Result<Resolved, StoreError> {
+    let mut resolved = Resolved {
+        province_code: f.submitter.address.province_code.clone(),
+        ..Resolved::default()
+    };
+    if let Some(code) = &f.field_code {
+        match store.find_field_by_code(code).await? {
+            Some(field) => resolved.field_id = Some(field.id),
+            None => errors.push(FieldError::new("field_code", "unknown_code")),
+        }
+    }
+    if let Some(code) = &f.agency_code {
+        match store.agency_id_by_code(code).await? {
+            Some(id) => resolved.agency_hint_id = Some(id),
+            None => errors.push(FieldError::new("agency_code", "unknown_code")),
+        }
+    }
+    if let Some(code) = &f.submitter.address.province_code
+        && store
+            .find_administrative_unit(code)
+            .await?
+            .is_none_or(|u| u.level != "province")
+    {
+        errors.push(FieldError::new(
+            "submitter.address.province_code",
+            "unknown_code",
+        ));
+    }
+    if let Some(code) = &f.submitter.address.commune_code {
+        match store.find_administrative_unit(code).await? {
+            Some(unit) if unit.level == "commune" => {
+                match (&f.submitter.address.province_code, &unit.province_code) {
+                    (Some(given), Some(actual)) if given != actual => {
+                        errors.push(FieldError::new(
+                            "submitter.address.commune_code",
+                            "commune_not_in_province",
+                        ));
+                    }
+                    _ => resolved.province_code = resolved.province_code.or(unit.province_code),
+                }
+            }
+            _ => errors.push(FieldError::new(
+                "submitter.address.commune_code",
+                "unknown_code",
+            )),
+        }
+    }
+    Ok(resolved)
+}
+
+/// Checks count, size and type (by content) of every file.
+fn check_attachments(
+    files: &[IncomingAttachment],
+    settings: &Settings,
+) -> Result<Vec<NewAttachment>, Vec<FieldError>> {
+    let allowed = settings.allowed_attachment_kinds();
+    let mut errors = Vec::new();
+    if files.len() > settings.intake.max_attachments {
+        errors.push(FieldError::new("attachments", "too_many_attachments"));
+    }
+    let mut out = Vec::with_capacity(files.len());
+    for (i, file) in files.iter().enumerate() {
+        let field = format!("attachments.{i}");
+        if file.content.is_empty() {
+            errors.push(FieldError::new(field, "attachment_empty"));
+            continue;
+        }
+        if file.content.len() > settings.intake.max_attachment_bytes {
+            errors.push(FieldError::new(field, "attachment_too_large"));
+            continue;
+        }
+        let Some(kind) = AttachmentKind::sniff(&file.content).filter(|k| allowed.contains(k))
+        else {
+            errors.push(FieldError::new(field, "attachment_type_forbidden"));
+            continue;
+        };
+        out.push(NewAttachment {
+            file_name: safe_file_name(file.file_name.as_deref(), kind),
+            file_kind: kind.as_str().to_string(),
+            media_type: kind.media_type().to_string(),
+            sha256: hash_hex(&[&file.content]),
+            content: file.content.clone(),
+            source: "submitter".to_string(),
+        });
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_record(
+    f: &NewFeedback,
+    resolved: &Resolved,
+    attachments: Vec<NewAttachment>,
+    receiving_agency_id: Uuid,
+    token: &LookupToken,
+    (channel, request_id): (Channel, Option<String>),
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> NewFeedbackRecord {
+    let state = FeedbackState::Received;
+    NewFeedbackRecord {
+        id: Uuid::now_v7(),
+        province_code: settings.province.code.clone(),
+        lookup_token_hash: token.hash(),
+        kind: f.kind.as_str().to_string(),
+        content_category: f.content_category.map(|c| c.as_str().to_string()),
+        channel: channel.as_str().to_string(),
+        title: f.title.clone(),
+        content: f.content.clone(),
+        search_text: fold_for_search(&format!("{} {}", f.title, f.content)),
+        language_flagged: f.language_flagged,
+        field_id: resolved.field_id,
+        agency_hint_id: resolved.agency_hint_id,
+        submitter_type: f.submitter.submitter_type.as_str().to_string(),
+        submitter_name: f.submitter.full_name.clone(),
+        organization_name: f.submitter.organization_name.clone(),
+        address_detail: f.submitter.address.detail.clone(),
+        address_province_code: resolved.province_code.clone(),
+        address_commune_code: f.submitter.address.commune_code.clone(),
+        phone: f.submitter.phone.as_ref().map(|p| p.as_e164().to_string()),
+        email: f.submitter.email.clone(),
+        consent_to_publish: f.consent_to_publish,
+        state: state.as_str().to_string(),
+        receiving_agency_id,
+        received_at: now,
+        audit: AuditEntry {
+            actor_kind: "submitter".into(),
+            actor_id: None,
+            action: "feedback.received".into(),
+            from_state: None,
+            to_state: Some(state.as_str().into()),
+            reason: None,
+            // No personal data in the audit details: the item holds it.
+            details: serde_json::json!({
+                "channel": channel.as_str(),
+                "attachments": attachments.len(),
+                "language_flagged": f.language_flagged,
+                "citizen_status": CitizenStatus::Received.as_str(),
+            }),
+            request_id,
+        },
+        attachments,
+    }
+}
+
+/// 1–255 visible ASCII characters (the draft IETF header allows any
+/// string; we bound it so it cannot be abused as storage).
+fn parse_idempotency_key(raw: &str) -> Result<&str, IntakeError> {
+    let key = raw.trim();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(IntakeError::IdempotencyKeyInvalid);
+    }
+    Ok(key)
+}
+
+/// What makes two requests "the same submission": the normalised content,
+/// the channel and the attachments' bytes and names.
+fn request_fingerprint(
+    input: &SubmissionInput,
+    channel: Channel,
+    files: &[IncomingAttachment],
+) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"pakn.submission.v1:");
+    hasher.update(serde_json::to_vec(input).unwrap_or_default());
+    hasher.update(channel.as_str().as_bytes());
+    for f in files {
+        hasher.update(Sha256::digest(&f.content));
+        hasher.update(f.file_name.as_deref().unwrap_or_default().as_bytes());
+        hasher.update([0u8]);
+    }
+    hex(&hasher.finalize())
+}
+
+/// The lookup token of a keyed submission is kept only sealed with a key
+/// derived from the client's Idempotency-Key and the request itself, so a
+/// copy of the database does not reveal it (tokens are otherwise stored
+/// only hashed). Each derived key seals exactly one token, so a fixed nonce
+/// is safe.
+fn seal(key: &str, request_hash: &str, token: &LookupToken) -> Result<Vec<u8>, IntakeError> {
+    cipher(key, request_hash)?
+        .encrypt(&Nonce::default(), token.display_form().as_bytes())
+        .map_err(|_| IntakeError::Internal("sealing the lookup token failed".into()))
+}
+
+fn unseal(key: &str, request_hash: &str, sealed: &[u8]) -> Result<String, IntakeError> {
+    let plain = cipher(key, request_hash)?
+        .decrypt(&Nonce::default(), sealed)
+        .map_err(|_| IntakeError::Internal("unsealing the lookup token failed".into()))?;
+    String::from_utf8(plain)
+        .map_err(|_| IntakeError::Internal("sealed lookup token is not text".into()))
+}
+
+fn cipher(key: &str, request_hash: &str) -> Result<ChaCha20Poly1305, IntakeError> {
+    let derived = Sha256::new()
+        .chain_update(b"pakn.idempotency.seal.v1:")
+        .chain_update(key.as_bytes())
+        .chain_update(b":")
+        .chain_update(request_hash.as_bytes())
+        .finalize();
+    ChaCha20Poly1305::new_from_slice(&derived)
+        .map_err(|_| IntakeError::Internal("bad seal key length".into()))
+}
+
+fn idempotency_key_hash(key: &str) -> String {
+    hash_hex(&[b"pakn.idempotency.key.v1:", key.as_bytes()])
+}
+
+fn hash_hex(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for p in parts {
+        hasher.update(p);
+    }
+    hex(&hasher.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_tokens_open_only_with_the_same_key_and_request() {
+        let token = LookupToken::generate().unwrap();
+        let sealed = seal("key-1", "hash-a", &token).unwrap();
+        assert_eq!(
+            unseal("key-1", "hash-a", &sealed).unwrap(),
+            token.display_form()
+        );
+        assert!(unseal("key-2", "hash-a", &sealed).is_err());
+        assert!(unseal("key-1", "hash-b", &sealed).is_err());
+    }
+
+    #[test]
+    fn idempotency_keys_are_bounded_visible_ascii() {
+        assert!(parse_idempotency_key("0b6c1c3e-5f0e-4d3a-9e84-1f6d2b8f9a10").is_ok());
+        assert!(parse_idempotency_key("").is_err());
+        assert!(parse_idempotency_key("có dấu").is_err());
+        assert!(parse_idempotency_key(&"x".repeat(256)).is_err());
+    }
+}

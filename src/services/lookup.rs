@@ -1,0 +1,95 @@
+//! The citizen's view of their own item, opened with tracking code + token.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::feedback::{FeedbackKind, FeedbackState};
+use crate::domain::time::to_vietnam_rfc3339;
+use crate::domain::tracking::{LookupToken, TrackingCode};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CitizenView {
+    pub tracking_code: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub kind: &'static str,
+    pub kind_label: &'static str,
+    pub title: String,
+    pub received_at: String,
+    pub handling_agency: AgencyRef,
+    pub due_at: Option<String>,
+    pub answer: Option<AnswerView>,
+    pub attachments: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AgencyRef {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AnswerView {
+    pub text: String,
+    pub answered_at: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    /// Unknown code, malformed input and wrong token are indistinguishable
+    /// on purpose: nobody learns whether someone else's code exists.
+    #[error("no such item for this token")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[tracing::instrument(name = "Citizen lookup", skip_all)]
+pub async fn lookup(store: &Store, code: &str, token: &str) -> Result<CitizenView, LookupError> {
+    let token = LookupToken::parse(token);
+    let Ok(code) = code.parse::<TrackingCode>() else {
+        return Err(LookupError::NotFound);
+    };
+    let row = store.find_feedback_by_code(&code).await?;
+    let (Some(row), Some(token)) = (row, token) else {
+        return Err(LookupError::NotFound);
+    };
+    if !token.matches(&row.item.lookup_token_hash) {
+        return Err(LookupError::NotFound);
+    }
+    let item = row.item;
+    let state = FeedbackState::parse(&item.state)
+        .ok_or_else(|| StoreError::Integrity(format!("unknown state {}", item.state)))?;
+    let kind = FeedbackKind::parse(&item.kind)
+        .ok_or_else(|| StoreError::Integrity(format!("unknown kind {}", item.kind)))?;
+    // Until an agency takes it, the receiving office holds the item.
+    let agency_id = item.handling_agency_id.unwrap_or(item.receiving_agency_id);
+    let agency = store.find_agency_by_id(agency_id).await?.ok_or_else(|| {
+        StoreError::Integrity(format!(
+            "item {} names a missing agency",
+            item.tracking_code
+        ))
+    })?;
+    let status = state.citizen_status();
+    let fmt = |t: DateTime<Utc>| to_vietnam_rfc3339(t);
+    Ok(CitizenView {
+        tracking_code: item.tracking_code,
+        status: status.as_str(),
+        status_label: status.label_vi(),
+        kind: kind.as_str(),
+        kind_label: kind.label_vi(),
+        title: item.title,
+        received_at: fmt(item.received_at),
+        handling_agency: AgencyRef {
+            code: agency.code,
+            name: agency.name,
+        },
+        due_at: item.due_at.map(fmt),
+        answer: item.answer.map(|text| AnswerView {
+            text,
+            answered_at: item.answered_at.map(fmt),
+        }),
+        attachments: row.attachments.len(),
+    })
+}

@@ -1,0 +1,6 @@
+//! Use cases: each one validates, decides and writes through the store in
+//! one transaction. Handlers and CLI commands call these, never the store's
+//! write paths directly.
+
+pub mod intake;
+pub mod lookup;

@@ -1,0 +1,137 @@
+//! Building and running the service: connect, migrate, load the demo
+//! directory when asked, bind, serve, and keep house in the background.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use chrono::Utc;
+
+use crate::config::{DemoData, Settings};
+use crate::domain::directory::DirectoryFile;
+use crate::store::{Store, StoreError};
+use crate::web::middleware::request_context;
+use crate::web::rate_limit::RateLimits;
+use crate::web::{self as routes, AppState};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    store: Store,
+}
+
+impl Application {
+    /// Connects, migrates, loads demo data per `database.demo_data`, and
+    /// binds. The server does not run until [`Application::run_until_stopped`].
+    pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
+        let store = Store::connect(&settings.database).await?;
+        store.migrate_up().await?;
+        load_demo_data_if_wanted(&store, &settings).await?;
+
+        let listener = TcpListener::bind(&settings.server.bind)?;
+        let address = listener.local_addr()?;
+        if settings.server.public_base_url.is_empty() {
+            settings.server.public_base_url = format!("http://{address}");
+        }
+        let rate_limits = Arc::new(RateLimits::new(&settings).map_err(anyhow::Error::msg)?);
+        let settings = Arc::new(settings);
+        let state = web::Data::new(AppState {
+            store: store.clone(),
+            settings: settings.clone(),
+            rate_limits: rate_limits.clone(),
+        });
+
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+                .wrap(from_fn(request_context))
+        })
+        .listen(listener)?
+        .shutdown_timeout(settings.server.shutdown_timeout_seconds);
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        let server = server.run();
+        spawn_housekeeping(store.clone(), settings.clone(), rate_limits);
+        tracing::info!(%address, "listening");
+        Ok(Self {
+            port: address.port(),
+            server,
+            store,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests
+    /// (up to `server.shutdown_timeout_seconds`) and closes the pool.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.store.close().await;
+        result
+    }
+}
+
+/// `demo_data = "auto"` loads the demo directory on first start of the
+/// embedded (SQLite) store only: a production PostgreSQL database never
+/// gets demo rows unless an operator asks.
+async fn load_demo_data_if_wanted(store: &Store, settings: &Settings) -> anyhow::Result<()> {
+    let wanted = match settings.database.demo_data {
+        DemoData::Never => false,
+        DemoData::Always => true,
+        DemoData::Auto => settings.is_sqlite() && store.directory_is_empty().await?,
+    };
+    if wanted {
+        let n = load_demo_directory(store).await?;
+        tracing::info!(
+            agencies = n,
+            "demo directory loaded (TP Đà Nẵng, marked is_demo; replace before go-live)"
+        );
+    }
+    Ok(())
+}
+
+pub async fn load_demo_directory(store: &Store) -> anyhow::Result<usize> {
+    let file = DirectoryFile::demo().map_err(anyhow::Error::msg)?;
+    Ok(store.load_directory(&file, true).await?)
+}
+
+/// Background upkeep: idle rate-limit buckets every minute, expired
+/// idempotency keys every hour. Failures are logged and retried next time.
+fn spawn_housekeeping(store: Store, settings: Arc<Settings>, rate_limits: Arc<RateLimits>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let mut minutes = 0u64;
+        loop {
+            tick.tick().await;
+            rate_limits.forget_idle();
+            if minutes.is_multiple_of(60) {
+                let hours =
+                    i64::try_from(settings.intake.idempotency_retention_hours).unwrap_or(24);
+                match store
+                    .purge_idempotency(Utc::now() - chrono::Duration::hours(hours))
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(purged = n, "expired idempotency keys removed"),
+                    Err(StoreError::Unavailable(e)) => {
+                        tracing::warn!(error = %e, "housekeeping skipped: database unavailable")
+                    }
+                    Err(e) => tracing::error!(error = %e, "housekeeping failed"),
+                }
+            }
+            minutes += 1;
+        }
+    });
+}

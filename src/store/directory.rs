@@ -1,0 +1,380 @@
+//! Directory reads and the idempotent demo-data load.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::entities::{administrative_unit, agency, agency_field, field};
+use super::{Store, StoreError};
+use crate::domain::directory::{AdministrativeUnit, Agency, AgencyFilter, DirectoryFile, Field};
+
+impl Store {
+    pub async fn list_agencies(
+        &self,
+        filter: &AgencyFilter,
+        today: NaiveDate,
+    ) -> Result<Vec<Agency>, StoreError> {
+        let mut query = agency::Entity::find()
+            .order_by_asc(agency::Column::Level)
+            .order_by_asc(agency::Column::Code);
+        if let Some(level) = &filter.level {
+            query = query.filter(agency::Column::Level.eq(level.as_str()));
+        }
+        if let Some(kind) = &filter.kind {
+            query = query.filter(agency::Column::Kind.eq(kind.as_str()));
+        }
+        if let Some(p) = &filter.province_code {
+            query = query.filter(agency::Column::ProvinceCode.eq(p.as_str()));
+        }
+        let rows = query.all(self.connection()).await?;
+        let all = self.assemble_agencies(rows).await?;
+        Ok(all
+            .into_iter()
+            .filter(|a| {
+                filter.include_inactive
+                    || (a.valid_from <= today && a.valid_to.is_none_or(|to| to > today))
+            })
+            .filter(|a| {
+                filter
+                    .field_code
+                    .as_ref()
+                    .is_none_or(|f| a.field_codes.contains(f))
+            })
+            .collect())
+    }
+
+    pub async fn find_agency_by_code(&self, code: &str) -> Result<Option<Agency>, StoreError> {
+        let Some(row) = agency::Entity::find()
+            .filter(agency::Column::Code.eq(code))
+            .one(self.connection())
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(self.assemble_agencies(vec![row]).await?.into_iter().next())
+    }
+
+    pub async fn find_agency_by_id(&self, id: Uuid) -> Result<Option<Agency>, StoreError> {
+        let Some(row) = agency::Entity::find_by_id(id)
+            .one(self.connection())
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(self.assemble_agencies(vec![row]).await?.into_iter().next())
+    }
+
+    async fn assemble_agencies(&self, rows: Vec<agency::Model>) -> Result<Vec<Agency>, StoreError> {
+        let db = self.connection();
+        let ids: Vec<Uuid> = rows.iter().map(|a| a.id).collect();
+        let parent_ids: Vec<Uuid> = rows.iter().filter_map(|a| a.parent_id).collect();
+        let links = agency_field::Entity::find()
+            .filter(agency_field::Column::AgencyId.is_in(ids))
+            .all(db)
+            .await?;
+        let field_ids: Vec<Uuid> = links.iter().map(|l| l.field_id).collect();
+        let fields: HashMap<Uuid, String> = field::Entity::find()
+            .filter(field::Column::Id.is_in(field_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|f| (f.id, f.code))
+            .collect();
+        let parents: HashMap<Uuid, String> = agency::Entity::find()
+            .filter(agency::Column::Id.is_in(parent_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a.code))
+            .collect();
+        Ok(rows
+            .into_iter()
+            .map(|a| {
+                let mut field_codes: Vec<String> = links
+                    .iter()
+                    .filter(|l| l.agency_id == a.id)
+                    .filter_map(|l| fields.get(&l.field_id).cloned())
+                    .collect();
+                field_codes.sort();
+                Agency {
+                    id: a.id,
+                    parent_code: a.parent_id.and_then(|p| parents.get(&p).cloned()),
+                    code: a.code,
+                    name: a.name,
+                    short_name: a.short_name,
+                    kind: a.kind,
+                    level: a.level,
+                    province_code: a.province_code,
+                    commune_code: a.commune_code,
+                    is_receiving_office: a.is_receiving_office,
+                    address: a.address,
+                    phone: a.phone,
+                    email: a.email,
+                    website: a.website,
+                    field_codes,
+                    valid_from: a.valid_from,
+                    valid_to: a.valid_to,
+                    is_demo: a.is_demo,
+                }
+            })
+            .collect())
+    }
+
+    pub async fn list_fields(&self) -> Result<Vec<Field>, StoreError> {
+        Ok(field::Entity::find()
+            .order_by_asc(field::Column::SortOrder)
+            .order_by_asc(field::Column::Code)
+            .all(self.connection())
+            .await?
+            .into_iter()
+            .map(|f| Field {
+                id: f.id,
+                code: f.code,
+                name: f.name,
+                description: f.description,
+                is_demo: f.is_demo,
+            })
+            .collect())
+    }
+
+    pub async fn find_field_by_code(&self, code: &str) -> Result<Option<Field>, StoreError> {
+        Ok(field::Entity::find()
+            .filter(field::Column::Code.eq(code))
+            .one(self.connection())
+            .await?
+            .map(|f| Field {
+                id: f.id,
+                code: f.code,
+                name: f.name,
+                description: f.description,
+                is_demo: f.is_demo,
+            }))
+    }
+
+    pub async fn list_administrative_units(
+        &self,
+        province_code: Option<&str>,
+    ) -> Result<Vec<AdministrativeUnit>, StoreError> {
+        let mut query =
+            administrative_unit::Entity::find().order_by_asc(administrative_unit::Column::Code);
+        query = match province_code {
+            Some(p) => query.filter(administrative_unit::Column::ProvinceCode.eq(p)),
+            None => query.filter(administrative_unit::Column::Level.eq("province")),
+        };
+        Ok(query
+            .all(self.connection())
+            .await?
+            .into_iter()
+            .map(unit_from_row)
+            .collect())
+    }
+
+    pub async fn find_administrative_unit(
+        &self,
+        code: &str,
+    ) -> Result<Option<AdministrativeUnit>, StoreError> {
+        Ok(administrative_unit::Entity::find_by_id(code.to_string())
+            .one(self.connection())
+            .await?
+            .map(unit_from_row))
+    }
+
+    pub async fn directory_is_empty(&self) -> Result<bool, StoreError> {
+        Ok(agency::Entity::find()
+            .one(self.connection())
+            .await?
+            .is_none())
+    }
+
+    /// Loads a directory file; safe to run again (rows are matched by code
+    /// and updated in place). Returns the number of agencies written.
+    pub async fn load_directory(
+        &self,
+        file: &DirectoryFile,
+        is_demo: bool,
+    ) -> Result<usize, StoreError> {
+        let now = Utc::now();
+        let txn = self.connection().begin().await?;
+        let units = file.province.iter().map(|p| (p, "province", None)).chain(
+            file.commune
+                .iter()
+                .map(|c| (c, "commune", c.province_code.clone())),
+        );
+        for (unit, level, province_code) in units {
+            administrative_unit::Entity::insert(administrative_unit::ActiveModel {
+                code: Set(unit.code.clone()),
+                name: Set(unit.name.clone()),
+                level: Set(level.to_string()),
+                kind: Set(unit.kind.clone()),
+                province_code: Set(province_code),
+                valid_from: Set(file.valid_from),
+                valid_to: Set(None),
+                source: Set(Some(file.source.clone())),
+                is_demo: Set(is_demo),
+            })
+            .on_conflict(
+                OnConflict::column(administrative_unit::Column::Code)
+                    .update_columns([
+                        administrative_unit::Column::Name,
+                        administrative_unit::Column::Level,
+                        administrative_unit::Column::Kind,
+                        administrative_unit::Column::ProvinceCode,
+                        administrative_unit::Column::Source,
+                        administrative_unit::Column::IsDemo,
+                    ])
+                    .to_owned(),
+            )
+            .exec(&txn)
+            .await?;
+        }
+        let mut field_ids = HashMap::new();
+        for f in &file.field {
+            let existing = field::Entity::find()
+                .filter(field::Column::Code.eq(f.code.as_str()))
+                .one(&txn)
+                .await?;
+            let id = existing.as_ref().map_or_else(Uuid::now_v7, |e| e.id);
+            let model = field::ActiveModel {
+                id: Set(id),
+                code: Set(f.code.clone()),
+                name: Set(f.name.clone()),
+                description: Set(f.description.clone()),
+                sort_order: Set(f.sort_order),
+                is_demo: Set(is_demo),
+            };
+            if existing.is_some() {
+                field::Entity::update(model).exec(&txn).await?;
+            } else {
+                field::Entity::insert(model).exec(&txn).await?;
+            }
+            field_ids.insert(f.code.clone(), id);
+        }
+        let mut agency_ids: HashMap<String, Uuid> = agency::Entity::find()
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|a| (a.code, a.id))
+            .collect();
+        // Write parents before children, whatever order the file uses.
+        let mut pending: Vec<_> = file.agency.iter().collect();
+        while !pending.is_empty() {
+            let mut waiting = Vec::new();
+            for a in &pending {
+                let parent_id = match &a.parent {
+                    Some(p) => match agency_ids.get(p) {
+                        Some(id) => Some(*id),
+                        None => {
+                            waiting.push(*a);
+                            continue;
+                        }
+                    },
+                    None => None,
+                };
+                let existing = agency_ids.get(&a.code).copied();
+                let id = existing.unwrap_or_else(Uuid::now_v7);
+                let mut model = agency::ActiveModel {
+                    id: Set(id),
+                    code: Set(a.code.clone()),
+                    name: Set(a.name.clone()),
+                    short_name: Set(a.short_name.clone()),
+                    kind: Set(a.kind.clone()),
+                    level: Set(a.level.clone()),
+                    parent_id: Set(parent_id),
+                    province_code: Set(a.province_code.clone()),
+                    commune_code: Set(a.commune_code.clone()),
+                    is_receiving_office: Set(a.is_receiving_office),
+                    address: Set(a.address.clone()),
+                    phone: Set(a.phone.clone()),
+                    email: Set(a.email.clone()),
+                    website: Set(a.website.clone()),
+                    valid_from: Set(file.valid_from),
+                    valid_to: Set(None),
+                    is_demo: Set(is_demo),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                };
+                if existing.is_some() {
+                    model.created_at = sea_orm::ActiveValue::NotSet;
+                    agency::Entity::update(model).exec(&txn).await?;
+                } else {
+                    agency::Entity::insert(model).exec(&txn).await?;
+                }
+                agency_ids.insert(a.code.clone(), id);
+            }
+            if waiting.len() == pending.len() {
+                let codes: Vec<_> = waiting.iter().map(|a| a.code.as_str()).collect();
+                return Err(StoreError::Integrity(format!(
+                    "agencies with unknown parents: {codes:?}"
+                )));
+            }
+            pending = waiting;
+        }
+        for a in &file.agency {
+            let agency_id = agency_ids
+                .get(&a.code)
+                .copied()
+                .ok_or_else(|| StoreError::Integrity(format!("agency {} not written", a.code)))?;
+            for f in &a.fields {
+                let field_id = *field_ids.get(f).ok_or_else(|| {
+                    StoreError::Integrity(format!("agency {} names unknown field {f}", a.code))
+                })?;
+                agency_field::Entity::insert(agency_field::ActiveModel {
+                    agency_id: Set(agency_id),
+                    field_id: Set(field_id),
+                })
+                .on_conflict_do_nothing_on([
+                    agency_field::Column::AgencyId,
+                    agency_field::Column::FieldId,
+                ])
+                .exec_without_returning(&txn)
+                .await?;
+            }
+        }
+        txn.commit().await?;
+        Ok(file.agency.len())
+    }
+}
+
+fn unit_from_row(u: administrative_unit::Model) -> AdministrativeUnit {
+    AdministrativeUnit {
+        code: u.code,
+        name: u.name,
+        level: u.level,
+        kind: u.kind,
+        province_code: u.province_code,
+        valid_from: u.valid_from,
+        valid_to: u.valid_to,
+        is_demo: u.is_demo,
+    }
+}
+
+impl Store {
+    /// The id of an agency by code (intake's cheap check).
+    pub async fn agency_id_by_code(&self, code: &str) -> Result<Option<Uuid>, StoreError> {
+        Ok(agency::Entity::find()
+            .filter(agency::Column::Code.eq(code))
+            .one(self.connection())
+            .await?
+            .map(|a| a.id))
+    }
+
+    /// The id of the province's receiving office, if the directory has one.
+    pub async fn receiving_office_id(
+        &self,
+        province_code: &str,
+    ) -> Result<Option<Uuid>, StoreError> {
+        Ok(agency::Entity::find()
+            .filter(agency::Column::ProvinceCode.eq(province_code))
+            .filter(agency::Column::IsReceivingOffice.eq(true))
+            .filter(agency::Column::ValidTo.is_null())
+            .order_by_asc(agency::Column::Code)
+            .one(self.connection())
+            .await?
+            .map(|a| a.id))
+    }
+}

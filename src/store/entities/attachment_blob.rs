@@ -1,0 +1,16 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "attachment_blob")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub content: Vec<u8>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,47 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "feedback_item")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(unique)]
+    pub tracking_code: String,
+    pub lookup_token_hash: Vec<u8>,
+    pub kind: String,
+    pub content_category: Option<String>,
+    pub channel: String,
+    pub title: String,
+    #[sea_orm(column_type = "Text")]
+    pub content: String,
+    #[sea_orm(column_type = "Text")]
+    pub search_text: String,
+    pub language_flagged: bool,
+    pub field_id: Option<Uuid>,
+    pub agency_hint_id: Option<Uuid>,
+    pub submitter_type: String,
+    pub submitter_name: String,
+    pub organization_name: Option<String>,
+    pub address_detail: String,
+    pub address_province_code: Option<String>,
+    pub address_commune_code: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub consent_to_publish: bool,
+    pub state: String,
+    pub receiving_agency_id: Uuid,
+    pub handling_agency_id: Option<Uuid>,
+    pub received_at: DateTimeUtc,
+    pub due_at: Option<DateTimeUtc>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub answer: Option<String>,
+    pub answered_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub version: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,12 @@
+//! sea-orm entities, one per table. Only the `store` layer sees them.
+
+pub mod administrative_unit;
+pub mod agency;
+pub mod agency_field;
+pub mod attachment;
+pub mod attachment_blob;
+pub mod audit_event;
+pub mod feedback_item;
+pub mod field;
+pub mod idempotency_record;
+pub mod tracking_sequence;

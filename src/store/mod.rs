@@ -1,0 +1,197 @@
+//! Storage: the only module that talks to the database. Everything above it
+//! sees plain domain types and [`StoreError`].
+
+pub mod directory;
+pub mod entities;
+pub mod feedback;
+
+use std::path::Path;
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx;
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, RuntimeErr,
+    SqlErr, Statement,
+};
+use secrecy::ExposeSecret;
+
+use crate::config::DatabaseSettings;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or is overloaded; the client should
+    /// retry (HTTP 503 with Retry-After, MTA exit code 75).
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] DbErr),
+    /// A uniqueness rule was hit (for callers that retry or replay).
+    #[error("unique constraint violated: {0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Database(#[source] DbErr),
+    /// Data in the database breaks an invariant of ours.
+    #[error("data integrity: {0}")]
+    Integrity(String),
+}
+
+impl From<DbErr> for StoreError {
+    fn from(err: DbErr) -> Self {
+        if let Some(SqlErr::UniqueConstraintViolation(m)) = err.sql_err() {
+            return StoreError::Conflict(m);
+        }
+        if is_unavailable(&err) {
+            StoreError::Unavailable(err)
+        } else {
+            StoreError::Database(err)
+        }
+    }
+}
+
+/// Errors that mean "try again later" rather than "this request is wrong".
+fn is_unavailable(err: &DbErr) -> bool {
+    let sqlx_err = match err {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        DbErr::Conn(_) => return true,
+        _ => return false,
+    };
+    match sqlx_err.as_ref() {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if let Ok(sqlite_code) = code.parse::<u32>() {
+                // SQLite result codes: primary 5 = BUSY, 6 = LOCKED.
+                return matches!(sqlite_code & 0xff, 5 | 6);
+            }
+            // PostgreSQL: class 08 connection exception, 57P0x shutdown,
+            // 53xxx insufficient resources, 40001/40P01 serialization
+            // failure and deadlock (all retryable).
+            code.starts_with("08")
+                || code.starts_with("57P")
+                || code.starts_with("53")
+                || code == "40001"
+                || code == "40P01"
+        }
+        _ => false,
+    }
+}
+
+/// A handle on the database, cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects with pool and SQLite settings suited to a service: WAL,
+    /// a busy timeout, the file (and its directory) created if missing, and
+    /// one writer connection on SQLite.
+    pub async fn connect(settings: &DatabaseSettings) -> Result<Self, StoreError> {
+        let url = settings.url.expose_secret().to_string();
+        let sqlite = url.starts_with("sqlite:");
+        if sqlite {
+            create_sqlite_parent_dir(&url).map_err(|e| {
+                StoreError::Integrity(format!("cannot create the database directory: {e}"))
+            })?;
+        }
+        let mut options = ConnectOptions::new(url);
+        options
+            .connect_timeout(Duration::from_secs(settings.connect_timeout_seconds))
+            .acquire_timeout(Duration::from_secs(settings.acquire_timeout_seconds))
+            .sqlx_logging(false);
+        if sqlite {
+            let busy = Duration::from_millis(settings.sqlite_busy_timeout_ms);
+            // SQLite has one writer at a time; a single pooled connection
+            // turns lock contention into orderly queueing instead of
+            // SQLITE_BUSY errors under load.
+            options
+                .max_connections(1)
+                .min_connections(1)
+                .map_sqlx_sqlite_opts(move |o| {
+                    o.create_if_missing(true)
+                        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                        .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+                        .busy_timeout(busy)
+                        .foreign_keys(true)
+                });
+        } else {
+            options
+                .max_connections(settings.max_connections)
+                .min_connections(settings.min_connections);
+        }
+        let db = Database::connect(options).await?;
+        Ok(Self { db })
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    pub async fn migrate_up(&self) -> Result<(), StoreError> {
+        Migrator::up(&self.db, None).await.map_err(StoreError::from)
+    }
+
+    /// Rolls back `steps` migrations (all when `None`).
+    pub async fn migrate_down(&self, steps: Option<u32>) -> Result<(), StoreError> {
+        Migrator::down(&self.db, steps)
+            .await
+            .map_err(StoreError::from)
+    }
+
+    /// Applied and pending migrations, by name.
+    pub async fn migration_status(&self) -> Result<Vec<(String, bool)>, StoreError> {
+        let applied: Vec<String> = Migrator::get_applied_migrations(&self.db)
+            .await?
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect();
+        Ok(Migrator::migrations()
+            .iter()
+            .map(|m| (m.name().to_string(), applied.iter().any(|a| a == m.name())))
+            .collect())
+    }
+
+    /// Readiness: one round trip to the database.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db
+            .execute_raw(Statement::from_string(self.backend(), "SELECT 1"))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn close(self) {
+        let _ = self.db.close().await;
+    }
+}
+
+fn create_sqlite_parent_dir(url: &str) -> std::io::Result<()> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.starts_with(":memory:") {
+        return Ok(());
+    }
+    match Path::new(path).parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => std::fs::create_dir_all(parent),
+        _ => Ok(()),
+    }
+}
+
+/// Rewrites `$1, $2…` placeholders for the backend (SQLite wants `?1`).
+pub(crate) fn sql(backend: DbBackend, postgres_sql: &str) -> String {
+    match backend {
+        DbBackend::Sqlite => postgres_sql.replace('$', "?"),
+        _ => postgres_sql.to_string(),
+    }
+}

@@ -1,0 +1,81 @@
+//! Public feedback endpoints: submit, and look up one's own item.
+
+use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::AppState;
+use super::intake_body::read_submission;
+use super::problem::{ApiError, REQUEST_ID};
+use super::rate_limit::Bucket;
+use crate::domain::feedback::Channel;
+use crate::services::intake::{self, Submission};
+use crate::services::lookup;
+
+/// `POST /api/v1/feedback`
+pub async fn create_feedback(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    state.rate_limits.check(Bucket::Submission, &req)?;
+    let (input, attachments) = read_submission(&req, payload, &state.settings).await?;
+    let submission = Submission {
+        input,
+        attachments,
+        channel: Channel::WebForm,
+        idempotency_key: header_str(&req, "idempotency-key").map(str::to_string),
+        request_id: REQUEST_ID.try_with(Clone::clone).ok(),
+    };
+    let receipt = intake::receive(&state.store, &state.settings, submission, Utc::now()).await?;
+    let mut response = HttpResponse::Created();
+    if let Some(location) = receipt.body.get("lookup_url").and_then(|v| v.as_str()) {
+        response.insert_header((header::LOCATION, location.to_string()));
+    }
+    if receipt.replayed {
+        response.insert_header(("idempotent-replayed", "true"));
+    }
+    Ok(response
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .json(receipt.body))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LookupQuery {
+    token: Option<String>,
+}
+
+/// `GET /api/v1/feedback/{tracking_code}`: the token comes in
+/// `X-Lookup-Token` (preferred: it stays out of access logs and browser
+/// history) or `?token=`.
+pub async fn get_feedback(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<LookupQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    state.rate_limits.check(Bucket::Lookup, &req)?;
+    let token = header_str(&req, "x-lookup-token")
+        .map(str::to_string)
+        .or_else(|| query.into_inner().token)
+        .ok_or_else(|| {
+            ApiError::new(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                "lookup_token_required",
+                "Thiếu mã tra cứu",
+                "Vui lòng nhập mã tra cứu được cấp khi gửi phản ánh, kiến nghị.",
+            )
+        })?;
+    let view = lookup::lookup(&state.store, &path.into_inner(), &token).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(CacheControl(vec![
+            CacheDirective::NoStore,
+            CacheDirective::Private,
+        ]))
+        .json(view))
+}
+
+fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}

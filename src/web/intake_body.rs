@@ -1,0 +1,233 @@
+//! Reads a submission from any of the three encodings the public form and
+//! portals use (JSON, urlencoded form, multipart with attachments) into one
+//! [`SubmissionInput`]. Form encodings name nested fields with dots
+//! (`submitter.address.detail`) or brackets (`submitter[address][detail]`).
+
+use actix_multipart::Multipart;
+use actix_web::HttpRequest;
+use actix_web::http::header;
+use actix_web::web::{self, BytesMut};
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+
+use super::problem::ApiError;
+use crate::config::Settings;
+use crate::domain::feedback::{FieldError, SubmissionInput};
+use crate::services::intake::IncomingAttachment;
+
+/// Field names under which files may be sent in multipart bodies.
+const ATTACHMENT_FIELDS: [&str; 2] = ["attachments", "attachments[]"];
+/// Nesting deeper than the wire format's (`submitter.address.detail`) is
+/// refused before any allocation.
+const MAX_FORM_DEPTH: usize = 3;
+
+pub async fn read_submission(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    settings: &Settings,
+) -> Result<(SubmissionInput, Vec<IncomingAttachment>), ApiError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    match essence.as_str() {
+        "application/json" | "application/x-www-form-urlencoded" => {
+            let limit = settings.server.max_body_bytes;
+            if declared.is_some_and(|n| n > limit) {
+                return Err(ApiError::payload_too_large());
+            }
+            let mut body = BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk =
+                    chunk.map_err(|_| ApiError::malformed("Không đọc được dữ liệu gửi lên."))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::payload_too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let input = if essence == "application/json" {
+                let mut de = serde_json::Deserializer::from_slice(&body);
+                let parsed = serde_path_to_error::deserialize::<_, SubmissionInput>(&mut de)
+                    .map_err(json_error)?;
+                de.end()
+                    .map_err(|_| ApiError::malformed("Dữ liệu JSON không hợp lệ."))?;
+                parsed
+            } else {
+                let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+                    .map_err(|_| ApiError::malformed("Dữ liệu biểu mẫu không hợp lệ."))?;
+                from_pairs(pairs)?
+            };
+            Ok((input, Vec::new()))
+        }
+        "multipart/form-data" => {
+            if declared.is_some_and(|n| n > settings.intake.max_request_bytes) {
+                return Err(ApiError::payload_too_large());
+            }
+            read_multipart(req, payload, settings).await
+        }
+        _ => Err(ApiError::unsupported_media_type()),
+    }
+}
+
+async fn read_multipart(
+    req: &HttpRequest,
+    payload: web::Payload,
+    settings: &Settings,
+) -> Result<(SubmissionInput, Vec<IncomingAttachment>), ApiError> {
+    let mut multipart = Multipart::new(req.headers(), payload.into_inner());
+    let mut pairs = Vec::new();
+    let mut files = Vec::new();
+    let mut total = 0usize;
+    let mut text_bytes = 0usize;
+    let malformed = || ApiError::malformed("Dữ liệu multipart/form-data không hợp lệ.");
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(|_| malformed())?;
+        let name = field.name().unwrap_or_default().to_string();
+        let file_name = field
+            .content_disposition()
+            .and_then(|cd| cd.get_filename())
+            .map(str::to_string);
+        let is_file = ATTACHMENT_FIELDS.contains(&name.as_str());
+        if !is_file && file_name.is_some() {
+            return Err(ApiError::validation(vec![FieldError::new(
+                name,
+                "unknown_field",
+            )]));
+        }
+        if is_file && files.len() >= settings.intake.max_attachments {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "attachments",
+                "too_many_attachments",
+            )]));
+        }
+        // Keep one byte past the per-file limit so the check downstream
+        // knows the file was too large; drop the rest as it streams by.
+        let keep = if is_file {
+            settings.intake.max_attachment_bytes + 1
+        } else {
+            settings.server.max_body_bytes
+        };
+        let mut content = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|_| malformed())?;
+            total += chunk.len();
+            if total > settings.intake.max_request_bytes {
+                return Err(ApiError::payload_too_large());
+            }
+            if !is_file {
+                text_bytes += chunk.len();
+                if text_bytes > settings.server.max_body_bytes {
+                    return Err(ApiError::payload_too_large());
+                }
+            }
+            let room = keep.saturating_sub(content.len());
+            content.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        }
+        if is_file {
+            if content.is_empty() && file_name.as_deref().unwrap_or_default().is_empty() {
+                // Browsers send an empty part for an untouched file input.
+                continue;
+            }
+            files.push(IncomingAttachment { file_name, content });
+        } else {
+            let value = String::from_utf8(content).map_err(|_| {
+                ApiError::validation(vec![FieldError::new(name.clone(), "wrong_type")])
+            })?;
+            pairs.push((name, value));
+        }
+    }
+    Ok((from_pairs(pairs)?, files))
+}
+
+/// Builds the nested submission from flat form pairs.
+fn from_pairs(pairs: Vec<(String, String)>) -> Result<SubmissionInput, ApiError> {
+    let mut root = Map::new();
+    for (raw_key, value) in pairs {
+        let key = raw_key
+            .replace("][", ".")
+            .replace('[', ".")
+            .replace(']', "");
+        let parts: Vec<&str> = key.split('.').collect();
+        if parts.len() > MAX_FORM_DEPTH || parts.iter().any(|p| p.is_empty()) {
+            return Err(ApiError::validation(vec![FieldError::new(
+                raw_key,
+                "unknown_field",
+            )]));
+        }
+        let mut node = &mut root;
+        for part in &parts[..parts.len() - 1] {
+            let entry = node
+                .entry(part.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            node = match entry {
+                Value::Object(map) => map,
+                _ => {
+                    return Err(ApiError::validation(vec![FieldError::new(
+                        raw_key,
+                        "wrong_type",
+                    )]));
+                }
+            };
+        }
+        let leaf = parts[parts.len() - 1].to_string();
+        if matches!(node.get(&leaf), Some(Value::Object(_))) {
+            return Err(ApiError::validation(vec![FieldError::new(
+                raw_key,
+                "wrong_type",
+            )]));
+        }
+        node.insert(leaf, Value::String(value));
+    }
+    serde_path_to_error::deserialize::<_, SubmissionInput>(Value::Object(root)).map_err(value_error)
+}
+
+fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    if inner.is_syntax() || inner.is_eof() || inner.is_io() {
+        return ApiError::malformed("Dữ liệu JSON không hợp lệ.");
+    }
+    field_error(&path, &inner.to_string())
+}
+
+fn value_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = err.path().to_string();
+    let message = err.into_inner().to_string();
+    field_error(&path, &message)
+}
+
+/// serde reports an unknown field at the path of its parent, with the name
+/// in backquotes; a wrong type at the field's own path.
+fn field_error(path: &str, message: &str) -> ApiError {
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let name = rest.split('`').next().unwrap_or_default();
+        // serde_path_to_error's path already ends with the unknown name.
+        let field = if path == "." || path.is_empty() {
+            name.to_string()
+        } else if path == name || path.ends_with(&format!(".{name}")) {
+            path.to_string()
+        } else {
+            format!("{path}.{name}")
+        };
+        return ApiError::validation(vec![FieldError::new(field, "unknown_field")]);
+    }
+    let field = if path == "." || path.is_empty() {
+        "body".to_string()
+    } else {
+        path.to_string()
+    };
+    ApiError::validation(vec![FieldError::new(field, "wrong_type")])
+}

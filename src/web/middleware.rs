@@ -1,0 +1,87 @@
+//! Cross-cutting HTTP concerns: request IDs and access logs, and the
+//! security headers every response carries.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use super::problem::REQUEST_ID;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Accepts a caller's `X-Request-Id` if it is short and plain (so that a
+/// proxy's ID carries through), otherwise makes one; runs the request in a
+/// span that carries it; echoes it; logs one line per request without the
+/// query string or any body.
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| Uuid::now_v7().to_string());
+    let method = req.method().clone();
+    let span = tracing::info_span!("http_request", request_id = %request_id, method = %method);
+    let started = Instant::now();
+    let result = REQUEST_ID
+        .scope(request_id.clone(), next.call(req).instrument(span.clone()))
+        .await;
+    let mut res = result?;
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "(unmatched)".to_string());
+    let status = res.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::error!(%route, status, latency_ms, "request failed");
+        } else {
+            tracing::info!(%route, status, latency_ms, "request");
+        }
+    });
+    let headers = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
+    }
+    apply_security_headers(headers);
+    Ok(res)
+}
+
+/// Defaults for an API that serves no pages yet: nothing may be framed,
+/// sniffed or loaded from a response. Routes that need other values set
+/// them themselves; these never overwrite what a handler chose.
+fn apply_security_headers(headers: &mut actix_web::http::header::HeaderMap) {
+    let defaults = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (
+            HeaderName::from_static("cross-origin-resource-policy"),
+            "same-origin",
+        ),
+    ];
+    for (name, value) in defaults {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! HTTP: one table of endpoints (the contract test compares it with
+//! openapi.yaml, so a route cannot be served without being documented),
+//! handlers per feature, and the one error type.
+
+pub mod directory;
+pub mod feedback;
+pub mod health;
+pub mod intake_body;
+pub mod middleware;
+pub mod problem;
+pub mod rate_limit;
+
+use std::sync::Arc;
+
+use actix_web::http::Method;
+use actix_web::{HttpResponse, Route, web};
+
+use crate::config::Settings;
+use crate::store::Store;
+use problem::ApiError;
+use rate_limit::RateLimits;
+
+/// Shared state for every handler (one `web::Data`, cloned per worker).
+pub struct AppState {
+    pub store: Store,
+    pub settings: Arc<Settings>,
+    pub rate_limits: Arc<RateLimits>,
+}
+
+pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
+
+/// One served operation.
+pub struct Endpoint {
+    pub method: Method,
+    pub path: &'static str,
+    route: fn() -> Route,
+}
+
+const fn endpoint(method: Method, path: &'static str, route: fn() -> Route) -> Endpoint {
+    Endpoint {
+        method,
+        path,
+        route,
+    }
+}
+
+/// Every route the service answers, in registration order.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        endpoint(Method::POST, "/api/v1/feedback", || {
+            web::post().to(feedback::create_feedback)
+        }),
+        endpoint(Method::GET, "/api/v1/feedback/{tracking_code}", || {
+            web::get().to(feedback::get_feedback)
+        }),
+        endpoint(Method::GET, "/api/v1/agencies", || {
+            web::get().to(directory::list_agencies)
+        }),
+        endpoint(Method::GET, "/api/v1/fields", || {
+            web::get().to(directory::list_fields)
+        }),
+        endpoint(Method::GET, "/api/v1/administrative-units", || {
+            web::get().to(directory::list_administrative_units)
+        }),
+        endpoint(Method::GET, "/api/v1/openapi.yaml", || {
+            web::get().to(openapi)
+        }),
+        endpoint(Method::GET, "/health/live", || web::get().to(health::live)),
+        endpoint(Method::GET, "/health/ready", || {
+            web::get().to(health::ready)
+        }),
+    ]
+}
+
+/// Registers [`endpoints`], answering 405 with `Allow` for other methods
+/// on a known path, and JSON errors for malformed query strings.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::QueryConfig::default().error_handler(|err, _| {
+        tracing::debug!(error = %err, "malformed query string");
+        ApiError::malformed("Tham số truy vấn không hợp lệ.").into()
+    }))
+    .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()));
+    let all = endpoints();
+    let mut paths: Vec<&'static str> = Vec::new();
+    for e in &all {
+        if !paths.contains(&e.path) {
+            paths.push(e.path);
+        }
+    }
+    for path in paths {
+        let group: Vec<&Endpoint> = all.iter().filter(|e| e.path == path).collect();
+        let allow = group
+            .iter()
+            .map(|e| e.method.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut resource = web::resource(path);
+        for e in group {
+            resource = resource.route((e.route)());
+        }
+        cfg.service(resource.default_service(web::to(move || {
+            let allow = allow.clone();
+            async move { Err::<HttpResponse, _>(ApiError::method_not_allowed(allow)) }
+        })));
+    }
+}
+
+/// For unmatched paths.
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found())
+}
+
+/// `GET /api/v1/openapi.yaml`: the contract itself.
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/yaml; charset=utf-8")
+        .body(OPENAPI_YAML)
+}

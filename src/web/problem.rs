@@ -1,0 +1,269 @@
+//! The one error type of the HTTP layer, rendered as RFC 9457
+//! `application/problem+json` with a stable `code`, a Vietnamese `detail`,
+//! the request ID and per-field errors. Every lower-layer error is mapped
+//! to a status here and nowhere else.
+
+use std::borrow::Cow;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::domain::feedback::FieldError;
+use crate::services::intake::IntakeError;
+use crate::services::lookup::LookupError;
+use crate::store::StoreError;
+
+tokio::task_local! {
+    /// The current request's ID, set by the request middleware so that error
+    /// bodies can quote it.
+    pub static REQUEST_ID: String;
+}
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Boxed so that `Result<_, ApiError>` stays small on the happy path.
+#[derive(Debug)]
+pub struct ApiError(Box<Problem>);
+
+#[derive(Debug)]
+struct Problem {
+    status: StatusCode,
+    code: &'static str,
+    title: &'static str,
+    detail: Cow<'static, str>,
+    errors: Vec<FieldError>,
+    retry_after: Option<u64>,
+    allow: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ProblemBody<'a> {
+    #[serde(rename = "type")]
+    problem_type: String,
+    title: &'a str,
+    status: u16,
+    code: &'a str,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [FieldError],
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.0.status.as_u16(), self.0.code)
+    }
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: &'static str,
+        detail: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self(Box::new(Problem {
+            status,
+            code,
+            title,
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+            allow: None,
+        }))
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.0.code
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "Dữ liệu không hợp lệ",
+            "Phản ánh, kiến nghị chưa đáp ứng yêu cầu về thông tin (Nghị định 20/2008/NĐ-CP, Điều 7). Vui lòng kiểm tra các trường được nêu.",
+        );
+        e.0.errors = errors;
+        e
+    }
+
+    pub fn malformed(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            "Yêu cầu không đúng định dạng",
+            detail,
+        )
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Không tìm thấy",
+            "Không tìm thấy nội dung yêu cầu.",
+        )
+    }
+
+    pub fn method_not_allowed(allow: String) -> Self {
+        let mut e = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "Phương thức không được hỗ trợ",
+            "Địa chỉ này không hỗ trợ phương thức HTTP đã dùng.",
+        );
+        e.0.allow = Some(allow);
+        e
+    }
+
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Định dạng dữ liệu không được hỗ trợ",
+            "Vui lòng gửi dữ liệu dạng application/json, application/x-www-form-urlencoded hoặc multipart/form-data.",
+        )
+    }
+
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "Dữ liệu gửi lên quá lớn",
+            "Dung lượng dữ liệu gửi lên vượt quá giới hạn cho phép.",
+        )
+    }
+
+    pub fn rate_limited(retry_after_seconds: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Quá nhiều yêu cầu",
+            "Ông/Bà đã gửi quá nhiều yêu cầu trong thời gian ngắn. Vui lòng thử lại sau ít phút.",
+        );
+        e.0.retry_after = Some(retry_after_seconds.max(1));
+        e
+    }
+
+    pub fn unavailable() -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "Hệ thống tạm thời gián đoạn",
+            "Hệ thống đang tạm thời gián đoạn; phản ánh, kiến nghị chưa được ghi nhận. Vui lòng gửi lại sau ít phút.",
+        );
+        e.0.retry_after = Some(5);
+        e
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Lỗi hệ thống",
+            "Đã có lỗi ngoài ý muốn. Vui lòng thử lại sau; nếu lỗi lặp lại, xin cung cấp mã yêu cầu (request_id) cho bộ phận hỗ trợ.",
+        )
+    }
+
+    pub fn invalid_parameter(name: &str) -> Self {
+        Self::malformed(format!("Tham số không hợp lệ: {name}."))
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let p = &self.0;
+        let body = ProblemBody {
+            problem_type: format!("urn:pakn:problem:{}", p.code),
+            title: p.title,
+            status: p.status.as_u16(),
+            code: p.code,
+            detail: &p.detail,
+            request_id: REQUEST_ID.try_with(Clone::clone).ok(),
+            errors: &p.errors,
+        };
+        let mut response = HttpResponse::build(p.status);
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        response.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        if let Some(seconds) = p.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        if let Some(allow) = &p.allow {
+            response.insert_header((header::ALLOW, allow.clone()));
+        }
+        response.body(serde_json::to_vec(&body).unwrap_or_default())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                ApiError::unavailable()
+            }
+            other => {
+                tracing::error!(error = %other, error.debug = ?other, "storage failure");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl From<IntakeError> for ApiError {
+    fn from(err: IntakeError) -> Self {
+        match err {
+            IntakeError::Invalid(errors) => ApiError::validation(errors),
+            IntakeError::IdempotencyKeyInvalid => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency_key_invalid",
+                "Idempotency-Key không hợp lệ",
+                "Tiêu đề Idempotency-Key phải gồm 1–255 ký tự ASCII nhìn thấy được.",
+            ),
+            IntakeError::IdempotencyKeyReused => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "Idempotency-Key đã được dùng",
+                "Idempotency-Key này đã được dùng cho một phản ánh, kiến nghị có nội dung khác.",
+            ),
+            IntakeError::NoReceivingOffice(province) => {
+                tracing::error!(%province, "no receiving office in the directory; load the directory (pakn demo-data) or fix province.code");
+                let mut e = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not_configured",
+                    "Hệ thống chưa sẵn sàng",
+                    "Hệ thống chưa được cấu hình cơ quan tiếp nhận. Vui lòng liên hệ quản trị hệ thống.",
+                );
+                e.0.retry_after = Some(60);
+                e
+            }
+            IntakeError::Store(e) => e.into(),
+            IntakeError::Internal(m) => {
+                tracing::error!(error = %m, "intake failure");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl From<LookupError> for ApiError {
+    fn from(err: LookupError) -> Self {
+        match err {
+            LookupError::NotFound => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "feedback_not_found",
+                "Không tìm thấy phản ánh, kiến nghị",
+                "Không tìm thấy phản ánh, kiến nghị với mã số và mã tra cứu đã nhập. Vui lòng kiểm tra lại.",
+            ),
+            LookupError::Store(e) => e.into(),
+        }
+    }
+}
