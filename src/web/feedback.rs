@@ -25,7 +25,12 @@ pub async fn create_feedback(
         input,
         attachments,
         channel: Channel::WebForm,
-        idempotency_key: header_str(&req, "idempotency-key").map(str::to_string),
+        // Read the raw bytes: a key that is present but not visible ASCII
+        // must be refused, not silently ignored (which would duplicate).
+        idempotency_key: req
+            .headers()
+            .get("idempotency-key")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
         request_id: REQUEST_ID.try_with(Clone::clone).ok(),
     };
     let receipt = intake::receive(&state.store, &state.settings, submission, Utc::now()).await?;

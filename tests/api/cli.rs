@@ -1,0 +1,138 @@
+//! The `pakn` binary: commands, configuration layering and its errors.
+
+use std::process::Command;
+
+fn pakn(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pakn"));
+    cmd.current_dir(dir)
+        .env_remove("PAKN_CONFIG")
+        .env("RUST_LOG", "error");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("PAKN__") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = pakn(dir.path()).arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for command in ["serve", "migrate", "demo-data"] {
+        assert!(text.contains(command), "--help lists {command}: {text}");
+    }
+}
+
+#[test]
+fn environment_overrides_settings_and_migrations_report_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("x/pakn.db").display());
+    let status = pakn(dir.path())
+        .args(["migrate", "status"])
+        .env("PAKN__DATABASE__URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&status.stdout)
+            .lines()
+            .all(|l| l.starts_with("pending "))
+    );
+    assert!(
+        dir.path().join("x/pakn.db").exists(),
+        "the database file and its directory are created"
+    );
+
+    let up = pakn(dir.path())
+        .args(["migrate", "up"])
+        .env("PAKN__DATABASE__URL", &url)
+        .output()
+        .unwrap();
+    assert!(up.status.success());
+    let status = pakn(dir.path())
+        .args(["migrate", "status"])
+        .env("PAKN__DATABASE__URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&status.stdout)
+            .lines()
+            .all(|l| l.starts_with("applied "))
+    );
+
+    for _ in 0..2 {
+        let demo = pakn(dir.path())
+            .arg("demo-data")
+            .env("PAKN__DATABASE__URL", &url)
+            .output()
+            .unwrap();
+        assert!(
+            demo.status.success(),
+            "demo-data is idempotent: {}",
+            String::from_utf8_lossy(&demo.stderr)
+        );
+    }
+}
+
+#[test]
+fn unknown_keys_and_bad_values_stop_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("typo.toml"),
+        "[server]\nbindd = \"127.0.0.1:1\"\n",
+    )
+    .unwrap();
+    let out = pakn(dir.path())
+        .args(["--config", "typo.toml", "migrate", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78), "EX_CONFIG");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bindd"),
+        "the unknown key is named"
+    );
+
+    let out = pakn(dir.path())
+        .args(["migrate", "status"])
+        .env("PAKN__SERVER__BINDD", "x")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78), "unknown environment keys too");
+
+    let out = pakn(dir.path())
+        .args(["migrate", "status"])
+        .env("PAKN__PROVINCE__CODE", "480")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("province.code"));
+}
+
+#[test]
+fn the_effective_configuration_is_logged_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = pakn(dir.path())
+        .args(["migrate", "status"])
+        .env("RUST_LOG", "info")
+        .env(
+            "PAKN__DATABASE__URL",
+            "postgres://pakn:hunter2@127.0.0.1:1/none",
+        )
+        .env("PAKN__DATABASE__CONNECT_TIMEOUT_SECONDS", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("effective configuration"), "{stderr}");
+    assert!(stderr.contains("pakn:***@127.0.0.1"));
+    assert!(
+        !stderr.contains("hunter2"),
+        "the password never reaches the log"
+    );
+    assert!(!out.status.success(), "nothing listens on port 1");
+}

@@ -1,0 +1,225 @@
+//! Test harness: a real server on an ephemeral port with its own database
+//! per test, on SQLite always and on PostgreSQL when
+//! `PAKN_TEST_POSTGRES_URL` names a server we may create databases on.
+//! Every response passes through [`TestApp::send`], which checks it against
+//! openapi.yaml, so every test is also a contract test.
+
+use std::sync::LazyLock;
+
+use pakn::config::{DemoData, Settings};
+use pakn::startup::Application;
+use pakn::store::Store;
+use reqwest::{Method, RequestBuilder, StatusCode, header::HeaderMap};
+use sea_orm::{ConnectionTrait, Database};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+use crate::contract;
+
+static TRACING: LazyLock<()> = LazyLock::new(|| {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = pakn::telemetry::init("info", pakn::config::LogFormat::Pretty, std::io::stderr);
+    }
+});
+
+pub struct TestApp {
+    pub backend: &'static str,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Store,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The field/code pairs of a validation problem.
+    pub fn field_errors(&self) -> Vec<(String, String)> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| {
+                        (
+                            e["field"].as_str().unwrap_or_default().to_string(),
+                            e["code"].as_str().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Settings every test starts from: ephemeral port, demo directory, no
+/// rate limits (tests that want them turn them on).
+pub fn test_settings() -> Settings {
+    let mut s = Settings::defaults().expect("defaults");
+    s.server.bind = "127.0.0.1:0".into();
+    s.server.public_base_url = String::new();
+    s.server.workers = 2;
+    s.server.shutdown_timeout_seconds = 1;
+    s.database.demo_data = DemoData::Always;
+    s.rate_limit.enabled = false;
+    s
+}
+
+/// One app per backend under test.
+pub async fn apps() -> Vec<TestApp> {
+    apps_with(|_| {}).await
+}
+
+pub async fn apps_with(adjust: impl Fn(&mut Settings)) -> Vec<TestApp> {
+    let mut out = vec![spawn("sqlite", &adjust).await];
+    if postgres_admin_url().is_some() {
+        out.push(spawn("postgres", &adjust).await);
+    }
+    out
+}
+
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("PAKN_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// A fresh, empty database URL for `backend`.
+pub async fn fresh_database(backend: &str, dir: &tempfile::TempDir) -> String {
+    match backend {
+        "sqlite" => format!("sqlite://{}", dir.path().join("pakn.db").display()),
+        _ => {
+            let admin = postgres_admin_url().expect("PAKN_TEST_POSTGRES_URL");
+            let name = format!("pakn_test_{}", uuid::Uuid::now_v7().simple());
+            let conn = Database::connect(&admin)
+                .await
+                .expect("connect to PostgreSQL admin database");
+            conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            let _ = conn.close().await;
+            let (head, _) = admin
+                .rsplit_once('/')
+                .expect("admin URL has a database part");
+            format!("{head}/{name}")
+        }
+    }
+}
+
+pub async fn spawn(backend: &'static str, adjust: &impl Fn(&mut Settings)) -> TestApp {
+    LazyLock::force(&TRACING);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut settings = test_settings();
+    settings.database.url = SecretString::from(fresh_database(backend, &dir).await);
+    adjust(&mut settings);
+    let app = Application::build(settings)
+        .await
+        .expect("application builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let store = app.store().clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        backend,
+        base,
+        client: reqwest::Client::builder().build().expect("client"),
+        store,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    /// Sends a request to `path` (a concrete path) documented under
+    /// `template`, and checks the answer against the contract.
+    pub async fn send(
+        &self,
+        method: Method,
+        template: &str,
+        path: &str,
+        build: impl FnOnce(RequestBuilder) -> RequestBuilder,
+    ) -> Reply {
+        let request = build(
+            self.client
+                .request(method.clone(), format!("{}{}", self.base, path)),
+        );
+        let response = request.send().await.expect("request is answered");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("body");
+        let content_type = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = if content_type.contains("json") {
+            serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                panic!(
+                    "[{}] {method} {path}: body is not JSON ({e}): {}",
+                    self.backend,
+                    String::from_utf8_lossy(&bytes)
+                )
+            })
+        } else {
+            Value::String(String::from_utf8_lossy(&bytes).into_owned())
+        };
+        contract::assert_matches_spec(
+            &method,
+            template,
+            status,
+            &content_type,
+            &body,
+            self.backend,
+        );
+        assert!(
+            headers.contains_key("x-request-id"),
+            "[{}] every response carries X-Request-Id",
+            self.backend
+        );
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn post_feedback(&self, body: &Value) -> Reply {
+        self.send(Method::POST, "/api/v1/feedback", "/api/v1/feedback", |r| {
+            r.json(body)
+        })
+        .await
+    }
+
+    pub async fn lookup(&self, code: &str, token: &str) -> Reply {
+        self.send(
+            Method::GET,
+            "/api/v1/feedback/{tracking_code}",
+            &format!("/api/v1/feedback/{code}"),
+            |r| r.header("X-Lookup-Token", token),
+        )
+        .await
+    }
+}
+
+/// A submission that meets every rule.
+pub fn valid_submission() -> Value {
+    json!({
+        "kind": "phan_anh",
+        "title": "Thủ tục cấp giấy phép xây dựng quá hạn",
+        "content": "Hồ sơ xin cấp giấy phép xây dựng nhà ở riêng lẻ của tôi nộp ngày 02/10 đến nay đã quá hạn mà chưa có kết quả.",
+        "field_code": "xay_dung",
+        "submitter": {
+            "type": "individual",
+            "full_name": "Nguyễn Văn An",
+            "address": { "detail": "12 Lê Lợi", "province_code": "48", "commune_code": "20242" },
+            "phone": "0912 345 678",
+            "email": "an.nguyen@example.vn"
+        },
+        "consent_to_publish": true
+    })
+}

@@ -1,0 +1,13 @@
+//! Black-box tests of the pakn service (one binary, one module per feature).
+
+// Tests state their expectations with unwrap: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+mod cli;
+mod contract;
+mod directory;
+mod helpers;
+mod intake;
+mod lookup;
+mod operations;
+mod storage;

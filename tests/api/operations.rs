@@ -1,0 +1,179 @@
+//! Health, request IDs, security headers, unknown routes and methods, and
+//! behaviour without a configured directory.
+
+use reqwest::{Method, StatusCode};
+
+use crate::helpers::{apps, apps_with, valid_submission};
+
+#[tokio::test]
+async fn health_endpoints_report_liveness_and_readiness() {
+    for app in apps().await {
+        let live = app
+            .send(Method::GET, "/health/live", "/health/live", |r| r)
+            .await;
+        assert_eq!(
+            (live.status, live.body["status"].as_str()),
+            (StatusCode::OK, Some("ok"))
+        );
+        let ready = app
+            .send(Method::GET, "/health/ready", "/health/ready", |r| r)
+            .await;
+        assert_eq!(
+            (ready.status, ready.body["status"].as_str()),
+            (StatusCode::OK, Some("ready"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_a_receiving_office_the_service_says_so_and_stores_nothing() {
+    for app in apps_with(|s| s.database.demo_data = pakn::config::DemoData::Never).await {
+        let ready = app
+            .send(Method::GET, "/health/ready", "/health/ready", |r| r)
+            .await;
+        assert_eq!(
+            (ready.status, ready.body["code"].as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("not_configured"))
+        );
+        let mut body = valid_submission();
+        body.as_object_mut().unwrap().remove("field_code");
+        body["submitter"]["address"]
+            .as_object_mut()
+            .unwrap()
+            .remove("commune_code");
+        body["submitter"]["address"]
+            .as_object_mut()
+            .unwrap()
+            .remove("province_code");
+        let reply = app.post_feedback(&body).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "[{}] {}",
+            app.backend,
+            reply.body
+        );
+        assert!(reply.header("retry-after").is_some());
+        assert_eq!(app.store.count_feedback().await.unwrap(), 0);
+    }
+}
+
+#[tokio::test]
+async fn request_ids_are_echoed_and_quoted_in_errors() {
+    for app in apps().await {
+        let reply = app
+            .send(
+                Method::GET,
+                "/api/v1/feedback/{tracking_code}",
+                "/api/v1/feedback/PAKN.48.20261122.0001",
+                |r| {
+                    r.header("X-Request-Id", "portal-abc.123")
+                        .header("X-Lookup-Token", "x")
+                },
+            )
+            .await;
+        assert_eq!(reply.header("x-request-id"), Some("portal-abc.123"));
+        assert_eq!(reply.body["request_id"], "portal-abc.123");
+        let hostile = app
+            .send(Method::GET, "/health/live", "/health/live", |r| {
+                r.header("X-Request-Id", "<script>alert(1)</script>")
+            })
+            .await;
+        let id = hostile.header("x-request-id").unwrap();
+        assert!(
+            !id.contains('<') && uuid::Uuid::parse_str(id).is_ok(),
+            "a hostile ID is replaced"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    for app in apps().await {
+        for reply in [
+            app.send(Method::GET, "/health/live", "/health/live", |r| r)
+                .await,
+            app.post_feedback(&serde_json::json!({})).await,
+        ] {
+            assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
+            assert_eq!(reply.header("x-frame-options"), Some("DENY"));
+            assert!(
+                reply
+                    .header("content-security-policy")
+                    .unwrap()
+                    .contains("frame-ancestors 'none'")
+            );
+            assert_eq!(reply.header("referrer-policy"), Some("no-referrer"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_get_problem_json() {
+    for app in apps().await {
+        let response = app
+            .client
+            .get(format!("{}/khong-co", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "not_found");
+
+        let response = app
+            .client
+            .delete(format!("{}/api/v1/feedback", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers()["allow"], "POST");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "method_not_allowed");
+    }
+}
+
+#[tokio::test]
+async fn submissions_are_rate_limited_per_client_with_retry_after() {
+    for app in apps_with(|s| {
+        s.rate_limit.enabled = true;
+        s.rate_limit.submissions_per_minute = 1;
+        s.rate_limit.submission_burst = 2;
+    })
+    .await
+    {
+        assert_eq!(
+            app.post_feedback(&valid_submission()).await.status,
+            StatusCode::CREATED
+        );
+        assert_eq!(
+            app.post_feedback(&valid_submission()).await.status,
+            StatusCode::CREATED
+        );
+        let limited = app.post_feedback(&valid_submission()).await;
+        assert_eq!(
+            (limited.status, limited.body["code"].as_str()),
+            (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")),
+            "[{}]",
+            app.backend
+        );
+        assert!(
+            limited
+                .header("retry-after")
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+                >= 1
+        );
+        assert_eq!(app.store.count_feedback().await.unwrap(), 2);
+    }
+}
