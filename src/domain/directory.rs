@@ -2,14 +2,14 @@
 //! (DOMAIN §10). Agencies are versioned by validity dates because the 2025
 //! restructuring merged and renamed many of them.
 
+use super::ids::{AgencyId, FieldId};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Agency {
     #[serde(skip)]
-    pub id: Uuid,
+    pub id: AgencyId,
     pub code: String,
     pub name: String,
     pub short_name: Option<String>,
@@ -32,7 +32,7 @@ pub struct Agency {
 #[derive(Debug, Clone, Serialize)]
 pub struct Field {
     #[serde(skip)]
-    pub id: Uuid,
+    pub id: FieldId,
     pub code: String,
     pub name: String,
     pub description: Option<String>,

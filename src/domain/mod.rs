@@ -4,6 +4,7 @@
 pub mod attachment;
 pub mod directory;
 pub mod feedback;
+pub mod ids;
 pub mod phone;
 pub mod text;
 pub mod time;

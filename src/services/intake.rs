@@ -6,13 +6,13 @@ use chacha20poly1305::aead::Aead;
 use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 use crate::config::Settings;
 use crate::domain::attachment::{AttachmentKind, safe_file_name};
 use crate::domain::feedback::{
     Channel, CitizenStatus, FeedbackState, FieldError, NewFeedback, SubmissionInput,
 };
+use crate::domain::ids::{AgencyId, FeedbackId, FieldId};
 use crate::domain::text::fold_for_search;
 use crate::domain::time::to_vietnam_rfc3339;
 use crate::domain::tracking::{LookupToken, TrackingCode};
@@ -268,8 +268,8 @@ fn replay(
 
 #[derive(Debug, Default)]
 struct Resolved {
-    field_id: Option<Uuid>,
-    agency_hint_id: Option<Uuid>,
+    field_id: Option<FieldId>,
+    agency_hint_id: Option<AgencyId>,
     province_code: Option<String>,
 }
 
@@ -376,7 +376,7 @@ fn build_record(
     f: &NewFeedback,
     resolved: &Resolved,
     attachments: Vec<NewAttachment>,
-    receiving_agency_id: Uuid,
+    receiving_agency_id: AgencyId,
     token: &LookupToken,
     (channel, request_id): (Channel, Option<String>),
     settings: &Settings,
@@ -384,7 +384,7 @@ fn build_record(
 ) -> NewFeedbackRecord {
     let state = FeedbackState::Received;
     NewFeedbackRecord {
-        id: Uuid::now_v7(),
+        id: FeedbackId::generate(),
         province_code: settings.province.code.clone(),
         lookup_token_hash: token.hash(),
         kind: f.kind.as_str().to_string(),

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::feedback::{FeedbackKind, FeedbackState};
+use crate::domain::ids::AgencyId;
 use crate::domain::time::to_vietnam_rfc3339;
 use crate::domain::tracking::{LookupToken, TrackingCode};
 use crate::store::{Store, StoreError};
@@ -64,7 +65,8 @@ pub async fn lookup(store: &Store, code: &str, token: &str) -> Result<CitizenVie
     let kind = FeedbackKind::parse(&item.kind)
         .ok_or_else(|| StoreError::Integrity(format!("unknown kind {}", item.kind)))?;
     // Until an agency takes it, the receiving office holds the item.
-    let agency_id = item.handling_agency_id.unwrap_or(item.receiving_agency_id);
+    let agency_id =
+        AgencyId::from_uuid(item.handling_agency_id.unwrap_or(item.receiving_agency_id));
     let agency = store.find_agency_by_id(agency_id).await?.ok_or_else(|| {
         StoreError::Integrity(format!(
             "item {} names a missing agency",

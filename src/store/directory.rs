@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::entities::{administrative_unit, agency, agency_field, field};
 use super::{Store, StoreError};
 use crate::domain::directory::{AdministrativeUnit, Agency, AgencyFilter, DirectoryFile, Field};
+use crate::domain::ids::{AgencyId, FieldId};
 
 impl Store {
     pub async fn list_agencies(
@@ -59,8 +60,8 @@ impl Store {
         Ok(self.assemble_agencies(vec![row]).await?.into_iter().next())
     }
 
-    pub async fn find_agency_by_id(&self, id: Uuid) -> Result<Option<Agency>, StoreError> {
-        let Some(row) = agency::Entity::find_by_id(id)
+    pub async fn find_agency_by_id(&self, id: AgencyId) -> Result<Option<Agency>, StoreError> {
+        let Some(row) = agency::Entity::find_by_id(id.as_uuid())
             .one(self.connection())
             .await?
         else {
@@ -102,7 +103,7 @@ impl Store {
                     .collect();
                 field_codes.sort();
                 Agency {
-                    id: a.id,
+                    id: AgencyId::from_uuid(a.id),
                     parent_code: a.parent_id.and_then(|p| parents.get(&p).cloned()),
                     code: a.code,
                     name: a.name,
@@ -132,13 +133,7 @@ impl Store {
             .all(self.connection())
             .await?
             .into_iter()
-            .map(|f| Field {
-                id: f.id,
-                code: f.code,
-                name: f.name,
-                description: f.description,
-                is_demo: f.is_demo,
-            })
+            .map(field_from_row)
             .collect())
     }
 
@@ -147,13 +142,7 @@ impl Store {
             .filter(field::Column::Code.eq(code))
             .one(self.connection())
             .await?
-            .map(|f| Field {
-                id: f.id,
-                code: f.code,
-                name: f.name,
-                description: f.description,
-                is_demo: f.is_demo,
-            }))
+            .map(field_from_row))
     }
 
     pub async fn list_administrative_units(
@@ -340,6 +329,16 @@ impl Store {
     }
 }
 
+fn field_from_row(f: field::Model) -> Field {
+    Field {
+        id: FieldId::from_uuid(f.id),
+        code: f.code,
+        name: f.name,
+        description: f.description,
+        is_demo: f.is_demo,
+    }
+}
+
 fn unit_from_row(u: administrative_unit::Model) -> AdministrativeUnit {
     AdministrativeUnit {
         code: u.code,
@@ -355,19 +354,19 @@ fn unit_from_row(u: administrative_unit::Model) -> AdministrativeUnit {
 
 impl Store {
     /// The id of an agency by code (intake's cheap check).
-    pub async fn agency_id_by_code(&self, code: &str) -> Result<Option<Uuid>, StoreError> {
+    pub async fn agency_id_by_code(&self, code: &str) -> Result<Option<AgencyId>, StoreError> {
         Ok(agency::Entity::find()
             .filter(agency::Column::Code.eq(code))
             .one(self.connection())
             .await?
-            .map(|a| a.id))
+            .map(|a| AgencyId::from_uuid(a.id)))
     }
 
     /// The id of the province's receiving office, if the directory has one.
     pub async fn receiving_office_id(
         &self,
         province_code: &str,
-    ) -> Result<Option<Uuid>, StoreError> {
+    ) -> Result<Option<AgencyId>, StoreError> {
         Ok(agency::Entity::find()
             .filter(agency::Column::ProvinceCode.eq(province_code))
             .filter(agency::Column::IsReceivingOffice.eq(true))
@@ -375,6 +374,6 @@ impl Store {
             .order_by_asc(agency::Column::Code)
             .one(self.connection())
             .await?
-            .map(|a| a.id))
+            .map(|a| AgencyId::from_uuid(a.id)))
     }
 }

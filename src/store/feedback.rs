@@ -16,6 +16,7 @@ use super::entities::{
     attachment, attachment_blob, audit_event, feedback_item, idempotency_record,
 };
 use super::{Store, StoreError, sql};
+use crate::domain::ids::{AgencyId, FeedbackId, FieldId};
 use crate::domain::time::vietnam_date;
 use crate::domain::tracking::TrackingCode;
 
@@ -23,7 +24,7 @@ use crate::domain::tracking::TrackingCode;
 /// resolved against the directory.
 #[derive(Debug, Clone)]
 pub struct NewFeedbackRecord {
-    pub id: Uuid,
+    pub id: FeedbackId,
     pub province_code: String,
     pub lookup_token_hash: Vec<u8>,
     pub kind: String,
@@ -33,8 +34,8 @@ pub struct NewFeedbackRecord {
     pub content: String,
     pub search_text: String,
     pub language_flagged: bool,
-    pub field_id: Option<Uuid>,
-    pub agency_hint_id: Option<Uuid>,
+    pub field_id: Option<FieldId>,
+    pub agency_hint_id: Option<AgencyId>,
     pub submitter_type: String,
     pub submitter_name: String,
     pub organization_name: Option<String>,
@@ -45,7 +46,7 @@ pub struct NewFeedbackRecord {
     pub email: Option<String>,
     pub consent_to_publish: bool,
     pub state: String,
-    pub receiving_agency_id: Uuid,
+    pub receiving_agency_id: AgencyId,
     pub received_at: DateTime<Utc>,
     pub attachments: Vec<NewAttachment>,
     pub audit: AuditEntry,
@@ -143,21 +144,16 @@ impl Store {
     ) -> Result<TrackingCode, StoreError> {
         let db = self.connection();
         let backend = self.backend();
-        // PostgreSQL: take the number in its own short transaction so the
-        // counter row is locked for microseconds rather than for the whole
-        // intake transaction (a day's submissions all share that row). Its
-        // commit need not wait for the disk: a number lost in a crash is
-        // caught by the unique index and the counter is resynchronised.
-        // SQLite has a single writer anyway, so the number is taken inside
-        // the intake transaction and no number is ever skipped.
+        // PostgreSQL: take the number in one autocommit statement before the
+        // intake transaction. Every submission of the day shares the counter
+        // row, so its lock must last one statement and its commit, never a
+        // client round trip. A number taken by a transaction that then fails
+        // is skipped (a gap, never a duplicate). SQLite has a single writer
+        // anyway, so the number is taken inside the intake transaction and
+        // none is ever skipped.
         let txn;
         let sequence = if backend == DbBackend::Postgres {
-            let counter = db.begin().await?;
-            counter
-                .execute_unprepared("SET LOCAL synchronous_commit = off")
-                .await?;
-            let seq = next_sequence(&counter, &record.province_code, day).await?;
-            counter.commit().await?;
+            let seq = next_sequence(db, &record.province_code, day).await?;
             txn = db.begin().await?;
             seq
         } else {
@@ -172,7 +168,7 @@ impl Store {
             idempotency_record::Entity::insert(idempotency_record::ActiveModel {
                 key_hash: Set(idem.key_hash.clone()),
                 request_hash: Set(idem.request_hash.clone()),
-                feedback_item_id: Set(record.id),
+                feedback_item_id: Set(record.id.as_uuid()),
                 response_body: Set(response_body(&code)),
                 sealed_token: Set(idem.sealed_token.clone()),
                 created_at: Set(record.received_at),
@@ -256,9 +252,12 @@ impl Store {
         Ok(Some(FeedbackRow { item, attachments }))
     }
 
-    pub async fn audit_events_for(&self, item_id: Uuid) -> Result<Vec<AuditEventRow>, StoreError> {
+    pub async fn audit_events_for(
+        &self,
+        item_id: FeedbackId,
+    ) -> Result<Vec<AuditEventRow>, StoreError> {
         Ok(audit_event::Entity::find()
-            .filter(audit_event::Column::FeedbackItemId.eq(item_id))
+            .filter(audit_event::Column::FeedbackItemId.eq(item_id.as_uuid()))
             .order_by_asc(audit_event::Column::OccurredAt)
             .order_by_asc(audit_event::Column::Id)
             .all(self.connection())
@@ -308,7 +307,7 @@ async fn write_item(
     code: &TrackingCode,
 ) -> Result<(), StoreError> {
     feedback_item::Entity::insert(feedback_item::ActiveModel {
-        id: Set(r.id),
+        id: Set(r.id.as_uuid()),
         tracking_code: Set(code.to_string()),
         lookup_token_hash: Set(r.lookup_token_hash.clone()),
         kind: Set(r.kind.clone()),
@@ -318,8 +317,8 @@ async fn write_item(
         content: Set(r.content.clone()),
         search_text: Set(r.search_text.clone()),
         language_flagged: Set(r.language_flagged),
-        field_id: Set(r.field_id),
-        agency_hint_id: Set(r.agency_hint_id),
+        field_id: Set(r.field_id.map(FieldId::as_uuid)),
+        agency_hint_id: Set(r.agency_hint_id.map(AgencyId::as_uuid)),
         submitter_type: Set(r.submitter_type.clone()),
         submitter_name: Set(r.submitter_name.clone()),
         organization_name: Set(r.organization_name.clone()),
@@ -330,7 +329,7 @@ async fn write_item(
         email: Set(r.email.clone()),
         consent_to_publish: Set(r.consent_to_publish),
         state: Set(r.state.clone()),
-        receiving_agency_id: Set(r.receiving_agency_id),
+        receiving_agency_id: Set(r.receiving_agency_id.as_uuid()),
         handling_agency_id: Set(None),
         received_at: Set(r.received_at),
         due_at: Set(None),
@@ -354,7 +353,7 @@ async fn write_item(
         .await?;
         attachment::Entity::insert(attachment::ActiveModel {
             id: Set(Uuid::now_v7()),
-            feedback_item_id: Set(r.id),
+            feedback_item_id: Set(r.id.as_uuid()),
             file_name: Set(a.file_name.clone()),
             file_kind: Set(a.file_kind.clone()),
             media_type: Set(a.media_type.clone()),
@@ -371,13 +370,13 @@ async fn write_item(
 
 pub(crate) async fn write_audit<C: ConnectionTrait>(
     conn: &C,
-    item_id: Option<Uuid>,
+    item_id: Option<FeedbackId>,
     entry: &AuditEntry,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     audit_event::Entity::insert(audit_event::ActiveModel {
         id: Set(Uuid::now_v7()),
-        feedback_item_id: Set(item_id),
+        feedback_item_id: Set(item_id.map(FeedbackId::as_uuid)),
         actor_kind: Set(entry.actor_kind.clone()),
         actor_id: Set(entry.actor_id.clone()),
         action: Set(entry.action.clone()),

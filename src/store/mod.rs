@@ -104,7 +104,11 @@ impl Store {
         options
             .connect_timeout(Duration::from_secs(settings.connect_timeout_seconds))
             .acquire_timeout(Duration::from_secs(settings.acquire_timeout_seconds))
-            .sqlx_logging(false);
+            .sqlx_logging(false)
+            // No ping before every checkout (a round trip each): a dead
+            // connection fails its query, which answers 503, and the pool
+            // replaces it.
+            .test_before_acquire(false);
         if sqlite {
             let busy = Duration::from_millis(settings.sqlite_busy_timeout_ms);
             // SQLite has one writer at a time; a single pooled connection

@@ -80,7 +80,11 @@ async fn a_valid_json_submission_is_received_with_code_token_and_audit() {
                 .hash()
         );
 
-        let events = app.store.audit_events_for(item.id).await.unwrap();
+        let events = app
+            .store
+            .audit_events_for(pakn::domain::ids::FeedbackId::from_uuid(item.id))
+            .await
+            .unwrap();
         assert_eq!(events.len(), 1, "[{}] one audit event", app.backend);
         assert_eq!(events[0].action, "feedback.received");
         assert_eq!(events[0].to_state.as_deref(), Some("received"));
