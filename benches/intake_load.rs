@@ -6,9 +6,12 @@
 //! `PAKN_BENCH_POSTGRES_URL` or `PAKN_TEST_POSTGRES_URL` is set).
 //! `PAKN_BENCH_SECONDS` sets each step's duration (default 5);
 //! `PAKN_BENCH_CONCURRENCY` a comma-separated list (default 1,4,16,64);
-//! `PAKN_BENCH_BACKENDS` which databases (default `sqlite,postgres`).
-//! Client and server share the machine: on 2 cores the client's own work
-//! is part of every figure, for the ceiling as much as for intake.
+//! `PAKN_BENCH_BACKENDS` which databases (default `sqlite,postgres`);
+//! `PAKN_BENCH_CLIENT=builtin` forces the built-in client even when `wrk`
+//! (Debian's package, preferred: it runs in its own process and costs
+//! little CPU) is installed.
+//! Client and server share the machine: on 2 cores the load generator's own
+//! work is part of every figure, for the ceiling as much as for intake.
 
 #![allow(clippy::unwrap_used)]
 
@@ -22,23 +25,104 @@ use sea_orm::{ConnectionTrait, Database};
 use secrecy::SecretString;
 use serde_json::json;
 
+/// The same allocator as the `pakn` binary, so the figures are the service's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// One measured step: successful operations per second, latency
+/// percentiles in milliseconds, failed requests.
 struct Step {
-    ops: u64,
+    rate: f64,
+    p50_ms: f64,
+    p99_ms: f64,
     errors: u64,
-    elapsed: Duration,
-    latencies_us: Vec<u64>,
 }
 
-impl Step {
-    fn rate(&self) -> f64 {
-        self.ops as f64 / self.elapsed.as_secs_f64()
+fn percentile(sorted_us: &[u64], p: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return 0.0;
     }
-    fn percentile(&self, p: f64) -> f64 {
-        if self.latencies_us.is_empty() {
-            return 0.0;
+    let i = ((sorted_us.len() as f64 - 1.0) * p).round() as usize;
+    sorted_us[i] as f64 / 1000.0
+}
+
+const SUBMISSION: &str = r#"{"kind":"phan_anh","title":"Thủ tục cấp phép xây dựng chậm","content":"Hồ sơ xin cấp giấy phép xây dựng của tôi đã quá hạn 30 ngày mà chưa có kết quả, đề nghị xem xét.","field_code":"xay_dung","submitter":{"full_name":"Nguyễn Văn An","address":{"detail":"12 Lê Lợi","commune_code":"20242"},"phone":"0912 345 678"}}"#;
+
+/// Whether Debian's `wrk` is installed: a load generator in C, in its own
+/// process, takes far less of the 2 cores than the built-in client does.
+fn wrk_available() -> bool {
+    std::process::Command::new("wrk").arg("-v").output().is_ok()
+}
+
+/// Drives one step with `wrk` (one thread, `clients` connections).
+fn drive_wrk(
+    base: &str,
+    op: Op,
+    clients: usize,
+    duration: Duration,
+    dir: &std::path::Path,
+) -> Step {
+    let mut cmd = std::process::Command::new("wrk");
+    cmd.args([
+        "-t1",
+        &format!("-c{clients}"),
+        &format!("-d{}s", duration.as_secs()),
+        "--latency",
+    ]);
+    let url = match op {
+        Op::Submit => {
+            let script = dir.join("post.lua");
+            let lua = format!(
+                "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = [[{SUBMISSION}]]\n"
+            );
+            std::fs::write(&script, lua).unwrap();
+            cmd.arg("-s").arg(&script);
+            format!("{base}/api/v1/feedback")
         }
-        let i = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
-        self.latencies_us[i] as f64 / 1000.0
+        Op::Live => format!("{base}/health/live"),
+    };
+    let out = cmd.arg(url).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let millis = |s: &str| {
+        let s = s.trim();
+        let (num, factor) = if let Some(v) = s.strip_suffix("us") {
+            (v, 0.001)
+        } else if let Some(v) = s.strip_suffix("ms") {
+            (v, 1.0)
+        } else if let Some(v) = s.strip_suffix('s') {
+            (v, 1000.0)
+        } else {
+            (s, 1.0)
+        };
+        num.parse::<f64>().unwrap_or(0.0) * factor
+    };
+    let field = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(str::to_string))
+    };
+    let requests: f64 = field("Requests/sec:")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    let errors: u64 = field("Non-2xx or 3xx responses:")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let total: f64 = text
+        .lines()
+        .find(|l| l.contains("requests in"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0.0);
+    // Requests/sec counts failures too; report successes only.
+    let ok_share = if total > 0.0 {
+        (total - errors as f64) / total
+    } else {
+        1.0
+    };
+    Step {
+        rate: requests * ok_share,
+        p50_ms: field("50%").map(|v| millis(&v)).unwrap_or(0.0),
+        p99_ms: field("99%").map(|v| millis(&v)).unwrap_or(0.0),
+        errors,
     }
 }
 
@@ -63,6 +147,18 @@ async fn drive(base: &str, op: Op, clients: usize, duration: Duration) -> Step {
             let base = base.to_string();
             let counter = counter.clone();
             let errors = errors.clone();
+            let bodies: Vec<bytes::Bytes> = (0..64)
+                .map(|i| {
+                    let body = json!({
+                        "kind": "phan_anh",
+                        "title": format!("Thủ tục cấp phép xây dựng chậm — máy {c} mẫu {i}"),
+                        "content": "Hồ sơ xin cấp giấy phép xây dựng của tôi đã quá hạn 30 ngày mà chưa có kết quả, đề nghị xem xét.",
+                        "field_code": "xay_dung",
+                        "submitter": {"full_name": "Nguyễn Văn An", "address": {"detail": "12 Lê Lợi", "commune_code": "20242"}, "phone": "0912 345 678"}
+                    });
+                    bytes::Bytes::from(serde_json::to_vec(&body).unwrap())
+                })
+                .collect();
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut n = 0u64;
@@ -71,14 +167,16 @@ async fn drive(base: &str, op: Op, clients: usize, duration: Duration) -> Step {
                     let t = Instant::now();
                     let ok = match op {
                         Op::Submit => {
-                            let body = json!({
-                                "kind": "phan_anh",
-                                "title": format!("Thủ tục cấp phép xây dựng chậm — máy {c} lần {n}"),
-                                "content": "Hồ sơ xin cấp giấy phép xây dựng của tôi đã quá hạn 30 ngày mà chưa có kết quả, đề nghị xem xét.",
-                                "field_code": "xay_dung",
-                                "submitter": {"full_name": "Nguyễn Văn An", "address": {"detail": "12 Lê Lợi", "commune_code": "20242"}, "phone": "0912 345 678"}
-                            });
-                            client.post(format!("{base}/api/v1/feedback")).json(&body).send().await.map(|r| r.status().as_u16() == 201)
+                            // Bodies are serialised before the clock starts:
+                            // the load generator should cost as little as it can.
+                            let body = bodies[(n as usize) % bodies.len()].clone();
+                            client
+                                .post(format!("{base}/api/v1/feedback"))
+                                .header("content-type", "application/json")
+                                .body(body)
+                                .send()
+                                .await
+                                .map(|r| r.status().as_u16() == 201)
                         }
                         Op::Live => client.get(format!("{base}/health/live")).send().await.map(|r| r.status().is_success()),
                     };
@@ -100,10 +198,10 @@ async fn drive(base: &str, op: Op, clients: usize, duration: Duration) -> Step {
     let elapsed = started.elapsed();
     latencies_us.sort_unstable();
     Step {
-        ops: counter.load(Ordering::Relaxed),
+        rate: counter.load(Ordering::Relaxed) as f64 / elapsed.as_secs_f64(),
+        p50_ms: percentile(&latencies_us, 0.50),
+        p99_ms: percentile(&latencies_us, 0.99),
         errors: errors.load(Ordering::Relaxed),
-        elapsed,
-        latencies_us,
     }
 }
 
@@ -158,23 +256,41 @@ async fn main() {
         let (head, _) = admin.rsplit_once('/').unwrap();
         backends.push(("postgres", format!("{head}/{name}"), Some((conn, name))));
     }
+    let use_wrk =
+        wrk_available() && std::env::var("PAKN_BENCH_CLIENT").map_or(true, |c| c != "builtin");
+    println!(
+        "load generator: {}",
+        if use_wrk {
+            "wrk (Debian), 1 thread"
+        } else {
+            "built-in (reqwest, same process)"
+        }
+    );
     println!("| backend | operation | clients | ops/s | p50 ms | p99 ms | errors |");
     println!("|---|---|---:|---:|---:|---:|---:|");
     let mut cleanup = Vec::new();
     for (backend, url, admin) in backends {
         let base = start(backend, url).await;
+        // Warm up (not recorded): open the pool's connections and fill the
+        // caches, as in a server that has been running for a while.
+        if use_wrk {
+            drive_wrk(&base, Op::Submit, 16, Duration::from_secs(2), dir.path());
+        } else {
+            drive(&base, Op::Submit, 16, Duration::from_secs(2)).await;
+        }
         for &clients in &levels {
             for (name, op) in [
                 ("GET /health/live (ceiling)", Op::Live),
                 ("POST /api/v1/feedback", Op::Submit),
             ] {
-                let step = drive(&base, op, clients, duration).await;
+                let step = if use_wrk {
+                    drive_wrk(&base, op, clients, duration, dir.path())
+                } else {
+                    drive(&base, op, clients, duration).await
+                };
                 println!(
                     "| {backend} | {name} | {clients} | {:.0} | {:.2} | {:.2} | {} |",
-                    step.rate(),
-                    step.percentile(0.50),
-                    step.percentile(0.99),
-                    step.errors
+                    step.rate, step.p50_ms, step.p99_ms, step.errors
                 );
             }
         }

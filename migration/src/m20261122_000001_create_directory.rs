@@ -1,7 +1,7 @@
 //! The directory: administrative units (QĐ 19/2025/QĐ-TTg codes), agencies
 //! (DOMAIN §10.2) and the fields (lĩnh vực) they handle.
 
-use sea_orm_migration::{prelude::*, schema::*};
+use sea_orm_migration::{prelude::*, schema::*, sea_orm::DbBackend};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -115,10 +115,23 @@ impl MigrationTrait for Migration {
                     )
                     .to_owned(),
             )
-            .await
+            .await?;
+        refuse_deletes(manager, "agency").await?;
+        refuse_deletes(manager, "field").await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() == DbBackend::Postgres {
+            let db = manager.get_connection();
+            for table in ["agency", "field"] {
+                db.execute_unprepared(&format!(
+                    "DROP TRIGGER IF EXISTS {table}_no_delete ON {table}"
+                ))
+                .await?;
+            }
+            db.execute_unprepared("DROP FUNCTION IF EXISTS directory_no_delete()")
+                .await?;
+        }
         manager
             .drop_table(Table::drop().table(AgencyField::Table).to_owned())
             .await?;
@@ -132,6 +145,40 @@ impl MigrationTrait for Migration {
             .drop_table(Table::drop().table(AdministrativeUnit::Table).to_owned())
             .await
     }
+}
+
+/// Agencies and fields are never deleted: they end (`valid_to`), so every
+/// item that ever referred to one still resolves. Items refer to them
+/// without foreign keys (see the feedback migration), so the database
+/// itself refuses the delete.
+async fn refuse_deletes(manager: &SchemaManager<'_>, table: &str) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    match manager.get_database_backend() {
+        DbBackend::Sqlite => {
+            db.execute_unprepared(&format!(
+                "CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} \
+                 BEGIN SELECT RAISE(ABORT, '{table} rows are never deleted; set valid_to'); END"
+            ))
+            .await?;
+        }
+        DbBackend::Postgres => {
+            db.execute_unprepared(
+                "CREATE OR REPLACE FUNCTION directory_no_delete() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                 BEGIN RAISE EXCEPTION '% rows are never deleted; set valid_to', TG_TABLE_NAME; END $$",
+            )
+            .await?;
+            db.execute_unprepared(&format!(
+                "CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION directory_no_delete()"
+            ))
+            .await?;
+        }
+        other => {
+            return Err(DbErr::Migration(format!(
+                "unsupported database backend {other:?}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[derive(DeriveIden)]

@@ -6,8 +6,20 @@
 //! search is *folded* (no marks, `đ`→`d`, lower case) so that `đường`, `duong`
 //! and `ĐƯỜNG` find the same items on both databases.
 
-use unicode_normalization::UnicodeNormalization;
+use std::borrow::Cow;
+
 use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+
+/// NFC, skipping the (allocating) composition pass for text that a quick
+/// check already proves is NFC: nearly all input.
+fn nfc(input: &str) -> Cow<'_, str> {
+    if is_nfc_quick(input.chars()) == IsNormalized::Yes {
+        Cow::Borrowed(input)
+    } else {
+        Cow::Owned(input.nfc().collect())
+    }
+}
 
 /// NFC-normalises `input`, removes control characters (keeping line breaks and
 /// tabs in multi-line text), normalises line endings to `\n` and trims.
@@ -27,10 +39,10 @@ pub fn clean_multiline(input: &str) -> String {
 /// Like [`clean_multiline`] but for one-line values (names, titles, codes):
 /// every run of white space, including line breaks, becomes one space.
 pub fn clean_line(input: &str) -> String {
-    let nfc: String = input.nfc().collect();
-    let mut out = String::with_capacity(nfc.len());
+    let normalized = nfc(input);
+    let mut out = String::with_capacity(normalized.len());
     let mut pending_space = false;
-    for c in nfc.chars() {
+    for c in normalized.chars() {
         if c.is_whitespace() {
             pending_space = !out.is_empty();
         } else if is_unwanted_control(c) {

@@ -16,6 +16,7 @@ use crate::domain::ids::{AgencyId, FeedbackId, FieldId};
 use crate::domain::text::fold_for_search;
 use crate::domain::time::to_vietnam_rfc3339;
 use crate::domain::tracking::{LookupToken, TrackingCode};
+use crate::store::directory_cache::DirectorySnapshot;
 use crate::store::feedback::{AuditEntry, IdempotencyWrite, NewAttachment, NewFeedbackRecord};
 use crate::store::{Store, StoreError};
 
@@ -82,7 +83,12 @@ pub async fn receive(
         .map(parse_idempotency_key)
         .transpose()?;
     let attachments = check_attachments(&files, settings);
-    let request_hash = request_fingerprint(&input, channel, &files);
+    // Only a keyed request needs its fingerprint.
+    let request_hash = if key.is_some() {
+        request_fingerprint(&input, channel, &files)
+    } else {
+        String::new()
+    };
 
     // A retried request replays the first answer instead of creating a
     // duplicate item; the same key with another body is the client's bug.
@@ -119,17 +125,20 @@ pub async fn receive(
             Vec::new()
         }
     };
+    // Codes a portal sends must exist in our directory (issue #2: "the
+    // codes are optional but must exist when given").
+    let directory = store.directory_snapshot().await?;
     let resolved = match &parsed {
-        Ok(feedback) => resolve_references(store, feedback, &mut errors).await?,
+        Ok(feedback) => resolve_references(&directory, feedback, &mut errors),
         Err(_) => Resolved::default(),
     };
     let feedback = match parsed {
         Ok(f) if errors.is_empty() => f,
         _ => return Err(IntakeError::Invalid(errors)),
     };
-    let receiving_agency_id = store
-        .receiving_office_id(&settings.province.code)
-        .await?
+    let receiving_agency_id = *directory
+        .receiving_offices
+        .get(&settings.province.code)
         .ok_or_else(|| IntakeError::NoReceivingOffice(settings.province.code.clone()))?;
 
     let token = LookupToken::generate()
@@ -273,34 +282,32 @@ struct Resolved {
     province_code: Option<String>,
 }
 
-/// Codes a portal sends must exist in our directory (issue #2: "the codes
-/// are optional but must exist when given").
-async fn resolve_references(
-    store: &Store,
+fn resolve_references(
+    directory: &DirectorySnapshot,
     f: &NewFeedback,
     errors: &mut Vec<FieldError>,
-) -> Result<Resolved, StoreError> {
+) -> Resolved {
     let mut resolved = Resolved {
         province_code: f.submitter.address.province_code.clone(),
         ..Resolved::default()
     };
     if let Some(code) = &f.field_code {
-        match store.find_field_by_code(code).await? {
-            Some(field) => resolved.field_id = Some(field.id),
+        match directory.fields.get(code) {
+            Some(id) => resolved.field_id = Some(*id),
             None => errors.push(FieldError::new("field_code", "unknown_code")),
         }
     }
     if let Some(code) = &f.agency_code {
-        match store.agency_id_by_code(code).await? {
-            Some(id) => resolved.agency_hint_id = Some(id),
+        match directory.agencies.get(code) {
+            Some(id) => resolved.agency_hint_id = Some(*id),
             None => errors.push(FieldError::new("agency_code", "unknown_code")),
         }
     }
     if let Some(code) = &f.submitter.address.province_code
-        && store
-            .find_administrative_unit(code)
-            .await?
-            .is_none_or(|u| u.level != "province")
+        && directory
+            .units
+            .get(code)
+            .is_none_or(|(level, _)| level != "province")
     {
         errors.push(FieldError::new(
             "submitter.address.province_code",
@@ -308,16 +315,19 @@ async fn resolve_references(
         ));
     }
     if let Some(code) = &f.submitter.address.commune_code {
-        match store.find_administrative_unit(code).await? {
-            Some(unit) if unit.level == "commune" => {
-                match (&f.submitter.address.province_code, &unit.province_code) {
+        match directory.units.get(code) {
+            Some((level, province)) if level == "commune" => {
+                match (&f.submitter.address.province_code, province) {
                     (Some(given), Some(actual)) if given != actual => {
                         errors.push(FieldError::new(
                             "submitter.address.commune_code",
                             "commune_not_in_province",
                         ));
                     }
-                    _ => resolved.province_code = resolved.province_code.or(unit.province_code),
+                    _ => {
+                        resolved.province_code =
+                            resolved.province_code.take().or_else(|| province.clone())
+                    }
                 }
             }
             _ => errors.push(FieldError::new(
@@ -326,7 +336,7 @@ async fn resolve_references(
             )),
         }
     }
-    Ok(resolved)
+    resolved
 }
 
 /// Checks count, size and type (by content) of every file.

@@ -49,17 +49,6 @@ impl Store {
             .collect())
     }
 
-    pub async fn find_agency_by_code(&self, code: &str) -> Result<Option<Agency>, StoreError> {
-        let Some(row) = agency::Entity::find()
-            .filter(agency::Column::Code.eq(code))
-            .one(self.connection())
-            .await?
-        else {
-            return Ok(None);
-        };
-        Ok(self.assemble_agencies(vec![row]).await?.into_iter().next())
-    }
-
     pub async fn find_agency_by_id(&self, id: AgencyId) -> Result<Option<Agency>, StoreError> {
         let Some(row) = agency::Entity::find_by_id(id.as_uuid())
             .one(self.connection())
@@ -137,14 +126,6 @@ impl Store {
             .collect())
     }
 
-    pub async fn find_field_by_code(&self, code: &str) -> Result<Option<Field>, StoreError> {
-        Ok(field::Entity::find()
-            .filter(field::Column::Code.eq(code))
-            .one(self.connection())
-            .await?
-            .map(field_from_row))
-    }
-
     pub async fn list_administrative_units(
         &self,
         province_code: Option<&str>,
@@ -161,16 +142,6 @@ impl Store {
             .into_iter()
             .map(unit_from_row)
             .collect())
-    }
-
-    pub async fn find_administrative_unit(
-        &self,
-        code: &str,
-    ) -> Result<Option<AdministrativeUnit>, StoreError> {
-        Ok(administrative_unit::Entity::find_by_id(code.to_string())
-            .one(self.connection())
-            .await?
-            .map(unit_from_row))
     }
 
     pub async fn directory_is_empty(&self) -> Result<bool, StoreError> {
@@ -325,6 +296,7 @@ impl Store {
             }
         }
         txn.commit().await?;
+        self.directory_cache().invalidate();
         Ok(file.agency.len())
     }
 }
@@ -353,15 +325,6 @@ fn unit_from_row(u: administrative_unit::Model) -> AdministrativeUnit {
 }
 
 impl Store {
-    /// The id of an agency by code (intake's cheap check).
-    pub async fn agency_id_by_code(&self, code: &str) -> Result<Option<AgencyId>, StoreError> {
-        Ok(agency::Entity::find()
-            .filter(agency::Column::Code.eq(code))
-            .one(self.connection())
-            .await?
-            .map(|a| AgencyId::from_uuid(a.id)))
-    }
-
     /// The id of the province's receiving office, if the directory has one.
     pub async fn receiving_office_id(
         &self,

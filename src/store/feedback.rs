@@ -8,7 +8,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    QueryFilter, QueryOrder, Statement, TransactionTrait,
+    QueryFilter, QueryOrder, Statement, TransactionTrait, Value,
 };
 use uuid::Uuid;
 
@@ -143,41 +143,93 @@ impl Store {
         response_body: &impl Fn(&TrackingCode) -> serde_json::Value,
     ) -> Result<TrackingCode, StoreError> {
         let db = self.connection();
-        let backend = self.backend();
-        // PostgreSQL: take the number in one autocommit statement before the
-        // intake transaction. Every submission of the day shares the counter
-        // row, so its lock must last one statement and its commit, never a
-        // client round trip. A number taken by a transaction that then fails
-        // is skipped (a gap, never a duplicate). SQLite has a single writer
-        // anyway, so the number is taken inside the intake transaction and
-        // none is ever skipped.
-        let txn;
-        let sequence = if backend == DbBackend::Postgres {
-            let seq = next_sequence(db, &record.province_code, day).await?;
-            txn = db.begin().await?;
-            seq
-        } else {
-            txn = db.begin().await?;
-            next_sequence(&txn, &record.province_code, day).await?
+        let simple = record.attachments.is_empty() && idempotency.is_none();
+        let code = match self.backend() {
+            // PostgreSQL: the number comes from a per-day sequence (no row
+            // lock, no wait for the disk) inside one statement that writes
+            // the item and its audit event, so a plain submission is one
+            // round trip. A number drawn by a statement that then fails is
+            // skipped: a gap, never a duplicate.
+            DbBackend::Postgres => {
+                let sequence = self
+                    .ensure_tracking_sequence(&record.province_code, day)
+                    .await?;
+                if simple {
+                    insert_item_and_audit_pg(db, record, &sequence).await?
+                } else {
+                    let txn = db.begin().await?;
+                    let code = insert_item_and_audit_pg(&txn, record, &sequence).await?;
+                    write_extras(&txn, record, idempotency, response_body(&code)).await?;
+                    txn.commit().await?;
+                    code
+                }
+            }
+            // SQLite has one writer at a time: the number is taken from the
+            // counter row inside the transaction, so none is ever skipped.
+            _ => {
+                let txn = db.begin().await?;
+                let sequence = next_sequence(&txn, &record.province_code, day).await?;
+                let sequence = u32::try_from(sequence)
+                    .map_err(|_| StoreError::Integrity("daily sequence overflow".into()))?;
+                let code = TrackingCode::new(&record.province_code, day, sequence);
+                let (columns, values) = item_columns(record);
+                let placeholders: Vec<String> =
+                    (1..=values.len() + 1).map(|i| format!("?{i}")).collect();
+                let mut values = values;
+                values.push(code.to_string().into());
+                txn.execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Sqlite,
+                    format!(
+                        "INSERT INTO feedback_item ({}, tracking_code) VALUES ({})",
+                        columns.join(", "),
+                        placeholders.join(", ")
+                    ),
+                    values,
+                ))
+                .await?;
+                write_audit(&txn, Some(record.id), &record.audit, record.received_at).await?;
+                write_extras(&txn, record, idempotency, response_body(&code)).await?;
+                txn.commit().await?;
+                code
+            }
         };
-        let sequence = u32::try_from(sequence)
-            .map_err(|_| StoreError::Integrity("daily sequence overflow".into()))?;
-        let code = TrackingCode::new(&record.province_code, day, sequence);
-        write_item(&txn, record, &code).await?;
-        if let Some(idem) = idempotency {
-            idempotency_record::Entity::insert(idempotency_record::ActiveModel {
-                key_hash: Set(idem.key_hash.clone()),
-                request_hash: Set(idem.request_hash.clone()),
-                feedback_item_id: Set(record.id.as_uuid()),
-                response_body: Set(response_body(&code)),
-                sealed_token: Set(idem.sealed_token.clone()),
-                created_at: Set(record.received_at),
-            })
-            .exec_without_returning(&txn)
-            .await?;
-        }
-        txn.commit().await?;
         Ok(code)
+    }
+
+    /// The day's PostgreSQL sequence, created on first use (and started
+    /// past any code already issued that day, e.g. by an earlier version).
+    async fn ensure_tracking_sequence(
+        &self,
+        province_code: &str,
+        day: NaiveDate,
+    ) -> Result<String, StoreError> {
+        let name = tracking_sequence_name(province_code, day)?;
+        if self
+            .known_sequences()
+            .lock()
+            .is_ok_and(|known| known.contains(&name))
+        {
+            return Ok(name);
+        }
+        let db = self.connection();
+        if !sequence_exists(db, &name).await? {
+            // Two instances may race to create it; the loser's error is fine
+            // as long as the sequence exists afterwards.
+            let created = db
+                .execute_unprepared(&format!("CREATE SEQUENCE IF NOT EXISTS {name}"))
+                .await;
+            if !sequence_exists(db, &name).await? {
+                created?;
+                return Err(StoreError::Integrity(format!(
+                    "sequence {name} could not be created"
+                )));
+            }
+            self.resync_sequence(province_code, day).await?;
+        }
+        if let Ok(mut known) = self.known_sequences().lock() {
+            known.insert(name.clone());
+        }
+        Ok(name)
     }
 
     /// Moves the day's counter past every code already issued.
@@ -198,6 +250,19 @@ impl Store {
             .max()
             .unwrap_or(0);
         let backend = self.backend();
+        if backend == DbBackend::Postgres {
+            if max > 0 {
+                let name = tracking_sequence_name(province_code, day)?;
+                self.connection()
+                    .execute_raw(Statement::from_sql_and_values(
+                        backend,
+                        "SELECT setval($1::regclass, GREATEST($2, (SELECT last_value FROM pg_sequences WHERE sequencename = $3)))",
+                        [name.clone().into(), max.into(), name.into()],
+                    ))
+                    .await?;
+            }
+            return Ok(());
+        }
         self.connection()
             .execute_raw(Statement::from_sql_and_values(
                 backend,
@@ -301,46 +366,120 @@ async fn next_sequence<C: ConnectionTrait>(
     Ok(row.try_get::<i64>("", "last_value")?)
 }
 
-async fn write_item(
+/// The item's columns and values, except the tracking code, shared by
+/// both databases' insert statements.
+fn item_columns(r: &NewFeedbackRecord) -> (Vec<&'static str>, Vec<Value>) {
+    let at = r.received_at;
+    let pairs: Vec<(&'static str, Value)> = vec![
+        ("id", r.id.as_uuid().into()),
+        ("lookup_token_hash", r.lookup_token_hash.clone().into()),
+        ("kind", r.kind.clone().into()),
+        ("content_category", r.content_category.clone().into()),
+        ("channel", r.channel.clone().into()),
+        ("title", r.title.clone().into()),
+        ("content", r.content.clone().into()),
+        ("search_text", r.search_text.clone().into()),
+        ("language_flagged", r.language_flagged.into()),
+        ("field_id", r.field_id.map(FieldId::as_uuid).into()),
+        (
+            "agency_hint_id",
+            r.agency_hint_id.map(AgencyId::as_uuid).into(),
+        ),
+        ("submitter_type", r.submitter_type.clone().into()),
+        ("submitter_name", r.submitter_name.clone().into()),
+        ("organization_name", r.organization_name.clone().into()),
+        ("address_detail", r.address_detail.clone().into()),
+        (
+            "address_province_code",
+            r.address_province_code.clone().into(),
+        ),
+        (
+            "address_commune_code",
+            r.address_commune_code.clone().into(),
+        ),
+        ("phone", r.phone.clone().into()),
+        ("email", r.email.clone().into()),
+        ("consent_to_publish", r.consent_to_publish.into()),
+        ("state", r.state.clone().into()),
+        (
+            "receiving_agency_id",
+            r.receiving_agency_id.as_uuid().into(),
+        ),
+        ("received_at", at.into()),
+        ("created_at", at.into()),
+        ("updated_at", at.into()),
+        ("version", 1i32.into()),
+    ];
+    pairs.into_iter().unzip()
+}
+
+/// Item and first audit event in one PostgreSQL statement (data-modifying
+/// CTE), the tracking code drawn from the day's sequence.
+async fn insert_item_and_audit_pg<C: ConnectionTrait>(
+    conn: &C,
+    r: &NewFeedbackRecord,
+    sequence: &str,
+) -> Result<TrackingCode, StoreError> {
+    let (columns, mut values) = item_columns(r);
+    let n = values.len();
+    let placeholders: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+    let prefix = TrackingCode::new(&r.province_code, vietnam_date(r.received_at), 1).to_string();
+    let prefix = prefix.trim_end_matches("0001").to_string();
+    values.push(prefix.into());
+    values.push(sequence.to_string().into());
+    let a = &r.audit;
+    let audit: Vec<Value> = vec![
+        Uuid::now_v7().into(),
+        a.actor_kind.clone().into(),
+        a.actor_id.clone().into(),
+        a.action.clone().into(),
+        a.from_state.clone().into(),
+        a.to_state.clone().into(),
+        a.reason.clone().into(),
+        a.details.clone().into(),
+        a.request_id.clone().into(),
+        r.received_at.into(),
+    ];
+    let first_audit = values.len() + 1;
+    values.extend(audit);
+    let audit_placeholders: Vec<String> = (first_audit..first_audit + 10)
+        .map(|i| format!("${i}"))
+        .collect();
+    let sql = format!(
+        "WITH n AS (SELECT nextval(${seq}::regclass) AS v), \
+         item AS (INSERT INTO feedback_item ({cols}, tracking_code) \
+                  SELECT {vals}, ${prefix} || CASE WHEN n.v < 10000 THEN lpad(n.v::text, 4, '0') ELSE n.v::text END FROM n \
+                  RETURNING id, tracking_code), \
+         audit AS (INSERT INTO audit_event (id, feedback_item_id, actor_kind, actor_id, action, from_state, to_state, reason, details, request_id, occurred_at) \
+                   SELECT {a0}, item.id, {arest} FROM item) \
+         SELECT tracking_code FROM item",
+        seq = n + 2,
+        prefix = n + 1,
+        cols = columns.join(", "),
+        vals = placeholders.join(", "),
+        a0 = audit_placeholders[0],
+        arest = audit_placeholders[1..].join(", "),
+    );
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await?
+        .ok_or_else(|| StoreError::Integrity("item insert returned no row".into()))?;
+    let code: String = row.try_get("", "tracking_code")?;
+    code.parse()
+        .map_err(|_| StoreError::Integrity(format!("malformed tracking code {code}")))
+}
+
+/// Attachments and the idempotency record, in the intake transaction.
+async fn write_extras(
     txn: &DatabaseTransaction,
     r: &NewFeedbackRecord,
-    code: &TrackingCode,
+    idempotency: Option<&IdempotencyWrite>,
+    response_body: serde_json::Value,
 ) -> Result<(), StoreError> {
-    feedback_item::Entity::insert(feedback_item::ActiveModel {
-        id: Set(r.id.as_uuid()),
-        tracking_code: Set(code.to_string()),
-        lookup_token_hash: Set(r.lookup_token_hash.clone()),
-        kind: Set(r.kind.clone()),
-        content_category: Set(r.content_category.clone()),
-        channel: Set(r.channel.clone()),
-        title: Set(r.title.clone()),
-        content: Set(r.content.clone()),
-        search_text: Set(r.search_text.clone()),
-        language_flagged: Set(r.language_flagged),
-        field_id: Set(r.field_id.map(FieldId::as_uuid)),
-        agency_hint_id: Set(r.agency_hint_id.map(AgencyId::as_uuid)),
-        submitter_type: Set(r.submitter_type.clone()),
-        submitter_name: Set(r.submitter_name.clone()),
-        organization_name: Set(r.organization_name.clone()),
-        address_detail: Set(r.address_detail.clone()),
-        address_province_code: Set(r.address_province_code.clone()),
-        address_commune_code: Set(r.address_commune_code.clone()),
-        phone: Set(r.phone.clone()),
-        email: Set(r.email.clone()),
-        consent_to_publish: Set(r.consent_to_publish),
-        state: Set(r.state.clone()),
-        receiving_agency_id: Set(r.receiving_agency_id.as_uuid()),
-        handling_agency_id: Set(None),
-        received_at: Set(r.received_at),
-        due_at: Set(None),
-        answer: Set(None),
-        answered_at: Set(None),
-        created_at: Set(r.received_at),
-        updated_at: Set(r.received_at),
-        version: Set(1),
-    })
-    .exec_without_returning(txn)
-    .await?;
     for a in &r.attachments {
         attachment_blob::Entity::insert(attachment_blob::ActiveModel {
             sha256: Set(a.sha256.clone()),
@@ -365,7 +504,43 @@ async fn write_item(
         .exec_without_returning(txn)
         .await?;
     }
-    write_audit(txn, Some(r.id), &r.audit, r.received_at).await
+    if let Some(idem) = idempotency {
+        idempotency_record::Entity::insert(idempotency_record::ActiveModel {
+            key_hash: Set(idem.key_hash.clone()),
+            request_hash: Set(idem.request_hash.clone()),
+            feedback_item_id: Set(r.id.as_uuid()),
+            response_body: Set(response_body),
+            sealed_token: Set(idem.sealed_token.clone()),
+            created_at: Set(r.received_at),
+        })
+        .exec_without_returning(txn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn sequence_exists<C: ConnectionTrait>(conn: &C, name: &str) -> Result<bool, StoreError> {
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT to_regclass($1) IS NOT NULL AS present",
+            [name.into()],
+        ))
+        .await?;
+    Ok(row
+        .map(|r| r.try_get::<bool>("", "present"))
+        .transpose()?
+        .unwrap_or(false))
+}
+
+/// `tracking_<province>_<yyyymmdd>`: built only from validated digits.
+fn tracking_sequence_name(province_code: &str, day: NaiveDate) -> Result<String, StoreError> {
+    if province_code.len() != 2 || !province_code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(StoreError::Integrity(format!(
+            "bad province code {province_code:?}"
+        )));
+    }
+    Ok(format!("tracking_{province_code}_{}", day.format("%Y%m%d")))
 }
 
 pub(crate) async fn write_audit<C: ConnectionTrait>(

@@ -2,10 +2,13 @@
 //! sees plain domain types and [`StoreError`].
 
 pub mod directory;
+pub mod directory_cache;
 pub mod entities;
 pub mod feedback;
 
+use std::collections::HashSet;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
@@ -86,6 +89,9 @@ fn is_unavailable(err: &DbErr) -> bool {
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
+    directory: Arc<directory_cache::DirectoryCache>,
+    /// PostgreSQL tracking sequences known to exist (created once a day).
+    sequences: Arc<Mutex<HashSet<String>>>,
 }
 
 impl Store {
@@ -130,11 +136,23 @@ impl Store {
                 .min_connections(settings.min_connections);
         }
         let db = Database::connect(options).await?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            directory: Arc::default(),
+            sequences: Arc::default(),
+        })
     }
 
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    pub(crate) fn directory_cache(&self) -> &directory_cache::DirectoryCache {
+        &self.directory
+    }
+
+    pub(crate) fn known_sequences(&self) -> &Mutex<HashSet<String>> {
+        &self.sequences
     }
 
     pub fn backend(&self) -> DbBackend {

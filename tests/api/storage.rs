@@ -80,3 +80,68 @@ async fn the_audit_log_cannot_be_rewritten() {
         }
     }
 }
+
+/// A counter that fell behind the codes already issued (a restored backup,
+/// a lost write) must not turn submissions into errors: the store moves
+/// the counter past the highest code and tries again.
+#[tokio::test]
+async fn a_tracking_counter_behind_existing_codes_resynchronises() {
+    for app in apps().await {
+        for _ in 0..3 {
+            assert_eq!(
+                app.post_feedback(&valid_submission()).await.status,
+                reqwest::StatusCode::CREATED
+            );
+        }
+        let db = app.store.connection();
+        let backend = db.get_database_backend();
+        let day = pakn::domain::time::vietnam_date(chrono::Utc::now())
+            .format("%Y%m%d")
+            .to_string();
+        let rewind = match backend {
+            sea_orm::DbBackend::Postgres => format!("SELECT setval('tracking_48_{day}', 1)"),
+            _ => "UPDATE tracking_sequence SET last_value = 1".to_string(),
+        };
+        db.execute_raw(Statement::from_string(backend, rewind))
+            .await
+            .unwrap();
+        let reply = app.post_feedback(&valid_submission()).await;
+        assert_eq!(
+            reply.status,
+            reqwest::StatusCode::CREATED,
+            "[{}] {}",
+            app.backend,
+            reply.body
+        );
+        assert!(
+            reply.body["tracking_code"]
+                .as_str()
+                .unwrap()
+                .ends_with(".0004"),
+            "[{}] continues after the highest code: {}",
+            app.backend,
+            reply.body
+        );
+    }
+}
+
+/// Items refer to agencies and fields without foreign keys (for intake
+/// throughput), so the database refuses to delete them instead.
+#[tokio::test]
+async fn agencies_and_fields_cannot_be_deleted() {
+    for app in apps().await {
+        let db = app.store.connection();
+        let backend = db.get_database_backend();
+        for sql in [
+            "DELETE FROM agency WHERE code = '48.SXD'",
+            "DELETE FROM field WHERE code = 'xay_dung'",
+        ] {
+            let result = db.execute_raw(Statement::from_string(backend, sql)).await;
+            assert!(
+                result.is_err_and(|e| e.to_string().contains("never deleted")),
+                "[{}] `{sql}` must be refused",
+                app.backend
+            );
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! An in-process snapshot of the directory codes intake resolves on every
+//! submission (fields, agencies, administrative units, receiving offices).
+//! The directory changes a few times a year, a submission arrives many times
+//! a second: a snapshot at most `TTL` old saves three database round trips
+//! per submission. Loading the directory through this process refreshes the
+//! snapshot at once; other instances see the change within `TTL`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::entities::{administrative_unit, agency, field};
+use super::{Store, StoreError};
+use crate::domain::ids::{AgencyId, FieldId};
+
+const TTL: Duration = Duration::from_secs(60);
+
+/// Codes → identifiers, as of `loaded_at`.
+#[derive(Debug, Default)]
+pub struct DirectorySnapshot {
+    loaded_at: Option<Instant>,
+    pub fields: HashMap<String, FieldId>,
+    pub agencies: HashMap<String, AgencyId>,
+    /// Unit code → (level, province code of a commune).
+    pub units: HashMap<String, (String, Option<String>)>,
+    /// Province code → its current receiving office.
+    pub receiving_offices: HashMap<String, AgencyId>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct DirectoryCache {
+    current: RwLock<Option<Arc<DirectorySnapshot>>>,
+}
+
+impl DirectoryCache {
+    pub(crate) fn invalidate(&self) {
+        if let Ok(mut guard) = self.current.write() {
+            *guard = None;
+        }
+    }
+
+    fn fresh(&self) -> Option<Arc<DirectorySnapshot>> {
+        let guard = self.current.read().ok()?;
+        guard
+            .as_ref()
+            .filter(|s| s.loaded_at.is_some_and(|t| t.elapsed() < TTL))
+            .cloned()
+    }
+
+    fn store(&self, snapshot: Arc<DirectorySnapshot>) {
+        if let Ok(mut guard) = self.current.write() {
+            *guard = Some(snapshot);
+        }
+    }
+}
+
+impl Store {
+    /// The directory codes, from the snapshot or freshly loaded.
+    pub async fn directory_snapshot(&self) -> Result<Arc<DirectorySnapshot>, StoreError> {
+        if let Some(snapshot) = self.directory_cache().fresh() {
+            return Ok(snapshot);
+        }
+        let db = self.connection();
+        let mut snapshot = DirectorySnapshot {
+            loaded_at: Some(Instant::now()),
+            ..DirectorySnapshot::default()
+        };
+        for f in field::Entity::find().all(db).await? {
+            snapshot.fields.insert(f.code, FieldId::from_uuid(f.id));
+        }
+        for a in agency::Entity::find()
+            .order_by_asc(agency::Column::Code)
+            .all(db)
+            .await?
+        {
+            if a.is_receiving_office
+                && a.valid_to.is_none()
+                && let Some(province) = &a.province_code
+            {
+                snapshot
+                    .receiving_offices
+                    .entry(province.clone())
+                    .or_insert(AgencyId::from_uuid(a.id));
+            }
+            snapshot.agencies.insert(a.code, AgencyId::from_uuid(a.id));
+        }
+        for u in administrative_unit::Entity::find()
+            .filter(administrative_unit::Column::ValidTo.is_null())
+            .all(db)
+            .await?
+        {
+            snapshot.units.insert(u.code, (u.level, u.province_code));
+        }
+        let snapshot = Arc::new(snapshot);
+        self.directory_cache().store(snapshot.clone());
+        Ok(snapshot)
+    }
+}
