@@ -12,6 +12,7 @@ use chrono::Utc;
 
 use crate::config::{DemoData, Settings};
 use crate::domain::directory::DirectoryFile;
+use crate::domain::time::vietnam_date;
 use crate::store::{Store, StoreError};
 use crate::web::middleware::request_context;
 use crate::web::rate_limit::RateLimits;
@@ -107,8 +108,18 @@ pub async fn load_demo_directory(store: &Store) -> anyhow::Result<usize> {
     Ok(store.load_directory(&file, true).await?)
 }
 
-/// Background upkeep: idle rate-limit buckets every minute, expired
-/// idempotency keys every hour. Failures are logged and retried next time.
+fn report_housekeeping_error(e: &StoreError) {
+    match e {
+        StoreError::Unavailable(e) => {
+            tracing::warn!(error = %e, "housekeeping skipped: database unavailable")
+        }
+        e => tracing::error!(error = %e, "housekeeping failed"),
+    }
+}
+
+/// Background upkeep: idle rate-limit buckets every minute; expired
+/// idempotency keys and week-old tracking sequences every hour. Failures
+/// are logged and retried next time.
 fn spawn_housekeeping(store: Store, settings: Arc<Settings>, rate_limits: Arc<RateLimits>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -125,10 +136,15 @@ fn spawn_housekeeping(store: Store, settings: Arc<Settings>, rate_limits: Arc<Ra
                 {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(purged = n, "expired idempotency keys removed"),
-                    Err(StoreError::Unavailable(e)) => {
-                        tracing::warn!(error = %e, "housekeeping skipped: database unavailable")
-                    }
-                    Err(e) => tracing::error!(error = %e, "housekeeping failed"),
+                    Err(e) => report_housekeeping_error(&e),
+                }
+                match store
+                    .drop_stale_tracking_sequences(vietnam_date(Utc::now()), 7)
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(dropped = n, "old tracking sequences dropped"),
+                    Err(e) => report_housekeeping_error(&e),
                 }
             }
             minutes += 1;

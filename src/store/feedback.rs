@@ -566,3 +566,48 @@ pub(crate) async fn write_audit<C: ConnectionTrait>(
     .await?;
     Ok(())
 }
+
+impl Store {
+    /// Drops PostgreSQL tracking sequences of days more than `keep_days`
+    /// before `today` (they are only drawn from on their own day). Safe to
+    /// run from several instances at once. Returns how many were dropped.
+    pub async fn drop_stale_tracking_sequences(
+        &self,
+        today: NaiveDate,
+        keep_days: i64,
+    ) -> Result<usize, StoreError> {
+        if self.backend() != DbBackend::Postgres {
+            return Ok(0);
+        }
+        let cutoff = today - chrono::Duration::days(keep_days);
+        let rows = self
+            .connection()
+            .query_all_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema() AND sequencename LIKE 'tracking\\_%'",
+            ))
+            .await?;
+        let mut dropped = 0;
+        for row in rows {
+            let name: String = row.try_get("", "sequencename")?;
+            let day = name
+                .rsplit('_')
+                .next()
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok());
+            let valid_name = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if let Some(day) = day
+                && day < cutoff
+                && valid_name
+            {
+                self.connection()
+                    .execute_unprepared(&format!("DROP SEQUENCE IF EXISTS {name}"))
+                    .await?;
+                if let Ok(mut known) = self.known_sequences().lock() {
+                    known.remove(&name);
+                }
+                dropped += 1;
+            }
+        }
+        Ok(dropped)
+    }
+}

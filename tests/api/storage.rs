@@ -145,3 +145,42 @@ async fn agencies_and_fields_cannot_be_deleted() {
         }
     }
 }
+
+/// PostgreSQL draws tracking numbers from one sequence per day; housekeeping
+/// drops those more than a week old and keeps the current ones.
+#[tokio::test]
+async fn old_tracking_sequences_are_dropped() {
+    for app in apps().await {
+        assert_eq!(
+            app.post_feedback(&valid_submission()).await.status,
+            reqwest::StatusCode::CREATED
+        );
+        let today = pakn::domain::time::vietnam_date(chrono::Utc::now());
+        assert_eq!(
+            app.store
+                .drop_stale_tracking_sequences(today, 7)
+                .await
+                .unwrap(),
+            0,
+            "[{}] today's is kept",
+            app.backend
+        );
+        let later = today + chrono::Duration::days(8);
+        let dropped = app
+            .store
+            .drop_stale_tracking_sequences(later, 7)
+            .await
+            .unwrap();
+        assert_eq!(
+            dropped,
+            usize::from(app.backend == "postgres"),
+            "[{}]",
+            app.backend
+        );
+        // A submission after the drop recreates what it needs.
+        assert_eq!(
+            app.post_feedback(&valid_submission()).await.status,
+            reqwest::StatusCode::CREATED
+        );
+    }
+}
