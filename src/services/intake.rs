@@ -17,7 +17,9 @@ use crate::domain::text::fold_for_search;
 use crate::domain::time::to_vietnam_rfc3339;
 use crate::domain::tracking::{LookupToken, TrackingCode};
 use crate::store::directory_cache::DirectorySnapshot;
-use crate::store::feedback::{AuditEntry, IdempotencyWrite, NewAttachment, NewFeedbackRecord};
+use crate::store::feedback::{
+    AuditEntry, IdempotencyWrite, NewAttachment, NewFeedbackRecord, StoredIdempotency,
+};
 use crate::store::{Store, StoreError};
 
 /// A file as it arrived, before any check.
@@ -99,15 +101,7 @@ pub async fn receive(
         && let Some(existing) = store.find_idempotency(&idempotency_key_hash(key)).await?
     {
         if existing.created_at + retention > now {
-            if existing.request_hash != request_hash {
-                return Err(IntakeError::IdempotencyKeyReused);
-            }
-            return replay(
-                key,
-                &request_hash,
-                existing.response_body,
-                &existing.sealed_token,
-            );
+            return replay(key, &request_hash, existing);
         }
         // An expired key may be reused: forget the old records first.
         store.purge_idempotency(now - retention).await?;
@@ -194,15 +188,7 @@ pub async fn receive(
                 .find_idempotency(&idem.key_hash)
                 .await?
                 .ok_or_else(|| IntakeError::Internal("idempotency record vanished".into()))?;
-            if existing.request_hash != request_hash {
-                return Err(IntakeError::IdempotencyKeyReused);
-            }
-            return replay(
-                key,
-                &request_hash,
-                existing.response_body,
-                &existing.sealed_token,
-            );
+            return replay(key, &request_hash, existing);
         }
         Err(e) => return Err(e.into()),
     };
@@ -256,13 +242,18 @@ fn acknowledgement_text(code: &TrackingCode) -> String {
     )
 }
 
+/// The first answer again for a retried request, or a refusal when the key
+/// was used for a different submission.
 fn replay(
     key: &str,
     request_hash: &str,
-    mut body: serde_json::Value,
-    sealed: &[u8],
+    existing: StoredIdempotency,
 ) -> Result<Receipt, IntakeError> {
-    let token = unseal(key, request_hash, sealed)?;
+    if existing.request_hash != request_hash {
+        return Err(IntakeError::IdempotencyKeyReused);
+    }
+    let token = unseal(key, request_hash, &existing.sealed_token)?;
+    let mut body = existing.response_body;
     body["lookup_token"] = serde_json::Value::String(token);
     let tracking_code = body["tracking_code"]
         .as_str()
