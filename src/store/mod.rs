@@ -126,7 +126,10 @@ impl Store {
                 .map_sqlx_sqlite_opts(move |o| {
                     o.create_if_missing(true)
                         .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-                        .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+                        // FULL: a commit is on disk before the 201 goes out, so an
+                        // acknowledged item survives power loss, not only a crash
+                        // of the process (WAL + NORMAL would not).
+                        .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
                         .busy_timeout(busy)
                         .foreign_keys(true)
                 });
