@@ -136,3 +136,60 @@ fn the_effective_configuration_is_logged_without_secrets() {
     );
     assert!(!out.status.success(), "nothing listens on port 1");
 }
+
+/// `pakn serve` stops cleanly on SIGTERM (exit 0), after serving.
+#[test]
+fn serve_answers_and_stops_gracefully_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = pakn(dir.path())
+        .arg("serve")
+        .env("RUST_LOG", "info")
+        .env("PAKN__SERVER__BIND", "127.0.0.1:0")
+        .env("PAKN__LOG__FORMAT", "json")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let address = loop {
+        let line = lines.next().expect("serve logs until it listens").unwrap();
+        if line.contains("\"listening\"") {
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            break v["address"].as_str().unwrap().to_string();
+        }
+    };
+    assert!(
+        dir.path().join("data/pakn.db").exists(),
+        "the embedded default creates data/pakn.db"
+    );
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    std::io::Write::write_all(
+        &mut stream,
+        b"GET /health/ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut response = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "demo directory loaded on first start: {response}"
+    );
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    std::thread::spawn(move || lines.for_each(drop));
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "serve did not stop"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "graceful stop exits 0: {status:?}");
+}

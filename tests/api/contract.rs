@@ -204,3 +204,45 @@ async fn the_spec_is_served_and_examples_are_accepted() {
         let _ = valid_submission();
     }
 }
+
+/// The document itself holds together: OpenAPI 3.1, every `$ref` resolves,
+/// every component schema is valid JSON Schema (draft 2020-12).
+#[test]
+fn the_spec_is_a_sound_openapi_3_1_document() {
+    assert!(
+        SPEC["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1."))
+    );
+    fn walk(v: &Value, refs: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    refs.push(r.clone());
+                }
+                map.values().for_each(|x| walk(x, refs));
+            }
+            Value::Array(items) => items.iter().for_each(|x| walk(x, refs)),
+            _ => {}
+        }
+    }
+    let mut refs = Vec::new();
+    walk(&SPEC, &mut refs);
+    assert!(!refs.is_empty());
+    for r in refs {
+        assert!(
+            r.starts_with("#/") && SPEC.pointer(&r[1..]).is_some(),
+            "dangling $ref {r}"
+        );
+    }
+    for (name, schema) in SPEC["components"]["schemas"].as_object().unwrap() {
+        let mut root = schema.clone();
+        root.as_object_mut()
+            .unwrap()
+            .insert("components".into(), SPEC["components"].clone());
+        assert!(
+            jsonschema::draft202012::new(&root).is_ok(),
+            "components.schemas.{name} is not valid JSON Schema"
+        );
+    }
+}
