@@ -2,6 +2,7 @@
 //! Nothing here knows about HTTP or the database.
 
 pub mod attachment;
+pub mod calendar;
 pub mod directory;
 pub mod feedback;
 pub mod ids;
