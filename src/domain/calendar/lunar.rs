@@ -300,12 +300,21 @@ impl LunarDate {
     /// The leap month of lunar year `year` (the year Tết `year` begins), if
     /// it has one.
     pub fn leap_month_of(year: i32) -> Option<u32> {
-        let k11 = month_eleven(year - 1)?;
-        let next_k11 = month_eleven(year)?;
-        let leap_at = leap_offset(k11, next_k11)?;
-        // Offsets 1 and 2 (leap 11 or 12) belong to the previous lunar year.
-        let month = u32::try_from((leap_at - 1 + 10).rem_euclid(12) + 1).ok()?;
-        (leap_at >= 3).then_some(month)
+        // Leap months 1–10 of lunar year `year` lie in the span that ends
+        // with month 11 of Gregorian `year`; a leap 11 or 12 (2033, 2128)
+        // in the span that starts there.
+        let previous = month_eleven(year - 1)?;
+        let this = month_eleven(year)?;
+        let next = month_eleven(year + 1)?;
+        let month_at = |offset: i64| u32::try_from((offset - 1 + 10).rem_euclid(12) + 1).ok();
+        match leap_offset(previous, this) {
+            Some(offset) if offset >= 3 => return month_at(offset),
+            _ => {}
+        }
+        match leap_offset(this, next) {
+            Some(offset) if offset <= 2 => month_at(offset),
+            _ => None,
+        }
     }
 }
 
@@ -382,6 +391,18 @@ mod tests {
         assert_eq!(LunarDate::leap_month_of(2025), Some(6));
         assert_eq!(LunarDate::leap_month_of(2026), None);
         assert_eq!(LunarDate::leap_month_of(2028), Some(5));
+        // 2033: leap 11, the case many implementations get wrong.
+        assert_eq!(LunarDate::leap_month_of(2033), Some(11));
+        let leap_eleven = LunarDate {
+            year: 2033,
+            month: 11,
+            day: 1,
+            leap: true,
+        };
+        assert_eq!(
+            LunarDate::from_solar(leap_eleven.to_solar().unwrap()),
+            Some(leap_eleven)
+        );
     }
 
     #[test]
@@ -428,6 +449,46 @@ mod tests {
             }
             .to_solar()
             .is_some()
+        );
+    }
+}
+
+#[cfg(test)]
+mod golden {
+    use super::*;
+
+    /// Tết, Giỗ Tổ and the leap month for every year of the golden file,
+    /// generated once from an independent, permissively licensed
+    /// implementation (tests/data/calendar/README.md names it).
+    #[test]
+    fn every_year_of_the_golden_file_agrees() {
+        let text = include_str!("../../../tests/data/calendar/vn_lunar_golden.csv");
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("year,tet,gio_to,leap_month"));
+        let mut mismatches = Vec::new();
+        let mut years = 0;
+        for line in lines.filter(|l| !l.trim().is_empty()) {
+            let cols: Vec<&str> = line.split(',').collect();
+            let year: i32 = cols[0].parse().unwrap();
+            let expected_tet: NaiveDate = cols[1].parse().unwrap();
+            let expected_gio_to: NaiveDate = cols[2].parse().unwrap();
+            let expected_leap: u32 = cols[3].parse().unwrap();
+            years += 1;
+            let got = (
+                tet(year),
+                gio_to_hung_vuong(year),
+                LunarDate::leap_month_of(year).unwrap_or(0),
+            );
+            if got != (Some(expected_tet), Some(expected_gio_to), expected_leap) {
+                mismatches.push(format!("{year}: expected {expected_tet} {expected_gio_to} leap {expected_leap}, got {got:?}"));
+            }
+        }
+        assert!(years >= 250, "the golden file covers {years} years");
+        assert!(
+            mismatches.is_empty(),
+            "{} mismatches:\n{}",
+            mismatches.len(),
+            mismatches.join("\n")
         );
     }
 }
