@@ -5,7 +5,6 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use config::{Config, Environment, File, FileFormat};
 use secrecy::{ExposeSecret, SecretString};
@@ -232,12 +231,15 @@ impl Settings {
             .collect()
     }
 
-    pub fn is_sqlite(&self) -> bool {
-        self.database.url.expose_secret().starts_with("sqlite:")
+    /// How long an Idempotency-Key is remembered.
+    pub fn idempotency_retention(&self) -> chrono::Duration {
+        chrono::Duration::hours(
+            i64::try_from(self.intake.idempotency_retention_hours).unwrap_or(i64::MAX / 3_600_000),
+        )
     }
 
-    pub fn shutdown_timeout(&self) -> Duration {
-        Duration::from_secs(self.server.shutdown_timeout_seconds)
+    pub fn is_sqlite(&self) -> bool {
+        self.database.url.expose_secret().starts_with("sqlite:")
     }
 
     /// The effective configuration for the start-up log, with the password

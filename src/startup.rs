@@ -128,10 +128,8 @@ fn spawn_housekeeping(store: Store, settings: Arc<Settings>, rate_limits: Arc<Ra
             tick.tick().await;
             rate_limits.forget_idle();
             if minutes.is_multiple_of(60) {
-                let hours =
-                    i64::try_from(settings.intake.idempotency_retention_hours).unwrap_or(24);
                 match store
-                    .purge_idempotency(Utc::now() - chrono::Duration::hours(hours))
+                    .purge_idempotency(Utc::now() - settings.idempotency_retention())
                     .await
                 {
                     Ok(0) => {}

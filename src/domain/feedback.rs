@@ -539,7 +539,7 @@ fn parse_submitter(
     Some(Submitter {
         submitter_type: submitter_type?,
         full_name: full_name?,
-        organization_name: organization_name.or(None),
+        organization_name,
         address: address?,
         phone,
         email,

@@ -65,12 +65,6 @@ impl PhoneNumber {
     pub fn as_e164(&self) -> &str {
         &self.0
     }
-
-    /// Rebuilds a number already stored in E.164 (no re-validation of the
-    /// national rules, which may change).
-    pub fn from_stored(e164: String) -> Self {
-        Self(e164)
-    }
 }
 
 impl fmt::Display for PhoneNumber {

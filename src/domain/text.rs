@@ -136,12 +136,6 @@ pub fn looks_vietnamese(text: &str) -> bool {
     common * 5 >= words.len()
 }
 
-/// Number of user-perceived characters as validator and people count them,
-/// on NFC text.
-pub fn char_len(s: &str) -> usize {
-    s.chars().count()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,14 +32,6 @@ impl TrackingCode {
         }
     }
 
-    pub fn province_code(&self) -> &str {
-        &self.province_code
-    }
-
-    pub fn date(&self) -> NaiveDate {
-        self.date
-    }
-
     pub fn sequence(&self) -> u32 {
         self.sequence
     }

@@ -94,9 +94,7 @@ pub async fn receive(
 
     // A retried request replays the first answer instead of creating a
     // duplicate item; the same key with another body is the client's bug.
-    let retention = chrono::Duration::hours(
-        i64::try_from(settings.intake.idempotency_retention_hours).unwrap_or(24),
-    );
+    let retention = settings.idempotency_retention();
     if let Some(key) = key
         && let Some(existing) = store.find_idempotency(&idempotency_key_hash(key)).await?
     {

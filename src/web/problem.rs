@@ -76,10 +76,6 @@ impl ApiError {
         }))
     }
 
-    pub fn code(&self) -> &'static str {
-        self.0.code
-    }
-
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let mut e = Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -167,10 +163,6 @@ impl ApiError {
             "Lỗi hệ thống",
             "Đã có lỗi ngoài ý muốn. Vui lòng thử lại sau; nếu lỗi lặp lại, xin cung cấp mã yêu cầu (request_id) cho bộ phận hỗ trợ.",
         )
-    }
-
-    pub fn invalid_parameter(name: &str) -> Self {
-        Self::malformed(format!("Tham số không hợp lệ: {name}."))
     }
 }
 

@@ -9,7 +9,7 @@
 
 use chrono::{Datelike, NaiveDate, Weekday};
 
-use super::lunar::{LunarDate, gio_to_hung_vuong, tet};
+use super::lunar::{gio_to_hung_vuong, tet};
 
 /// What a day is in a schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -134,26 +134,13 @@ fn national_day_companion(national: NaiveDate) -> NaiveDate {
     let before = national - chrono::Duration::days(1);
     let after = national + chrono::Duration::days(1);
     match national.weekday() {
-        Weekday::Tue | Weekday::Sat => before,
-        Weekday::Mon | Weekday::Thu | Weekday::Wed | Weekday::Sun => after,
-        Weekday::Fri => before,
+        Weekday::Tue | Weekday::Fri | Weekday::Sat => before,
+        Weekday::Mon | Weekday::Wed | Weekday::Thu | Weekday::Sun => after,
     }
 }
 
 pub fn is_weekend(date: NaiveDate) -> bool {
     matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
-}
-
-/// Lunar date of a day, for display next to holidays.
-pub fn lunar_label(date: NaiveDate) -> Option<String> {
-    LunarDate::from_solar(date).map(|l| {
-        format!(
-            "{}/{}{} âm lịch",
-            l.day,
-            l.month,
-            if l.leap { " nhuận" } else { "" }
-        )
-    })
 }
 
 #[cfg(test)]
