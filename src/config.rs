@@ -171,6 +171,14 @@ impl Settings {
                 ));
             }
         }
+        // Beyond a year the key store only grows; and an unbounded value
+        // would overflow date arithmetic at run time.
+        if !(1..=8784).contains(&self.intake.idempotency_retention_hours) {
+            return invalid(format!(
+                "intake.idempotency_retention_hours must be 1–8784 (one year), got {}",
+                self.intake.idempotency_retention_hours
+            ));
+        }
         self.trusted_proxies().map_err(SettingsError::Invalid)?;
         let url = self.database.url.expose_secret();
         if !(url.starts_with("sqlite:")

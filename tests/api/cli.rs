@@ -107,6 +107,18 @@ fn unknown_keys_and_bad_values_stop_start_up() {
 
     let out = pakn(dir.path())
         .args(["migrate", "status"])
+        .env("PAKN__INTAKE__IDEMPOTENCY_RETENTION_HOURS", "100000000000")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(78),
+        "an absurd retention is refused at start-up, not a panic later"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("idempotency_retention_hours"));
+
+    let out = pakn(dir.path())
+        .args(["migrate", "status"])
         .env("PAKN__PROVINCE__CODE", "480")
         .output()
         .unwrap();
