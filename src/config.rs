@@ -11,9 +11,35 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::domain::attachment::AttachmentKind;
+use crate::domain::calendar::holidays::HolidayRules;
+use crate::domain::calendar::schedule_file::{YearSchedule, parse_year_file};
+use crate::domain::deadline::DeadlinePolicy;
 use crate::domain::feedback::IntakeRules;
 
+/// A year schedule file as found at start-up.
+#[derive(Debug, Clone)]
+pub struct ScheduleFile {
+    pub name: String,
+    pub sha256: String,
+    pub schedule: YearSchedule,
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 const DEFAULTS: &str = include_str!("../config/default.toml");
+const DEADLINES: &str = include_str!("../config/deadlines.toml");
+/// The schedules shipped with this build, used when
+/// `calendar.schedule_dir` does not exist (an installed binary).
+const SCHEDULES: [(&str, &str); 2] = [
+    ("2025.toml", include_str!("../config/calendar/2025.toml")),
+    ("2026.toml", include_str!("../config/calendar/2026.toml")),
+];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,6 +50,23 @@ pub struct Settings {
     pub province: ProvinceSettings,
     pub intake: IntakeSettings,
     pub rate_limit: RateLimitSettings,
+    pub calendar: CalendarSettings,
+    pub deadlines: DeadlineSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarSettings {
+    pub schedule_dir: PathBuf,
+    pub culture_day_from: i32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadlineSettings {
+    pub profile: String,
+    pub policy_file: String,
+    pub scheduler_interval_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -180,6 +223,14 @@ impl Settings {
             ));
         }
         self.trusted_proxies().map_err(SettingsError::Invalid)?;
+        self.deadline_policy().map_err(SettingsError::Invalid)?;
+        self.year_schedules().map_err(SettingsError::Invalid)?;
+        if !(5..=3600).contains(&self.deadlines.scheduler_interval_seconds) {
+            return invalid(format!(
+                "deadlines.scheduler_interval_seconds must be 5–3600, got {}",
+                self.deadlines.scheduler_interval_seconds
+            ));
+        }
         let url = self.database.url.expose_secret();
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")
@@ -188,6 +239,66 @@ impl Settings {
             return invalid("database.url must start with sqlite: or postgres://".into());
         }
         Ok(())
+    }
+
+    /// The deadline profile in force: `deadlines.policy_file`, else
+    /// `config/deadlines.toml` in the working directory, else the copy
+    /// built into the binary.
+    pub fn deadline_policy(&self) -> Result<DeadlinePolicy, String> {
+        let text = if !self.deadlines.policy_file.is_empty() {
+            std::fs::read_to_string(&self.deadlines.policy_file)
+                .map_err(|e| format!("deadlines.policy_file {}: {e}", self.deadlines.policy_file))?
+        } else {
+            std::fs::read_to_string("config/deadlines.toml").unwrap_or_else(|_| DEADLINES.into())
+        };
+        DeadlinePolicy::from_toml(&text, &self.deadlines.profile)
+            .map_err(|e| format!("deadline policy: {e}"))
+    }
+
+    /// The official year schedules to load: every `*.toml` in
+    /// `calendar.schedule_dir` if it exists, else those built in. Each
+    /// comes with its file name and the SHA-256 of its text.
+    pub fn year_schedules(&self) -> Result<Vec<ScheduleFile>, String> {
+        let mut texts: Vec<(String, String)> = Vec::new();
+        let dir = &self.calendar.schedule_dir;
+        if dir.is_dir() {
+            let entries = std::fs::read_dir(dir)
+                .map_err(|e| format!("calendar.schedule_dir {}: {e}", dir.display()))?;
+            for entry in entries {
+                let path = entry.map_err(|e| e.to_string())?.path();
+                if path.extension().is_some_and(|e| e == "toml") {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                    texts.push((path.display().to_string(), text));
+                }
+            }
+        } else {
+            texts = SCHEDULES
+                .iter()
+                .map(|(name, text)| ((*name).to_string(), (*text).to_string()))
+                .collect();
+        }
+        texts.sort();
+        let mut out: Vec<ScheduleFile> = Vec::new();
+        for (name, text) in texts {
+            let schedule = parse_year_file(&text).map_err(|e| format!("{name}: {e}"))?;
+            if out.iter().any(|f| f.schedule.year == schedule.year) {
+                return Err(format!("{name}: year {} is in two files", schedule.year));
+            }
+            out.push(ScheduleFile {
+                name,
+                sha256: hex_sha256(text.as_bytes()),
+                schedule,
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn holiday_rules(&self) -> HolidayRules {
+        HolidayRules {
+            culture_day_from: (self.calendar.culture_day_from > 0)
+                .then_some(self.calendar.culture_day_from),
+        }
     }
 
     pub fn intake_rules(&self) -> IntakeRules {

@@ -13,6 +13,8 @@ use chrono::Utc;
 use crate::config::{DemoData, Settings};
 use crate::domain::directory::DirectoryFile;
 use crate::domain::time::vietnam_date;
+use crate::services::calendar::CalendarService;
+use crate::services::deadlines::DeadlineService;
 use crate::store::{Store, StoreError};
 use crate::web::middleware::request_context;
 use crate::web::rate_limit::RateLimits;
@@ -22,6 +24,7 @@ pub struct Application {
     port: u16,
     server: Server,
     store: Store,
+    deadlines: Arc<DeadlineService>,
 }
 
 impl Application {
@@ -31,6 +34,7 @@ impl Application {
         let store = Store::connect(&settings.database).await?;
         store.migrate_up().await?;
         load_demo_data_if_wanted(&store, &settings).await?;
+        let deadlines = Arc::new(start_deadlines(&store, &settings).await?);
 
         let listener = TcpListener::bind(&settings.server.bind)?;
         let address = listener.local_addr()?;
@@ -43,6 +47,8 @@ impl Application {
             store: store.clone(),
             settings: settings.clone(),
             rate_limits: rate_limits.clone(),
+            calendar: deadlines.calendar().clone(),
+            deadlines: deadlines.clone(),
         });
 
         let mut server = HttpServer::new(move || {
@@ -59,12 +65,23 @@ impl Application {
         }
         let server = server.run();
         spawn_housekeeping(store.clone(), settings.clone(), rate_limits);
+        spawn_deadline_scheduler(
+            store.clone(),
+            deadlines.clone(),
+            Duration::from_secs(settings.deadlines.scheduler_interval_seconds),
+        );
         tracing::info!(%address, "listening");
         Ok(Self {
             port: address.port(),
             server,
             store,
+            deadlines,
         })
+    }
+
+    /// The deadline engine (tests run its scheduler at chosen times).
+    pub fn deadlines(&self) -> &Arc<DeadlineService> {
+        &self.deadlines
     }
 
     pub fn port(&self) -> u16 {
@@ -101,6 +118,36 @@ async fn load_demo_data_if_wanted(store: &Store, settings: &Settings) -> anyhow:
         );
     }
     Ok(())
+}
+
+/// Loads the calendar (seeding official years from their files), the
+/// deadline policy, and brings open deadlines up to date with both.
+pub async fn start_deadlines(
+    store: &Store,
+    settings: &Settings,
+) -> anyhow::Result<DeadlineService> {
+    let calendar = Arc::new(CalendarService::load(store.clone(), settings.holiday_rules()).await?);
+    let files = settings.year_schedules().map_err(anyhow::Error::msg)?;
+    calendar.seed_from_files(&files, Utc::now()).await?;
+    let policy = settings.deadline_policy().map_err(anyhow::Error::msg)?;
+    let deadlines = DeadlineService::new(policy, calendar);
+    deadlines.recompute_behind(store, Utc::now()).await?;
+    Ok(deadlines)
+}
+
+/// Each instance runs the deadline scheduler; its writes are
+/// compare-and-set, so running it on several at once is safe.
+fn spawn_deadline_scheduler(store: Store, deadlines: Arc<DeadlineService>, every: Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = deadlines.run_scheduler_once(&store, Utc::now()).await {
+                report_housekeeping_error(&e);
+            }
+        }
+    });
 }
 
 pub async fn load_demo_directory(store: &Store) -> anyhow::Result<usize> {

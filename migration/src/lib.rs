@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_create_directory;
 mod m20261122_000002_create_feedback;
 mod m20261122_000003_create_audit_event;
+mod m20261122_000004_create_calendar_and_deadlines;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_directory::Migration),
             Box::new(m20261122_000002_create_feedback::Migration),
             Box::new(m20261122_000003_create_audit_event::Migration),
+            Box::new(m20261122_000004_create_calendar_and_deadlines::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod attachment;
 pub mod calendar;
+pub mod deadline;
 pub mod directory;
 pub mod feedback;
 pub mod ids;

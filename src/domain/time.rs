@@ -1,7 +1,7 @@
 //! Time in Vietnam. Asia/Ho_Chi_Minh is a fixed UTC+07:00 with no daylight
 //! saving, so a fixed offset is exact and needs no time-zone database.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
 
 pub const VIETNAM_OFFSET_SECONDS: i32 = 7 * 3600;
 
@@ -18,6 +18,12 @@ pub fn vietnam_offset() -> FixedOffset {
 /// tracking codes and deadlines).
 pub fn vietnam_date(t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&vietnam_offset()).date_naive()
+}
+
+/// The instant of `time` on `date` in Vietnam.
+pub fn vietnam_instant(date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+    // UTC+7 has no gaps or folds, so the conversion is exact.
+    (date.and_time(time) - chrono::Duration::seconds(i64::from(VIETNAM_OFFSET_SECONDS))).and_utc()
 }
 
 /// `t` as an RFC 3339 string in Vietnam's offset, as citizens read it.

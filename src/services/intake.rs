@@ -16,6 +16,7 @@ use crate::domain::ids::{AgencyId, FeedbackId, FieldId};
 use crate::domain::text::fold_for_search;
 use crate::domain::time::to_vietnam_rfc3339;
 use crate::domain::tracking::{LookupToken, TrackingCode};
+use crate::services::deadlines::DeadlineService;
 use crate::store::directory_cache::DirectorySnapshot;
 use crate::store::feedback::{
     AuditEntry, IdempotencyWrite, NewAttachment, NewFeedbackRecord, StoredIdempotency,
@@ -69,6 +70,7 @@ pub enum IntakeError {
 pub async fn receive(
     store: &Store,
     settings: &Settings,
+    deadlines: &DeadlineService,
     submission: Submission,
     now: DateTime<Utc>,
 ) -> Result<Receipt, IntakeError> {
@@ -135,7 +137,7 @@ pub async fn receive(
 
     let token = LookupToken::generate()
         .map_err(|e| IntakeError::Internal(format!("random source failed: {e}")))?;
-    let record = build_record(
+    let mut record = build_record(
         &feedback,
         &resolved,
         attachments,
@@ -145,6 +147,9 @@ pub async fn receive(
         settings,
         now,
     );
+    // The clock starts at receipt (issue #4 lets staff record an earlier
+    // real arrival for hotline calls and letters).
+    (record.deadlines, record.due_at) = deadlines.for_new_item(now);
     let idempotency = match key {
         Some(key) => Some(IdempotencyWrite {
             key_hash: idempotency_key_hash(key),
@@ -407,6 +412,8 @@ fn build_record(
         state: state.as_str().to_string(),
         receiving_agency_id,
         received_at: now,
+        due_at: None,
+        deadlines: Vec::new(),
         audit: AuditEntry {
             actor_kind: "submitter".into(),
             actor_id: None,

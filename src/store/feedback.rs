@@ -12,6 +12,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::deadlines::NewDeadline;
 use super::entities::{
     attachment, attachment_blob, audit_event, feedback_item, idempotency_record,
 };
@@ -48,6 +49,9 @@ pub struct NewFeedbackRecord {
     pub state: String,
     pub receiving_agency_id: AgencyId,
     pub received_at: DateTime<Utc>,
+    /// The answer deadline, copied onto the item for the queue's sort.
+    pub due_at: Option<DateTime<Utc>>,
+    pub deadlines: Vec<NewDeadline>,
     pub attachments: Vec<NewAttachment>,
     pub audit: AuditEntry,
 }
@@ -188,6 +192,7 @@ impl Store {
                 ))
                 .await?;
                 write_audit(&txn, Some(record.id), &record.audit, record.received_at).await?;
+                insert_deadlines(&txn, record).await?;
                 write_extras(&txn, record, idempotency, response_body(&code)).await?;
                 txn.commit().await?;
                 code
@@ -406,6 +411,7 @@ fn item_columns(r: &NewFeedbackRecord) -> (Vec<&'static str>, Vec<Value>) {
             r.receiving_agency_id.as_uuid().into(),
         ),
         ("received_at", at.into()),
+        ("due_at", r.due_at.into()),
         ("created_at", at.into()),
         ("updated_at", at.into()),
         ("version", 1i32.into()),
@@ -445,13 +451,39 @@ async fn insert_item_and_audit_pg<C: ConnectionTrait>(
     let audit_placeholders: Vec<String> = (first_audit..first_audit + 10)
         .map(|i| format!("${i}"))
         .collect();
+    // The deadlines go in the same statement; their foreign key to the
+    // item is checked at the end of the statement, after the item exists.
+    let mut deadline_columns: Vec<&'static str> = Vec::new();
+    let mut deadline_rows: Vec<String> = Vec::new();
+    for d in &r.deadlines {
+        let pairs = d.columns(r.id, r.received_at);
+        let start = values.len() + 1;
+        deadline_columns = pairs.iter().map(|(c, _)| *c).collect();
+        deadline_rows.push(format!(
+            "({})",
+            (start..start + pairs.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        values.extend(pairs.into_iter().map(|(_, v)| v));
+    }
+    let deadlines_cte = if deadline_rows.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", deadlines AS (INSERT INTO feedback_deadline ({}) VALUES {})",
+            deadline_columns.join(", "),
+            deadline_rows.join(", ")
+        )
+    };
     let sql = format!(
         "WITH n AS (SELECT nextval(${seq}::regclass) AS v), \
          item AS (INSERT INTO feedback_item ({cols}, tracking_code) \
                   SELECT {vals}, ${prefix} || CASE WHEN n.v < 10000 THEN lpad(n.v::text, 4, '0') ELSE n.v::text END FROM n \
                   RETURNING id, tracking_code), \
          audit AS (INSERT INTO audit_event (id, feedback_item_id, actor_kind, actor_id, action, from_state, to_state, reason, details, request_id, occurred_at) \
-                   SELECT {a0}, item.id, {arest} FROM item) \
+                   SELECT {a0}, item.id, {arest} FROM item){deadlines_cte} \
          SELECT tracking_code FROM item",
         seq = n + 2,
         prefix = n + 1,
@@ -471,6 +503,34 @@ async fn insert_item_and_audit_pg<C: ConnectionTrait>(
     let code: String = row.try_get("", "tracking_code")?;
     code.parse()
         .map_err(|_| StoreError::Integrity(format!("malformed tracking code {code}")))
+}
+
+/// The item's deadlines (SQLite path; PostgreSQL writes them in the
+/// item's statement).
+async fn insert_deadlines<C: ConnectionTrait>(
+    conn: &C,
+    r: &NewFeedbackRecord,
+) -> Result<(), StoreError> {
+    let backend = conn.get_database_backend();
+    for d in &r.deadlines {
+        let (columns, values): (Vec<&'static str>, Vec<Value>) =
+            d.columns(r.id, r.received_at).into_iter().unzip();
+        let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
+        conn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            sql(
+                backend,
+                &format!(
+                    "INSERT INTO feedback_deadline ({}) VALUES ({})",
+                    columns.join(", "),
+                    placeholders.join(", ")
+                ),
+            ),
+            values,
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 /// Attachments and the idempotency record, in the intake transaction.

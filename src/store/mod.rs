@@ -1,6 +1,8 @@
 //! Storage: the only module that talks to the database. Everything above it
 //! sees plain domain types and [`StoreError`].
 
+pub mod calendar;
+pub mod deadlines;
 pub mod directory;
 pub mod directory_cache;
 pub mod entities;

@@ -33,7 +33,14 @@ pub async fn create_feedback(
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
         request_id: REQUEST_ID.try_with(Clone::clone).ok(),
     };
-    let receipt = intake::receive(&state.store, &state.settings, submission, Utc::now()).await?;
+    let receipt = intake::receive(
+        &state.store,
+        &state.settings,
+        &state.deadlines,
+        submission,
+        Utc::now(),
+    )
+    .await?;
     let mut response = HttpResponse::Created();
     if let Some(location) = receipt.body.get("lookup_url").and_then(|v| v.as_str()) {
         response.insert_header((header::LOCATION, location.to_string()));

@@ -16,6 +16,8 @@ use actix_web::http::Method;
 use actix_web::{HttpResponse, Route, web};
 
 use crate::config::Settings;
+use crate::services::calendar::CalendarService;
+use crate::services::deadlines::DeadlineService;
 use crate::store::Store;
 use problem::ApiError;
 use rate_limit::RateLimits;
@@ -25,6 +27,8 @@ pub struct AppState {
     pub store: Store,
     pub settings: Arc<Settings>,
     pub rate_limits: Arc<RateLimits>,
+    pub calendar: Arc<CalendarService>,
+    pub deadlines: Arc<DeadlineService>,
 }
 
 pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");

@@ -31,6 +31,9 @@ pub struct ScheduledDay {
     pub name: String,
     /// The legal document the day comes from.
     pub source: String,
+    /// False while the day is only proposed or reported and an
+    /// administrator has yet to confirm it against the official notice.
+    pub confirmed: bool,
 }
 
 /// Rules the law leaves to a yearly decision, as defaults.
@@ -104,6 +107,8 @@ pub fn statutory_days(year: i32, rules: &HolidayRules) -> Vec<ScheduledDay> {
             kind: DayKind::Holiday,
             name: (*name).to_string(),
             source: BLLD.to_string(),
+            // Computed, not yet checked against the year's official notice.
+            confirmed: false,
         })
         .collect();
     // Each holiday on a weekend gives a day off on the next day that is
@@ -121,6 +126,7 @@ pub fn statutory_days(year: i32, rules: &HolidayRules) -> Vec<ScheduledDay> {
                 kind: DayKind::DayOff,
                 name: format!("Nghỉ bù {name}"),
                 source: COMPENSATORY.to_string(),
+                confirmed: false,
             });
         }
     }

@@ -18,6 +18,11 @@
 
 use chrono::{Datelike, NaiveDate};
 
+/// The years checked against golden data (tests/data/calendar): the
+/// service offers calendars for these only.
+pub const FIRST_YEAR: i32 = 1900;
+pub const LAST_YEAR: i32 = 2199;
+
 /// Vietnam's offset from UTC, in days.
 const TIME_ZONE_DAYS: f64 = 7.0 / 24.0;
 /// JDN of 0001-01-01 minus chrono's day count from the common era.

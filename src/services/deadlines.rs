@@ -1,0 +1,492 @@
+//! Deadlines of items: computed at receipt from the policy and the
+//! calendar in force, kept true when the calendar changes (every moved due
+//! date is audited), explained on request, and watched by the scheduler,
+//! which queues reminders before and escalations after a due date.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::domain::calendar::working_days::SkippedDay;
+use crate::domain::deadline::{
+    ComputedDeadline, DeadlineInput, DeadlineKind, DeadlinePolicy, DeadlineRule, Pause, compute,
+};
+use crate::domain::ids::FeedbackId;
+use crate::domain::time::to_vietnam_rfc3339;
+use crate::services::calendar::{CalendarService, weekday_vi};
+use crate::store::deadlines::{DeadlineRow, DeadlineWithItem, NewDeadline, NewNotice, Recomputed};
+use crate::store::feedback::AuditEntry;
+use crate::store::{Store, StoreError};
+
+/// The deadlines an item runs against from the moment it is received.
+/// (The clarification timeout starts only when the office asks the
+/// citizen to complete the item, issue #5.)
+const AT_RECEIPT: [DeadlineKind; 3] = [
+    DeadlineKind::Classify,
+    DeadlineKind::Forward,
+    DeadlineKind::Answer,
+];
+
+/// How many rows one scheduler pass handles per kind of work.
+const BATCH: u64 = 500;
+
+pub struct DeadlineService {
+    policy: DeadlinePolicy,
+    calendar: Arc<CalendarService>,
+}
+
+/// What one scheduler pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SchedulerReport {
+    pub recomputed: usize,
+    pub moved: usize,
+    pub near_due: usize,
+    pub overdue: usize,
+    pub notices_queued: usize,
+}
+
+/// One skipped day, as explained.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedView {
+    pub date: String,
+    pub weekday: &'static str,
+    pub reason: String,
+}
+
+/// How one due date was computed.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadlineExplanation {
+    pub kind: &'static str,
+    pub label: &'static str,
+    pub state: String,
+    pub rule: RuleView,
+    pub starts_at: String,
+    pub received_on: String,
+    pub cutoff_applied: bool,
+    pub counts_from: String,
+    pub paused_days: Vec<String>,
+    pub paused_now: bool,
+    pub extension_days: u32,
+    pub original_due_at: Option<String>,
+    pub due_at: Option<String>,
+    pub overdue: bool,
+    pub near_due: bool,
+    pub calendar_version: i64,
+    pub skipped: Vec<SkippedView>,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleView {
+    pub profile: String,
+    pub days: u32,
+    pub unit: &'static str,
+    pub unit_label: &'static str,
+    pub basis: String,
+}
+
+impl DeadlineService {
+    pub fn new(policy: DeadlinePolicy, calendar: Arc<CalendarService>) -> Self {
+        Self { policy, calendar }
+    }
+
+    pub fn policy(&self) -> &DeadlinePolicy {
+        &self.policy
+    }
+
+    pub fn calendar(&self) -> &Arc<CalendarService> {
+        &self.calendar
+    }
+
+    /// The deadlines of an item received at `starts_at`, and the answer's
+    /// due date (copied onto the item).
+    pub fn for_new_item(
+        &self,
+        starts_at: DateTime<Utc>,
+    ) -> (Vec<NewDeadline>, Option<DateTime<Utc>>) {
+        let snapshot = self.calendar.current();
+        let mut answer_due = None;
+        let deadlines = AT_RECEIPT
+            .iter()
+            .map(|kind| {
+                let rule = self.policy.rule(*kind);
+                let computed = compute(
+                    &DeadlineInput {
+                        rule: &rule,
+                        starts_at,
+                        pauses: &[],
+                        extension_days: 0,
+                    },
+                    &snapshot.calendar,
+                );
+                if *kind == DeadlineKind::Answer {
+                    answer_due = computed.due_at;
+                }
+                NewDeadline {
+                    id: Uuid::now_v7(),
+                    kind: kind.as_str().to_string(),
+                    rule: serde_json::to_value(&rule).unwrap_or_default(),
+                    starts_at,
+                    original_due_at: computed.original_due_at,
+                    due_at: computed.due_at,
+                    remind_at: computed.remind_at,
+                    calendar_version: snapshot.version,
+                }
+            })
+            .collect();
+        (deadlines, answer_due)
+    }
+
+    /// Recomputes open deadlines computed with an older calendar than the
+    /// one in force; a due date that moves is audited.
+    pub async fn recompute_behind(
+        &self,
+        store: &Store,
+        now: DateTime<Utc>,
+    ) -> Result<(usize, usize), StoreError> {
+        let snapshot = self.calendar.current();
+        let (mut recomputed, mut moved) = (0, 0);
+        loop {
+            let rows = store
+                .deadlines_behind_calendar(snapshot.version, BATCH)
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut progressed = false;
+            for row in &rows {
+                let (wrote, did_move) = self
+                    .recompute_one(store, row, &snapshot.calendar, snapshot.version, now)
+                    .await?;
+                progressed |= wrote;
+                recomputed += usize::from(wrote);
+                moved += usize::from(wrote && did_move);
+            }
+            // Rows another instance took are no longer behind; if none of
+            // ours wrote, the rest are being handled elsewhere.
+            if !progressed || rows.len() < BATCH as usize {
+                break;
+            }
+        }
+        if moved > 0 {
+            tracing::info!(
+                recomputed,
+                moved,
+                calendar_version = snapshot.version,
+                "due dates recomputed after a calendar change"
+            );
+        }
+        Ok((recomputed, moved))
+    }
+
+    async fn recompute_one(
+        &self,
+        store: &Store,
+        row: &DeadlineRow,
+        calendar: &crate::domain::calendar::working_days::WorkingCalendar,
+        version: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(bool, bool), StoreError> {
+        let (rule, pauses) = row_inputs(row)?;
+        let computed = compute(
+            &DeadlineInput {
+                rule: &rule,
+                starts_at: row.starts_at,
+                pauses: &pauses,
+                extension_days: u32::try_from(row.extension_days).unwrap_or(0),
+            },
+            calendar,
+        );
+        let moved =
+            computed.due_at != row.due_at || computed.original_due_at != row.original_due_at;
+        let audit = moved.then(|| AuditEntry {
+            actor_kind: "system".into(),
+            actor_id: Some("scheduler".into()),
+            action: "deadline.recomputed".into(),
+            from_state: None,
+            to_state: None,
+            reason: Some(format!(
+                "Lịch làm việc thay đổi (phiên bản {} → {version})",
+                row.calendar_version
+            )),
+            details: serde_json::json!({
+                "deadline": row.kind,
+                "old_due_at": row.due_at.map(to_vietnam_rfc3339),
+                "new_due_at": computed.due_at.map(to_vietnam_rfc3339),
+                "old_original_due_at": row.original_due_at.map(to_vietnam_rfc3339),
+                "new_original_due_at": computed.original_due_at.map(to_vietnam_rfc3339),
+                "old_calendar_version": row.calendar_version,
+                "new_calendar_version": version,
+            }),
+            request_id: None,
+        });
+        let wrote = store
+            .store_recomputed_deadline(
+                row,
+                &Recomputed {
+                    original_due_at: computed.original_due_at,
+                    due_at: computed.due_at,
+                    remind_at: computed.remind_at,
+                    calendar_version: version,
+                },
+                audit.as_ref(),
+                now,
+            )
+            .await?;
+        Ok((wrote, moved))
+    }
+
+    /// How each of an item's due dates was computed. Deadlines behind the
+    /// calendar in force are brought up to date first, so the explanation
+    /// and the stored due date always agree.
+    pub async fn explain(
+        &self,
+        store: &Store,
+        item: FeedbackId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DeadlineExplanation>, StoreError> {
+        let snapshot = self.calendar.current();
+        let mut rows = store.deadlines_for_item(item).await?;
+        if rows
+            .iter()
+            .any(|r| r.state == "open" && r.calendar_version < snapshot.version)
+        {
+            for row in rows
+                .iter()
+                .filter(|r| r.state == "open" && r.calendar_version < snapshot.version)
+            {
+                self.recompute_one(store, row, &snapshot.calendar, snapshot.version, now)
+                    .await?;
+            }
+            rows = store.deadlines_for_item(item).await?;
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let (rule, pauses) = row_inputs(&row)?;
+            let extension_days = u32::try_from(row.extension_days).unwrap_or(0);
+            let computed = compute(
+                &DeadlineInput {
+                    rule: &rule,
+                    starts_at: row.starts_at,
+                    pauses: &pauses,
+                    extension_days,
+                },
+                &snapshot.calendar,
+            );
+            out.push(explanation(&row, &rule, &computed, extension_days, now));
+        }
+        Ok(out)
+    }
+
+    /// One pass of the scheduler: bring due dates up to date with the
+    /// calendar, then queue near-due reminders and overdue escalations.
+    /// Safe to run from several instances at once.
+    pub async fn run_scheduler_once(
+        &self,
+        store: &Store,
+        now: DateTime<Utc>,
+    ) -> Result<SchedulerReport, StoreError> {
+        self.calendar.refresh().await?;
+        let (recomputed, moved) = self.recompute_behind(store, now).await?;
+        let mut report = SchedulerReport {
+            recomputed,
+            moved,
+            ..Default::default()
+        };
+        for d in store.deadlines_to_remind(now, BATCH).await? {
+            let notices = self.notices(&d, NoticeKind::NearDue, 0);
+            let queued = store.mark_near_due(d.deadline.id, &notices, now).await?;
+            if queued > 0 {
+                report.near_due += 1;
+                report.notices_queued += queued;
+            }
+        }
+        let every = Duration::days(i64::from(self.policy.settings.overdue_update_every_days));
+        for d in store.deadlines_to_escalate(now, BATCH).await? {
+            let sent = d.deadline.overdue_notices;
+            let kind = if sent == 0 {
+                NoticeKind::Overdue
+            } else {
+                NoticeKind::OverdueUpdate
+            };
+            // The next notice: every `every` after the due date, skipping
+            // any that fell while no scheduler ran.
+            let mut next = d
+                .deadline
+                .next_overdue_notice_at
+                .or(d.deadline.due_at)
+                .unwrap_or(now)
+                + every;
+            while next <= now {
+                next += every;
+            }
+            let notices = self.notices(&d, kind, sent);
+            let queued = store
+                .mark_overdue(d.deadline.id, sent, next, &notices, now)
+                .await?;
+            if queued > 0 {
+                report.overdue += 1;
+                report.notices_queued += queued;
+            }
+        }
+        if report.notices_queued > 0 || report.moved > 0 {
+            tracing::info!(?report, "deadline scheduler pass");
+        }
+        Ok(report)
+    }
+
+    fn notices(&self, d: &DeadlineWithItem, kind: NoticeKind, sequence: i32) -> Vec<NewNotice> {
+        let deadline_kind = DeadlineKind::parse(&d.deadline.kind);
+        // Classifying and forwarding are the receiving office's own work;
+        // answering is the handling agency's once there is one.
+        let responsible = match deadline_kind {
+            Some(DeadlineKind::Answer) => d.handling_agency_id.unwrap_or(d.receiving_agency_id),
+            _ => d.receiving_agency_id,
+        };
+        let payload = serde_json::json!({
+            "tracking_code": d.tracking_code,
+            "deadline": d.deadline.kind,
+            "deadline_label": deadline_kind.map(DeadlineKind::label_vi),
+            "due_at": d.deadline.due_at.map(to_vietnam_rfc3339),
+            "overdue_notice_number": matches!(kind, NoticeKind::NearDue).then_some(0).unwrap_or(sequence + 1),
+        });
+        let key = |audience: &str| match kind {
+            NoticeKind::NearDue => format!("{}:near_due:{audience}", d.deadline.id),
+            _ => format!("{}:overdue:{sequence}:{audience}", d.deadline.id),
+        };
+        let mut out = vec![NewNotice {
+            dedupe_key: key("responsible"),
+            kind: kind.as_str().into(),
+            audience: if responsible == d.receiving_agency_id {
+                "control_office"
+            } else {
+                "handling_agency"
+            }
+            .into(),
+            agency_id: responsible,
+            feedback_item_id: Some(d.deadline.feedback_item_id),
+            deadline_id: Some(d.deadline.id),
+            payload: payload.clone(),
+        }];
+        // After the deadline the control office hears of it too (DOMAIN
+        // §7: escalation to VP UBND tỉnh at T and every 7 days after).
+        if kind != NoticeKind::NearDue && responsible != d.receiving_agency_id {
+            out.push(NewNotice {
+                dedupe_key: key("control_office"),
+                kind: format!("{}_escalation", kind.as_str()),
+                audience: "control_office".into(),
+                agency_id: d.receiving_agency_id,
+                feedback_item_id: Some(d.deadline.feedback_item_id),
+                deadline_id: Some(d.deadline.id),
+                payload,
+            });
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NoticeKind {
+    NearDue,
+    Overdue,
+    OverdueUpdate,
+}
+
+impl NoticeKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::NearDue => "deadline_near_due",
+            Self::Overdue => "deadline_overdue",
+            Self::OverdueUpdate => "deadline_overdue_update",
+        }
+    }
+}
+
+fn row_inputs(row: &DeadlineRow) -> Result<(DeadlineRule, Vec<Pause>), StoreError> {
+    let rule: DeadlineRule = serde_json::from_value(row.rule.clone())
+        .map_err(|e| StoreError::Integrity(format!("deadline {} has a bad rule: {e}", row.id)))?;
+    let pauses: Vec<Pause> = serde_json::from_value(row.pauses.clone())
+        .map_err(|e| StoreError::Integrity(format!("deadline {} has bad pauses: {e}", row.id)))?;
+    Ok((rule, pauses))
+}
+
+fn explanation(
+    row: &DeadlineRow,
+    rule: &DeadlineRule,
+    c: &ComputedDeadline,
+    extension_days: u32,
+    now: DateTime<Utc>,
+) -> DeadlineExplanation {
+    let kind = DeadlineKind::parse(&row.kind);
+    let open = row.state == "open";
+    let overdue = open && row.due_at.is_some_and(|due| due < now);
+    let near_due = open && !overdue && row.remind_at.is_some_and(|r| r <= now);
+    let date_vi = |d: chrono::NaiveDate| d.format("%d/%m/%Y").to_string();
+    let non_working = c.skipped.len();
+    let summary = match (c.due_date, row.due_at) {
+        (Some(due), Some(_)) => format!(
+            "Tiếp nhận {}{}; không tính ngày tiếp nhận; tính {} {}{}{}, bỏ qua {} ngày không tính → hạn {} ngày {}.",
+            date_vi(c.received_on),
+            if c.cutoff_applied {
+                format!(
+                    " sau giờ chốt, tính như tiếp nhận ngày {}",
+                    date_vi(c.counts_from)
+                )
+            } else {
+                String::new()
+            },
+            rule.days,
+            rule.unit.label_vi(),
+            if extension_days > 0 {
+                format!(" (gia hạn thêm {extension_days})")
+            } else {
+                String::new()
+            },
+            if c.paused_days.is_empty() {
+                String::new()
+            } else {
+                format!(", tạm dừng {} ngày chờ bổ sung", c.paused_days.len())
+            },
+            non_working,
+            rule.due_time.format("%H:%M:%S"),
+            date_vi(due),
+        ),
+        _ => "Đang tạm dừng tính thời hạn để chờ người gửi bổ sung thông tin.".to_string(),
+    };
+    DeadlineExplanation {
+        kind: kind.map_or("unknown", DeadlineKind::as_str),
+        label: kind.map_or("", DeadlineKind::label_vi),
+        state: row.state.clone(),
+        rule: RuleView {
+            profile: rule.profile.clone(),
+            days: rule.days,
+            unit: rule.unit.as_str(),
+            unit_label: rule.unit.label_vi(),
+            basis: rule.basis.clone(),
+        },
+        starts_at: to_vietnam_rfc3339(row.starts_at),
+        received_on: c.received_on.to_string(),
+        cutoff_applied: c.cutoff_applied,
+        counts_from: c.counts_from.to_string(),
+        paused_days: c.paused_days.iter().map(ToString::to_string).collect(),
+        paused_now: c.paused_now,
+        extension_days,
+        original_due_at: row.original_due_at.map(to_vietnam_rfc3339),
+        due_at: row.due_at.map(to_vietnam_rfc3339),
+        overdue,
+        near_due,
+        calendar_version: row.calendar_version,
+        skipped: c.skipped.iter().map(skipped_view).collect(),
+        summary,
+    }
+}
+
+fn skipped_view(s: &SkippedDay) -> SkippedView {
+    SkippedView {
+        date: s.date.to_string(),
+        weekday: weekday_vi(s.date),
+        reason: s.reason.clone(),
+    }
+}
