@@ -3,11 +3,19 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use chrono::{Datelike, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
-use crate::startup::{Application, load_demo_directory};
+use crate::domain::calendar::holidays::{DayKind, ScheduledDay};
+use crate::domain::calendar::ics;
+use crate::domain::calendar::schedule_file::parse_year_file;
+use crate::domain::time::vietnam_date;
+use crate::services::calendar::CalendarError;
+use crate::services::deadlines::DeadlineService;
+use crate::startup::{Application, load_demo_directory, start_deadlines};
 use crate::store::Store;
+use crate::store::calendar::CalendarChange;
 use crate::telemetry;
 
 #[derive(Debug, Parser)]
@@ -36,6 +44,83 @@ enum Command {
     },
     /// Load the demo directory (TP Đà Nẵng); safe to run again.
     DemoData,
+    /// Show a year's working-day calendar, or change it (audited; due
+    /// dates of open items are recomputed).
+    #[command(args_conflicts_with_subcommands = true)]
+    Calendar {
+        #[command(subcommand)]
+        action: Option<CalendarAction>,
+        /// The year to show (1900–2199); default: this year.
+        year: Option<i32>,
+        #[arg(long, value_enum, default_value_t = CalendarFormat::Text)]
+        format: CalendarFormat,
+    },
+    /// Run the deadline scheduler once: recompute due dates behind the
+    /// calendar, queue near-due reminders and overdue escalations.
+    Scheduler,
+    /// List queued notices (reminders, escalations), newest first.
+    Notices {
+        /// Only those not yet delivered.
+        #[arg(long)]
+        unsent: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum CalendarFormat {
+    Text,
+    Json,
+    Ics,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+enum DayKindArg {
+    Holiday,
+    DayOff,
+    WorkingDay,
+}
+
+#[derive(Debug, Subcommand)]
+enum CalendarAction {
+    /// Add or correct one day.
+    Set {
+        /// YYYY-MM-DD
+        date: NaiveDate,
+        #[arg(long, value_enum)]
+        kind: DayKindArg,
+        #[arg(long)]
+        name: String,
+        /// The document that fixes the day (e.g. "Thông báo 9441/TB-BNV").
+        #[arg(long)]
+        source: String,
+        /// The day is reported but not yet checked against the notice.
+        #[arg(long)]
+        unconfirmed: bool,
+        /// Who makes the change (recorded in the audit log).
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Remove one day's entry (it becomes an ordinary day).
+    Remove {
+        date: NaiveDate,
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Replace a whole year with a schedule file (config/calendar format).
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,6 +195,52 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             }
             store.close().await;
         }
+        Command::Calendar {
+            action,
+            year,
+            format,
+        } => {
+            let store = Store::connect(&settings.database).await?;
+            store.migrate_up().await?;
+            let deadlines = start_deadlines(&store, &settings).await?;
+            match action {
+                None => {
+                    let year = year.unwrap_or_else(|| vietnam_date(Utc::now()).year());
+                    print!("{}", show_calendar(&deadlines, year, format)?);
+                }
+                Some(action) => {
+                    change_calendar(&store, &deadlines, action).await?;
+                }
+            }
+            store.close().await;
+        }
+        Command::Scheduler => {
+            let store = Store::connect(&settings.database).await?;
+            store.migrate_up().await?;
+            let deadlines = start_deadlines(&store, &settings).await?;
+            let report = deadlines.run_scheduler_once(&store, Utc::now()).await?;
+            println!("{}", serde_json::to_string(&report)?);
+            store.close().await;
+        }
+        Command::Notices { unsent, limit } => {
+            let store = Store::connect(&settings.database).await?;
+            store.migrate_up().await?;
+            for n in store.list_notices(unsent, limit).await? {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "id": n.id,
+                        "kind": n.kind,
+                        "audience": n.audience,
+                        "agency_id": n.agency_id,
+                        "payload": n.payload,
+                        "created_at": n.created_at,
+                        "sent_at": n.sent_at,
+                    })
+                );
+            }
+            store.close().await;
+        }
         Command::DemoData => {
             let store = Store::connect(&settings.database).await?;
             store.migrate_up().await?;
@@ -119,4 +250,134 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn show_calendar(
+    deadlines: &DeadlineService,
+    year: i32,
+    format: CalendarFormat,
+) -> anyhow::Result<String> {
+    let calendar = deadlines.calendar();
+    let view = calendar
+        .year_view(year)
+        .ok_or_else(|| anyhow::anyhow!("only years 1900–2199 are supported"))?;
+    Ok(match format {
+        CalendarFormat::Json => format!("{}\n", serde_json::to_string_pretty(&view)?),
+        CalendarFormat::Ics => {
+            let snapshot = calendar.current();
+            ics::render(
+                year,
+                &snapshot.calendar.schedule(year),
+                snapshot.version,
+                snapshot.changed_at.unwrap_or_else(Utc::now),
+            )
+        }
+        CalendarFormat::Text => {
+            let mut out = format!(
+                "Năm {year}: {} ngày làm việc; lịch {} (phiên bản {})\n",
+                view.working_days,
+                if view.basis == "official" {
+                    "chính thức"
+                } else {
+                    "tính theo Bộ luật Lao động, chưa nạp lịch chính thức"
+                },
+                view.calendar_version
+            );
+            for d in view.days {
+                let kind = match d.kind {
+                    DayKind::Holiday => "nghỉ lễ",
+                    DayKind::DayOff => "nghỉ",
+                    DayKind::WorkingDay => "làm việc",
+                };
+                out.push_str(&format!(
+                    "{} {:<9} {:<9} {}{} [{}]\n",
+                    d.date,
+                    d.weekday,
+                    kind,
+                    d.name,
+                    if d.confirmed {
+                        ""
+                    } else {
+                        " (chưa xác nhận)"
+                    },
+                    d.source
+                ));
+            }
+            out
+        }
+    })
+}
+
+async fn change_calendar(
+    store: &Store,
+    deadlines: &DeadlineService,
+    action: CalendarAction,
+) -> anyhow::Result<()> {
+    let calendar = deadlines.calendar();
+    let now = Utc::now();
+    let change = |by: &str, summary: String| CalendarChange {
+        actor_kind: "admin_cli".into(),
+        actor: by.to_string(),
+        summary,
+        request_id: None,
+    };
+    let result = match action {
+        CalendarAction::Set {
+            date,
+            kind,
+            name,
+            source,
+            unconfirmed,
+            by,
+            reason,
+        } => {
+            let day = ScheduledDay {
+                date,
+                kind: match kind {
+                    DayKindArg::Holiday => DayKind::Holiday,
+                    DayKindArg::DayOff => DayKind::DayOff,
+                    DayKindArg::WorkingDay => DayKind::WorkingDay,
+                },
+                name,
+                source,
+                confirmed: !unconfirmed,
+            };
+            let summary = reason.unwrap_or_else(|| format!("Cập nhật ngày {date}"));
+            calendar
+                .set_day(&day, &change(&by, summary), now)
+                .await
+                .map(Some)
+        }
+        CalendarAction::Remove { date, by, reason } => {
+            let summary = reason.unwrap_or_else(|| format!("Bỏ ngày {date} khỏi lịch"));
+            calendar.remove_day(date, &change(&by, summary), now).await
+        }
+        CalendarAction::Import { file, by, reason } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let schedule =
+                parse_year_file(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let summary = reason
+                .unwrap_or_else(|| format!("Nạp lịch năm {} từ {}", schedule.year, file.display()));
+            calendar
+                .import_year(&schedule, &change(&by, summary), now)
+                .await
+                .map(Some)
+        }
+    };
+    match result {
+        Ok(Some(version)) => {
+            let (recomputed, moved) = deadlines.recompute_behind(store, now).await?;
+            println!(
+                "calendar version {version}; {recomputed} open deadlines recomputed, {moved} due dates moved"
+            );
+            Ok(())
+        }
+        Ok(None) => {
+            println!("nothing to change");
+            Ok(())
+        }
+        Err(CalendarError::Invalid(errors)) => Err(anyhow::anyhow!(errors.join("\n"))),
+        Err(CalendarError::Store(e)) => Err(e.into()),
+    }
 }

@@ -139,7 +139,9 @@ pub async fn start_deadlines(
 /// compare-and-set, so running it on several at once is safe.
 fn spawn_deadline_scheduler(store: Store, deadlines: Arc<DeadlineService>, every: Duration) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
+        // Start-up already brought due dates up to date; the first pass
+        // comes one interval later.
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;

@@ -4,10 +4,39 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::feedback::{FeedbackKind, FeedbackState};
-use crate::domain::ids::AgencyId;
+use crate::domain::ids::{AgencyId, FeedbackId};
 use crate::domain::time::to_vietnam_rfc3339;
 use crate::domain::tracking::{LookupToken, TrackingCode};
+use crate::services::deadlines::{DeadlineExplanation, DeadlineService};
+use crate::store::feedback::FeedbackRow;
 use crate::store::{Store, StoreError};
+
+/// The deadlines of an item, explained to its submitter.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadlinesView {
+    pub tracking_code: String,
+    pub calendar_version: i64,
+    pub deadlines: Vec<DeadlineExplanation>,
+}
+
+/// How the item's due dates were computed (same token as the lookup).
+#[tracing::instrument(name = "Citizen deadline explanation", skip_all)]
+pub async fn deadlines(
+    store: &Store,
+    service: &DeadlineService,
+    code: &str,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<DeadlinesView, LookupError> {
+    let row = authorize(store, code, token).await?;
+    let id = FeedbackId::from_uuid(row.item.id);
+    let deadlines = service.explain(store, id, now).await?;
+    Ok(DeadlinesView {
+        tracking_code: row.item.tracking_code,
+        calendar_version: service.calendar().current().version,
+        deadlines,
+    })
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CitizenView {
@@ -46,8 +75,9 @@ pub enum LookupError {
     Store(#[from] StoreError),
 }
 
-#[tracing::instrument(name = "Citizen lookup", skip_all)]
-pub async fn lookup(store: &Store, code: &str, token: &str) -> Result<CitizenView, LookupError> {
+/// The item behind `code` if `token` opens it; otherwise `NotFound`,
+/// whatever the reason.
+pub async fn authorize(store: &Store, code: &str, token: &str) -> Result<FeedbackRow, LookupError> {
     let token = LookupToken::parse(token);
     let Ok(code) = code.parse::<TrackingCode>() else {
         return Err(LookupError::NotFound);
@@ -59,6 +89,12 @@ pub async fn lookup(store: &Store, code: &str, token: &str) -> Result<CitizenVie
     if !token.matches(&row.item.lookup_token_hash) {
         return Err(LookupError::NotFound);
     }
+    Ok(row)
+}
+
+#[tracing::instrument(name = "Citizen lookup", skip_all)]
+pub async fn lookup(store: &Store, code: &str, token: &str) -> Result<CitizenView, LookupError> {
+    let row = authorize(store, code, token).await?;
     let item = row.item;
     let state = FeedbackState::parse(&item.state)
         .ok_or_else(|| StoreError::Integrity(format!("unknown state {}", item.state)))?;

@@ -272,6 +272,19 @@ impl Store {
         Ok(Some(revision))
     }
 
+    /// The calendar's audit trail, oldest first.
+    pub async fn calendar_audit_events(
+        &self,
+    ) -> Result<Vec<super::feedback::AuditEventRow>, StoreError> {
+        use super::entities::audit_event;
+        Ok(audit_event::Entity::find()
+            .filter(audit_event::Column::Action.starts_with("calendar."))
+            .order_by_asc(audit_event::Column::OccurredAt)
+            .order_by_asc(audit_event::Column::Id)
+            .all(self.connection())
+            .await?)
+    }
+
     /// A transaction in which calendar changes are serialised: on
     /// PostgreSQL a table lock, so two instances never draw the same
     /// revision; SQLite has one writer anyway.

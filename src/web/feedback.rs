@@ -68,9 +68,36 @@ pub async fn get_feedback(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     state.rate_limits.check(Bucket::Lookup, &req)?;
-    let token = header_str(&req, "x-lookup-token")
+    let token = lookup_token(&req, query.into_inner())?;
+    let view = lookup::lookup(&state.store, &path.into_inner(), &token).await?;
+    Ok(private_json(view))
+}
+
+/// `GET /api/v1/feedback/{tracking_code}/deadlines`: how each due date of
+/// the item was computed, for its submitter (same token as the lookup).
+pub async fn get_feedback_deadlines(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<LookupQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    state.rate_limits.check(Bucket::Lookup, &req)?;
+    let token = lookup_token(&req, query.into_inner())?;
+    let view = lookup::deadlines(
+        &state.store,
+        &state.deadlines,
+        &path.into_inner(),
+        &token,
+        Utc::now(),
+    )
+    .await?;
+    Ok(private_json(view))
+}
+
+fn lookup_token(req: &HttpRequest, query: LookupQuery) -> Result<String, ApiError> {
+    header_str(req, "x-lookup-token")
         .map(str::to_string)
-        .or_else(|| query.into_inner().token)
+        .or(query.token)
         .ok_or_else(|| {
             ApiError::new(
                 actix_web::http::StatusCode::BAD_REQUEST,
@@ -78,14 +105,16 @@ pub async fn get_feedback(
                 "Thiếu mã tra cứu",
                 "Vui lòng nhập mã tra cứu được cấp khi gửi phản ánh, kiến nghị.",
             )
-        })?;
-    let view = lookup::lookup(&state.store, &path.into_inner(), &token).await?;
-    Ok(HttpResponse::Ok()
+        })
+}
+
+fn private_json(body: impl serde::Serialize) -> HttpResponse {
+    HttpResponse::Ok()
         .insert_header(CacheControl(vec![
             CacheDirective::NoStore,
             CacheDirective::Private,
         ]))
-        .json(view))
+        .json(body)
 }
 
 fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {

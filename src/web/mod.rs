@@ -2,6 +2,7 @@
 //! openapi.yaml, so a route cannot be served without being documented),
 //! handlers per feature, and the one error type.
 
+pub mod calendar;
 pub mod directory;
 pub mod feedback;
 pub mod health;
@@ -56,6 +57,22 @@ pub fn endpoints() -> Vec<Endpoint> {
         }),
         endpoint(Method::GET, "/api/v1/feedback/{tracking_code}", || {
             web::get().to(feedback::get_feedback)
+        }),
+        endpoint(
+            Method::GET,
+            "/api/v1/feedback/{tracking_code}/deadlines",
+            || web::get().to(feedback::get_feedback_deadlines),
+        ),
+        // The calculator and the .ics feed before `{year}`, which would
+        // otherwise match them.
+        endpoint(Method::GET, "/api/v1/calendar/add-working-days", || {
+            web::get().to(calendar::add_working_days)
+        }),
+        endpoint(Method::GET, "/api/v1/calendar/{year}.ics", || {
+            web::get().to(calendar::get_year_ics)
+        }),
+        endpoint(Method::GET, "/api/v1/calendar/{year}", || {
+            web::get().to(calendar::get_year)
         }),
         endpoint(Method::GET, "/api/v1/agencies", || {
             web::get().to(directory::list_agencies)

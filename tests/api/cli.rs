@@ -20,7 +20,14 @@ fn help_lists_the_commands() {
     let dir = tempfile::tempdir().unwrap();
     let out = pakn(dir.path()).arg("--help").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    for command in ["serve", "migrate", "demo-data"] {
+    for command in [
+        "serve",
+        "migrate",
+        "demo-data",
+        "calendar",
+        "scheduler",
+        "notices",
+    ] {
         assert!(text.contains(command), "--help lists {command}: {text}");
     }
 }
@@ -204,4 +211,74 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     assert!(status.success(), "graceful stop exits 0: {status:?}");
+}
+
+#[test]
+fn the_calendar_is_shown_in_three_formats_and_edited_with_an_audit_trail() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("pakn.db").display());
+    let run = |args: &[&str]| {
+        let out = pakn(dir.path())
+            .args(args)
+            .env("PAKN__DATABASE__URL", &url)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, text, err) = run(&["calendar", "2026"]);
+    assert!(ok, "{err}");
+    assert!(text.starts_with("Năm 2026: 249 ngày làm việc"), "{text}");
+    assert!(text.contains("2026-01-10 Thứ Bảy") && text.contains("làm việc"));
+    let (_, json, _) = run(&["calendar", "2026", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["working_days"], 249);
+    let (_, ics, _) = run(&["calendar", "2026", "--format", "ics"]);
+    assert!(ics.starts_with("BEGIN:VCALENDAR\r\n"));
+
+    // An administrator adds a day off: one more revision, one fewer
+    // working day, and the change is in the audit log.
+    let (ok, out, err) = run(&[
+        "calendar",
+        "set",
+        "2026-12-31",
+        "--kind",
+        "day_off",
+        "--name",
+        "Nghỉ cuối năm",
+        "--source",
+        "Quyết định thử",
+        "--by",
+        "admin.tester",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("calendar version 3"), "{out}");
+    let (_, json, _) = run(&["calendar", "2026", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["working_days"], 248);
+    assert_eq!(json["edited_by_admin"], true);
+
+    // A mistake is refused with the reason, and changes nothing.
+    let (ok, _, err) = run(&[
+        "calendar",
+        "set",
+        "2026-12-26",
+        "--kind",
+        "day_off",
+        "--name",
+        "x",
+        "--source",
+        "y",
+        "--by",
+        "admin.tester",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("weekend"), "{err}");
+    let (ok, out, _) = run(&["calendar", "remove", "2026-12-31", "--by", "admin.tester"]);
+    assert!(ok && out.contains("calendar version 4"), "{out}");
+    let (ok, out, _) = run(&["scheduler"]);
+    assert!(ok && out.contains("\"notices_queued\""), "{out}");
 }

@@ -154,7 +154,9 @@ fn every_operation_has_an_id_and_every_error_is_problem_json() {
 async fn every_documented_operation_is_served() {
     for app in apps().await {
         for (method, template) in documented_operations() {
-            let path = template.replace("{tracking_code}", "PAKN.48.20261122.0001");
+            let path = template
+                .replace("{tracking_code}", "PAKN.48.20261122.0001")
+                .replace("{year}", "2026");
             let method = Method::from_bytes(method.as_bytes()).unwrap();
             let reply = app
                 .send(method.clone(), &template, &path, |r| {

@@ -4,9 +4,10 @@
 //! Every response passes through [`TestApp::send`], which checks it against
 //! openapi.yaml, so every test is also a contract test.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use pakn::config::{DemoData, Settings};
+use pakn::services::deadlines::DeadlineService;
 use pakn::startup::Application;
 use pakn::store::Store;
 use reqwest::{Method, RequestBuilder, StatusCode, header::HeaderMap};
@@ -27,6 +28,7 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub store: Store,
+    pub deadlines: Arc<DeadlineService>,
     _dir: tempfile::TempDir,
 }
 
@@ -69,6 +71,8 @@ pub fn test_settings() -> Settings {
     s.server.shutdown_timeout_seconds = 1;
     s.database.demo_data = DemoData::Always;
     s.rate_limit.enabled = false;
+    // Tests run the deadline scheduler themselves, at chosen times.
+    s.deadlines.scheduler_interval_seconds = 3600;
     s
 }
 
@@ -124,12 +128,14 @@ pub async fn spawn(backend: &'static str, adjust: &impl Fn(&mut Settings)) -> Te
         .expect("application builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     let store = app.store().clone();
+    let deadlines = app.deadlines().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         backend,
         base,
         client: reqwest::Client::builder().build().expect("client"),
         store,
+        deadlines,
         _dir: dir,
     }
 }

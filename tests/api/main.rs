@@ -3,8 +3,10 @@
 // Tests state their expectations with unwrap: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod calendar;
 mod cli;
 mod contract;
+mod deadlines;
 mod directory;
 mod helpers;
 mod intake;

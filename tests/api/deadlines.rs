@@ -1,0 +1,286 @@
+//! Deadlines of received items: computed at receipt, explained to the
+//! submitter, recomputed (and audited) when the calendar changes, and
+//! watched by the scheduler, which queues each notice exactly once even
+//! with several instances.
+
+use chrono::{DateTime, Duration, Utc};
+use pakn::domain::calendar::holidays::{DayKind, ScheduledDay};
+use pakn::domain::time::vietnam_date;
+use pakn::store::calendar::CalendarChange;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::{TestApp, apps, valid_submission};
+
+async fn deadlines(app: &TestApp, code: &str, token: &str) -> crate::helpers::Reply {
+    app.send(
+        Method::GET,
+        "/api/v1/feedback/{tracking_code}/deadlines",
+        &format!("/api/v1/feedback/{code}/deadlines"),
+        |r| r.header("X-Lookup-Token", token),
+    )
+    .await
+}
+
+fn find<'a>(body: &'a Value, kind: &str) -> &'a Value {
+    body["deadlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} deadline in {body}"))
+}
+
+fn instant(v: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(v.as_str().unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+async fn submit(app: &TestApp) -> (String, String) {
+    let receipt = app.post_feedback(&valid_submission()).await;
+    assert_eq!(receipt.status, StatusCode::CREATED, "{}", receipt.body);
+    (
+        receipt.body["tracking_code"].as_str().unwrap().to_string(),
+        receipt.body["lookup_token"].as_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn every_due_date_is_explained_and_matches_the_lookup() {
+    for app in apps().await {
+        let (code, token) = submit(&app).await;
+        let reply = deadlines(&app, &code, &token).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "[{}] {}",
+            app.backend,
+            reply.body
+        );
+        assert_eq!(reply.body["deadlines"].as_array().unwrap().len(), 3);
+        let today = vietnam_date(Utc::now());
+        let calendar = app.deadlines.calendar().current().calendar.clone();
+        for (kind, days) in [("classify", 2), ("forward", 5), ("answer", 20)] {
+            let d = find(&reply.body, kind);
+            assert_eq!(d["rule"]["days"], days);
+            assert_eq!(d["rule"]["unit"], "working_days");
+            assert_eq!(d["state"], "open");
+            assert_eq!(d["counts_from"], today.to_string());
+            // The due date is the days-th working day after receipt, at
+            // the end of that day in Vietnam.
+            let due = instant(&d["due_at"]);
+            assert_eq!(
+                vietnam_date(due),
+                calendar.add_working_days(today, days).0,
+                "{kind}"
+            );
+            assert!(d["due_at"].as_str().unwrap().ends_with("T23:59:59+07:00"));
+            assert_eq!(d["original_due_at"], d["due_at"]);
+            assert!(
+                d["summary"]
+                    .as_str()
+                    .unwrap()
+                    .contains("không tính ngày tiếp nhận")
+            );
+            assert!(!d["rule"]["basis"].as_str().unwrap().is_empty());
+        }
+        // Twenty working days always cross at least two weekends.
+        assert!(
+            find(&reply.body, "answer")["skipped"]
+                .as_array()
+                .unwrap()
+                .len()
+                >= 4
+        );
+        let view = app.lookup(&code, &token).await;
+        assert_eq!(view.body["due_at"], find(&reply.body, "answer")["due_at"]);
+
+        // The same 404 for a wrong token and an unknown code.
+        let wrong = deadlines(&app, &code, "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA").await;
+        let unknown = deadlines(&app, "PAKN.48.20200101.9999", &token).await;
+        assert_eq!(wrong.status, StatusCode::NOT_FOUND);
+        assert_eq!(wrong.body["detail"], unknown.body["detail"]);
+        let missing = app
+            .send(
+                Method::GET,
+                "/api/v1/feedback/{tracking_code}/deadlines",
+                &format!("/api/v1/feedback/{code}/deadlines"),
+                |r| r,
+            )
+            .await;
+        assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    }
+}
+
+#[tokio::test]
+async fn a_calendar_change_moves_open_due_dates_and_audits_each_move() {
+    for app in apps().await {
+        let (code, token) = submit(&app).await;
+        let before = deadlines(&app, &code, &token).await.body;
+        let calendar = app.deadlines.calendar();
+        // Declare the first working day after today a day off.
+        let today = vietnam_date(Utc::now());
+        let snapshot = calendar.current();
+        let next = snapshot.calendar.add_working_days(today, 1).0;
+        let change = CalendarChange {
+            actor_kind: "admin_cli".into(),
+            actor: "tester".into(),
+            summary: "Nghỉ đột xuất (thử)".into(),
+            request_id: None,
+        };
+        let kind = if chrono::Datelike::weekday(&next).number_from_monday() > 5 {
+            // A swapped working Saturday: remove it instead.
+            None
+        } else {
+            Some(ScheduledDay {
+                date: next,
+                kind: DayKind::DayOff,
+                name: "Nghỉ đột xuất".into(),
+                source: "Quyết định thử nghiệm".into(),
+                confirmed: true,
+            })
+        };
+        let version = match kind {
+            Some(day) => calendar.set_day(&day, &change, Utc::now()).await.unwrap(),
+            None => calendar
+                .remove_day(next, &change, Utc::now())
+                .await
+                .unwrap()
+                .unwrap(),
+        };
+        let (recomputed, moved) = app
+            .deadlines
+            .recompute_behind(&app.store, Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            (recomputed, moved),
+            (3, 3),
+            "[{}] all three open deadlines move",
+            app.backend
+        );
+
+        let after = deadlines(&app, &code, &token).await.body;
+        for kind in ["classify", "forward", "answer"] {
+            let old = instant(&find(&before, kind)["due_at"]);
+            let new = instant(&find(&after, kind)["due_at"]);
+            assert!(new > old, "{kind}: {old} → {new}");
+            assert_eq!(find(&after, kind)["calendar_version"], version);
+            assert!(
+                find(&after, kind)["skipped"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|s| s["date"] == next.to_string().as_str())
+            );
+        }
+        assert_eq!(
+            app.lookup(&code, &token).await.body["due_at"],
+            find(&after, "answer")["due_at"]
+        );
+
+        let item = app
+            .store
+            .find_feedback_by_code(&code.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let events = app
+            .store
+            .audit_events_for(pakn::domain::ids::FeedbackId::from_uuid(item.item.id))
+            .await
+            .unwrap();
+        let moves: Vec<_> = events
+            .iter()
+            .filter(|e| e.action == "deadline.recomputed")
+            .collect();
+        assert_eq!(moves.len(), 3);
+        assert!(
+            moves
+                .iter()
+                .all(|e| e.details["new_calendar_version"] == version
+                    && e.details["old_due_at"] != e.details["new_due_at"])
+        );
+        // Running again changes nothing and audits nothing more.
+        assert_eq!(
+            app.deadlines
+                .recompute_behind(&app.store, Utc::now())
+                .await
+                .unwrap(),
+            (0, 0)
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_scheduler_queues_reminders_and_escalations_once_even_when_run_twice_at_once() {
+    for app in apps().await {
+        let (code, token) = submit(&app).await;
+        let body = deadlines(&app, &code, &token).await.body;
+        let classify_due = instant(&find(&body, "classify")["due_at"]);
+        let service = app.deadlines.clone();
+        let store = app.store.clone();
+
+        // Now: classifying (2 WD, reminders 2 WD early) is already near due.
+        let now = Utc::now();
+        let (a, b) = tokio::join!(
+            service.run_scheduler_once(&store, now),
+            service.run_scheduler_once(&store, now)
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.near_due + b.near_due, 1, "[{}] {a:?} {b:?}", app.backend);
+        let notices = store.list_notices(true, 100).await.unwrap();
+        assert_eq!(notices.len(), 1);
+        assert_eq!(notices[0].kind, "deadline_near_due");
+        assert_eq!(notices[0].audience, "control_office");
+        assert_eq!(notices[0].payload["tracking_code"], code.as_str());
+        assert_eq!(notices[0].payload["deadline"], "classify");
+        assert!(
+            !notices[0].payload.to_string().contains("Nguyễn Văn An"),
+            "no personal data in notices"
+        );
+
+        // Just after the classify deadline: overdue, once.
+        let late = classify_due + Duration::minutes(1);
+        let (a, b) = tokio::join!(
+            service.run_scheduler_once(&store, late),
+            service.run_scheduler_once(&store, late)
+        );
+        assert_eq!(a.unwrap().overdue + b.unwrap().overdue, 1);
+        let overdue: Vec<_> = store
+            .list_notices(true, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|n| n.kind.starts_with("deadline_overdue"))
+            .collect();
+        assert_eq!(overdue.len(), 1);
+        assert_eq!(overdue[0].kind, "deadline_overdue");
+        assert_eq!(overdue[0].payload["overdue_notice_number"], 1);
+        let explained = deadlines(&app, &code, &token).await.body;
+        assert_eq!(
+            find(&explained, "classify")["overdue"],
+            false,
+            "not yet past due in real time"
+        );
+
+        // A week later: the progress-update reminder, then nothing until
+        // the week after.
+        let week = late + Duration::days(7);
+        service.run_scheduler_once(&store, week).await.unwrap();
+        service
+            .run_scheduler_once(&store, week + Duration::days(1))
+            .await
+            .unwrap();
+        let updates: Vec<_> = store
+            .list_notices(true, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|n| n.kind == "deadline_overdue_update" && n.payload["deadline"] == "classify")
+            .collect();
+        assert_eq!(updates.len(), 1, "[{}] one update per 7 days", app.backend);
+        assert_eq!(updates[0].payload["overdue_notice_number"], 2);
+    }
+}
