@@ -16,7 +16,9 @@ use crate::domain::deadline::{
 use crate::domain::ids::FeedbackId;
 use crate::domain::time::to_vietnam_rfc3339;
 use crate::services::calendar::{CalendarService, weekday_vi};
-use crate::store::deadlines::{DeadlineRow, DeadlineWithItem, NewDeadline, NewNotice, Recomputed};
+use crate::store::deadlines::{
+    DeadlineInputsUpdate, DeadlineRow, DeadlineWithItem, NewDeadline, NewNotice, Recomputed,
+};
 use crate::store::feedback::AuditEntry;
 use crate::store::{Store, StoreError};
 
@@ -384,6 +386,236 @@ impl DeadlineService {
             });
         }
         out
+    }
+}
+
+/// Who changes an item's clock, and why (for the audit log).
+#[derive(Debug, Clone)]
+pub struct ClockChange {
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub reason: Option<String>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClockError {
+    #[error("the clock is already paused")]
+    AlreadyPaused,
+    #[error("the clock is not paused")]
+    NotPaused,
+    #[error("no open {0} deadline")]
+    NoSuchDeadline(&'static str),
+    #[error("an extension must add 1–{0} days")]
+    BadExtension(u32),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl DeadlineService {
+    /// Stops the clock of every open deadline while the office waits for
+    /// the citizen to complete the item, and starts the clarification
+    /// timeout (DOMAIN §6.3 CHO_BO_SUNG, §7 D16).
+    pub async fn pause(
+        &self,
+        store: &Store,
+        item: FeedbackId,
+        at: DateTime<Utc>,
+        change: &ClockChange,
+    ) -> Result<(), ClockError> {
+        let rows = store.deadlines_for_item(item).await?;
+        let open: Vec<&DeadlineRow> = rows
+            .iter()
+            .filter(|r| r.state == "open" && r.kind != "clarify_timeout")
+            .collect();
+        let mut updates = Vec::new();
+        for row in &open {
+            let (_, mut pauses) = row_inputs(row)?;
+            if pauses.iter().any(|p| p.until.is_none()) {
+                return Err(ClockError::AlreadyPaused);
+            }
+            pauses.push(Pause {
+                from: at,
+                until: None,
+            });
+            updates.push(self.update_for(
+                row,
+                pauses,
+                row.extension_days,
+                row.extension_reason.clone(),
+                None,
+            )?);
+        }
+        let rule = self.policy.rule(DeadlineKind::ClarifyTimeout);
+        let snapshot = self.calendar.current();
+        let c = compute(
+            &DeadlineInput {
+                rule: &rule,
+                starts_at: at,
+                pauses: &[],
+                extension_days: 0,
+            },
+            &snapshot.calendar,
+        );
+        let timeout = NewDeadline {
+            id: Uuid::now_v7(),
+            kind: DeadlineKind::ClarifyTimeout.as_str().into(),
+            rule: serde_json::to_value(&rule).unwrap_or_default(),
+            starts_at: at,
+            original_due_at: c.original_due_at,
+            due_at: c.due_at,
+            remind_at: c.remind_at,
+            calendar_version: snapshot.version,
+        };
+        let audit = clock_audit(
+            change,
+            "deadline.paused",
+            serde_json::json!({"clarify_due_at": c.due_at.map(to_vietnam_rfc3339)}),
+        );
+        store
+            .update_deadline_inputs(item, &updates, &[timeout], &audit, at)
+            .await?;
+        Ok(())
+    }
+
+    /// Restarts the clock when the citizen has completed the item; the
+    /// paused days are not counted and the clarification timeout is met.
+    pub async fn resume(
+        &self,
+        store: &Store,
+        item: FeedbackId,
+        at: DateTime<Utc>,
+        change: &ClockChange,
+    ) -> Result<(), ClockError> {
+        let rows = store.deadlines_for_item(item).await?;
+        let mut updates = Vec::new();
+        let mut resumed = false;
+        for row in rows.iter().filter(|r| r.state == "open") {
+            if row.kind == "clarify_timeout" {
+                let mut u = self.update_for(row, Vec::new(), 0, None, Some(at))?;
+                u.state = "met".into();
+                updates.push(u);
+                continue;
+            }
+            let (_, mut pauses) = row_inputs(row)?;
+            for p in pauses.iter_mut().filter(|p| p.until.is_none()) {
+                p.until = Some(at.max(p.from));
+                resumed = true;
+            }
+            updates.push(self.update_for(
+                row,
+                pauses,
+                row.extension_days,
+                row.extension_reason.clone(),
+                None,
+            )?);
+        }
+        if !resumed {
+            return Err(ClockError::NotPaused);
+        }
+        let audit = clock_audit(change, "deadline.resumed", serde_json::json!({}));
+        store
+            .update_deadline_inputs(item, &updates, &[], &audit, at)
+            .await?;
+        Ok(())
+    }
+
+    /// Extends one deadline by `days` in its own unit; the original due
+    /// date is kept for on-time statistics (DOMAIN §7 D17).
+    pub async fn extend(
+        &self,
+        store: &Store,
+        item: FeedbackId,
+        kind: DeadlineKind,
+        days: u32,
+        reason: &str,
+        at: DateTime<Utc>,
+        change: &ClockChange,
+    ) -> Result<(), ClockError> {
+        const MAX: u32 = crate::domain::deadline::MAX_POLICY_DAYS;
+        let rows = store.deadlines_for_item(item).await?;
+        let row = rows
+            .iter()
+            .find(|r| r.state == "open" && r.kind == kind.as_str())
+            .ok_or(ClockError::NoSuchDeadline(kind.as_str()))?;
+        let total = u32::try_from(row.extension_days)
+            .unwrap_or(0)
+            .saturating_add(days);
+        if days == 0 || total > MAX {
+            return Err(ClockError::BadExtension(MAX));
+        }
+        let (_, pauses) = row_inputs(row)?;
+        let update = self.update_for(
+            row,
+            pauses,
+            i32::try_from(total).unwrap_or(i32::MAX),
+            Some(reason.to_string()),
+            None,
+        )?;
+        let audit = clock_audit(
+            change,
+            "deadline.extended",
+            serde_json::json!({
+                "deadline": kind.as_str(),
+                "days": days,
+                "extension_reason": reason,
+                "original_due_at": update.recomputed.original_due_at.map(to_vietnam_rfc3339),
+                "old_due_at": row.due_at.map(to_vietnam_rfc3339),
+                "new_due_at": update.recomputed.due_at.map(to_vietnam_rfc3339),
+            }),
+        );
+        store
+            .update_deadline_inputs(item, &[update], &[], &audit, at)
+            .await?;
+        Ok(())
+    }
+
+    fn update_for(
+        &self,
+        row: &DeadlineRow,
+        pauses: Vec<Pause>,
+        extension_days: i32,
+        extension_reason: Option<String>,
+        met_at: Option<DateTime<Utc>>,
+    ) -> Result<DeadlineInputsUpdate, StoreError> {
+        let (rule, _) = row_inputs(row)?;
+        let snapshot = self.calendar.current();
+        let c = compute(
+            &DeadlineInput {
+                rule: &rule,
+                starts_at: row.starts_at,
+                pauses: &pauses,
+                extension_days: u32::try_from(extension_days).unwrap_or(0),
+            },
+            &snapshot.calendar,
+        );
+        Ok(DeadlineInputsUpdate {
+            id: row.id,
+            pauses: serde_json::to_value(&pauses).unwrap_or_default(),
+            extension_days,
+            extension_reason,
+            recomputed: Recomputed {
+                original_due_at: c.original_due_at,
+                due_at: c.due_at,
+                remind_at: c.remind_at,
+                calendar_version: snapshot.version,
+            },
+            state: row.state.clone(),
+            met_at,
+        })
+    }
+}
+
+fn clock_audit(change: &ClockChange, action: &str, details: serde_json::Value) -> AuditEntry {
+    AuditEntry {
+        actor_kind: change.actor_kind.clone(),
+        actor_id: change.actor_id.clone(),
+        action: action.into(),
+        from_state: None,
+        to_state: None,
+        reason: change.reason.clone(),
+        details,
+        request_id: change.request_id.clone(),
     }
 }
 

@@ -363,3 +363,116 @@ async fn queue_notices<C: ConnectionTrait>(
     }
     Ok(queued)
 }
+
+/// New inputs for one deadline (a pause, a resumption, an extension) and
+/// the due date they give.
+#[derive(Debug, Clone)]
+pub struct DeadlineInputsUpdate {
+    pub id: Uuid,
+    pub pauses: serde_json::Value,
+    pub extension_days: i32,
+    pub extension_reason: Option<String>,
+    pub recomputed: Recomputed,
+    /// "met" when the change ends the deadline (the citizen answered the
+    /// request for more information).
+    pub state: String,
+    pub met_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// Writes changed deadline inputs with their audit events, all in one
+    /// transaction; the answer's due date is copied to the item.
+    pub async fn update_deadline_inputs(
+        &self,
+        item: FeedbackId,
+        updates: &[DeadlineInputsUpdate],
+        new: &[NewDeadline],
+        audit: &AuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let txn = self.connection().begin().await?;
+        for u in updates {
+            let row = feedback_deadline::Entity::find_by_id(u.id)
+                .one(&txn)
+                .await?
+                .ok_or_else(|| StoreError::Integrity(format!("deadline {} vanished", u.id)))?;
+            let mut update = feedback_deadline::Entity::update_many()
+                .col_expr(
+                    feedback_deadline::Column::Pauses,
+                    Expr::value(u.pauses.clone()),
+                )
+                .col_expr(
+                    feedback_deadline::Column::ExtensionDays,
+                    Expr::value(u.extension_days),
+                )
+                .col_expr(
+                    feedback_deadline::Column::ExtensionReason,
+                    Expr::value(u.extension_reason.clone()),
+                )
+                .col_expr(
+                    feedback_deadline::Column::OriginalDueAt,
+                    Expr::value(u.recomputed.original_due_at),
+                )
+                .col_expr(
+                    feedback_deadline::Column::DueAt,
+                    Expr::value(u.recomputed.due_at),
+                )
+                .col_expr(
+                    feedback_deadline::Column::RemindAt,
+                    Expr::value(u.recomputed.remind_at),
+                )
+                .col_expr(
+                    feedback_deadline::Column::CalendarVersion,
+                    Expr::value(u.recomputed.calendar_version),
+                )
+                .col_expr(feedback_deadline::Column::ComputedAt, Expr::value(now))
+                .col_expr(
+                    feedback_deadline::Column::State,
+                    Expr::value(u.state.clone()),
+                )
+                .col_expr(feedback_deadline::Column::MetAt, Expr::value(u.met_at));
+            if row.overdue_notices == 0 {
+                update = update.col_expr(
+                    feedback_deadline::Column::NextOverdueNoticeAt,
+                    Expr::value(u.recomputed.due_at),
+                );
+            }
+            update
+                .filter(feedback_deadline::Column::Id.eq(u.id))
+                .exec(&txn)
+                .await?;
+            if row.kind == "answer" {
+                feedback_item::Entity::update_many()
+                    .col_expr(
+                        feedback_item::Column::DueAt,
+                        Expr::value(u.recomputed.due_at),
+                    )
+                    .filter(feedback_item::Column::Id.eq(item.as_uuid()))
+                    .exec(&txn)
+                    .await?;
+            }
+        }
+        for d in new {
+            let (columns, values): (Vec<&'static str>, Vec<sea_orm::Value>) =
+                d.columns(item, now).into_iter().unzip();
+            let backend = txn.get_database_backend();
+            let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
+            txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+                backend,
+                super::sql(
+                    backend,
+                    &format!(
+                        "INSERT INTO feedback_deadline ({}) VALUES ({})",
+                        columns.join(", "),
+                        placeholders.join(", ")
+                    ),
+                ),
+                values,
+            ))
+            .await?;
+        }
+        write_audit(&txn, Some(item), audit, now).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+}

@@ -284,3 +284,142 @@ async fn the_scheduler_queues_reminders_and_escalations_once_even_when_run_twice
         assert_eq!(updates[0].payload["overdue_notice_number"], 2);
     }
 }
+
+#[tokio::test]
+async fn pausing_for_more_information_stops_the_clock_and_an_extension_keeps_the_original_date() {
+    use pakn::domain::deadline::DeadlineKind;
+    use pakn::services::deadlines::{ClockChange, ClockError};
+    for app in apps().await {
+        let (code, token) = submit(&app).await;
+        let item = app
+            .store
+            .find_feedback_by_code(&code.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let id = pakn::domain::ids::FeedbackId::from_uuid(item.item.id);
+        let before = deadlines(&app, &code, &token).await.body;
+        let change = ClockChange {
+            actor_kind: "staff".into(),
+            actor_id: Some("officer.test".into()),
+            reason: Some("Đề nghị bổ sung địa chỉ".into()),
+            request_id: None,
+        };
+        let paused_at = Utc::now();
+        app.deadlines
+            .pause(&app.store, id, paused_at, &change)
+            .await
+            .unwrap();
+        assert!(matches!(
+            app.deadlines
+                .pause(&app.store, id, paused_at, &change)
+                .await,
+            Err(ClockError::AlreadyPaused)
+        ));
+        let paused = deadlines(&app, &code, &token).await.body;
+        for kind in ["classify", "forward", "answer"] {
+            assert_eq!(
+                find(&paused, kind)["paused_now"],
+                true,
+                "[{}] {kind}",
+                app.backend
+            );
+            assert!(find(&paused, kind)["due_at"].is_null());
+        }
+        let clarify = find(&paused, "clarify_timeout");
+        assert_eq!(clarify["state"], "open");
+        assert_eq!(clarify["rule"]["days"], 5);
+        assert!(
+            app.lookup(&code, &token).await.body["due_at"].is_null(),
+            "no due date while paused"
+        );
+
+        // The citizen answers three days later: the days in between do
+        // not count, counting resumes the day after.
+        let resumed_at = paused_at + Duration::days(3);
+        app.deadlines
+            .resume(&app.store, id, resumed_at, &change)
+            .await
+            .unwrap();
+        let after = deadlines(&app, &code, &token).await.body;
+        let calendar = app.deadlines.calendar().current().calendar.clone();
+        let resumed_on = vietnam_date(resumed_at);
+        for (kind, days) in [("classify", 2), ("forward", 5), ("answer", 20)] {
+            let d = find(&after, kind);
+            assert_eq!(d["paused_now"], false);
+            assert_eq!(d["paused_days"].as_array().unwrap().len(), 3, "{kind}: {d}");
+            assert_eq!(
+                vietnam_date(instant(&d["due_at"])),
+                calendar.add_working_days(resumed_on, days).0,
+                "{kind}"
+            );
+            assert!(instant(&d["due_at"]) > instant(&find(&before, kind)["due_at"]));
+        }
+        assert_eq!(find(&after, "clarify_timeout")["state"], "met");
+        assert!(matches!(
+            app.deadlines
+                .resume(&app.store, id, resumed_at, &change)
+                .await,
+            Err(ClockError::NotPaused)
+        ));
+
+        // An extension of the answer deadline: the original stays.
+        let original = find(&after, "answer")["due_at"].clone();
+        app.deadlines
+            .extend(
+                &app.store,
+                id,
+                DeadlineKind::Answer,
+                5,
+                "Cần phối hợp nhiều cơ quan",
+                resumed_at,
+                &change,
+            )
+            .await
+            .unwrap();
+        let extended = deadlines(&app, &code, &token).await.body;
+        let answer = find(&extended, "answer");
+        assert_eq!(answer["original_due_at"], original);
+        assert_eq!(answer["extension_days"], 5);
+        assert_eq!(
+            vietnam_date(instant(&answer["due_at"])),
+            calendar
+                .add_working_days(vietnam_date(instant(&original)), 5)
+                .0
+        );
+        assert_eq!(
+            app.lookup(&code, &token).await.body["due_at"],
+            answer["due_at"]
+        );
+        assert!(matches!(
+            app.deadlines
+                .extend(
+                    &app.store,
+                    id,
+                    DeadlineKind::Answer,
+                    0,
+                    "x",
+                    resumed_at,
+                    &change
+                )
+                .await,
+            Err(ClockError::BadExtension(_))
+        ));
+
+        let actions: Vec<String> = app
+            .store
+            .audit_events_for(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        for action in ["deadline.paused", "deadline.resumed", "deadline.extended"] {
+            assert_eq!(
+                actions.iter().filter(|a| *a == action).count(),
+                1,
+                "{action} in {actions:?}"
+            );
+        }
+    }
+}
