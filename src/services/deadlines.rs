@@ -389,6 +389,14 @@ impl DeadlineService {
     }
 }
 
+/// Extra days for one deadline, and why.
+#[derive(Debug, Clone)]
+pub struct Extension {
+    pub kind: DeadlineKind,
+    pub days: u32,
+    pub reason: String,
+}
+
 /// Who changes an item's clock, and why (for the audit log).
 #[derive(Debug, Clone)]
 pub struct ClockChange {
@@ -526,12 +534,12 @@ impl DeadlineService {
         &self,
         store: &Store,
         item: FeedbackId,
-        kind: DeadlineKind,
-        days: u32,
-        reason: &str,
+        extension: &Extension,
         at: DateTime<Utc>,
         change: &ClockChange,
     ) -> Result<(), ClockError> {
+        let Extension { kind, days, reason } = extension;
+        let (kind, days, reason) = (*kind, *days, reason.as_str());
         const MAX: u32 = crate::domain::deadline::MAX_POLICY_DAYS;
         let rows = store.deadlines_for_item(item).await?;
         let row = rows

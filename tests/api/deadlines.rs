@@ -288,7 +288,7 @@ async fn the_scheduler_queues_reminders_and_escalations_once_even_when_run_twice
 #[tokio::test]
 async fn pausing_for_more_information_stops_the_clock_and_an_extension_keeps_the_original_date() {
     use pakn::domain::deadline::DeadlineKind;
-    use pakn::services::deadlines::{ClockChange, ClockError};
+    use pakn::services::deadlines::{ClockChange, ClockError, Extension};
     for app in apps().await {
         let (code, token) = submit(&app).await;
         let item = app
@@ -369,9 +369,11 @@ async fn pausing_for_more_information_stops_the_clock_and_an_extension_keeps_the
             .extend(
                 &app.store,
                 id,
-                DeadlineKind::Answer,
-                5,
-                "Cần phối hợp nhiều cơ quan",
+                &Extension {
+                    kind: DeadlineKind::Answer,
+                    days: 5,
+                    reason: "Cần phối hợp nhiều cơ quan".into(),
+                },
                 resumed_at,
                 &change,
             )
@@ -396,9 +398,11 @@ async fn pausing_for_more_information_stops_the_clock_and_an_extension_keeps_the
                 .extend(
                     &app.store,
                     id,
-                    DeadlineKind::Answer,
-                    0,
-                    "x",
+                    &Extension {
+                        kind: DeadlineKind::Answer,
+                        days: 0,
+                        reason: "x".into(),
+                    },
                     resumed_at,
                     &change
                 )
