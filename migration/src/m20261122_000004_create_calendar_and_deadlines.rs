@@ -106,6 +106,9 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(
                         FeedbackDeadline::NextOverdueNoticeAt,
                     ))
+                    // Bumped by every write: the compare-and-set token
+                    // that keeps concurrent writers from undoing each other.
+                    .col(integer(FeedbackDeadline::RowVersion))
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_feedback_deadline_item")
@@ -253,6 +256,7 @@ enum FeedbackDeadline {
     NearDueNotifiedAt,
     OverdueNotices,
     NextOverdueNoticeAt,
+    RowVersion,
 }
 
 #[derive(DeriveIden)]

@@ -333,9 +333,17 @@ pub fn compute(input: &DeadlineInput<'_>, calendar: &WorkingCalendar) -> Compute
     let (original, _) = walk(rule.days);
     let (due, skipped) = walk(rule.days.saturating_add(input.extension_days));
     let end = |d: NaiveDate| vietnam_instant(d, rule.due_time);
+    // A reminder comes after at least one counted day: for a period no
+    // longer than the lead (classify: 2 WD, reminders 2 WD early) it comes
+    // on the last working day before the due date, not at receipt.
+    let lead = match rule.unit {
+        PeriodUnit::WorkingDays => rule.near_due_working_days.min(rule.days.saturating_sub(1)),
+        PeriodUnit::CalendarDays => rule.near_due_working_days,
+    };
     let remind_at = due.map(|d| {
-        let on = calendar.working_days_before(d, rule.near_due_working_days);
-        vietnam_instant(on.max(counts_from), NaiveTime::MIN)
+        let on = calendar.working_days_before(d, lead);
+        let earliest = counts_from.succ_opt().unwrap_or(counts_from);
+        vietnam_instant(on.max(earliest), NaiveTime::MIN)
     });
     let paused_days: Vec<NaiveDate> = paused
         .iter()
@@ -621,6 +629,17 @@ mod tests {
         assert_eq!(c.due_date, Some(d("2026-05-04")));
         // Two working days before Mon 04/05 is Tue 28/04 (27/04 is off).
         assert_eq!(c.remind_at, Some(at("2026-04-28T00:00:00+07:00")));
+    }
+
+    #[test]
+    fn a_short_period_is_not_near_due_on_the_day_of_receipt() {
+        // Mon 16/11/2026, classify 2 WD → Wed 18; reminder on Tue 17.
+        let c = due(DeadlineKind::Classify, "2026-11-16T09:00:00+07:00", &[], 0);
+        assert_eq!(c.due_date, Some(d("2026-11-18")));
+        assert_eq!(c.remind_at, Some(at("2026-11-17T00:00:00+07:00")));
+        // Forward 5 WD → Mon 23; reminder two working days before, Thu 19.
+        let c = due(DeadlineKind::Forward, "2026-11-16T09:00:00+07:00", &[], 0);
+        assert_eq!(c.remind_at, Some(at("2026-11-19T00:00:00+07:00")));
     }
 
     #[test]

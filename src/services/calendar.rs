@@ -144,7 +144,8 @@ impl CalendarService {
                 summary: format!("Nạp lịch năm {year} từ tệp {}", file.name),
                 request_id: None,
             };
-            self.store
+            if self
+                .store
                 .replace_calendar_year(
                     year,
                     &file.schedule.days,
@@ -153,7 +154,11 @@ impl CalendarService {
                     &change,
                     now,
                 )
-                .await?;
+                .await?
+                .is_none()
+            {
+                continue;
+            }
             tracing::info!(year, file = %file.name, "official calendar loaded");
             loaded.push(year);
         }
@@ -174,7 +179,8 @@ impl CalendarService {
         let version = self
             .store
             .replace_calendar_year(schedule.year, &schedule.days, "admin", None, change, now)
-            .await?;
+            .await?
+            .ok_or_else(|| StoreError::Integrity("an import without a file was skipped".into()))?;
         self.refresh().await?;
         Ok(version)
     }

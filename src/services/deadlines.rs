@@ -73,6 +73,8 @@ pub struct DeadlineExplanation {
     pub extension_days: u32,
     pub original_due_at: Option<String>,
     pub due_at: Option<String>,
+    /// From when the deadline counts as near due (reminders go out).
+    pub remind_at: Option<String>,
     pub overdue: bool,
     pub near_due: bool,
     pub calendar_version: i64,
@@ -150,21 +152,36 @@ impl DeadlineService {
     ) -> Result<(usize, usize), StoreError> {
         let snapshot = self.calendar.current();
         let (mut recomputed, mut moved) = (0, 0);
+        let mut skipped = std::collections::HashSet::new();
         loop {
-            let rows = store
-                .deadlines_behind_calendar(snapshot.version, BATCH)
-                .await?;
+            let rows: Vec<DeadlineRow> = store
+                .deadlines_behind_calendar(snapshot.version, BATCH + skipped.len() as u64)
+                .await?
+                .into_iter()
+                .filter(|r| !skipped.contains(&r.id))
+                .collect();
             if rows.is_empty() {
                 break;
             }
             let mut progressed = false;
             for row in &rows {
-                let (wrote, did_move) = self
+                match self
                     .recompute_one(store, row, &snapshot.calendar, snapshot.version, now)
-                    .await?;
-                progressed |= wrote;
-                recomputed += usize::from(wrote);
-                moved += usize::from(wrote && did_move);
+                    .await
+                {
+                    Ok((wrote, did_move)) => {
+                        progressed |= wrote;
+                        recomputed += usize::from(wrote);
+                        moved += usize::from(wrote && did_move);
+                    }
+                    // One unreadable row must not stop every reminder on
+                    // every instance: report it and go on.
+                    Err(StoreError::Integrity(e)) => {
+                        tracing::error!(deadline = %row.id, error = %e, "deadline cannot be recomputed; skipped");
+                        skipped.insert(row.id);
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             // Rows another instance took are no longer behind; if none of
             // ours wrote, the rest are being handled elsewhere.
@@ -249,6 +266,9 @@ impl DeadlineService {
         item: FeedbackId,
         now: DateTime<Utc>,
     ) -> Result<Vec<DeadlineExplanation>, StoreError> {
+        // Another instance may have changed the calendar since our last
+        // pass: explain with the newest, as the stored dates will be.
+        self.calendar.refresh().await?;
         let snapshot = self.calendar.current();
         let mut rows = store.deadlines_for_item(item).await?;
         if rows
@@ -355,7 +375,12 @@ impl DeadlineService {
             "overdue_notice_number": matches!(kind, NoticeKind::NearDue).then_some(0).unwrap_or(sequence + 1),
         });
         let key = |audience: &str| match kind {
-            NoticeKind::NearDue => format!("{}:near_due:{audience}", d.deadline.id),
+            // A reminder per due date: a moved date gets its own.
+            NoticeKind::NearDue => format!(
+                "{}:near_due:{}:{audience}",
+                d.deadline.id,
+                d.deadline.due_at.map_or(0, |t| t.timestamp())
+            ),
             _ => format!("{}:overdue:{sequence}:{audience}", d.deadline.id),
         };
         let mut out = vec![NewNotice {
@@ -431,6 +456,38 @@ impl DeadlineService {
         at: DateTime<Utc>,
         change: &ClockChange,
     ) -> Result<(), ClockError> {
+        self.retrying(|| self.try_pause(store, item, at, change))
+            .await
+    }
+
+    /// Re-runs a clock change that lost a race with another writer, on
+    /// fresh rows and the latest calendar.
+    async fn retrying<F, Fut>(&self, mut attempt: F) -> Result<(), ClockError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<(), ClockError>>,
+    {
+        let mut tries = 0;
+        loop {
+            self.calendar.refresh().await?;
+            match attempt().await {
+                Err(ClockError::Store(StoreError::Conflict(m)))
+                    if tries < 3 && m.contains("feedback_deadline") =>
+                {
+                    tries += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn try_pause(
+        &self,
+        store: &Store,
+        item: FeedbackId,
+        at: DateTime<Utc>,
+        change: &ClockChange,
+    ) -> Result<(), ClockError> {
         let rows = store.deadlines_for_item(item).await?;
         let open: Vec<&DeadlineRow> = rows
             .iter()
@@ -495,6 +552,17 @@ impl DeadlineService {
         at: DateTime<Utc>,
         change: &ClockChange,
     ) -> Result<(), ClockError> {
+        self.retrying(|| self.try_resume(store, item, at, change))
+            .await
+    }
+
+    async fn try_resume(
+        &self,
+        store: &Store,
+        item: FeedbackId,
+        at: DateTime<Utc>,
+        change: &ClockChange,
+    ) -> Result<(), ClockError> {
         let rows = store.deadlines_for_item(item).await?;
         let mut updates = Vec::new();
         let mut resumed = false;
@@ -531,6 +599,18 @@ impl DeadlineService {
     /// Extends one deadline by `days` in its own unit; the original due
     /// date is kept for on-time statistics (DOMAIN §7 D17).
     pub async fn extend(
+        &self,
+        store: &Store,
+        item: FeedbackId,
+        extension: &Extension,
+        at: DateTime<Utc>,
+        change: &ClockChange,
+    ) -> Result<(), ClockError> {
+        self.retrying(|| self.try_extend(store, item, extension, at, change))
+            .await
+    }
+
+    async fn try_extend(
         &self,
         store: &Store,
         item: FeedbackId,
@@ -610,6 +690,7 @@ impl DeadlineService {
             },
             state: row.state.clone(),
             met_at,
+            expected_row_version: row.row_version,
         })
     }
 }
@@ -665,8 +746,11 @@ fn explanation(
     let near_due = open && !overdue && row.remind_at.is_some_and(|r| r <= now);
     let date_vi = |d: chrono::NaiveDate| d.format("%d/%m/%Y").to_string();
     let non_working = c.skipped.len();
-    let summary = match (c.due_date, row.due_at) {
-        (Some(due), Some(_)) => format!(
+    let summary = match (
+        c.due_date,
+        row.due_at.map(crate::domain::time::vietnam_date),
+    ) {
+        (Some(_), Some(due)) => format!(
             "Tiếp nhận {}{}; không tính ngày tiếp nhận; tính {} {}{}{}, bỏ qua {} ngày không tính → hạn {} ngày {}.",
             date_vi(c.received_on),
             if c.cutoff_applied {
@@ -715,6 +799,7 @@ fn explanation(
         extension_days,
         original_due_at: row.original_due_at.map(to_vietnam_rfc3339),
         due_at: row.due_at.map(to_vietnam_rfc3339),
+        remind_at: row.remind_at.map(to_vietnam_rfc3339),
         overdue,
         near_due,
         calendar_version: row.calendar_version,

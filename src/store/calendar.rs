@@ -93,7 +93,17 @@ impl Store {
 
     /// Reads every official year with its days.
     pub async fn load_calendar(&self) -> Result<CalendarData, StoreError> {
-        let db = self.connection();
+        // One snapshot of the three tables, so a concurrent change never
+        // shows a day without its year.
+        let isolation = match self.backend() {
+            DbBackend::Postgres => Some(sea_orm::IsolationLevel::RepeatableRead),
+            _ => None,
+        };
+        let txn = self
+            .connection()
+            .begin_with_config(isolation, Some(sea_orm::AccessMode::ReadOnly))
+            .await?;
+        let db = &txn;
         let last = calendar_revision::Entity::find()
             .order_by_desc(calendar_revision::Column::Revision)
             .one(db)
@@ -137,6 +147,7 @@ impl Store {
                 }
             }
         }
+        txn.commit().await?;
         Ok(CalendarData {
             version: last.as_ref().map_or(0, |r| r.revision),
             changed_at: last.map(|r| r.changed_at),
@@ -154,8 +165,19 @@ impl Store {
         file: Option<(&str, &str)>,
         change: &CalendarChange,
         now: DateTime<Utc>,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
         let txn = self.begin_calendar_change().await?;
+        // Instances starting together all see a file as new; the first to
+        // take the lock loads it, the others find it loaded.
+        if let Some((_, sha)) = file
+            && calendar_year::Entity::find_by_id(year)
+                .one(&txn)
+                .await?
+                .is_some_and(|y| y.file_sha256.as_deref() == Some(sha) || y.edited_by_admin)
+        {
+            txn.rollback().await?;
+            return Ok(None);
+        }
         let before = year_days(&txn, year).await?;
         let revision = next_revision(&txn, change, now).await?;
         calendar_day::Entity::delete_many()
@@ -185,7 +207,7 @@ impl Store {
         };
         write_audit(&txn, None, &audit, now).await?;
         txn.commit().await?;
-        Ok(revision)
+        Ok(Some(revision))
     }
 
     /// Adds or corrects one day. A year without an official schedule

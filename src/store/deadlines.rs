@@ -54,6 +54,7 @@ impl NewDeadline {
             ("computed_at", now.into()),
             ("overdue_notices", 0i32.into()),
             ("next_overdue_notice_at", self.due_at.into()),
+            ("row_version", 0i32.into()),
         ]
     }
 }
@@ -141,18 +142,12 @@ impl Store {
                 feedback_deadline::Column::CalendarVersion,
                 Expr::value(new.calendar_version),
             )
-            .col_expr(feedback_deadline::Column::ComputedAt, Expr::value(now));
-        if new.due_at != row.due_at && row.overdue_notices == 0 {
-            // Not yet escalated: the first overdue notice follows the new
-            // due date.
-            update = update.col_expr(
-                feedback_deadline::Column::NextOverdueNoticeAt,
-                Expr::value(new.due_at),
-            );
-        }
+            .col_expr(feedback_deadline::Column::ComputedAt, Expr::value(now))
+            .col_expr(feedback_deadline::Column::RowVersion, bump());
+        update = follow_new_due_date(update, row, new.due_at);
         let result = update
             .filter(feedback_deadline::Column::Id.eq(row.id))
-            .filter(feedback_deadline::Column::CalendarVersion.eq(row.calendar_version))
+            .filter(feedback_deadline::Column::RowVersion.eq(row.row_version))
             .exec(&txn)
             .await?;
         if result.rows_affected != 1 {
@@ -314,6 +309,20 @@ impl Store {
         Ok(queued)
     }
 
+    /// Queues notices outside the scheduler (acknowledgements and the
+    /// like); a notice whose `dedupe_key` is already queued is skipped.
+    /// Returns how many were queued.
+    pub async fn queue_notices(
+        &self,
+        notices: &[NewNotice],
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let txn = self.connection().begin().await?;
+        let queued = queue_notices(&txn, notices, now).await?;
+        txn.commit().await?;
+        Ok(queued)
+    }
+
     /// Queued notices, newest first (for operators until delivery lands).
     pub async fn list_notices(
         &self,
@@ -331,6 +340,32 @@ impl Store {
             .all(self.connection())
             .await?)
     }
+}
+
+fn bump() -> sea_orm::sea_query::SimpleExpr {
+    Expr::col(feedback_deadline::Column::RowVersion).add(1)
+}
+
+/// When the due date moves: the reminder may fire again for the new date,
+/// and an item not yet escalated is first escalated at the new date.
+fn follow_new_due_date(
+    mut update: sea_orm::UpdateMany<feedback_deadline::Entity>,
+    row: &DeadlineRow,
+    due_at: Option<DateTime<Utc>>,
+) -> sea_orm::UpdateMany<feedback_deadline::Entity> {
+    if due_at != row.due_at {
+        update = update.col_expr(
+            feedback_deadline::Column::NearDueNotifiedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        );
+        if row.overdue_notices == 0 {
+            update = update.col_expr(
+                feedback_deadline::Column::NextOverdueNoticeAt,
+                Expr::value(due_at),
+            );
+        }
+    }
+    update
 }
 
 async fn queue_notices<C: ConnectionTrait>(
@@ -377,6 +412,8 @@ pub struct DeadlineInputsUpdate {
     /// request for more information).
     pub state: String,
     pub met_at: Option<DateTime<Utc>>,
+    /// The row version the update was computed from.
+    pub expected_row_version: i32,
 }
 
 impl Store {
@@ -431,16 +468,19 @@ impl Store {
                     Expr::value(u.state.clone()),
                 )
                 .col_expr(feedback_deadline::Column::MetAt, Expr::value(u.met_at));
-            if row.overdue_notices == 0 {
-                update = update.col_expr(
-                    feedback_deadline::Column::NextOverdueNoticeAt,
-                    Expr::value(u.recomputed.due_at),
-                );
-            }
-            update
+            update = follow_new_due_date(update, &row, u.recomputed.due_at);
+            let result = update
                 .filter(feedback_deadline::Column::Id.eq(u.id))
+                .filter(feedback_deadline::Column::RowVersion.eq(u.expected_row_version))
                 .exec(&txn)
                 .await?;
+            if result.rows_affected != 1 {
+                txn.rollback().await?;
+                return Err(StoreError::Conflict(format!(
+                    "feedback_deadline {} changed concurrently",
+                    u.id
+                )));
+            }
             if row.kind == "answer" {
                 feedback_item::Entity::update_many()
                     .col_expr(

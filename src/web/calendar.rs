@@ -88,11 +88,11 @@ pub async fn add_working_days(
         .from
         .as_deref()
         .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
-        .filter(|d| (FIRST_YEAR..=LAST_YEAR - 11).contains(&d.year()))
+        .filter(|d| (FIRST_YEAR..=LAST_YEAR - 15).contains(&d.year()))
         .ok_or_else(|| {
             ApiError::malformed(format!(
                 "Tham số from phải là một ngày dạng YYYY-MM-DD trong các năm {FIRST_YEAR}–{}.",
-                LAST_YEAR - 11
+                LAST_YEAR - 15
             ))
         })?;
     let days = q

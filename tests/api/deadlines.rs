@@ -46,6 +46,11 @@ async fn submit(app: &TestApp) -> (String, String) {
     )
 }
 
+/// When the item was received (not "now": a test may cross midnight).
+async fn received_at(app: &TestApp, code: &str, token: &str) -> DateTime<Utc> {
+    instant(&app.lookup(code, token).await.body["received_at"])
+}
+
 #[tokio::test]
 async fn every_due_date_is_explained_and_matches_the_lookup() {
     for app in apps().await {
@@ -120,7 +125,7 @@ async fn a_calendar_change_moves_open_due_dates_and_audits_each_move() {
         let before = deadlines(&app, &code, &token).await.body;
         let calendar = app.deadlines.calendar();
         // Declare the first working day after today a day off.
-        let today = vietnam_date(Utc::now());
+        let today = vietnam_date(received_at(&app, &code, &token).await);
         let snapshot = calendar.current();
         let next = snapshot.calendar.add_working_days(today, 1).0;
         let change = CalendarChange {
@@ -222,11 +227,18 @@ async fn the_scheduler_queues_reminders_and_escalations_once_even_when_run_twice
         let service = app.deadlines.clone();
         let store = app.store.clone();
 
-        // Now: classifying (2 WD, reminders 2 WD early) is already near due.
+        // At receipt nothing is near due yet.
         let now = Utc::now();
+        let report = service.run_scheduler_once(&store, now).await.unwrap();
+        assert_eq!(report.notices_queued, 0, "[{}] {report:?}", app.backend);
+
+        // From the classify reminder time (the working day before its due
+        // date), two passes at once queue one reminder.
+        let remind = instant(&find(&body, "classify")["remind_at"]);
+        assert!(remind < classify_due && remind > now);
         let (a, b) = tokio::join!(
-            service.run_scheduler_once(&store, now),
-            service.run_scheduler_once(&store, now)
+            service.run_scheduler_once(&store, remind),
+            service.run_scheduler_once(&store, remind)
         );
         let (a, b) = (a.unwrap(), b.unwrap());
         assert_eq!(a.near_due + b.near_due, 1, "[{}] {a:?} {b:?}", app.backend);
@@ -240,6 +252,25 @@ async fn the_scheduler_queues_reminders_and_escalations_once_even_when_run_twice
             !notices[0].payload.to_string().contains("Nguyễn Văn An"),
             "no personal data in notices"
         );
+
+        // The unique key holds even if a claim were bypassed.
+        let again = pakn::store::deadlines::NewNotice {
+            dedupe_key: notices[0].dedupe_key.clone(),
+            kind: notices[0].kind.clone(),
+            audience: notices[0].audience.clone(),
+            agency_id: notices[0].agency_id,
+            feedback_item_id: notices[0].feedback_item_id,
+            deadline_id: notices[0].deadline_id,
+            payload: notices[0].payload.clone(),
+        };
+        assert_eq!(
+            store
+                .queue_notices(&[again.clone(), again], now)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(store.list_notices(false, 100).await.unwrap().len(), 1);
 
         // Just after the classify deadline: overdue, once.
         let late = classify_due + Duration::minutes(1);
@@ -305,7 +336,8 @@ async fn pausing_for_more_information_stops_the_clock_and_an_extension_keeps_the
             reason: Some("Đề nghị bổ sung địa chỉ".into()),
             request_id: None,
         };
-        let paused_at = Utc::now();
+        // Paused at the moment of receipt.
+        let paused_at = received_at(&app, &code, &token).await;
         app.deadlines
             .pause(&app.store, id, paused_at, &change)
             .await
@@ -363,6 +395,14 @@ async fn pausing_for_more_information_stops_the_clock_and_an_extension_keeps_the
             Err(ClockError::NotPaused)
         ));
 
+        // The answer's reminder goes out; after an extension the new due
+        // date gets its own.
+        let first_remind = instant(&find(&after, "answer")["remind_at"]);
+        app.deadlines
+            .run_scheduler_once(&app.store, first_remind)
+            .await
+            .unwrap();
+
         // An extension of the answer deadline: the original stays.
         let original = find(&after, "answer")["due_at"].clone();
         app.deadlines
@@ -393,6 +433,21 @@ async fn pausing_for_more_information_stops_the_clock_and_an_extension_keeps_the
             app.lookup(&code, &token).await.body["due_at"],
             answer["due_at"]
         );
+        let second_remind = instant(&answer["remind_at"]);
+        assert!(second_remind > first_remind);
+        app.deadlines
+            .run_scheduler_once(&app.store, second_remind)
+            .await
+            .unwrap();
+        let answer_reminders = app
+            .store
+            .list_notices(false, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|n| n.kind == "deadline_near_due" && n.payload["deadline"] == "answer")
+            .count();
+        assert_eq!(answer_reminders, 2, "[{}] one per due date", app.backend);
         assert!(matches!(
             app.deadlines
                 .extend(
@@ -425,5 +480,111 @@ async fn pausing_for_more_information_stops_the_clock_and_an_extension_keeps_the
                 "{action} in {actions:?}"
             );
         }
+    }
+}
+
+#[tokio::test]
+async fn two_instances_on_one_database_recompute_and_notify_once() {
+    let Some(_) = crate::helpers::postgres_admin_url() else {
+        return;
+    };
+    let a = crate::helpers::spawn("postgres", &|_: &mut pakn::config::Settings| {}).await;
+    let b = crate::helpers::another_instance(&a).await;
+    let (code, token) = submit(&a).await;
+    let before = deadlines(&a, &code, &token).await.body;
+    // B's administrator declares a day off; A has not seen it yet.
+    let received_on = vietnam_date(received_at(&a, &code, &token).await);
+    let next = a
+        .deadlines
+        .calendar()
+        .current()
+        .calendar
+        .add_working_days(received_on, 1)
+        .0;
+    let change = CalendarChange {
+        actor_kind: "admin_cli".into(),
+        actor: "tester".into(),
+        summary: "Nghỉ đột xuất (thử)".into(),
+        request_id: None,
+    };
+    let day = ScheduledDay {
+        date: next,
+        kind: if chrono::Datelike::weekday(&next).number_from_monday() > 5 {
+            DayKind::Holiday
+        } else {
+            DayKind::DayOff
+        },
+        name: "Nghỉ đột xuất".into(),
+        source: "Quyết định thử nghiệm".into(),
+        confirmed: true,
+    };
+    b.deadlines
+        .calendar()
+        .set_day(&day, &change, Utc::now())
+        .await
+        .unwrap();
+    assert!(a.deadlines.calendar().current().version < b.deadlines.calendar().current().version);
+
+    // Both schedulers run at once: A picks the change up, the due dates
+    // move once, each move audited once.
+    let now = Utc::now();
+    let (ra, rb) = tokio::join!(
+        a.deadlines.run_scheduler_once(&a.store, now),
+        b.deadlines.run_scheduler_once(&b.store, now)
+    );
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(ra.moved + rb.moved, 3, "{ra:?} {rb:?}");
+    let item = a
+        .store
+        .find_feedback_by_code(&code.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let events = a
+        .store
+        .audit_events_for(pakn::domain::ids::FeedbackId::from_uuid(item.item.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.action == "deadline.recomputed")
+            .count(),
+        3
+    );
+    let after = deadlines(&a, &code, &token).await.body;
+    assert!(
+        instant(&find(&after, "classify")["due_at"])
+            > instant(&find(&before, "classify")["due_at"])
+    );
+    assert_eq!(
+        deadlines(&b, &code, &token).await.body["deadlines"],
+        after["deadlines"]
+    );
+
+    // Reminders from both instances: one notice.
+    let remind = instant(&find(&after, "classify")["remind_at"]);
+    let (ra, rb) = tokio::join!(
+        a.deadlines.run_scheduler_once(&a.store, remind),
+        b.deadlines.run_scheduler_once(&b.store, remind)
+    );
+    assert_eq!(ra.unwrap().notices_queued + rb.unwrap().notices_queued, 1);
+    assert_eq!(a.store.list_notices(false, 100).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_national_profile_counts_the_answer_in_calendar_days() {
+    for app in crate::helpers::apps_with(|s| s.deadlines.profile = "national".into()).await {
+        let (code, token) = submit(&app).await;
+        let body = deadlines(&app, &code, &token).await.body;
+        let answer = find(&body, "answer");
+        assert_eq!(answer["rule"]["unit"], "calendar_days");
+        assert_eq!(answer["rule"]["profile"], "national");
+        let received_on = vietnam_date(received_at(&app, &code, &token).await);
+        let calendar = app.deadlines.calendar().current().calendar.clone();
+        assert_eq!(
+            vietnam_date(instant(&answer["due_at"])),
+            calendar.add_calendar_days(received_on, 20).0
+        );
     }
 }

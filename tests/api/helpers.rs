@@ -29,6 +29,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub store: Store,
     pub deadlines: Arc<DeadlineService>,
+    pub database_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -118,10 +119,33 @@ pub async fn fresh_database(backend: &str, dir: &tempfile::TempDir) -> String {
 }
 
 pub async fn spawn(backend: &'static str, adjust: &impl Fn(&mut Settings)) -> TestApp {
-    LazyLock::force(&TRACING);
     let dir = tempfile::tempdir().expect("tempdir");
+    let url = fresh_database(backend, &dir).await;
+    spawn_on(backend, url, dir, adjust).await
+}
+
+/// A second instance on `app`'s database (as several instances share one
+/// PostgreSQL database in production).
+pub async fn another_instance(app: &TestApp) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    spawn_on(
+        app.backend,
+        app.database_url.clone(),
+        dir,
+        &|_: &mut Settings| {},
+    )
+    .await
+}
+
+async fn spawn_on(
+    backend: &'static str,
+    url: String,
+    dir: tempfile::TempDir,
+    adjust: &impl Fn(&mut Settings),
+) -> TestApp {
+    LazyLock::force(&TRACING);
     let mut settings = test_settings();
-    settings.database.url = SecretString::from(fresh_database(backend, &dir).await);
+    settings.database.url = SecretString::from(url.clone());
     adjust(&mut settings);
     let app = Application::build(settings)
         .await
@@ -136,6 +160,7 @@ pub async fn spawn(backend: &'static str, adjust: &impl Fn(&mut Settings)) -> Te
         client: reqwest::Client::builder().build().expect("client"),
         store,
         deadlines,
+        database_url: url,
         _dir: dir,
     }
 }

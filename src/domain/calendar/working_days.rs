@@ -22,6 +22,7 @@ pub struct SkippedDay {
 /// non-working days so that counting a deadline never searches a list.
 #[derive(Debug)]
 struct YearTable {
+    year: i32,
     /// Sorted by date.
     entries: Vec<ScheduledDay>,
     /// Bit `ordinal0` is set when that day is not a working day.
@@ -51,7 +52,7 @@ impl YearTable {
             }
             day = date.succ_opt();
         }
-        Self { entries, off }
+        Self { year, entries, off }
     }
 
     fn is_working(&self, date: NaiveDate) -> bool {
@@ -67,13 +68,11 @@ impl YearTable {
     }
 
     fn working_days(&self) -> u32 {
-        let days_in_year = self.entries.first().map_or(365, |d| {
-            if NaiveDate::from_ymd_opt(d.date.year(), 2, 29).is_some() {
-                366
-            } else {
-                365
-            }
-        });
+        let days_in_year = if NaiveDate::from_ymd_opt(self.year, 2, 29).is_some() {
+            366
+        } else {
+            365
+        };
         let off: u32 = self.off.iter().map(|w| w.count_ones()).sum();
         days_in_year - off
     }
@@ -100,7 +99,8 @@ impl Default for ComputedYears {
 }
 
 /// The longest period the calendar counts, so that no input can make it
-/// walk for ever (ten years, far beyond any legal deadline).
+/// walk for ever (3,660 working days is about 14.5 years, far beyond any
+/// legal deadline; callers keep start dates 15 years inside the range).
 pub const MAX_PERIOD_DAYS: u32 = 3660;
 
 impl WorkingCalendar {
@@ -288,6 +288,17 @@ mod tests {
         let (due, skipped) = calendar().add_working_days(d("2026-11-02"), 5);
         assert_eq!(due, d("2026-11-09"));
         assert_eq!(skipped.len(), 2, "the weekend");
+    }
+
+    #[test]
+    fn an_empty_year_counts_every_weekday_leap_or_not() {
+        // 2028 is a leap year starting on a Saturday: 366 days, 260
+        // weekdays. With no holidays at all every weekday works.
+        let mut cal = calendar();
+        cal.set_official_year(2028, Vec::new());
+        assert_eq!(cal.working_days_in(2028), 260);
+        cal.set_official_year(2027, Vec::new());
+        assert_eq!(cal.working_days_in(2027), 261);
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub struct Model {
     pub near_due_notified_at: Option<DateTimeUtc>,
     pub overdue_notices: i32,
     pub next_overdue_notice_at: Option<DateTimeUtc>,
+    pub row_version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
