@@ -58,6 +58,11 @@ enum Command {
     /// Run the deadline scheduler once: recompute due dates behind the
     /// calendar, queue near-due reminders and overdue escalations.
     Scheduler,
+    /// Staff accounts: add, list, disable.
+    Staff {
+        #[command(subcommand)]
+        action: StaffAction,
+    },
     /// List queued notices (reminders, escalations), newest first.
     Notices {
         /// Only those not yet delivered.
@@ -66,6 +71,30 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         limit: u64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum StaffAction {
+    /// Create an account. The password is read from standard input
+    /// (--password-stdin) or generated and printed once.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// admin, control_office, agency_officer, agency_lead, auditor
+        #[arg(long)]
+        role: String,
+        /// The home agency's directory code, e.g. 48.VP or 48.SXD.
+        #[arg(long)]
+        agency: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts (never their passwords).
+    List,
+    /// Disable an account and end its sessions.
+    Disable { username: String },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -220,6 +249,12 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             let deadlines = start_deadlines(&store, &settings).await?;
             let report = deadlines.run_scheduler_once(&store, Utc::now()).await?;
             println!("{}", serde_json::to_string(&report)?);
+            store.close().await;
+        }
+        Command::Staff { action } => {
+            let store = Store::connect(&settings.database).await?;
+            store.migrate_up().await?;
+            staff_command(&store, action).await?;
             store.close().await;
         }
         Command::Notices { unsent, limit } => {
@@ -380,4 +415,80 @@ async fn change_calendar(
         Err(CalendarError::Invalid(errors)) => Err(anyhow::anyhow!(errors.join("\n"))),
         Err(CalendarError::Store(e)) => Err(e.into()),
     }
+}
+
+async fn staff_command(store: &Store, action: StaffAction) -> anyhow::Result<()> {
+    use crate::domain::staff::Role;
+    use crate::services::auth::{StaffSpec, add_staff};
+    match action {
+        StaffAction::Add {
+            username,
+            role,
+            agency,
+            name,
+            password_stdin,
+        } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "unknown role {role:?} (admin, control_office, agency_officer, agency_lead, auditor)"
+                )
+            })?;
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                Some(line.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
+            let generated = password.is_none();
+            let spec = StaffSpec {
+                username,
+                display_name: name,
+                role,
+                agency_code: agency,
+                password,
+                is_demo: false,
+            };
+            let (username, password) = add_staff(store, spec, Utc::now())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if generated {
+                println!("{username} {password}");
+                eprintln!("(the password is shown once; hand it over safely)");
+            } else {
+                println!("{username}");
+            }
+        }
+        StaffAction::List => {
+            for s in store.list_staff().await? {
+                let agency = store
+                    .find_agency_by_id(crate::domain::ids::AgencyId::from_uuid(s.agency_id))
+                    .await?
+                    .map(|a| a.code)
+                    .unwrap_or_default();
+                println!(
+                    "{:<20} {:<15} {:<10} {}{}{}",
+                    s.username,
+                    s.role,
+                    agency,
+                    if s.is_active { "active" } else { "disabled" },
+                    if s.is_demo { " demo" } else { "" },
+                    if s.failed_logins > 0 {
+                        format!(" failed_logins={}", s.failed_logins)
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+        }
+        StaffAction::Disable { username } => {
+            let username =
+                crate::domain::staff::parse_username(&username).map_err(|e| anyhow::anyhow!(e))?;
+            if !store.disable_staff(&username, Utc::now()).await? {
+                anyhow::bail!("no account {username}");
+            }
+            println!("{username} disabled; its sessions are revoked");
+        }
+    }
+    Ok(())
 }

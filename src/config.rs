@@ -52,6 +52,16 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub calendar: CalendarSettings,
     pub deadlines: DeadlineSettings,
+    pub auth: AuthSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub session_hours: u32,
+    pub lock_after_failures: u32,
+    pub lock_minutes: u32,
+    pub demo_accounts: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -142,6 +152,8 @@ pub struct RateLimitSettings {
     pub submission_burst: u32,
     pub lookups_per_minute: u32,
     pub lookup_burst: u32,
+    pub logins_per_minute: u32,
+    pub login_burst: u32,
     pub trusted_proxies: Vec<String>,
 }
 
@@ -225,6 +237,19 @@ impl Settings {
         self.trusted_proxies().map_err(SettingsError::Invalid)?;
         self.deadline_policy().map_err(SettingsError::Invalid)?;
         self.year_schedules().map_err(SettingsError::Invalid)?;
+        if !(1..=720).contains(&self.auth.session_hours) {
+            return invalid(format!(
+                "auth.session_hours must be 1–720, got {}",
+                self.auth.session_hours
+            ));
+        }
+        if !(1..=100).contains(&self.auth.lock_after_failures)
+            || !(1..=1440).contains(&self.auth.lock_minutes)
+        {
+            return invalid(
+                "auth.lock_after_failures must be 1–100 and auth.lock_minutes 1–1440".into(),
+            );
+        }
         if !(5..=3600).contains(&self.deadlines.scheduler_interval_seconds) {
             return invalid(format!(
                 "deadlines.scheduler_interval_seconds must be 5–3600, got {}",

@@ -33,7 +33,10 @@ impl Application {
     pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
         let store = Store::connect(&settings.database).await?;
         store.migrate_up().await?;
-        load_demo_data_if_wanted(&store, &settings).await?;
+        let demo_loaded = load_demo_data_if_wanted(&store, &settings).await?;
+        if demo_loaded && settings.auth.demo_accounts {
+            print_demo_accounts(&store).await?;
+        }
         let deadlines = Arc::new(start_deadlines(&store, &settings).await?);
 
         let listener = TcpListener::bind(&settings.server.bind)?;
@@ -104,7 +107,7 @@ impl Application {
 /// `demo_data = "auto"` loads the demo directory on first start of the
 /// embedded (SQLite) store only: a production PostgreSQL database never
 /// gets demo rows unless an operator asks.
-async fn load_demo_data_if_wanted(store: &Store, settings: &Settings) -> anyhow::Result<()> {
+async fn load_demo_data_if_wanted(store: &Store, settings: &Settings) -> anyhow::Result<bool> {
     let wanted = match settings.database.demo_data {
         DemoData::Never => false,
         DemoData::Always => true,
@@ -117,6 +120,27 @@ async fn load_demo_data_if_wanted(store: &Store, settings: &Settings) -> anyhow:
             "demo directory loaded (TP Đà Nẵng, marked is_demo; replace before go-live)"
         );
     }
+    Ok(wanted)
+}
+
+/// One demo account per role, created once, their passwords printed to
+/// standard output (never to the log) so a first-time user can sign in.
+async fn print_demo_accounts(store: &Store) -> anyhow::Result<()> {
+    let created = crate::services::auth::create_demo_accounts(store, Utc::now())
+        .await
+        .map_err(|e| anyhow::anyhow!("demo accounts: {e}"))?;
+    if created.is_empty() {
+        return Ok(());
+    }
+    println!("\nTài khoản demo (chỉ in một lần; đổi hoặc khoá trước khi vận hành thật):");
+    for (username, role, agency, password) in created {
+        println!(
+            "  {username:<16} {password}  {:<15} {agency}",
+            role.as_str()
+        );
+    }
+    println!();
+    tracing::warn!("demo staff accounts created (one per role); disable them before go-live");
     Ok(())
 }
 

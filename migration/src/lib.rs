@@ -8,6 +8,7 @@ mod m20261122_000001_create_directory;
 mod m20261122_000002_create_feedback;
 mod m20261122_000003_create_audit_event;
 mod m20261122_000004_create_calendar_and_deadlines;
+mod m20261122_000005_create_staff;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_create_feedback::Migration),
             Box::new(m20261122_000003_create_audit_event::Migration),
             Box::new(m20261122_000004_create_calendar_and_deadlines::Migration),
+            Box::new(m20261122_000005_create_staff::Migration),
         ]
     }
 }

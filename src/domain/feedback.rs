@@ -271,6 +271,13 @@ pub fn message_vi(code: &str) -> &'static str {
         "attachment_too_large" => "Tệp đính kèm vượt quá dung lượng cho phép.",
         "too_many_attachments" => "Số tệp đính kèm vượt quá giới hạn cho phép.",
         "attachment_empty" => "Tệp đính kèm rỗng.",
+        "year_unsupported" => "Chỉ hỗ trợ các năm từ 1900 đến 2199.",
+        "name_required" => "Cần nêu tên ngày (1–200 ký tự).",
+        "source_required" => "Cần nêu văn bản căn cứ (1–500 ký tự).",
+        "working_day_not_weekend" => "Ngày làm việc bù phải là thứ Bảy hoặc Chủ nhật.",
+        "day_off_on_weekend" => {
+            "Ngày nghỉ phải là ngày trong tuần (thứ Bảy, Chủ nhật vốn đã nghỉ)."
+        }
         _ => "Giá trị không hợp lệ.",
     }
 }

@@ -8,6 +8,7 @@ pub mod directory;
 pub mod feedback;
 pub mod ids;
 pub mod phone;
+pub mod staff;
 pub mod text;
 pub mod time;
 pub mod tracking;

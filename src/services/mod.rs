@@ -2,6 +2,7 @@
 //! one transaction. Handlers and CLI commands call these, never the store's
 //! write paths directly.
 
+pub mod auth;
 pub mod calendar;
 pub mod deadlines;
 pub mod intake;

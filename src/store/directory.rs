@@ -49,6 +49,17 @@ impl Store {
             .collect())
     }
 
+    pub async fn find_agency_by_code(&self, code: &str) -> Result<Option<Agency>, StoreError> {
+        let Some(row) = agency::Entity::find()
+            .filter(agency::Column::Code.eq(code))
+            .one(self.connection())
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(self.assemble_agencies(vec![row]).await?.into_iter().next())
+    }
+
     pub async fn find_agency_by_id(&self, id: AgencyId) -> Result<Option<Agency>, StoreError> {
         let Some(row) = agency::Entity::find_by_id(id.as_uuid())
             .one(self.connection())

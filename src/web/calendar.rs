@@ -10,11 +10,13 @@ use chrono::{Datelike, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::AppState;
+use super::auth::Staff;
 use super::problem::ApiError;
 use crate::domain::calendar::ics;
 use crate::domain::calendar::lunar::{FIRST_YEAR, LAST_YEAR};
 use crate::domain::calendar::working_days::MAX_PERIOD_DAYS;
 use crate::domain::deadline::PeriodUnit;
+use crate::domain::staff::Permission;
 use crate::services::calendar::weekday_vi;
 
 /// Calendars change a few times a year; a short cache keeps edits visible
@@ -134,4 +136,102 @@ pub async fn add_working_days(
             "skipped": skipped,
             "calendar_version": snapshot.version,
         })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DayBody {
+    kind: crate::domain::calendar::holidays::DayKind,
+    name: String,
+    source: String,
+    #[serde(default = "yes")]
+    confirmed: bool,
+    reason: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveQuery {
+    reason: Option<String>,
+}
+
+fn parse_date(raw: &str) -> Result<NaiveDate, ApiError> {
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| ApiError::not_found())
+}
+
+fn change(staff: &Staff, summary: String) -> crate::store::calendar::CalendarChange {
+    crate::store::calendar::CalendarChange {
+        actor_kind: "staff".into(),
+        actor: staff.actor.username.clone(),
+        summary,
+        request_id: super::problem::REQUEST_ID.try_with(Clone::clone).ok(),
+    }
+}
+
+/// `PUT /api/v1/admin/calendar/days/{date}`: add or correct one day.
+pub async fn put_day(
+    staff: Staff,
+    path: web::Path<String>,
+    body: web::Json<DayBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require(Permission::EditCalendar)?;
+    let date = parse_date(&path.into_inner())?;
+    let body = body.into_inner();
+    let day = crate::domain::calendar::holidays::ScheduledDay {
+        date,
+        kind: body.kind,
+        name: crate::domain::text::clean_line(&body.name),
+        source: crate::domain::text::clean_line(&body.source),
+        confirmed: body.confirmed,
+    };
+    let summary = body
+        .reason
+        .unwrap_or_else(|| format!("Cập nhật ngày {date}"));
+    let now = Utc::now();
+    let version = state
+        .calendar
+        .set_day(&day, &change(&staff, summary), now)
+        .await?;
+    let (recomputed, moved) = state.deadlines.recompute_behind(&state.store, now).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "calendar_version": version,
+        "date": date.to_string(),
+        "recomputed": recomputed,
+        "moved": moved,
+    })))
+}
+
+/// `DELETE /api/v1/admin/calendar/days/{date}`: remove one day's entry.
+pub async fn delete_day(
+    staff: Staff,
+    path: web::Path<String>,
+    query: web::Query<RemoveQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require(Permission::EditCalendar)?;
+    let date = parse_date(&path.into_inner())?;
+    let summary = query
+        .into_inner()
+        .reason
+        .unwrap_or_else(|| format!("Bỏ ngày {date} khỏi lịch"));
+    let now = Utc::now();
+    let Some(version) = state
+        .calendar
+        .remove_day(date, &change(&staff, summary), now)
+        .await?
+    else {
+        return Err(ApiError::not_found());
+    };
+    let (recomputed, moved) = state.deadlines.recompute_behind(&state.store, now).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "calendar_version": version,
+        "date": date.to_string(),
+        "recomputed": recomputed,
+        "moved": moved,
+    })))
 }

@@ -2,6 +2,7 @@
 //! openapi.yaml, so a route cannot be served without being documented),
 //! handlers per feature, and the one error type.
 
+pub mod auth;
 pub mod calendar;
 pub mod directory;
 pub mod feedback;
@@ -74,6 +75,19 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(Method::GET, "/api/v1/calendar/{year}", || {
             web::get().to(calendar::get_year)
         }),
+        endpoint(Method::POST, "/api/v1/auth/login", || {
+            web::post().to(auth::login)
+        }),
+        endpoint(Method::POST, "/api/v1/auth/logout", || {
+            web::post().to(auth::logout)
+        }),
+        endpoint(Method::GET, "/api/v1/auth/me", || web::get().to(auth::me)),
+        endpoint(Method::PUT, "/api/v1/admin/calendar/days/{date}", || {
+            web::put().to(calendar::put_day)
+        }),
+        endpoint(Method::DELETE, "/api/v1/admin/calendar/days/{date}", || {
+            web::delete().to(calendar::delete_day)
+        }),
         endpoint(Method::GET, "/api/v1/agencies", || {
             web::get().to(directory::list_agencies)
         }),
@@ -100,7 +114,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         tracing::debug!(error = %err, "malformed query string");
         ApiError::malformed("Tham số truy vấn không hợp lệ.").into()
     }))
-    .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()));
+    .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
+    .app_data(
+        web::JsonConfig::default()
+            .limit(64 * 1024)
+            .error_handler(|err, _| {
+                tracing::debug!(error = %err, "malformed JSON body");
+                match err {
+                    actix_web::error::JsonPayloadError::ContentType => {
+                        ApiError::unsupported_media_type().into()
+                    }
+                    actix_web::error::JsonPayloadError::Overflow { .. }
+                    | actix_web::error::JsonPayloadError::OverflowKnownLength { .. } => {
+                        ApiError::payload_too_large().into()
+                    }
+                    _ => ApiError::malformed(
+                        "Nội dung JSON không hợp lệ hoặc thiếu trường bắt buộc.",
+                    )
+                    .into(),
+                }
+            }),
+    );
     let all = endpoints();
     let mut paths: Vec<&'static str> = Vec::new();
     for e in &all {

@@ -36,6 +36,8 @@ struct Problem {
     errors: Vec<FieldError>,
     retry_after: Option<u64>,
     allow: Option<String>,
+    /// 401: ask for a bearer token (RFC 6750).
+    bearer_challenge: bool,
 }
 
 #[derive(Serialize)]
@@ -73,6 +75,7 @@ impl ApiError {
             errors: Vec::new(),
             retry_after: None,
             allow: None,
+            bearer_challenge: false,
         }))
     }
 
@@ -93,6 +96,35 @@ impl ApiError {
             "malformed_request",
             "Yêu cầu không đúng định dạng",
             detail,
+        )
+    }
+
+    pub fn unauthorized() -> Self {
+        let mut e = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Chưa đăng nhập",
+            "Vui lòng đăng nhập (phiên làm việc không có, đã hết hạn hoặc đã bị thu hồi).",
+        );
+        e.0.bearer_challenge = true;
+        e
+    }
+
+    pub fn invalid_credentials() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "Đăng nhập không thành công",
+            "Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đang bị khoá tạm thời. Vui lòng thử lại hoặc liên hệ quản trị hệ thống.",
+        )
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Không có quyền",
+            "Tài khoản của Ông/Bà không có quyền thực hiện thao tác này.",
         )
     }
 
@@ -188,6 +220,12 @@ impl ResponseError for ApiError {
         if let Some(seconds) = p.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
+        if p.bearer_challenge {
+            response.insert_header((
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"pakn\""),
+            ));
+        }
         if let Some(allow) = &p.allow {
             response.insert_header((header::ALLOW, allow.clone()));
         }
@@ -256,6 +294,49 @@ impl From<LookupError> for ApiError {
                 "Không tìm thấy phản ánh, kiến nghị với mã số và mã tra cứu đã nhập. Vui lòng kiểm tra lại.",
             ),
             LookupError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::services::auth::AuthError> for ApiError {
+    fn from(err: crate::services::auth::AuthError) -> Self {
+        use crate::services::auth::AuthError;
+        match err {
+            AuthError::InvalidCredentials => ApiError::invalid_credentials(),
+            AuthError::Unauthenticated => ApiError::unauthorized(),
+            AuthError::Invalid(m) => {
+                tracing::debug!(error = %m, "invalid staff request");
+                ApiError::malformed("Yêu cầu không hợp lệ.")
+            }
+            AuthError::Store(e) => e.into(),
+            AuthError::Internal(m) => {
+                tracing::error!(error = %m, "authentication failed internally");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl From<crate::services::calendar::CalendarError> for ApiError {
+    fn from(err: crate::services::calendar::CalendarError) -> Self {
+        use crate::services::calendar::CalendarError;
+        match err {
+            CalendarError::Invalid(errors) => {
+                let mut e = ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "calendar_day_invalid",
+                    "Ngày không hợp lệ",
+                    "Không thể cập nhật lịch: ngày làm việc bù phải là thứ Bảy hoặc Chủ nhật, ngày nghỉ phải là ngày trong tuần, cần nêu tên và văn bản căn cứ.",
+                );
+                e.0.errors = errors
+                    .iter()
+                    .map(|m| {
+                        FieldError::new("day", crate::domain::calendar::schedule_file::rule_code(m))
+                    })
+                    .collect();
+                e
+            }
+            CalendarError::Store(e) => e.into(),
         }
     }
 }

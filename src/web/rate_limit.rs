@@ -17,11 +17,13 @@ use crate::config::Settings;
 pub enum Bucket {
     Submission,
     Lookup,
+    Login,
 }
 
 pub struct RateLimits {
     submissions: Option<DefaultKeyedRateLimiter<IpAddr>>,
     lookups: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    logins: Option<DefaultKeyedRateLimiter<IpAddr>>,
     trusted_proxies: Vec<(IpAddr, u8)>,
 }
 
@@ -47,6 +49,11 @@ impl RateLimits {
             } else {
                 None
             },
+            logins: if rl.enabled {
+                Some(quota(rl.logins_per_minute, rl.login_burst)?)
+            } else {
+                None
+            },
             trusted_proxies: settings.trusted_proxies()?,
         })
     }
@@ -56,6 +63,7 @@ impl RateLimits {
         let limiter = match bucket {
             Bucket::Submission => &self.submissions,
             Bucket::Lookup => &self.lookups,
+            Bucket::Login => &self.logins,
         };
         let (Some(limiter), Some(ip)) = (limiter, self.client_ip(req)) else {
             return Ok(());
@@ -68,7 +76,10 @@ impl RateLimits {
 
     /// Drops buckets that are full again, so memory stays bounded.
     pub fn forget_idle(&self) {
-        for limiter in [&self.submissions, &self.lookups].into_iter().flatten() {
+        for limiter in [&self.submissions, &self.lookups, &self.logins]
+            .into_iter()
+            .flatten()
+        {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }

@@ -167,8 +167,10 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
         .env("PAKN__SERVER__BIND", "127.0.0.1:0")
         .env("PAKN__LOG__FORMAT", "json")
         .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let address = loop {
         let line = lines.next().expect("serve logs until it listens").unwrap();
@@ -193,6 +195,50 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
         response.starts_with("HTTP/1.1 200"),
         "demo directory loaded on first start: {response}"
     );
+    // One demo account per role, printed once on standard output; the
+    // admin's password signs in.
+    let mut accounts = Vec::new();
+    for line in out.by_ref() {
+        let line = line.unwrap();
+        if accounts.len() == 5 {
+            break;
+        }
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.len() == 4 && fields[3].starts_with("48.") {
+            accounts.push((
+                fields[0].to_string(),
+                fields[1].to_string(),
+                fields[2].to_string(),
+            ));
+        }
+    }
+    let roles: Vec<&str> = accounts.iter().map(|a| a.2.as_str()).collect();
+    assert_eq!(
+        roles,
+        [
+            "admin",
+            "control_office",
+            "agency_officer",
+            "agency_lead",
+            "auditor"
+        ]
+    );
+    let (_, password, _) = &accounts[0];
+    let body = format!(r#"{{"username":"admin","password":"{password}"}}"#);
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    std::io::Write::write_all(
+        &mut stream,
+        format!(
+            "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut response = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("pakn_st_"));
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -281,4 +327,132 @@ fn the_calendar_is_shown_in_three_formats_and_edited_with_an_audit_trail() {
     assert!(ok && out.contains("calendar version 4"), "{out}");
     let (ok, out, _) = run(&["scheduler"]);
     assert!(ok && out.contains("\"notices_queued\""), "{out}");
+}
+
+#[test]
+fn staff_accounts_are_added_listed_and_disabled_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("pakn.db").display());
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut child = pakn(dir.path())
+            .args(args)
+            .env("PAKN__DATABASE__URL", &url)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(input) = stdin {
+            std::io::Write::write_all(child.stdin.as_mut().unwrap(), input.as_bytes()).unwrap();
+        }
+        drop(child.stdin.take());
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert!(run(&["demo-data"], None).0);
+    let (ok, out, err) = run(
+        &[
+            "staff",
+            "add",
+            "--username",
+            "Nguyen.Van.A",
+            "--role",
+            "agency_officer",
+            "--agency",
+            "48.SXD",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let fields: Vec<&str> = out.split_whitespace().collect();
+    assert_eq!(fields[0], "nguyen.van.a");
+    assert_eq!(fields[1].len(), 20, "a generated password, printed once");
+    let (ok, _, err) = run(
+        &[
+            "staff",
+            "add",
+            "--username",
+            "tran.b",
+            "--role",
+            "auditor",
+            "--agency",
+            "48.VP",
+            "--password-stdin",
+        ],
+        Some("một mật khẩu đủ dài\n"),
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(
+        &[
+            "staff",
+            "add",
+            "--username",
+            "le.c",
+            "--role",
+            "auditor",
+            "--agency",
+            "48.VP",
+            "--password-stdin",
+        ],
+        Some("ngắn\n"),
+    );
+    assert!(!ok && err.contains("at least 12"), "{err}");
+    let (ok, _, err) = run(
+        &[
+            "staff",
+            "add",
+            "--username",
+            "x.y",
+            "--role",
+            "boss",
+            "--agency",
+            "48.VP",
+        ],
+        None,
+    );
+    assert!(!ok && err.contains("unknown role"), "{err}");
+    let (ok, _, err) = run(
+        &[
+            "staff",
+            "add",
+            "--username",
+            "x.y",
+            "--role",
+            "admin",
+            "--agency",
+            "99.XX",
+        ],
+        None,
+    );
+    assert!(!ok && err.contains("no agency"), "{err}");
+    let (ok, _, _) = run(
+        &[
+            "staff",
+            "add",
+            "--username",
+            "NGUYEN.VAN.A",
+            "--role",
+            "admin",
+            "--agency",
+            "48.VP",
+        ],
+        None,
+    );
+    assert!(!ok, "usernames are unique whatever the case");
+
+    assert!(run(&["staff", "disable", "tran.b"], None).0);
+    let (_, list, _) = run(&["staff", "list"], None);
+    assert!(
+        list.contains("nguyen.van.a") && list.contains("agency_officer") && list.contains("48.SXD")
+    );
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("tran.b") && l.contains("disabled"))
+    );
+    assert!(!list.contains(fields[1]), "passwords are never listed");
+    assert!(!run(&["staff", "disable", "nobody"], None).0);
 }

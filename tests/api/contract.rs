@@ -156,7 +156,8 @@ async fn every_documented_operation_is_served() {
         for (method, template) in documented_operations() {
             let path = template
                 .replace("{tracking_code}", "PAKN.48.20261122.0001")
-                .replace("{year}", "2026");
+                .replace("{year}", "2026")
+                .replace("{date}", "2026-12-31");
             let method = Method::from_bytes(method.as_bytes()).unwrap();
             let reply = app
                 .send(method.clone(), &template, &path, |r| {

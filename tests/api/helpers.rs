@@ -74,6 +74,8 @@ pub fn test_settings() -> Settings {
     s.rate_limit.enabled = false;
     // Tests run the deadline scheduler themselves, at chosen times.
     s.deadlines.scheduler_interval_seconds = 3600;
+    // Tests create the accounts they need (hashing costs time).
+    s.auth.demo_accounts = false;
     s
 }
 

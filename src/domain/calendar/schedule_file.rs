@@ -69,6 +69,23 @@ pub fn parse_year_file(text: &str) -> Result<YearSchedule, String> {
     }
 }
 
+/// The stable code of a [`check_day`] failure (API field errors).
+pub fn rule_code(message: &str) -> &'static str {
+    if message.contains("only years") {
+        "year_unsupported"
+    } else if message.contains("a name") {
+        "name_required"
+    } else if message.contains("source document") {
+        "source_required"
+    } else if message.contains("only a Saturday or Sunday") {
+        "working_day_not_weekend"
+    } else if message.contains("a day off must be a weekday") {
+        "day_off_on_weekend"
+    } else {
+        "invalid"
+    }
+}
+
 /// Checks one day as an administrator would enter it.
 pub fn check_day(day: &ScheduledDay) -> Result<(), String> {
     if !(FIRST_YEAR..=LAST_YEAR).contains(&day.date.year()) {

@@ -14,4 +14,6 @@ pub mod feedback_item;
 pub mod field;
 pub mod idempotency_record;
 pub mod notice;
+pub mod staff_account;
+pub mod staff_session;
 pub mod tracking_sequence;

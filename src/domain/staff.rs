@@ -1,0 +1,171 @@
+//! Staff, their roles and what each role may do: the one place where
+//! permissions are decided (issue #4). Handlers ask [`Actor::may`]; none
+//! decides on its own.
+
+use serde::Serialize;
+
+use super::ids::AgencyId;
+
+/// The roles of the people who work the channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Accounts, directory, calendar, settings.
+    Admin,
+    /// Phòng Kiểm soát TTHC of the Văn phòng UBND tỉnh: every item of the
+    /// province (triage, route, review answers, publish).
+    ControlOffice,
+    /// Agency staff: items their agency handles.
+    AgencyOfficer,
+    /// What officers do, plus signing off the agency's answers.
+    AgencyLead,
+    /// Read-only, statistics.
+    Auditor,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::ControlOffice,
+        Role::AgencyOfficer,
+        Role::AgencyLead,
+        Role::Auditor,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::ControlOffice => "control_office",
+            Role::AgencyOfficer => "agency_officer",
+            Role::AgencyLead => "agency_lead",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Role::Admin => "Quản trị hệ thống",
+            Role::ControlOffice => "Kiểm soát TTHC (Văn phòng UBND tỉnh)",
+            Role::AgencyOfficer => "Chuyên viên cơ quan xử lý",
+            Role::AgencyLead => "Lãnh đạo cơ quan xử lý",
+            Role::Auditor => "Thanh tra, giám sát (chỉ xem)",
+        }
+    }
+}
+
+/// Things a staff member may ask to do. Every staff route names one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// See and end one's own session.
+    OwnSession,
+    /// Add, correct or remove days of the working-day calendar.
+    EditCalendar,
+    /// Create, list and disable staff accounts.
+    ManageStaff,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 3] = [
+        Permission::OwnSession,
+        Permission::EditCalendar,
+        Permission::ManageStaff,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::OwnSession => "own_session",
+            Permission::EditCalendar => "edit_calendar",
+            Permission::ManageStaff => "manage_staff",
+        }
+    }
+
+    /// The roles allowed. Least privilege: a permission not listed here
+    /// for a role is denied.
+    pub fn roles(self) -> &'static [Role] {
+        match self {
+            Permission::OwnSession => &Role::ALL,
+            Permission::EditCalendar | Permission::ManageStaff => &[Role::Admin],
+        }
+    }
+}
+
+/// A signed-in staff member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub staff_id: uuid::Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub agency: AgencyId,
+}
+
+impl Actor {
+    pub fn may(&self, permission: Permission) -> bool {
+        permission.roles().contains(&self.role)
+    }
+}
+
+/// `3–64` characters of `a–z 0–9 . _ -`, starting with a letter; stored
+/// lower-case so `NguyenVanA` and `nguyenvana` are one account.
+pub fn parse_username(raw: &str) -> Result<String, &'static str> {
+    let name = raw.trim().to_ascii_lowercase();
+    let ok = (3..=64).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(name)
+    } else {
+        Err("username must be 3–64 characters of a–z, 0–9, '.', '_' or '-', starting with a letter")
+    }
+}
+
+/// The shortest and longest passwords accepted (long passphrases are
+/// welcome; the upper bound keeps hashing cheap for attackers' inputs).
+pub const PASSWORD_MIN_CHARS: usize = 12;
+pub const PASSWORD_MAX_BYTES: usize = 256;
+
+pub fn check_new_password(password: &str) -> Result<(), &'static str> {
+    if password.chars().count() < PASSWORD_MIN_CHARS {
+        return Err("password must be at least 12 characters");
+    }
+    if password.len() > PASSWORD_MAX_BYTES {
+        return Err("password must be at most 256 bytes");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_admins_edit_the_calendar_and_everyone_has_their_session() {
+        for role in Role::ALL {
+            assert!(Permission::OwnSession.roles().contains(&role));
+            assert_eq!(
+                Permission::EditCalendar.roles().contains(&role),
+                role == Role::Admin
+            );
+        }
+        for p in Permission::ALL {
+            assert!(!p.roles().is_empty());
+        }
+    }
+
+    #[test]
+    fn usernames_are_normalised_and_checked() {
+        assert_eq!(parse_username(" Nguyen.Van_A ").unwrap(), "nguyen.van_a");
+        for bad in ["ab", "1abc", "nguyễn", "a b c", &"x".repeat(65)] {
+            assert!(parse_username(bad).is_err(), "{bad}");
+        }
+        assert!(check_new_password("ngắn quá").is_err());
+        assert!(check_new_password("một câu mật khẩu đủ dài").is_ok());
+        assert!(check_new_password(&"x".repeat(300)).is_err());
+    }
+}

@@ -1,0 +1,192 @@
+//! Staff accounts and sessions.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use super::entities::{staff_account, staff_session};
+use super::{Store, StoreError};
+
+pub use staff_account::Model as StaffRow;
+
+/// A new account, already checked and hashed.
+#[derive(Debug, Clone)]
+pub struct NewStaff {
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: String,
+    pub agency_id: Uuid,
+    pub is_demo: bool,
+}
+
+impl Store {
+    pub async fn insert_staff(&self, s: &NewStaff, now: DateTime<Utc>) -> Result<Uuid, StoreError> {
+        let id = Uuid::now_v7();
+        staff_account::Entity::insert(staff_account::ActiveModel {
+            id: Set(id),
+            username: Set(s.username.clone()),
+            display_name: Set(s.display_name.clone()),
+            password_hash: Set(s.password_hash.clone()),
+            role: Set(s.role.clone()),
+            agency_id: Set(s.agency_id),
+            is_active: Set(true),
+            is_demo: Set(s.is_demo),
+            failed_logins: Set(0),
+            locked_until: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .exec_without_returning(self.connection())
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn find_staff_by_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<StaffRow>, StoreError> {
+        Ok(staff_account::Entity::find()
+            .filter(staff_account::Column::Username.eq(username))
+            .one(self.connection())
+            .await?)
+    }
+
+    pub async fn find_staff(&self, id: Uuid) -> Result<Option<StaffRow>, StoreError> {
+        Ok(staff_account::Entity::find_by_id(id)
+            .one(self.connection())
+            .await?)
+    }
+
+    pub async fn list_staff(&self) -> Result<Vec<StaffRow>, StoreError> {
+        Ok(staff_account::Entity::find()
+            .order_by_asc(staff_account::Column::Username)
+            .all(self.connection())
+            .await?)
+    }
+
+    pub async fn count_staff(&self) -> Result<u64, StoreError> {
+        use sea_orm::PaginatorTrait;
+        Ok(staff_account::Entity::find()
+            .count(self.connection())
+            .await?)
+    }
+
+    /// Disables an account and revokes its sessions. `false` if unknown.
+    pub async fn disable_staff(
+        &self,
+        username: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let Some(row) = self.find_staff_by_username(username).await? else {
+            return Ok(false);
+        };
+        staff_account::Entity::update_many()
+            .col_expr(staff_account::Column::IsActive, Expr::value(false))
+            .col_expr(staff_account::Column::UpdatedAt, Expr::value(now))
+            .filter(staff_account::Column::Id.eq(row.id))
+            .exec(self.connection())
+            .await?;
+        staff_session::Entity::update_many()
+            .col_expr(staff_session::Column::RevokedAt, Expr::value(now))
+            .filter(staff_session::Column::StaffId.eq(row.id))
+            .filter(staff_session::Column::RevokedAt.is_null())
+            .exec(self.connection())
+            .await?;
+        Ok(true)
+    }
+
+    /// Counts a failed login; from `lock_after` failures on, the account
+    /// is locked until `locked_until`.
+    pub async fn record_failed_login(
+        &self,
+        id: Uuid,
+        lock_after: i32,
+        locked_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        staff_account::Entity::update_many()
+            .col_expr(
+                staff_account::Column::FailedLogins,
+                Expr::col(staff_account::Column::FailedLogins).add(1),
+            )
+            .filter(staff_account::Column::Id.eq(id))
+            .exec(self.connection())
+            .await?;
+        staff_account::Entity::update_many()
+            .col_expr(
+                staff_account::Column::LockedUntil,
+                Expr::value(Some(locked_until)),
+            )
+            .filter(staff_account::Column::Id.eq(id))
+            .filter(staff_account::Column::FailedLogins.gte(lock_after))
+            .exec(self.connection())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn reset_failed_logins(&self, id: Uuid) -> Result<(), StoreError> {
+        staff_account::Entity::update_many()
+            .col_expr(staff_account::Column::FailedLogins, Expr::value(0))
+            .col_expr(
+                staff_account::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(staff_account::Column::Id.eq(id))
+            .exec(self.connection())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert_session(
+        &self,
+        token_hash: &str,
+        staff_id: Uuid,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        staff_session::Entity::insert(staff_session::ActiveModel {
+            token_hash: Set(token_hash.to_string()),
+            staff_id: Set(staff_id),
+            created_at: Set(now),
+            expires_at: Set(expires_at),
+            revoked_at: Set(None),
+        })
+        .exec_without_returning(self.connection())
+        .await?;
+        Ok(())
+    }
+
+    /// The live session with this token digest and its active account.
+    pub async fn find_live_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(staff_session::Model, StaffRow)>, StoreError> {
+        let Some(session) = staff_session::Entity::find_by_id(token_hash.to_string())
+            .filter(staff_session::Column::RevokedAt.is_null())
+            .filter(staff_session::Column::ExpiresAt.gt(now))
+            .one(self.connection())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let staff = self.find_staff(session.staff_id).await?;
+        Ok(staff.filter(|s| s.is_active).map(|s| (session, s)))
+    }
+
+    pub async fn revoke_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        staff_session::Entity::update_many()
+            .col_expr(staff_session::Column::RevokedAt, Expr::value(now))
+            .filter(staff_session::Column::TokenHash.eq(token_hash))
+            .filter(staff_session::Column::RevokedAt.is_null())
+            .exec(self.connection())
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,409 @@
+//! Staff sign-in, sessions, lock-out, and authorisation proven as a
+//! matrix: every route that needs a session × every role.
+
+use std::collections::BTreeSet;
+
+use chrono::Utc;
+use pakn::domain::staff::Role;
+use pakn::services::auth::{StaffSpec, add_staff};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, apps, apps_with};
+
+pub const PASSWORD: &str = "mật khẩu đủ dài 2026";
+
+/// Creates an account and signs it in; returns the bearer token.
+pub async fn sign_in_as(app: &TestApp, username: &str, role: Role, agency: &str) -> String {
+    add_staff(
+        &app.store,
+        StaffSpec {
+            username: username.into(),
+            display_name: format!("Cán bộ {username}"),
+            role,
+            agency_code: agency.into(),
+            password: Some(PASSWORD.into()),
+            is_demo: false,
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let reply = login(app, username, PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.body["token"].as_str().unwrap().to_string()
+}
+
+async fn login(app: &TestApp, username: &str, password: &str) -> crate::helpers::Reply {
+    app.send(
+        Method::POST,
+        "/api/v1/auth/login",
+        "/api/v1/auth/login",
+        |r| r.json(&json!({"username": username, "password": password})),
+    )
+    .await
+}
+
+async fn me(app: &TestApp, token: &str) -> crate::helpers::Reply {
+    app.send(Method::GET, "/api/v1/auth/me", "/api/v1/auth/me", |r| {
+        r.bearer_auth(token)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn staff_sign_in_see_themselves_and_sign_out() {
+    for app in apps().await {
+        let token = sign_in_as(&app, "Kiem.Soat", Role::ControlOffice, "48.VP").await;
+        assert!(token.starts_with("pakn_st_") && token.len() > 60);
+        let reply = me(&app, &token).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "[{}] {}",
+            app.backend,
+            reply.body
+        );
+        assert_eq!(
+            reply.body["username"], "kiem.soat",
+            "usernames are lower-cased"
+        );
+        assert_eq!(reply.body["role"], "control_office");
+        assert_eq!(reply.body["agency_code"], "48.VP");
+        assert_eq!(reply.body["permissions"], json!(["own_session"]));
+        assert!(reply.header("cache-control").unwrap().contains("no-store"));
+
+        let out = app
+            .send(
+                Method::POST,
+                "/api/v1/auth/logout",
+                "/api/v1/auth/logout",
+                |r| r.bearer_auth(&token),
+            )
+            .await;
+        assert_eq!(out.status, StatusCode::NO_CONTENT);
+        let after = me(&app, &token).await;
+        assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(after.body["code"], "unauthorized");
+        assert!(
+            after
+                .header("www-authenticate")
+                .unwrap()
+                .starts_with("Bearer")
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_user_look_the_same() {
+    for app in apps().await {
+        sign_in_as(&app, "chuyenvien", Role::AgencyOfficer, "48.SXD").await;
+        let wrong = login(&app, "chuyenvien", "không phải mật khẩu này").await;
+        let unknown = login(&app, "khongtontai", "không phải mật khẩu này").await;
+        let malformed = login(&app, "??", "x").await;
+        for reply in [&wrong, &unknown, &malformed] {
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+            assert_eq!(reply.body["code"], "invalid_credentials");
+        }
+        assert_eq!(wrong.body["detail"], unknown.body["detail"]);
+        for bad in [
+            app.send(
+                Method::POST,
+                "/api/v1/auth/login",
+                "/api/v1/auth/login",
+                |r| {
+                    r.header("content-type", "application/json")
+                        .body("{not json")
+                },
+            )
+            .await,
+            app.send(
+                Method::POST,
+                "/api/v1/auth/login",
+                "/api/v1/auth/login",
+                |r| r.json(&json!({"username": "a"})),
+            )
+            .await,
+        ] {
+            assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+            assert_eq!(bad.body["code"], "malformed_request");
+        }
+        for token in ["", "pakn_st_00", "Bearer", &"x".repeat(500)] {
+            let reply = me(&app, token).await;
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{token:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_for_a_while() {
+    for app in apps_with(|s| s.auth.lock_after_failures = 3).await {
+        sign_in_as(&app, "bikhoa", Role::AgencyOfficer, "48.SXD").await;
+        for _ in 0..3 {
+            assert_eq!(
+                login(&app, "bikhoa", "sai mật khẩu rồi").await.status,
+                StatusCode::UNAUTHORIZED
+            );
+        }
+        // Locked: even the right password is refused, with the same answer.
+        let locked = login(&app, "bikhoa", PASSWORD).await;
+        assert_eq!(locked.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(locked.body["code"], "invalid_credentials");
+        let row = app
+            .store
+            .find_staff_by_username("bikhoa")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(row.locked_until.unwrap() > Utc::now());
+    }
+}
+
+#[tokio::test]
+async fn disabling_an_account_ends_its_sessions() {
+    for app in apps().await {
+        let token = sign_in_as(&app, "nghiviec", Role::AgencyOfficer, "48.SXD").await;
+        assert_eq!(me(&app, &token).await.status, StatusCode::OK);
+        assert!(
+            app.store
+                .disable_staff("nghiviec", Utc::now())
+                .await
+                .unwrap()
+        );
+        assert_eq!(me(&app, &token).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            login(&app, "nghiviec", PASSWORD).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+/// Method, documented template, concrete path, body, roles allowed.
+type Rule = (
+    Method,
+    &'static str,
+    &'static str,
+    Option<Value>,
+    &'static [Role],
+);
+
+/// Every route that needs a session, with the roles allowed. A route
+/// documented with `security` but missing here fails the test: no route
+/// ships without its rule.
+fn matrix() -> Vec<Rule> {
+    let day = json!({"kind": "day_off", "name": "Nghỉ thử", "source": "Quyết định thử"});
+    vec![
+        (
+            Method::GET,
+            "/api/v1/auth/me",
+            "/api/v1/auth/me",
+            None,
+            &Role::ALL,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/admin/calendar/days/{date}",
+            "/api/v1/admin/calendar/days/2027-12-31",
+            Some(day),
+            &[Role::Admin],
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/admin/calendar/days/{date}",
+            "/api/v1/admin/calendar/days/2027-12-31",
+            None,
+            &[Role::Admin],
+        ),
+        // Last: it ends the session.
+        (
+            Method::POST,
+            "/api/v1/auth/logout",
+            "/api/v1/auth/logout",
+            None,
+            &Role::ALL,
+        ),
+    ]
+}
+
+#[test]
+fn every_secured_route_is_in_the_matrix() {
+    let spec: Value = serde_yaml_ng::from_str(pakn::web::OPENAPI_YAML).unwrap();
+    let mut secured = BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if op.get("security").is_some() {
+                secured.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    let listed: BTreeSet<(String, String)> = matrix()
+        .into_iter()
+        .map(|(m, t, ..)| (m.to_string(), t.to_string()))
+        .collect();
+    assert_eq!(secured, listed);
+}
+
+#[tokio::test]
+async fn every_role_gets_exactly_what_its_permissions_allow() {
+    for app in apps().await {
+        let mut tokens = Vec::new();
+        for role in Role::ALL {
+            let agency = if matches!(role, Role::AgencyOfficer | Role::AgencyLead) {
+                "48.SXD"
+            } else {
+                "48.VP"
+            };
+            tokens.push((
+                role,
+                sign_in_as(
+                    &app,
+                    &format!("vai.{}", role.as_str().replace('_', "")),
+                    role,
+                    agency,
+                )
+                .await,
+            ));
+        }
+        for (method, template, path, body, allowed) in matrix() {
+            // Without a session: 401 everywhere.
+            let anonymous = app
+                .send(method.clone(), template, path, |r| match &body {
+                    Some(b) => r.json(b),
+                    None => r,
+                })
+                .await;
+            assert_eq!(
+                anonymous.status,
+                StatusCode::UNAUTHORIZED,
+                "[{}] anonymous {method} {path}",
+                app.backend
+            );
+            for (role, token) in &tokens {
+                let reply = app
+                    .send(method.clone(), template, path, |r| {
+                        let r = r.bearer_auth(token);
+                        match &body {
+                            Some(b) => r.json(b),
+                            None => r,
+                        }
+                    })
+                    .await;
+                if allowed.contains(role) {
+                    assert!(
+                        reply.status.is_success(),
+                        "[{}] {role:?} {method} {path}: {} {}",
+                        app.backend,
+                        reply.status,
+                        reply.body
+                    );
+                } else {
+                    assert_eq!(
+                        reply.status,
+                        StatusCode::FORBIDDEN,
+                        "[{}] {role:?} {method} {path}: {}",
+                        app.backend,
+                        reply.body
+                    );
+                    assert_eq!(reply.body["code"], "forbidden");
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_admin_edits_the_calendar_through_the_api_and_due_dates_follow() {
+    for app in apps().await {
+        let admin = sign_in_as(&app, "quantri", Role::Admin, "48.VP").await;
+        let receipt = app.post_feedback(&crate::helpers::valid_submission()).await;
+        let received = receipt.body["received_at"].as_str().unwrap();
+        let received_on = pakn::domain::time::vietnam_date(
+            chrono::DateTime::parse_from_rfc3339(received)
+                .unwrap()
+                .with_timezone(&Utc),
+        );
+        let next = app
+            .deadlines
+            .calendar()
+            .current()
+            .calendar
+            .add_working_days(received_on, 1)
+            .0;
+        let path = format!("/api/v1/admin/calendar/days/{next}");
+        let kind = if chrono::Datelike::weekday(&next).number_from_monday() > 5 {
+            "holiday"
+        } else {
+            "day_off"
+        };
+        let reply = app
+            .send(Method::PUT, "/api/v1/admin/calendar/days/{date}", &path, |r| {
+                r.bearer_auth(&admin).json(&json!({"kind": kind, "name": "Nghỉ đột xuất", "source": "Quyết định 1/QĐ-UBND (thử)", "reason": "Bão"}))
+            })
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "[{}] {}",
+            app.backend,
+            reply.body
+        );
+        assert_eq!(reply.body["moved"], 3, "the new item's three deadlines");
+        let events = app.store.calendar_audit_events().await.unwrap();
+        let last = events.last().unwrap();
+        assert_eq!(last.action, "calendar.day_set");
+        assert_eq!(last.actor_id.as_deref(), Some("quantri"));
+        assert!(last.request_id.is_some(), "the request is traceable");
+
+        // Refused edits say why, per rule.
+        let saturday = "/api/v1/admin/calendar/days/2027-01-02";
+        let bad = app
+            .send(
+                Method::PUT,
+                "/api/v1/admin/calendar/days/{date}",
+                saturday,
+                |r| {
+                    r.bearer_auth(&admin)
+                        .json(&json!({"kind": "day_off", "name": "x", "source": "y"}))
+                },
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            bad.field_errors(),
+            vec![("day".to_string(), "day_off_on_weekend".to_string())]
+        );
+        let not_a_date = app
+            .send(
+                Method::PUT,
+                "/api/v1/admin/calendar/days/{date}",
+                "/api/v1/admin/calendar/days/2027-02-30",
+                |r| {
+                    r.bearer_auth(&admin)
+                        .json(&json!({"kind": "day_off", "name": "x", "source": "y"}))
+                },
+            )
+            .await;
+        assert_eq!(not_a_date.status, StatusCode::NOT_FOUND);
+
+        // Removing it moves them back.
+        let removed = app
+            .send(
+                Method::DELETE,
+                "/api/v1/admin/calendar/days/{date}",
+                &path,
+                |r| r.bearer_auth(&admin),
+            )
+            .await;
+        assert_eq!(removed.status, StatusCode::OK);
+        assert_eq!(removed.body["moved"], 3);
+        let again = app
+            .send(
+                Method::DELETE,
+                "/api/v1/admin/calendar/days/{date}",
+                &path,
+                |r| r.bearer_auth(&admin),
+            )
+            .await;
+        assert_eq!(again.status, StatusCode::NOT_FOUND);
+    }
+}
