@@ -271,6 +271,14 @@ pub fn message_vi(code: &str) -> &'static str {
         "attachment_too_large" => "Tệp đính kèm vượt quá dung lượng cho phép.",
         "too_many_attachments" => "Số tệp đính kèm vượt quá giới hạn cho phép.",
         "attachment_empty" => "Tệp đính kèm rỗng.",
+        "date_invalid" => {
+            "Ngày giờ không hợp lệ (ngày: YYYY-MM-DD; thời điểm: RFC 3339, ví dụ 2026-11-20T09:15:00+07:00)."
+        }
+        "received_at_in_future" => "Thời điểm tiếp nhận không thể ở tương lai.",
+        "received_at_too_old" => "Thời điểm tiếp nhận quá một năm trước; vui lòng kiểm tra lại.",
+        "date_after_receipt" => {
+            "Ngày này không thể sau thời điểm cơ quan nhận được phản ánh, kiến nghị."
+        }
         "year_unsupported" => "Chỉ hỗ trợ các năm từ 1900 đến 2199.",
         "name_required" => "Cần nêu tên ngày (1–200 ký tự).",
         "source_required" => "Cần nêu văn bản căn cứ (1–500 ký tự).",

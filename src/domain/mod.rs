@@ -9,6 +9,7 @@ pub mod feedback;
 pub mod ids;
 pub mod phone;
 pub mod staff;
+pub mod staff_intake;
 pub mod text;
 pub mod time;
 pub mod tracking;

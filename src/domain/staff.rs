@@ -66,13 +66,17 @@ pub enum Permission {
     EditCalendar,
     /// Create, list and disable staff accounts.
     ManageStaff,
+    /// Key in an item that came by phone, letter, letter box, survey form
+    /// or transfer.
+    EnterFeedback,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 3] = [
+    pub const ALL: [Permission; 4] = [
         Permission::OwnSession,
         Permission::EditCalendar,
         Permission::ManageStaff,
+        Permission::EnterFeedback,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +84,7 @@ impl Permission {
             Permission::OwnSession => "own_session",
             Permission::EditCalendar => "edit_calendar",
             Permission::ManageStaff => "manage_staff",
+            Permission::EnterFeedback => "enter_feedback",
         }
     }
 
@@ -89,6 +94,11 @@ impl Permission {
         match self {
             Permission::OwnSession => &Role::ALL,
             Permission::EditCalendar | Permission::ManageStaff => &[Role::Admin],
+            // Whoever receives calls and letters; not the administrator
+            // (no access to items) nor the auditor (read-only).
+            Permission::EnterFeedback => {
+                &[Role::ControlOffice, Role::AgencyOfficer, Role::AgencyLead]
+            }
         }
     }
 }

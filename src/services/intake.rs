@@ -38,6 +38,18 @@ pub struct Submission {
     pub channel: Channel,
     pub idempotency_key: Option<String>,
     pub request_id: Option<String>,
+    /// Staff-entered items: when the item really reached the agency (the
+    /// deadline counts from then), who keyed it in, and the channel's
+    /// intake details. `None` for the public form.
+    pub staff_entry: Option<StaffEntry>,
+}
+
+/// What staff add when they key in a call, a letter or a survey form.
+#[derive(Debug, Clone)]
+pub struct StaffEntry {
+    pub received_at: DateTime<Utc>,
+    pub operator: crate::domain::staff::Actor,
+    pub intake_details: serde_json::Value,
 }
 
 /// What the submitter is told: the 201 body.
@@ -80,7 +92,9 @@ pub async fn receive(
         channel,
         idempotency_key,
         request_id,
+        staff_entry,
     } = submission;
+    let received_at = staff_entry.as_ref().map_or(now, |e| e.received_at);
     let input = input.normalized();
     let key = idempotency_key
         .as_deref()
@@ -147,9 +161,20 @@ pub async fn receive(
         settings,
         now,
     );
-    // The clock starts at receipt (issue #4 lets staff record an earlier
-    // real arrival for hotline calls and letters).
-    (record.deadlines, record.due_at) = deadlines.for_new_item(now);
+    // The clock starts when the item really reached the agency, which for
+    // a letter or a call keyed in later is before now.
+    record.received_at = received_at;
+    (record.deadlines, record.due_at) = deadlines.for_new_item(received_at);
+    if let Some(entry) = &staff_entry {
+        record.entered_by = Some(entry.operator.staff_id);
+        record.intake_details = Some(entry.intake_details.clone());
+        record.audit.actor_kind = "staff".into();
+        record.audit.actor_id = Some(entry.operator.username.clone());
+        record.audit.details["entered_by"] = entry.operator.username.clone().into();
+        // The gap between arrival and registration is recorded (and
+        // reported): deadlines ran during it.
+        record.audit.details["intake_delay_seconds"] = (now - received_at).num_seconds().into();
+    }
     let idempotency = match key {
         Some(key) => Some(IdempotencyWrite {
             key_hash: idempotency_key_hash(key),
@@ -171,7 +196,7 @@ pub async fn receive(
     let body_for = |code: &TrackingCode| {
         receipt_body(
             code,
-            now,
+            received_at,
             &public_base,
             feedback.language_flagged,
             &attachments_summary,
@@ -203,7 +228,7 @@ pub async fn receive(
     );
     let mut body = receipt_body(
         &code,
-        now,
+        received_at,
         &public_base,
         feedback.language_flagged,
         &attachments_summary,
@@ -412,6 +437,9 @@ fn build_record(
         state: state.as_str().to_string(),
         receiving_agency_id,
         received_at: now,
+        registered_at: now,
+        entered_by: None,
+        intake_details: None,
         due_at: None,
         deadlines: Vec::new(),
         audit: AuditEntry {

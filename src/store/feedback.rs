@@ -48,7 +48,16 @@ pub struct NewFeedbackRecord {
     pub consent_to_publish: bool,
     pub state: String,
     pub receiving_agency_id: AgencyId,
+    /// When the item really reached the agency (deadlines count from it).
     pub received_at: DateTime<Utc>,
+    /// When it was registered here (the tracking code's date; equal to
+    /// `received_at` for the web form and e-mail, later for a letter or a
+    /// call keyed in afterwards).
+    pub registered_at: DateTime<Utc>,
+    /// The staff member who keyed it in, and the channel's intake details
+    /// (caller number, postmark date…), for staff-entered items.
+    pub entered_by: Option<uuid::Uuid>,
+    pub intake_details: Option<serde_json::Value>,
     /// The answer deadline, copied onto the item for the queue's sort.
     pub due_at: Option<DateTime<Utc>>,
     pub deadlines: Vec<NewDeadline>,
@@ -119,7 +128,7 @@ impl Store {
         idempotency: Option<&IdempotencyWrite>,
         response_body: impl Fn(&TrackingCode) -> serde_json::Value,
     ) -> Result<TrackingCode, StoreError> {
-        let day = vietnam_date(record.received_at);
+        let day = vietnam_date(record.registered_at);
         let mut last_err = None;
         for _ in 0..ALLOCATION_ATTEMPTS {
             match self
@@ -191,7 +200,7 @@ impl Store {
                     values,
                 ))
                 .await?;
-                write_audit(&txn, Some(record.id), &record.audit, record.received_at).await?;
+                write_audit(&txn, Some(record.id), &record.audit, record.registered_at).await?;
                 insert_deadlines(&txn, record).await?;
                 write_extras(&txn, record, idempotency, response_body(&code)).await?;
                 txn.commit().await?;
@@ -374,7 +383,7 @@ async fn next_sequence<C: ConnectionTrait>(
 /// The item's columns and values, except the tracking code, shared by
 /// both databases' insert statements.
 fn item_columns(r: &NewFeedbackRecord) -> (Vec<&'static str>, Vec<Value>) {
-    let at = r.received_at;
+    let at = r.registered_at;
     let pairs: Vec<(&'static str, Value)> = vec![
         ("id", r.id.as_uuid().into()),
         ("lookup_token_hash", r.lookup_token_hash.clone().into()),
@@ -410,8 +419,10 @@ fn item_columns(r: &NewFeedbackRecord) -> (Vec<&'static str>, Vec<Value>) {
             "receiving_agency_id",
             r.receiving_agency_id.as_uuid().into(),
         ),
-        ("received_at", at.into()),
+        ("received_at", r.received_at.into()),
         ("due_at", r.due_at.into()),
+        ("entered_by_staff_id", r.entered_by.into()),
+        ("intake_details", r.intake_details.clone().into()),
         ("created_at", at.into()),
         ("updated_at", at.into()),
         ("version", 1i32.into()),
@@ -429,7 +440,7 @@ async fn insert_item_and_audit_pg<C: ConnectionTrait>(
     let (columns, mut values) = item_columns(r);
     let n = values.len();
     let placeholders: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
-    let prefix = TrackingCode::new(&r.province_code, vietnam_date(r.received_at), 1).to_string();
+    let prefix = TrackingCode::new(&r.province_code, vietnam_date(r.registered_at), 1).to_string();
     let prefix = prefix.trim_end_matches("0001").to_string();
     values.push(prefix.into());
     values.push(sequence.to_string().into());
@@ -444,7 +455,7 @@ async fn insert_item_and_audit_pg<C: ConnectionTrait>(
         a.reason.clone().into(),
         a.details.clone().into(),
         a.request_id.clone().into(),
-        r.received_at.into(),
+        r.registered_at.into(),
     ];
     let first_audit = values.len() + 1;
     values.extend(audit);
@@ -456,7 +467,7 @@ async fn insert_item_and_audit_pg<C: ConnectionTrait>(
     let mut deadline_columns: Vec<&'static str> = Vec::new();
     let mut deadline_rows: Vec<String> = Vec::new();
     for d in &r.deadlines {
-        let pairs = d.columns(r.id, r.received_at);
+        let pairs = d.columns(r.id, r.registered_at);
         let start = values.len() + 1;
         deadline_columns = pairs.iter().map(|(c, _)| *c).collect();
         deadline_rows.push(format!(
@@ -514,7 +525,7 @@ async fn insert_deadlines<C: ConnectionTrait>(
     let backend = conn.get_database_backend();
     for d in &r.deadlines {
         let (columns, values): (Vec<&'static str>, Vec<Value>) =
-            d.columns(r.id, r.received_at).into_iter().unzip();
+            d.columns(r.id, r.registered_at).into_iter().unzip();
         let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
         conn.execute_raw(Statement::from_sql_and_values(
             backend,
@@ -545,7 +556,7 @@ async fn write_extras(
             sha256: Set(a.sha256.clone()),
             size_bytes: Set(i64::try_from(a.content.len()).unwrap_or(i64::MAX)),
             content: Set(a.content.clone()),
-            created_at: Set(r.received_at),
+            created_at: Set(r.registered_at),
         })
         .on_conflict_do_nothing_on([attachment_blob::Column::Sha256])
         .exec_without_returning(txn)
@@ -559,7 +570,7 @@ async fn write_extras(
             size_bytes: Set(i64::try_from(a.content.len()).unwrap_or(i64::MAX)),
             sha256: Set(a.sha256.clone()),
             source: Set(a.source.clone()),
-            created_at: Set(r.received_at),
+            created_at: Set(r.registered_at),
         })
         .exec_without_returning(txn)
         .await?;
@@ -571,7 +582,7 @@ async fn write_extras(
             feedback_item_id: Set(r.id.as_uuid()),
             response_body: Set(response_body),
             sealed_token: Set(idem.sealed_token.clone()),
-            created_at: Set(r.received_at),
+            created_at: Set(r.registered_at),
         })
         .exec_without_returning(txn)
         .await?;

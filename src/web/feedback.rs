@@ -32,6 +32,7 @@ pub async fn create_feedback(
             .get("idempotency-key")
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
         request_id: REQUEST_ID.try_with(Clone::clone).ok(),
+        staff_entry: None,
     };
     let receipt = intake::receive(
         &state.store,

@@ -23,9 +23,26 @@ const MAX_FORM_DEPTH: usize = 3;
 
 pub async fn read_submission(
     req: &HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     settings: &Settings,
 ) -> Result<(SubmissionInput, Vec<IncomingAttachment>), ApiError> {
+    let (value, files) = read_body(req, payload, settings).await?;
+    Ok((submission_from_value(value)?, files))
+}
+
+/// The submission in `value` (what is left once a caller took its own
+/// fields out).
+pub fn submission_from_value(value: Value) -> Result<SubmissionInput, ApiError> {
+    serde_path_to_error::deserialize::<_, SubmissionInput>(value).map_err(value_error)
+}
+
+/// The body as one JSON value (form encodings nested by their dotted or
+/// bracketed names) and any attached files.
+pub async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    settings: &Settings,
+) -> Result<(Value, Vec<IncomingAttachment>), ApiError> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -59,12 +76,8 @@ pub async fn read_submission(
                 body.extend_from_slice(&chunk);
             }
             let input = if essence == "application/json" {
-                let mut de = serde_json::Deserializer::from_slice(&body);
-                let parsed = serde_path_to_error::deserialize::<_, SubmissionInput>(&mut de)
-                    .map_err(json_error)?;
-                de.end()
-                    .map_err(|_| ApiError::malformed("Dữ liệu JSON không hợp lệ."))?;
-                parsed
+                serde_json::from_slice::<Value>(&body)
+                    .map_err(|_| ApiError::malformed("Dữ liệu JSON không hợp lệ."))?
             } else {
                 let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
                     .map_err(|_| ApiError::malformed("Dữ liệu biểu mẫu không hợp lệ."))?;
@@ -86,7 +99,7 @@ async fn read_multipart(
     req: &HttpRequest,
     payload: web::Payload,
     settings: &Settings,
-) -> Result<(SubmissionInput, Vec<IncomingAttachment>), ApiError> {
+) -> Result<(Value, Vec<IncomingAttachment>), ApiError> {
     let mut multipart = Multipart::new(req.headers(), payload.into_inner());
     let mut pairs = Vec::new();
     let mut files = Vec::new();
@@ -152,8 +165,8 @@ async fn read_multipart(
     Ok((from_pairs(pairs)?, files))
 }
 
-/// Builds the nested submission from flat form pairs.
-fn from_pairs(pairs: Vec<(String, String)>) -> Result<SubmissionInput, ApiError> {
+/// Builds the nested object from flat form pairs.
+fn from_pairs(pairs: Vec<(String, String)>) -> Result<Value, ApiError> {
     let mut root = Map::new();
     for (raw_key, value) in pairs {
         let key = raw_key
@@ -191,16 +204,7 @@ fn from_pairs(pairs: Vec<(String, String)>) -> Result<SubmissionInput, ApiError>
         }
         node.insert(leaf, Value::String(value));
     }
-    serde_path_to_error::deserialize::<_, SubmissionInput>(Value::Object(root)).map_err(value_error)
-}
-
-fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
-    let path = err.path().to_string();
-    let inner = err.into_inner();
-    if inner.is_syntax() || inner.is_eof() || inner.is_io() {
-        return ApiError::malformed("Dữ liệu JSON không hợp lệ.");
-    }
-    field_error(&path, &inner.to_string())
+    Ok(Value::Object(root))
 }
 
 fn value_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {

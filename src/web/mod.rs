@@ -11,6 +11,7 @@ pub mod intake_body;
 pub mod middleware;
 pub mod problem;
 pub mod rate_limit;
+pub mod staff;
 
 use std::sync::Arc;
 
@@ -87,6 +88,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         }),
         endpoint(Method::DELETE, "/api/v1/admin/calendar/days/{date}", || {
             web::delete().to(calendar::delete_day)
+        }),
+        endpoint(Method::POST, "/api/v1/staff/feedback", || {
+            web::post().to(staff::create_staff_feedback)
         }),
         endpoint(Method::GET, "/api/v1/agencies", || {
             web::get().to(directory::list_agencies)

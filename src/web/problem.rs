@@ -90,6 +90,11 @@ impl ApiError {
         e
     }
 
+    /// The per-field errors of a validation problem (empty otherwise).
+    pub fn field_errors(self) -> Vec<FieldError> {
+        self.0.errors
+    }
+
     pub fn malformed(detail: impl Into<Cow<'static, str>>) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,

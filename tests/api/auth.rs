@@ -70,7 +70,10 @@ async fn staff_sign_in_see_themselves_and_sign_out() {
         );
         assert_eq!(reply.body["role"], "control_office");
         assert_eq!(reply.body["agency_code"], "48.VP");
-        assert_eq!(reply.body["permissions"], json!(["own_session"]));
+        assert_eq!(
+            reply.body["permissions"],
+            json!(["own_session", "enter_feedback"])
+        );
         assert!(reply.header("cache-control").unwrap().contains("no-store"));
 
         let out = app
@@ -213,6 +216,13 @@ fn matrix() -> Vec<Rule> {
             "/api/v1/admin/calendar/days/2027-12-31",
             None,
             &[Role::Admin],
+        ),
+        (
+            Method::POST,
+            "/api/v1/staff/feedback",
+            "/api/v1/staff/feedback",
+            Some(crate::staff::hotline_call(Utc::now())),
+            &[Role::ControlOffice, Role::AgencyOfficer, Role::AgencyLead],
         ),
         // Last: it ends the session.
         (

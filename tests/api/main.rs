@@ -13,4 +13,5 @@ mod helpers;
 mod intake;
 mod lookup;
 mod operations;
+mod staff;
 mod storage;

@@ -15,5 +15,6 @@ pub mod field;
 pub mod idempotency_record;
 pub mod notice;
 pub mod staff_account;
+pub mod staff_note;
 pub mod staff_session;
 pub mod tracking_sequence;
