@@ -69,14 +69,17 @@ pub enum Permission {
     /// Key in an item that came by phone, letter, letter box, survey form
     /// or transfer.
     EnterFeedback,
+    /// See the queue and items (scoped: see [`Actor::queue_scope`]).
+    ViewItems,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 4] = [
+    pub const ALL: [Permission; 5] = [
         Permission::OwnSession,
         Permission::EditCalendar,
         Permission::ManageStaff,
         Permission::EnterFeedback,
+        Permission::ViewItems,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -85,6 +88,7 @@ impl Permission {
             Permission::EditCalendar => "edit_calendar",
             Permission::ManageStaff => "manage_staff",
             Permission::EnterFeedback => "enter_feedback",
+            Permission::ViewItems => "view_items",
         }
     }
 
@@ -99,6 +103,12 @@ impl Permission {
             Permission::EnterFeedback => {
                 &[Role::ControlOffice, Role::AgencyOfficer, Role::AgencyLead]
             }
+            Permission::ViewItems => &[
+                Role::ControlOffice,
+                Role::AgencyOfficer,
+                Role::AgencyLead,
+                Role::Auditor,
+            ],
         }
     }
 }
@@ -113,9 +123,29 @@ pub struct Actor {
     pub agency: AgencyId,
 }
 
+/// Which items a role sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemScope {
+    /// Every item of the province this instance serves (the control
+    /// office triages them all; auditors read them all).
+    Province,
+    /// Items the actor's own agency handles.
+    OwnAgency(AgencyId),
+    /// None (administrators manage the system, not items).
+    Nothing,
+}
+
 impl Actor {
     pub fn may(&self, permission: Permission) -> bool {
         permission.roles().contains(&self.role)
+    }
+
+    pub fn item_scope(&self) -> ItemScope {
+        match self.role {
+            Role::ControlOffice | Role::Auditor => ItemScope::Province,
+            Role::AgencyOfficer | Role::AgencyLead => ItemScope::OwnAgency(self.agency),
+            Role::Admin => ItemScope::Nothing,
+        }
     }
 }
 

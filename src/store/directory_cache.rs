@@ -27,6 +27,10 @@ pub struct DirectorySnapshot {
     pub units: HashMap<String, (String, Option<String>)>,
     /// Province code → its current receiving office.
     pub receiving_offices: HashMap<String, AgencyId>,
+    /// Identifier → (code, name), for lists that show agencies.
+    pub agency_names: HashMap<AgencyId, (String, String)>,
+    /// Field identifier → code.
+    pub field_codes: HashMap<FieldId, String>,
 }
 
 #[derive(Debug, Default)]
@@ -68,6 +72,9 @@ impl Store {
             ..DirectorySnapshot::default()
         };
         for f in field::Entity::find().all(db).await? {
+            snapshot
+                .field_codes
+                .insert(FieldId::from_uuid(f.id), f.code.clone());
             snapshot.fields.insert(f.code, FieldId::from_uuid(f.id));
         }
         for a in agency::Entity::find()
@@ -84,6 +91,9 @@ impl Store {
                     .entry(province.clone())
                     .or_insert(AgencyId::from_uuid(a.id));
             }
+            snapshot
+                .agency_names
+                .insert(AgencyId::from_uuid(a.id), (a.code.clone(), a.name.clone()));
             snapshot.agencies.insert(a.code, AgencyId::from_uuid(a.id));
         }
         for u in administrative_unit::Entity::find()

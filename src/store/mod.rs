@@ -7,6 +7,7 @@ pub mod directory;
 pub mod directory_cache;
 pub mod entities;
 pub mod feedback;
+pub mod queue;
 pub mod staff;
 
 use std::collections::HashSet;

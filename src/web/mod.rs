@@ -92,6 +92,12 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(Method::POST, "/api/v1/staff/feedback", || {
             web::post().to(staff::create_staff_feedback)
         }),
+        endpoint(Method::GET, "/api/v1/staff/feedback", || {
+            web::get().to(staff::list_queue)
+        }),
+        endpoint(Method::GET, "/api/v1/staff/feedback/summary", || {
+            web::get().to(staff::queue_summary)
+        }),
         endpoint(Method::GET, "/api/v1/agencies", || {
             web::get().to(directory::list_agencies)
         }),

@@ -3,16 +3,23 @@
 
 use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::Utc;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde_json::Value;
+use uuid::Uuid;
 
 use super::AppState;
 use super::auth::Staff;
 use super::intake_body::{read_body, submission_from_value};
 use super::problem::{ApiError, REQUEST_ID};
-use crate::domain::staff::Permission;
+use crate::domain::feedback::{Channel, FeedbackKind, FeedbackState};
+use crate::domain::ids::{AgencyId, FieldId};
+use crate::domain::staff::{ItemScope, Permission};
 use crate::domain::staff_intake::parse_staff_intake;
+use crate::domain::text::fold_for_search;
+use crate::domain::time::{to_vietnam_rfc3339, vietnam_instant};
 use crate::services::intake::{self, StaffEntry, Submission};
+use crate::store::directory_cache::DirectorySnapshot;
+use crate::store::queue::{QueueCursor, QueueFilter, QueueRow, QueueScope};
 
 /// `POST /api/v1/staff/feedback`: the public submission's fields plus
 /// `channel`, `received_at` and `intake`.
@@ -81,4 +88,220 @@ pub async fn create_staff_feedback(
     Ok(response
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .json(receipt.body))
+}
+
+#[derive(Debug, serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct QueueQuery {
+    state: Option<String>,
+    channel: Option<String>,
+    kind: Option<String>,
+    field_code: Option<String>,
+    agency_code: Option<String>,
+    overdue: Option<String>,
+    due_before: Option<String>,
+    received_from: Option<String>,
+    received_to: Option<String>,
+    q: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+fn scope(actor: &crate::domain::staff::Actor) -> Result<QueueScope, ApiError> {
+    match actor.item_scope() {
+        ItemScope::Province => Ok(QueueScope::Province),
+        ItemScope::OwnAgency(agency) => Ok(QueueScope::HandledBy(agency.as_uuid())),
+        ItemScope::Nothing => Err(ApiError::forbidden()),
+    }
+}
+
+fn bad(detail: &'static str) -> ApiError {
+    ApiError::malformed(detail)
+}
+
+/// Start of a Vietnamese calendar day.
+fn day_start(raw: &str, what: &'static str) -> Result<DateTime<Utc>, ApiError> {
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map(|d| vietnam_instant(d, NaiveTime::MIN))
+        .map_err(|_| bad(what))
+}
+
+fn encode_cursor(row: &QueueRow) -> String {
+    let due = row
+        .due_at
+        .map_or_else(|| "n".to_string(), |t| t.timestamp_micros().to_string());
+    format!("{due}.{}", row.id.simple())
+}
+
+fn decode_cursor(raw: &str) -> Option<QueueCursor> {
+    let (due, id) = raw.split_once('.')?;
+    let id = Uuid::try_parse(id).ok()?;
+    let due_at = if due == "n" {
+        None
+    } else {
+        Some(DateTime::from_timestamp_micros(due.parse().ok()?)?)
+    };
+    Some(QueueCursor { due_at, id })
+}
+
+fn parse_filter(
+    q: QueueQuery,
+    directory: &DirectorySnapshot,
+) -> Result<(QueueFilter, Option<QueueCursor>, u64), ApiError> {
+    let mut f = QueueFilter::default();
+    if let Some(states) = q.state.as_deref().filter(|s| !s.is_empty()) {
+        for s in states.split(',') {
+            let state = FeedbackState::parse(s.trim())
+                .ok_or_else(|| bad("Tham số state không hợp lệ (ví dụ: received,classified)."))?;
+            f.states.push(state.as_str().to_string());
+        }
+    }
+    if let Some(c) = q.channel.as_deref() {
+        f.channel = Some(
+            Channel::parse(c)
+                .ok_or_else(|| bad("Tham số channel không hợp lệ."))?
+                .as_str()
+                .to_string(),
+        );
+    }
+    if let Some(k) = q.kind.as_deref() {
+        f.kind = Some(
+            FeedbackKind::parse(k)
+                .ok_or_else(|| bad("Tham số kind chỉ nhận phan_anh hoặc kien_nghi."))?
+                .as_str()
+                .to_string(),
+        );
+    }
+    if let Some(code) = q.field_code.as_deref() {
+        f.field_id = Some(directory.fields.get(code).map(|id| id.as_uuid()));
+    }
+    if let Some(code) = q.agency_code.as_deref() {
+        f.agency_id = Some(directory.agencies.get(code).map(|id| id.as_uuid()));
+    }
+    f.overdue = match q.overdue.as_deref() {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => return Err(bad("Tham số overdue chỉ nhận true hoặc false.")),
+    };
+    if let Some(raw) = q.due_before.as_deref() {
+        f.due_before = Some(match DateTime::parse_from_rfc3339(raw) {
+            Ok(t) => t.with_timezone(&Utc),
+            // A date: due before the end of that day.
+            Err(_) => {
+                day_start(
+                    raw,
+                    "Tham số due_before phải là ngày YYYY-MM-DD hoặc thời điểm RFC 3339.",
+                )? + chrono::Duration::days(1)
+            }
+        });
+    }
+    if let Some(raw) = q.received_from.as_deref() {
+        f.received_from = Some(day_start(
+            raw,
+            "Tham số received_from phải là ngày YYYY-MM-DD.",
+        )?);
+    }
+    if let Some(raw) = q.received_to.as_deref() {
+        f.received_before = Some(
+            day_start(raw, "Tham số received_to phải là ngày YYYY-MM-DD.")?
+                + chrono::Duration::days(1),
+        );
+    }
+    if let Some(text) = q.q.as_deref() {
+        if text.chars().count() > 200 {
+            return Err(bad("Từ khoá tìm kiếm dài tối đa 200 ký tự."));
+        }
+        // Folded like the stored text: đường = duong = ĐƯỜNG, NFC or NFD.
+        // LIKE's wildcards are not search syntax here.
+        f.words = fold_for_search(text)
+            .replace(['%', '_', '\\'], " ")
+            .split_whitespace()
+            .take(10)
+            .map(str::to_string)
+            .collect();
+    }
+    let cursor = match q.cursor.as_deref() {
+        None => None,
+        Some(raw) => Some(decode_cursor(raw).ok_or_else(|| bad("Tham số cursor không hợp lệ."))?),
+    };
+    let limit = match q.limit.as_deref() {
+        None => 50,
+        Some(raw) => raw
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| bad("Tham số limit phải từ 1 đến 100."))?,
+    };
+    Ok((f, cursor, limit))
+}
+
+/// `GET /api/v1/staff/feedback`: the queue, sorted by due date.
+pub async fn list_queue(
+    staff: Staff,
+    query: web::Query<QueueQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = staff.require(Permission::ViewItems)?;
+    let scope = scope(actor)?;
+    let directory = state.store.directory_snapshot().await?;
+    let (filter, cursor, limit) = parse_filter(query.into_inner(), &directory)?;
+    let now = Utc::now();
+    let (rows, more) = state
+        .store
+        .queue_page(&filter, scope, cursor, limit, now)
+        .await?;
+    let next_cursor = if more {
+        rows.last().map(encode_cursor)
+    } else {
+        None
+    };
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let holder = AgencyId::from_uuid(r.handling_agency_id.unwrap_or(r.receiving_agency_id));
+            let (code, name) = directory.agency_names.get(&holder).cloned().unwrap_or_default();
+            serde_json::json!({
+                "tracking_code": r.tracking_code,
+                "title": r.title,
+                "kind": r.kind,
+                "channel": r.channel,
+                "state": r.state,
+                "handling_agency": {"code": code, "name": name},
+                "field_code": r.field_id.and_then(|f| directory.field_codes.get(&FieldId::from_uuid(f)).cloned()),
+                "received_at": to_vietnam_rfc3339(r.received_at),
+                "due_at": r.due_at.map(to_vietnam_rfc3339),
+                "overdue": r.due_at.is_some_and(|d| d < now),
+                "language_flagged": r.language_flagged,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header(CacheControl(vec![
+            CacheDirective::NoStore,
+            CacheDirective::Private,
+        ]))
+        .json(serde_json::json!({"items": items, "next_cursor": next_cursor})))
+}
+
+/// `GET /api/v1/staff/feedback/summary`: counts for a dashboard.
+pub async fn queue_summary(
+    staff: Staff,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = staff.require(Permission::ViewItems)?;
+    let scope = scope(actor)?;
+    let rows = state.store.queue_summary(scope, Utc::now()).await?;
+    let total: i64 = rows.iter().map(|r| r.1).sum();
+    let overdue: i64 = rows.iter().map(|r| r.2).sum();
+    let by_state: Vec<Value> = rows
+        .iter()
+        .map(|(s, n, o)| serde_json::json!({"state": s, "count": n, "overdue": o}))
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header(CacheControl(vec![
+            CacheDirective::NoStore,
+            CacheDirective::Private,
+        ]))
+        .json(serde_json::json!({"total": total, "overdue": overdue, "by_state": by_state})))
 }

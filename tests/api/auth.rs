@@ -72,7 +72,7 @@ async fn staff_sign_in_see_themselves_and_sign_out() {
         assert_eq!(reply.body["agency_code"], "48.VP");
         assert_eq!(
             reply.body["permissions"],
-            json!(["own_session", "enter_feedback"])
+            json!(["own_session", "enter_feedback", "view_items"])
         );
         assert!(reply.header("cache-control").unwrap().contains("no-store"));
 
@@ -223,6 +223,30 @@ fn matrix() -> Vec<Rule> {
             "/api/v1/staff/feedback",
             Some(crate::staff::hotline_call(Utc::now())),
             &[Role::ControlOffice, Role::AgencyOfficer, Role::AgencyLead],
+        ),
+        (
+            Method::GET,
+            "/api/v1/staff/feedback",
+            "/api/v1/staff/feedback",
+            None,
+            &[
+                Role::ControlOffice,
+                Role::AgencyOfficer,
+                Role::AgencyLead,
+                Role::Auditor,
+            ],
+        ),
+        (
+            Method::GET,
+            "/api/v1/staff/feedback/summary",
+            "/api/v1/staff/feedback/summary",
+            None,
+            &[
+                Role::ControlOffice,
+                Role::AgencyOfficer,
+                Role::AgencyLead,
+                Role::Auditor,
+            ],
         ),
         // Last: it ends the session.
         (

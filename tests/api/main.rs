@@ -13,5 +13,6 @@ mod helpers;
 mod intake;
 mod lookup;
 mod operations;
+mod queue;
 mod staff;
 mod storage;

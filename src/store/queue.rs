@@ -1,0 +1,185 @@
+//! The staff queue: filtered, scoped, sorted by due date, paged by a
+//! keyset cursor (due date, id) so that new items never shift a page.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{NullOrdering, Order};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use super::entities::feedback_item;
+use super::{Store, StoreError};
+
+/// Who may see what: everything of the instance's province, or the items
+/// one agency handles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueScope {
+    Province,
+    HandledBy(Uuid),
+}
+
+/// Filters, all optional, already resolved to identifiers and instants.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    pub states: Vec<String>,
+    pub channel: Option<String>,
+    pub kind: Option<String>,
+    /// `Some(None)`: a code that names no field (nothing matches).
+    pub field_id: Option<Option<Uuid>>,
+    pub agency_id: Option<Option<Uuid>>,
+    pub overdue: Option<bool>,
+    pub due_before: Option<DateTime<Utc>>,
+    pub received_from: Option<DateTime<Utc>>,
+    pub received_before: Option<DateTime<Utc>>,
+    /// Folded search words (see `fold_for_search`).
+    pub words: Vec<String>,
+}
+
+/// Where the previous page ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueCursor {
+    pub due_at: Option<DateTime<Utc>>,
+    pub id: Uuid,
+}
+
+pub use feedback_item::Model as QueueRow;
+
+fn apply(filter: &QueueFilter, scope: QueueScope, now: DateTime<Utc>) -> Condition {
+    use feedback_item::Column as C;
+    let mut c = Condition::all();
+    if let QueueScope::HandledBy(agency) = scope {
+        c = c.add(C::HandlingAgencyId.eq(agency));
+    }
+    if !filter.states.is_empty() {
+        c = c.add(C::State.is_in(filter.states.clone()));
+    }
+    if let Some(channel) = &filter.channel {
+        c = c.add(C::Channel.eq(channel.clone()));
+    }
+    if let Some(kind) = &filter.kind {
+        c = c.add(C::Kind.eq(kind.clone()));
+    }
+    match filter.field_id {
+        Some(Some(id)) => c = c.add(C::FieldId.eq(id)),
+        Some(None) => c = c.add(C::Id.is_null()),
+        None => {}
+    }
+    match filter.agency_id {
+        // The agency holding the item: its handler, or the receiving
+        // office until there is one.
+        Some(Some(id)) => {
+            c = c.add(
+                Condition::any().add(C::HandlingAgencyId.eq(id)).add(
+                    Condition::all()
+                        .add(C::HandlingAgencyId.is_null())
+                        .add(C::ReceivingAgencyId.eq(id)),
+                ),
+            )
+        }
+        Some(None) => c = c.add(C::Id.is_null()),
+        None => {}
+    }
+    match filter.overdue {
+        Some(true) => c = c.add(C::DueAt.lt(now)),
+        Some(false) => {
+            c = c.add(
+                Condition::any()
+                    .add(C::DueAt.gte(now))
+                    .add(C::DueAt.is_null()),
+            )
+        }
+        None => {}
+    }
+    if let Some(t) = filter.due_before {
+        c = c.add(C::DueAt.lt(t));
+    }
+    if let Some(t) = filter.received_from {
+        c = c.add(C::ReceivedAt.gte(t));
+    }
+    if let Some(t) = filter.received_before {
+        c = c.add(C::ReceivedAt.lt(t));
+    }
+    for word in &filter.words {
+        c = c.add(C::SearchText.like(format!("%{word}%")));
+    }
+    c
+}
+
+impl Store {
+    /// One page of the queue, `limit` rows, and whether more follow.
+    pub async fn queue_page(
+        &self,
+        filter: &QueueFilter,
+        scope: QueueScope,
+        after: Option<QueueCursor>,
+        limit: u64,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<QueueRow>, bool), StoreError> {
+        use feedback_item::Column as C;
+        let mut condition = apply(filter, scope, now);
+        if let Some(cursor) = after {
+            // Sorted by due date (nulls, i.e. paused items, last), then id.
+            condition = condition.add(match cursor.due_at {
+                Some(due) => Condition::any()
+                    .add(C::DueAt.gt(due))
+                    .add(
+                        Condition::all()
+                            .add(C::DueAt.eq(due))
+                            .add(C::Id.gt(cursor.id)),
+                    )
+                    .add(C::DueAt.is_null()),
+                None => Condition::all()
+                    .add(C::DueAt.is_null())
+                    .add(C::Id.gt(cursor.id)),
+            });
+        }
+        let mut rows = feedback_item::Entity::find()
+            .filter(condition)
+            .order_by_with_nulls(C::DueAt, Order::Asc, NullOrdering::Last)
+            .order_by_asc(C::Id)
+            .limit(limit + 1)
+            .all(self.connection())
+            .await?;
+        let more = rows.len() as u64 > limit;
+        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok((rows, more))
+    }
+
+    /// Counts per state and overdue counts, within the scope.
+    pub async fn queue_summary(
+        &self,
+        scope: QueueScope,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        use feedback_item::Column as C;
+        // Two grouped counts rather than a CASE over a bound timestamp:
+        // the same SQL on both databases, each served by the indexes.
+        let count_by_state = |condition: Condition| {
+            feedback_item::Entity::find()
+                .select_only()
+                .column(C::State)
+                .column_as(C::Id.count(), "n")
+                .filter(condition)
+                .group_by(C::State)
+                .into_tuple::<(String, i64)>()
+                .all(self.connection())
+        };
+        let totals = count_by_state(apply(&QueueFilter::default(), scope, now)).await?;
+        let overdue_only = QueueFilter {
+            overdue: Some(true),
+            ..QueueFilter::default()
+        };
+        let overdue = count_by_state(apply(&overdue_only, scope, now)).await?;
+        let mut rows: Vec<(String, i64, i64)> = totals
+            .into_iter()
+            .map(|(state, n)| {
+                let late = overdue
+                    .iter()
+                    .find(|(s, _)| *s == state)
+                    .map_or(0, |(_, n)| *n);
+                (state, n, late)
+            })
+            .collect();
+        rows.sort();
+        Ok(rows)
+    }
+}

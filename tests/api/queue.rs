@@ -1,0 +1,260 @@
+//! The staff queue: scope, filters, diacritics-insensitive search, sort by
+//! due date and a cursor that survives concurrent inserts; the summary.
+
+use std::collections::BTreeSet;
+
+use chrono::{Duration, Utc};
+use pakn::domain::staff::Role;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::auth::sign_in_as;
+use crate::helpers::{TestApp, apps, valid_submission};
+
+async fn queue(app: &TestApp, token: &str, query: &str) -> crate::helpers::Reply {
+    app.send(
+        Method::GET,
+        "/api/v1/staff/feedback",
+        &format!("/api/v1/staff/feedback?{query}"),
+        |r| r.bearer_auth(token),
+    )
+    .await
+}
+
+fn codes(reply: &crate::helpers::Reply) -> Vec<String> {
+    reply.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["tracking_code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn submit_titled(app: &TestApp, title: &str) -> String {
+    let mut body = valid_submission();
+    body["title"] = json!(title);
+    let reply = app.post_feedback(&body).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    reply.body["tracking_code"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn search_ignores_diacritics_case_and_normalisation() {
+    for app in apps().await {
+        let token = sign_in_as(&app, "kiemsoat1", Role::ControlOffice, "48.VP").await;
+        let road = submit_titled(&app, "Sửa chữa đường Lê Lợi chậm trễ").await;
+        let _other = submit_titled(&app, "Thủ tục cấp giấy phép xây dựng quá hạn").await;
+        let nfd: String = "đường".nfd().collect();
+        for q in [
+            "duong",
+            "ĐƯỜNG",
+            "đường",
+            nfd.as_str(),
+            "le loi",
+            "LÊ LỢI chậm",
+        ] {
+            let reply = queue(&app, &token, &format!("q={}", urlencode(q))).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            assert_eq!(codes(&reply), vec![road.clone()], "[{}] q={q}", app.backend);
+        }
+        assert!(codes(&queue(&app, &token, "q=khongcogi").await).is_empty());
+        // LIKE wildcards are not search syntax: a search of only "%" or
+        // "_" is no search at all (both items), never "match anything
+        // with one character".
+        assert_eq!(codes(&queue(&app, &token, "q=%25").await).len(), 2);
+        assert_eq!(codes(&queue(&app, &token, "q=_").await).len(), 2);
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn pages_follow_due_dates_and_new_items_never_shift_a_page() {
+    for app in apps().await {
+        let token = sign_in_as(&app, "kiemsoat2", Role::ControlOffice, "48.VP").await;
+        // Received at different past times, so due dates differ.
+        let staff = sign_in_as(&app, "tongdai2", Role::ControlOffice, "48.VP").await;
+        let mut expected = Vec::new();
+        for days in [9, 3, 6, 1, 8, 2, 7] {
+            let body = crate::staff::hotline_call(Utc::now() - Duration::days(days));
+            let reply = app
+                .send(
+                    Method::POST,
+                    "/api/v1/staff/feedback",
+                    "/api/v1/staff/feedback",
+                    |r| r.bearer_auth(&staff).json(&body),
+                )
+                .await;
+            expected.push(reply.body["tracking_code"].as_str().unwrap().to_string());
+        }
+        let first = queue(&app, &token, "limit=3").await;
+        assert_eq!(first.body["items"].as_array().unwrap().len(), 3);
+        let mut seen: Vec<Value> = first.body["items"].as_array().unwrap().clone();
+        let mut cursor = first.body["next_cursor"].as_str().map(str::to_string);
+        // Items arriving while staff page through land after the cursor
+        // (later due dates) or not at all; none repeats.
+        submit_titled(&app, "Phản ánh mới trong lúc xem danh sách").await;
+        while let Some(c) = cursor {
+            let page = queue(&app, &token, &format!("limit=3&cursor={c}")).await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+            seen.extend(page.body["items"].as_array().unwrap().iter().cloned());
+            cursor = page.body["next_cursor"].as_str().map(str::to_string);
+        }
+        let seen_codes: Vec<String> = seen
+            .iter()
+            .map(|i| i["tracking_code"].as_str().unwrap().to_string())
+            .collect();
+        let unique: BTreeSet<&String> = seen_codes.iter().collect();
+        assert_eq!(unique.len(), seen_codes.len(), "no item twice");
+        assert_eq!(seen_codes.len(), 8, "[{}] every item once", app.backend);
+        let dues: Vec<String> = seen
+            .iter()
+            .map(|i| i["due_at"].as_str().unwrap().to_string())
+            .collect();
+        let mut sorted = dues.clone();
+        sorted.sort();
+        assert_eq!(dues, sorted, "sorted by due date");
+        // The oldest call is due first.
+        assert_eq!(seen_codes[0], expected[0]);
+    }
+}
+
+#[tokio::test]
+async fn filters_narrow_and_scope_limits_what_each_role_sees() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat3", Role::ControlOffice, "48.VP").await;
+        let officer = sign_in_as(&app, "sxd.cv3", Role::AgencyOfficer, "48.SXD").await;
+        let auditor = sign_in_as(&app, "thanhtra3", Role::Auditor, "48.VP").await;
+        let admin = sign_in_as(&app, "quantri3", Role::Admin, "48.VP").await;
+        let web = submit_titled(&app, "Phản ánh qua cổng").await;
+        let call = app
+            .send(
+                Method::POST,
+                "/api/v1/staff/feedback",
+                "/api/v1/staff/feedback",
+                |r| {
+                    r.bearer_auth(&control)
+                        .json(&crate::staff::hotline_call(Utc::now() - Duration::days(30)))
+                },
+            )
+            .await
+            .body["tracking_code"]
+            .as_str()
+            .unwrap()
+            .to_string();
+
+        assert_eq!(
+            codes(&queue(&app, &control, "channel=hotline").await),
+            vec![call.clone()]
+        );
+        assert_eq!(
+            codes(&queue(&app, &control, "channel=web_form").await),
+            vec![web.clone()]
+        );
+        assert_eq!(
+            codes(&queue(&app, &control, "overdue=true").await),
+            vec![call.clone()],
+            "30 days ago: overdue"
+        );
+        assert_eq!(
+            codes(&queue(&app, &control, "overdue=false").await),
+            vec![web.clone()]
+        );
+        assert_eq!(
+            codes(&queue(&app, &control, "state=received,classified&kind=phan_anh").await).len(),
+            2
+        );
+        assert!(codes(&queue(&app, &control, "state=answered").await).is_empty());
+        assert_eq!(
+            codes(&queue(&app, &control, "agency_code=48.VP&field_code=xay_dung").await).len(),
+            2
+        );
+        assert!(codes(&queue(&app, &control, "agency_code=48.SXD").await).is_empty());
+        assert!(codes(&queue(&app, &control, "field_code=khong_co").await).is_empty());
+        let today = pakn::domain::time::vietnam_date(Utc::now());
+        assert_eq!(
+            codes(&queue(&app, &control, &format!("received_from={today}")).await),
+            vec![web.clone()]
+        );
+        assert_eq!(
+            codes(
+                &queue(
+                    &app,
+                    &control,
+                    &format!("received_to={}", today - Duration::days(1))
+                )
+                .await
+            ),
+            vec![call.clone()]
+        );
+        assert_eq!(
+            codes(&queue(&app, &control, &format!("due_before={}", today)).await),
+            vec![call.clone()]
+        );
+
+        // The auditor reads everything; the agency sees only what it
+        // handles (nothing has been forwarded to it yet); the admin none.
+        assert_eq!(codes(&queue(&app, &auditor, "").await).len(), 2);
+        assert!(codes(&queue(&app, &officer, "").await).is_empty());
+        assert_eq!(queue(&app, &admin, "").await.status, StatusCode::FORBIDDEN);
+
+        let summary = app
+            .send(
+                Method::GET,
+                "/api/v1/staff/feedback/summary",
+                "/api/v1/staff/feedback/summary",
+                |r| r.bearer_auth(&control),
+            )
+            .await;
+        assert_eq!(summary.status, StatusCode::OK, "{}", summary.body);
+        assert_eq!(summary.body["total"], 2);
+        assert_eq!(summary.body["overdue"], 1);
+        assert_eq!(
+            summary.body["by_state"],
+            json!([{"state": "received", "count": 2, "overdue": 1}])
+        );
+        let officer_summary = app
+            .send(
+                Method::GET,
+                "/api/v1/staff/feedback/summary",
+                "/api/v1/staff/feedback/summary",
+                |r| r.bearer_auth(&officer),
+            )
+            .await;
+        assert_eq!(officer_summary.body["total"], 0);
+
+        for bad in [
+            "state=nope",
+            "channel=pigeon",
+            "kind=x",
+            "overdue=maybe",
+            "due_before=mai",
+            "received_from=2026-13-01",
+            "limit=0",
+            "limit=101",
+            "cursor=abc",
+            "colour=red",
+            &format!("q={}", "a".repeat(201)),
+        ] {
+            let reply = queue(&app, &control, bad).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::BAD_REQUEST,
+                "[{}] {bad}: {}",
+                app.backend,
+                reply.body
+            );
+        }
+    }
+}
