@@ -69,17 +69,21 @@ pub enum Permission {
     /// Key in an item that came by phone, letter, letter box, survey form
     /// or transfer.
     EnterFeedback,
-    /// See the queue and items (scoped: see [`Actor::queue_scope`]).
+    /// See the queue and items (scoped: see [`Actor::item_scope`]).
     ViewItems,
+    /// Write internal notes on items one may see (never shown to
+    /// citizens).
+    AddNote,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 6] = [
         Permission::OwnSession,
         Permission::EditCalendar,
         Permission::ManageStaff,
         Permission::EnterFeedback,
         Permission::ViewItems,
+        Permission::AddNote,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +93,7 @@ impl Permission {
             Permission::ManageStaff => "manage_staff",
             Permission::EnterFeedback => "enter_feedback",
             Permission::ViewItems => "view_items",
+            Permission::AddNote => "add_note",
         }
     }
 
@@ -100,7 +105,7 @@ impl Permission {
             Permission::EditCalendar | Permission::ManageStaff => &[Role::Admin],
             // Whoever receives calls and letters; not the administrator
             // (no access to items) nor the auditor (read-only).
-            Permission::EnterFeedback => {
+            Permission::EnterFeedback | Permission::AddNote => {
                 &[Role::ControlOffice, Role::AgencyOfficer, Role::AgencyLead]
             }
             Permission::ViewItems => &[
@@ -138,6 +143,16 @@ pub enum ItemScope {
 impl Actor {
     pub fn may(&self, permission: Permission) -> bool {
         permission.roles().contains(&self.role)
+    }
+
+    /// Whether the actor may see an item held by `handling` (the
+    /// receiving office until it is forwarded).
+    pub fn sees_item(&self, handling: Option<AgencyId>) -> bool {
+        match self.item_scope() {
+            ItemScope::Province => true,
+            ItemScope::OwnAgency(own) => handling == Some(own),
+            ItemScope::Nothing => false,
+        }
     }
 
     pub fn item_scope(&self) -> ItemScope {

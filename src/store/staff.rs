@@ -190,3 +190,76 @@ impl Store {
         Ok(())
     }
 }
+
+pub use super::entities::staff_note::Model as NoteRow;
+
+impl Store {
+    /// Adds an internal note with its audit event (the note's text stays
+    /// out of the audit log: it may quote the citizen).
+    pub async fn insert_note(
+        &self,
+        item: crate::domain::ids::FeedbackId,
+        staff: &crate::domain::staff::Actor,
+        body: &str,
+        request_id: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<NoteRow, StoreError> {
+        use sea_orm::TransactionTrait;
+        let note = NoteRow {
+            id: Uuid::now_v7(),
+            feedback_item_id: item.as_uuid(),
+            staff_id: staff.staff_id,
+            body: body.to_string(),
+            created_at: now,
+        };
+        let txn = self.connection().begin().await?;
+        super::entities::staff_note::Entity::insert(super::entities::staff_note::ActiveModel {
+            id: Set(note.id),
+            feedback_item_id: Set(note.feedback_item_id),
+            staff_id: Set(note.staff_id),
+            body: Set(note.body.clone()),
+            created_at: Set(now),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        let audit = super::feedback::AuditEntry {
+            actor_kind: "staff".into(),
+            actor_id: Some(staff.username.clone()),
+            action: "note.added".into(),
+            from_state: None,
+            to_state: None,
+            reason: None,
+            details: serde_json::json!({"note_id": note.id}),
+            request_id,
+        };
+        super::feedback::write_audit(&txn, Some(item), &audit, now).await?;
+        txn.commit().await?;
+        Ok(note)
+    }
+
+    pub async fn notes_for(
+        &self,
+        item: crate::domain::ids::FeedbackId,
+    ) -> Result<Vec<NoteRow>, StoreError> {
+        use super::entities::staff_note;
+        Ok(staff_note::Entity::find()
+            .filter(staff_note::Column::FeedbackItemId.eq(item.as_uuid()))
+            .order_by_asc(staff_note::Column::CreatedAt)
+            .order_by_asc(staff_note::Column::Id)
+            .all(self.connection())
+            .await?)
+    }
+
+    /// Usernames of staff ids (for showing authors and operators).
+    pub async fn staff_usernames(&self, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>, StoreError> {
+        use sea_orm::QuerySelect;
+        Ok(staff_account::Entity::find()
+            .select_only()
+            .column(staff_account::Column::Id)
+            .column(staff_account::Column::Username)
+            .filter(staff_account::Column::Id.is_in(ids.to_vec()))
+            .into_tuple()
+            .all(self.connection())
+            .await?)
+    }
+}

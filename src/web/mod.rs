@@ -98,6 +98,21 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(Method::GET, "/api/v1/staff/feedback/summary", || {
             web::get().to(staff::queue_summary)
         }),
+        endpoint(
+            Method::GET,
+            "/api/v1/staff/feedback/{tracking_code}",
+            || web::get().to(staff::get_item),
+        ),
+        endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/notes",
+            || web::post().to(staff::add_note),
+        ),
+        endpoint(
+            Method::GET,
+            "/api/v1/staff/feedback/{tracking_code}/attachments/{attachment_id}",
+            || web::get().to(staff::download_attachment),
+        ),
         endpoint(Method::GET, "/api/v1/agencies", || {
             web::get().to(directory::list_agencies)
         }),

@@ -305,3 +305,208 @@ pub async fn queue_summary(
         ]))
         .json(serde_json::json!({"total": total, "overdue": overdue, "by_state": by_state})))
 }
+
+/// The item behind `code` if the caller may see it; otherwise the same
+/// 404 as an unknown code (no enumeration across agencies).
+async fn visible_item(
+    state: &AppState,
+    actor: &crate::domain::staff::Actor,
+    code: &str,
+) -> Result<crate::store::feedback::FeedbackRow, ApiError> {
+    let code: crate::domain::tracking::TrackingCode =
+        code.parse().map_err(|_| ApiError::not_found())?;
+    let row = state
+        .store
+        .find_feedback_by_code(&code)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if actor.sees_item(row.item.handling_agency_id.map(AgencyId::from_uuid)) {
+        Ok(row)
+    } else {
+        Err(ApiError::not_found())
+    }
+}
+
+fn note_json(note: &crate::store::staff::NoteRow, author: &str) -> Value {
+    serde_json::json!({
+        "id": note.id,
+        "author": author,
+        "body": note.body,
+        "created_at": to_vietnam_rfc3339(note.created_at),
+    })
+}
+
+/// `GET /api/v1/staff/feedback/{tracking_code}`: everything staff need.
+pub async fn get_item(
+    staff: Staff,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = staff.require(Permission::ViewItems)?;
+    let row = visible_item(&state, actor, &path.into_inner()).await?;
+    let directory = state.store.directory_snapshot().await?;
+    let item = &row.item;
+    let id = crate::domain::ids::FeedbackId::from_uuid(item.id);
+    let now = Utc::now();
+    let agency = |id: Option<Uuid>| {
+        id.and_then(|id| directory.agency_names.get(&AgencyId::from_uuid(id)))
+            .map(|(code, name)| serde_json::json!({"code": code, "name": name}))
+    };
+    let history = state.store.audit_events_for(id).await?;
+    let notes = state.store.notes_for(id).await?;
+    let mut staff_ids: Vec<Uuid> = notes.iter().map(|n| n.staff_id).collect();
+    staff_ids.extend(item.entered_by_staff_id);
+    let names = state.store.staff_usernames(&staff_ids).await?;
+    let name_of = |id: Uuid| {
+        names
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default()
+    };
+    let deadlines = state.deadlines.explain(&state.store, id, now).await?;
+    let body = serde_json::json!({
+        "tracking_code": item.tracking_code,
+        "kind": item.kind,
+        "title": item.title,
+        "content": item.content,
+        "content_category": item.content_category,
+        "field_code": item.field_id.and_then(|f| directory.field_codes.get(&FieldId::from_uuid(f)).cloned()),
+        "agency_code": agency(item.agency_hint_id).map(|a| a["code"].clone()),
+        "submitter": {
+            "type": item.submitter_type,
+            "full_name": item.submitter_name,
+            "organization_name": item.organization_name,
+            "address": {
+                "detail": item.address_detail,
+                "province_code": item.address_province_code,
+                "commune_code": item.address_commune_code,
+            },
+            "phone": item.phone,
+            "email": item.email,
+        },
+        "consent_to_publish": item.consent_to_publish,
+        "channel": item.channel,
+        "state": item.state,
+        "language_flagged": item.language_flagged,
+        "receiving_agency": agency(Some(item.receiving_agency_id)),
+        "handling_agency": agency(item.handling_agency_id),
+        "received_at": to_vietnam_rfc3339(item.received_at),
+        "registered_at": to_vietnam_rfc3339(item.created_at),
+        "due_at": item.due_at.map(to_vietnam_rfc3339),
+        "overdue": item.due_at.is_some_and(|d| d < now),
+        "entered_by": item.entered_by_staff_id.map(name_of),
+        "intake": item.intake_details,
+        "deadlines": deadlines,
+        "attachments": row.attachments.iter().map(|a| serde_json::json!({
+            "id": a.id,
+            "file_name": a.file_name,
+            "kind": a.file_kind,
+            "media_type": a.media_type,
+            "size_bytes": a.size_bytes,
+            "source": a.source,
+            "download_url": format!("/api/v1/staff/feedback/{}/attachments/{}", item.tracking_code, a.id),
+        })).collect::<Vec<_>>(),
+        "history": history.iter().map(|e| serde_json::json!({
+            "action": e.action,
+            "actor_kind": e.actor_kind,
+            "actor": e.actor_id,
+            "from_state": e.from_state,
+            "to_state": e.to_state,
+            "reason": e.reason,
+            "details": e.details,
+            "occurred_at": to_vietnam_rfc3339(e.occurred_at),
+        })).collect::<Vec<_>>(),
+        "notes": notes.iter().map(|n| note_json(n, &name_of(n.staff_id))).collect::<Vec<_>>(),
+        "messages": [],
+    });
+    Ok(HttpResponse::Ok()
+        .insert_header(CacheControl(vec![
+            CacheDirective::NoStore,
+            CacheDirective::Private,
+        ]))
+        .json(body))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoteBody {
+    body: String,
+}
+
+/// `POST /api/v1/staff/feedback/{tracking_code}/notes`
+pub async fn add_note(
+    staff: Staff,
+    path: web::Path<String>,
+    body: web::Json<NoteBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = staff.require(Permission::AddNote)?;
+    let row = visible_item(&state, actor, &path.into_inner()).await?;
+    let text = crate::domain::text::clean_multiline(&body.into_inner().body);
+    if text.is_empty() || text.chars().count() > 5000 {
+        return Err(ApiError::validation(vec![
+            crate::domain::feedback::FieldError::new(
+                "body",
+                if text.is_empty() {
+                    "required"
+                } else {
+                    "too_long"
+                },
+            ),
+        ]));
+    }
+    let note = state
+        .store
+        .insert_note(
+            crate::domain::ids::FeedbackId::from_uuid(row.item.id),
+            actor,
+            &text,
+            REQUEST_ID.try_with(Clone::clone).ok(),
+            Utc::now(),
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(note_json(&note, &actor.username)))
+}
+
+/// `GET /api/v1/staff/feedback/{tracking_code}/attachments/{attachment_id}`:
+/// the file, always as a download with the type decided from its content.
+pub async fn download_attachment(
+    staff: Staff,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = staff.require(Permission::ViewItems)?;
+    let (code, attachment) = path.into_inner();
+    let row = visible_item(&state, actor, &code).await?;
+    let attachment_id = Uuid::try_parse(&attachment).map_err(|_| ApiError::not_found())?;
+    let meta = row
+        .attachments
+        .iter()
+        .find(|a| a.id == attachment_id)
+        .ok_or_else(ApiError::not_found)?;
+    let content = state
+        .store
+        .attachment_content(&meta.sha256)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let disposition = actix_web::http::header::ContentDisposition {
+        disposition: actix_web::http::header::DispositionType::Attachment,
+        parameters: vec![actix_web::http::header::DispositionParam::FilenameExt(
+            actix_web::http::header::ExtendedValue {
+                charset: actix_web::http::header::Charset::Ext("UTF-8".into()),
+                language_tag: None,
+                value: meta.file_name.clone().into_bytes(),
+            },
+        )],
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header(disposition)
+        .insert_header(CacheControl(vec![
+            CacheDirective::NoStore,
+            CacheDirective::Private,
+        ]))
+        .insert_header(("x-content-type-options", "nosniff"))
+        .content_type(meta.media_type.clone())
+        .body(content))
+}

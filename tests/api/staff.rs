@@ -189,3 +189,195 @@ async fn staff_see_every_problem_at_once_and_others_may_not_enter() {
         );
     }
 }
+
+async fn item(app: &TestApp, token: &str, code: &str) -> crate::helpers::Reply {
+    app.send(
+        Method::GET,
+        "/api/v1/staff/feedback/{tracking_code}",
+        &format!("/api/v1/staff/feedback/{code}"),
+        |r| r.bearer_auth(token),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_item_page_shows_everything_staff_need_and_notes_stay_internal() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.p", Role::ControlOffice, "48.VP").await;
+        let officer = sign_in_as(&app, "sxd.p", Role::AgencyOfficer, "48.SXD").await;
+        let auditor = sign_in_as(&app, "thanhtra.p", Role::Auditor, "48.VP").await;
+        let called = Utc::now() - Duration::hours(30);
+        let receipt = enter(&app, &control, &hotline_call(called)).await;
+        let code = receipt.body["tracking_code"].as_str().unwrap().to_string();
+        let lookup_token = receipt.body["lookup_token"].as_str().unwrap().to_string();
+
+        let page = item(&app, &control, &code).await;
+        assert_eq!(
+            page.status,
+            StatusCode::OK,
+            "[{}] {}",
+            app.backend,
+            page.body
+        );
+        let b = &page.body;
+        assert_eq!(b["submitter"]["full_name"], "Nguyễn Văn An");
+        assert_eq!(b["submitter"]["phone"], "+84912345678");
+        assert_eq!(b["channel"], "hotline");
+        assert_eq!(b["entered_by"], "kiemsoat.p");
+        assert_eq!(b["intake"]["caller_number"], "+84905123456");
+        assert_eq!(b["receiving_agency"]["code"], "48.VP");
+        assert!(b["handling_agency"].is_null());
+        assert_eq!(b["deadlines"].as_array().unwrap().len(), 3);
+        assert_eq!(b["history"][0]["action"], "feedback.received");
+        assert_eq!(b["history"][0]["actor"], "kiemsoat.p");
+        assert_ne!(b["received_at"], b["registered_at"]);
+
+        // A note, visible to staff only, audited without its text.
+        let note = app
+            .send(
+                Method::POST,
+                "/api/v1/staff/feedback/{tracking_code}/notes",
+                &format!("/api/v1/staff/feedback/{code}/notes"),
+                |r| {
+                    r.bearer_auth(&control).json(
+                        &json!({"body": "Đã gọi lại cho người phản ánh, hẹn bổ sung giấy tờ."}),
+                    )
+                },
+            )
+            .await;
+        assert_eq!(note.status, StatusCode::CREATED, "{}", note.body);
+        assert_eq!(note.body["author"], "kiemsoat.p");
+        let page = item(&app, &auditor, &code).await;
+        assert_eq!(
+            page.body["notes"][0]["body"],
+            "Đã gọi lại cho người phản ánh, hẹn bổ sung giấy tờ."
+        );
+        let audit = page.body["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["action"] == "note.added")
+            .unwrap()
+            .clone();
+        assert!(
+            !audit.to_string().contains("hẹn bổ sung"),
+            "the note's text is not in the audit log"
+        );
+        let citizen = app.lookup(&code, &lookup_token).await;
+        assert!(
+            !citizen.body.to_string().contains("hẹn bổ sung"),
+            "citizens never see notes"
+        );
+        for bad in [json!({"body": "   "}), json!({"body": "x".repeat(5001)})] {
+            let reply = app
+                .send(
+                    Method::POST,
+                    "/api/v1/staff/feedback/{tracking_code}/notes",
+                    &format!("/api/v1/staff/feedback/{code}/notes"),
+                    |r| r.bearer_auth(&control).json(&bad),
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+
+        // Outside one's scope the item does not exist; the auditor reads
+        // but does not write.
+        let hidden = item(&app, &officer, &code).await;
+        let unknown = item(&app, &control, "PAKN.48.20200101.9999").await;
+        assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+        assert_eq!(hidden.body["detail"], unknown.body["detail"]);
+        let auditor_note = app
+            .send(
+                Method::POST,
+                "/api/v1/staff/feedback/{tracking_code}/notes",
+                &format!("/api/v1/staff/feedback/{code}/notes"),
+                |r| r.bearer_auth(&auditor).json(&json!({"body": "x"})),
+            )
+            .await;
+        assert_eq!(auditor_note.status, StatusCode::FORBIDDEN);
+    }
+}
+
+#[tokio::test]
+async fn attachments_download_only_as_attachments_to_staff_who_may_see_them() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.a", Role::ControlOffice, "48.VP").await;
+        let officer = sign_in_as(&app, "sxd.a", Role::AgencyOfficer, "48.SXD").await;
+        let form = Form::new()
+            .text("kind", "phan_anh")
+            .text("title", "Phản ánh kèm ảnh chụp biên nhận")
+            .text(
+                "content",
+                "Biên nhận hồ sơ ghi hẹn trả kết quả ngày 10/11 nhưng đến nay chưa nhận được.",
+            )
+            .text("submitter.type", "individual")
+            .text("submitter.full_name", "Lê Văn Cường")
+            .text("submitter.address.detail", "1 Bạch Đằng")
+            .text("submitter.email", "cuong@example.vn")
+            .part(
+                "attachments",
+                Part::bytes(PDF.to_vec())
+                    .file_name("biên nhận <script>.pdf")
+                    .mime_str("text/html")
+                    .unwrap(),
+            );
+        let receipt = app
+            .send(Method::POST, "/api/v1/feedback", "/api/v1/feedback", |r| {
+                r.multipart(form)
+            })
+            .await;
+        assert_eq!(receipt.status, StatusCode::CREATED, "{}", receipt.body);
+        let code = receipt.body["tracking_code"].as_str().unwrap();
+        let page = item(&app, &control, code).await;
+        let url = page.body["attachments"][0]["download_url"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let file = app
+            .send(
+                Method::GET,
+                "/api/v1/staff/feedback/{tracking_code}/attachments/{attachment_id}",
+                &url,
+                |r| r.bearer_auth(&control),
+            )
+            .await;
+        assert_eq!(file.status, StatusCode::OK);
+        assert_eq!(
+            file.header("content-type"),
+            Some("application/pdf"),
+            "the sniffed type, not the declared text/html"
+        );
+        let disposition = file.header("content-disposition").unwrap();
+        assert!(disposition.starts_with("attachment"), "{disposition}");
+        assert_eq!(file.header("x-content-type-options"), Some("nosniff"));
+        let bytes = app
+            .client
+            .get(format!("{}{url}", app.base))
+            .bearer_auth(&control)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(&bytes[..], PDF, "the exact bytes received");
+        let other = app
+            .send(
+                Method::GET,
+                "/api/v1/staff/feedback/{tracking_code}/attachments/{attachment_id}",
+                &url,
+                |r| r.bearer_auth(&officer),
+            )
+            .await;
+        assert_eq!(other.status, StatusCode::NOT_FOUND);
+        let anonymous = app
+            .send(
+                Method::GET,
+                "/api/v1/staff/feedback/{tracking_code}/attachments/{attachment_id}",
+                &url,
+                |r| r,
+            )
+            .await;
+        assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    }
+}
