@@ -63,6 +63,11 @@ enum Command {
         #[command(subcommand)]
         action: StaffAction,
     },
+    /// API keys for integrations: add, list, revoke.
+    ApiKey {
+        #[command(subcommand)]
+        action: ApiKeyAction,
+    },
     /// List queued notices (reminders, escalations), newest first.
     Notices {
         /// Only those not yet delivered.
@@ -95,6 +100,27 @@ enum StaffAction {
     List,
     /// Disable an account and end its sessions.
     Disable { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiKeyAction {
+    /// Create a key; it is printed once.
+    Add {
+        /// A name for the integration, e.g. cong-dvc-danang.
+        #[arg(long)]
+        name: String,
+        /// submit_feedback (a portal pushing its form) or read_statistics
+        /// (a reporting tool); repeat for both.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Who creates it (recorded).
+        #[arg(long)]
+        by: String,
+    },
+    /// List keys (never the keys themselves).
+    List,
+    /// Revoke a key by name.
+    Revoke { name: String },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -255,6 +281,12 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             let store = Store::connect(&settings.database).await?;
             store.migrate_up().await?;
             staff_command(&store, action).await?;
+            store.close().await;
+        }
+        Command::ApiKey { action } => {
+            let store = Store::connect(&settings.database).await?;
+            store.migrate_up().await?;
+            api_key_command(&store, action).await?;
             store.close().await;
         }
         Command::Notices { unsent, limit } => {
@@ -488,6 +520,57 @@ async fn staff_command(store: &Store, action: StaffAction) -> anyhow::Result<()>
                 anyhow::bail!("no account {username}");
             }
             println!("{username} disabled; its sessions are revoked");
+        }
+    }
+    Ok(())
+}
+
+async fn api_key_command(store: &Store, action: ApiKeyAction) -> anyhow::Result<()> {
+    use crate::domain::staff::ApiScope;
+    match action {
+        ApiKeyAction::Add { name, scopes, by } => {
+            let scopes = scopes
+                .iter()
+                .flat_map(|s| s.split(','))
+                .map(|s| {
+                    ApiScope::parse(s.trim()).ok_or_else(|| {
+                        anyhow::anyhow!("unknown scope {s:?} (submit_feedback, read_statistics)")
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let key = crate::services::auth::create_api_key(store, &name, &scopes, &by, Utc::now())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{key}");
+            eprintln!("(the key is shown once; give it to the integration safely)");
+        }
+        ApiKeyAction::List => {
+            for k in store.list_api_keys().await? {
+                println!(
+                    "{:<24} {:<40} {} {}",
+                    k.name,
+                    k.scopes
+                        .as_array()
+                        .map(|a| a
+                            .iter()
+                            .filter_map(|v| v.as_str())
+                            .collect::<Vec<_>>()
+                            .join(","))
+                        .unwrap_or_default(),
+                    if k.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    },
+                    k.created_by
+                );
+            }
+        }
+        ApiKeyAction::Revoke { name } => {
+            if !store.revoke_api_key(&name, Utc::now()).await? {
+                anyhow::bail!("no active API key named {name}");
+            }
+            println!("{name} revoked");
         }
     }
     Ok(())

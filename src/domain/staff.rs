@@ -118,6 +118,45 @@ impl Permission {
     }
 }
 
+/// What an integration's API key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiScope {
+    /// A portal pushing its form's submissions (exempt from the
+    /// per-address rate limit: one portal speaks for many citizens).
+    SubmitFeedback,
+    /// A reporting tool reading counts and statistics (no personal data).
+    ReadStatistics,
+}
+
+impl ApiScope {
+    pub const ALL: [ApiScope; 2] = [ApiScope::SubmitFeedback, ApiScope::ReadStatistics];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiScope::SubmitFeedback => "submit_feedback",
+            ApiScope::ReadStatistics => "read_statistics",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// An integration authenticated by its API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiClient {
+    pub name: String,
+    pub scopes: Vec<ApiScope>,
+}
+
+impl ApiClient {
+    pub fn may(&self, scope: ApiScope) -> bool {
+        self.scopes.contains(&scope)
+    }
+}
+
 /// A signed-in staff member.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {

@@ -10,7 +10,9 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
 use crate::domain::ids::AgencyId;
-use crate::domain::staff::{Actor, PASSWORD_MAX_BYTES, Role, check_new_password, parse_username};
+use crate::domain::staff::{
+    Actor, ApiClient, ApiScope, PASSWORD_MAX_BYTES, Role, check_new_password, parse_username,
+};
 use crate::store::staff::{NewStaff, StaffRow};
 use crate::store::{Store, StoreError};
 
@@ -310,4 +312,64 @@ pub async fn create_demo_accounts(
         out.push((username, role, agency.to_string(), password));
     }
     Ok(out)
+}
+
+/// Creates an API key; returns the key (shown once, stored as a digest).
+pub async fn create_api_key(
+    store: &Store,
+    name: &str,
+    scopes: &[ApiScope],
+    created_by: &str,
+    now: DateTime<Utc>,
+) -> Result<String, AuthError> {
+    let name = parse_username(name).map_err(|_| {
+        AuthError::Invalid("key name must be 3–64 characters of a–z, 0–9, '.', '_' or '-'".into())
+    })?;
+    if scopes.is_empty() {
+        return Err(AuthError::Invalid(
+            "an API key needs at least one scope".into(),
+        ));
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| AuthError::Internal(format!("random source failed: {e}")))?;
+    let key = format!(
+        "pakn_ak_{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    let scopes: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+    match store
+        .insert_api_key(&name, &token_digest(&key), &scopes, created_by, now)
+        .await
+    {
+        Ok(()) => Ok(key),
+        Err(StoreError::Conflict(_)) => Err(AuthError::Invalid(format!(
+            "an API key named {name} exists"
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The integration behind an API key.
+pub async fn authenticate_api_key(store: &Store, key: &str) -> Result<ApiClient, AuthError> {
+    if !key.starts_with("pakn_ak_") || key.len() > 128 {
+        return Err(AuthError::Unauthenticated);
+    }
+    let row = store
+        .find_live_api_key(&token_digest(key))
+        .await?
+        .ok_or(AuthError::Unauthenticated)?;
+    let scopes = row
+        .scopes
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().and_then(ApiScope::parse))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(ApiClient {
+        name: row.name,
+        scopes,
+    })
 }

@@ -42,6 +42,8 @@ pub struct Submission {
     /// deadline counts from then), who keyed it in, and the channel's
     /// intake details. `None` for the public form.
     pub staff_entry: Option<StaffEntry>,
+    /// The integration (API key name) that pushed it, if any.
+    pub via_integration: Option<String>,
 }
 
 /// What staff add when they key in a call, a letter or a survey form.
@@ -93,6 +95,7 @@ pub async fn receive(
         idempotency_key,
         request_id,
         staff_entry,
+        via_integration,
     } = submission;
     let received_at = staff_entry.as_ref().map_or(now, |e| e.received_at);
     let input = input.normalized();
@@ -165,6 +168,10 @@ pub async fn receive(
     // a letter or a call keyed in later is before now.
     record.received_at = received_at;
     (record.deadlines, record.due_at) = deadlines.for_new_item(received_at);
+    if let Some(via) = &via_integration {
+        record.audit.actor_kind = "integration".into();
+        record.audit.actor_id = Some(via.clone());
+    }
     if let Some(entry) = &staff_entry {
         record.entered_by = Some(entry.operator.staff_id);
         record.intake_details = Some(entry.intake_details.clone());

@@ -263,3 +263,59 @@ impl Store {
             .await?)
     }
 }
+
+pub use super::entities::api_key::Model as ApiKeyRow;
+
+impl Store {
+    pub async fn insert_api_key(
+        &self,
+        name: &str,
+        key_hash: &str,
+        scopes: &[&str],
+        created_by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        use super::entities::api_key;
+        api_key::Entity::insert(api_key::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            name: Set(name.to_string()),
+            key_hash: Set(key_hash.to_string()),
+            scopes: Set(serde_json::json!(scopes)),
+            created_by: Set(created_by.to_string()),
+            created_at: Set(now),
+            revoked_at: Set(None),
+        })
+        .exec_without_returning(self.connection())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn find_live_api_key(&self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {
+        use super::entities::api_key;
+        Ok(api_key::Entity::find()
+            .filter(api_key::Column::KeyHash.eq(key_hash))
+            .filter(api_key::Column::RevokedAt.is_null())
+            .one(self.connection())
+            .await?)
+    }
+
+    pub async fn list_api_keys(&self) -> Result<Vec<ApiKeyRow>, StoreError> {
+        use super::entities::api_key;
+        Ok(api_key::Entity::find()
+            .order_by_asc(api_key::Column::Name)
+            .all(self.connection())
+            .await?)
+    }
+
+    /// `false` when no live key has that name.
+    pub async fn revoke_api_key(&self, name: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        use super::entities::api_key;
+        let result = api_key::Entity::update_many()
+            .col_expr(api_key::Column::RevokedAt, Expr::value(now))
+            .filter(api_key::Column::Name.eq(name))
+            .filter(api_key::Column::RevokedAt.is_null())
+            .exec(self.connection())
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+}

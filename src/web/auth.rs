@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::problem::ApiError;
 use super::rate_limit::Bucket;
-use crate::domain::staff::{Actor, Permission};
+use crate::domain::staff::{Actor, ApiClient, Permission};
 use crate::domain::time::to_vietnam_rfc3339;
 use crate::services::auth;
 
@@ -57,6 +57,60 @@ impl FromRequest for Staff {
             };
             let actor = auth::authenticate(&state.store, &token, Utc::now()).await?;
             Ok(Staff { actor, token })
+        })
+    }
+}
+
+/// Staff, or an integration with an API key (`Bearer pakn_ak_…`).
+pub enum Caller {
+    Staff(Staff),
+    Integration(ApiClient),
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let token = bearer(req);
+        if token.as_deref().is_some_and(|t| t.starts_with("pakn_ak_")) {
+            let state = req.app_data::<web::Data<AppState>>().cloned();
+            return Box::pin(async move {
+                let (Some(token), Some(state)) = (token, state) else {
+                    return Err(ApiError::unauthorized());
+                };
+                Ok(Caller::Integration(
+                    auth::authenticate_api_key(&state.store, &token).await?,
+                ))
+            });
+        }
+        let staff = Staff::from_request(req, payload);
+        Box::pin(async move { Ok(Caller::Staff(staff.await?)) })
+    }
+}
+
+/// An integration on a public route: none without an `Authorization`
+/// header; a header that is not a valid API key is refused (401).
+pub struct OptionalIntegration(pub Option<ApiClient>);
+
+impl FromRequest for OptionalIntegration {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let present = req.headers().contains_key(header::AUTHORIZATION);
+        let token = bearer(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            if !present {
+                return Ok(OptionalIntegration(None));
+            }
+            let (Some(token), Some(state)) = (token, state) else {
+                return Err(ApiError::unauthorized());
+            };
+            Ok(OptionalIntegration(Some(
+                auth::authenticate_api_key(&state.store, &token).await?,
+            )))
         })
     }
 }

@@ -6,20 +6,29 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::AppState;
+use super::auth::OptionalIntegration;
 use super::intake_body::read_submission;
 use super::problem::{ApiError, REQUEST_ID};
 use super::rate_limit::Bucket;
 use crate::domain::feedback::Channel;
+use crate::domain::staff::ApiScope;
 use crate::services::intake::{self, Submission};
 use crate::services::lookup;
 
 /// `POST /api/v1/feedback`
 pub async fn create_feedback(
     req: HttpRequest,
+    integration: OptionalIntegration,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    state.rate_limits.check(Bucket::Submission, &req)?;
+    // A portal pushing its form with an API key speaks for many citizens
+    // from one address: the per-address limit would throttle them all.
+    match &integration.0 {
+        Some(client) if client.may(ApiScope::SubmitFeedback) => {}
+        Some(_) => return Err(ApiError::forbidden()),
+        None => state.rate_limits.check(Bucket::Submission, &req)?,
+    }
     let (input, attachments) = read_submission(&req, payload, &state.settings).await?;
     let submission = Submission {
         input,
@@ -33,6 +42,7 @@ pub async fn create_feedback(
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
         request_id: REQUEST_ID.try_with(Clone::clone).ok(),
         staff_entry: None,
+        via_integration: integration.0.map(|c| c.name),
     };
     let receipt = intake::receive(
         &state.store,

@@ -8,12 +8,12 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::AppState;
-use super::auth::Staff;
+use super::auth::{Caller, Staff};
 use super::intake_body::{read_body, submission_from_value};
 use super::problem::{ApiError, REQUEST_ID};
 use crate::domain::feedback::{Channel, FeedbackKind, FeedbackState};
 use crate::domain::ids::{AgencyId, FieldId};
-use crate::domain::staff::{ItemScope, Permission};
+use crate::domain::staff::{ApiScope, ItemScope, Permission};
 use crate::domain::staff_intake::parse_staff_intake;
 use crate::domain::text::fold_for_search;
 use crate::domain::time::{to_vietnam_rfc3339, vietnam_instant};
@@ -72,6 +72,7 @@ pub async fn create_staff_feedback(
             operator,
             intake_details: entry.details,
         }),
+        via_integration: None,
     };
     let receipt = intake::receive(
         &state.store,
@@ -286,11 +287,16 @@ pub async fn list_queue(
 
 /// `GET /api/v1/staff/feedback/summary`: counts for a dashboard.
 pub async fn queue_summary(
-    staff: Staff,
+    caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = staff.require(Permission::ViewItems)?;
-    let scope = scope(actor)?;
+    // Staff see their scope; a reporting tool's key (read_statistics)
+    // sees the province's counts, which carry no personal data.
+    let scope = match &caller {
+        Caller::Staff(staff) => scope(staff.require(Permission::ViewItems)?)?,
+        Caller::Integration(client) if client.may(ApiScope::ReadStatistics) => QueueScope::Province,
+        Caller::Integration(_) => return Err(ApiError::forbidden()),
+    };
     let rows = state.store.queue_summary(scope, Utc::now()).await?;
     let total: i64 = rows.iter().map(|r| r.1).sum();
     let overdue: i64 = rows.iter().map(|r| r.2).sum();

@@ -456,3 +456,53 @@ fn staff_accounts_are_added_listed_and_disabled_from_the_command_line() {
     assert!(!list.contains(fields[1]), "passwords are never listed");
     assert!(!run(&["staff", "disable", "nobody"], None).0);
 }
+
+#[test]
+fn api_keys_are_created_once_listed_without_secrets_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("pakn.db").display());
+    let run = |args: &[&str]| {
+        let out = pakn(dir.path())
+            .args(args)
+            .env("PAKN__DATABASE__URL", &url)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, key, err) = run(&[
+        "api-key",
+        "add",
+        "--name",
+        "bao-cao",
+        "--scope",
+        "read_statistics",
+        "--by",
+        "admin",
+    ]);
+    assert!(ok, "{err}");
+    let key = key.trim().to_string();
+    assert!(key.starts_with("pakn_ak_") && key.len() == 72, "{key}");
+    let (ok, _, err) = run(&[
+        "api-key",
+        "add",
+        "--name",
+        "x1x",
+        "--scope",
+        "everything",
+        "--by",
+        "admin",
+    ]);
+    assert!(!ok && err.contains("unknown scope"), "{err}");
+    let (_, list, _) = run(&["api-key", "list"]);
+    assert!(
+        list.contains("bao-cao") && list.contains("read_statistics") && list.contains("active")
+    );
+    assert!(!list.contains(&key[8..]), "the key is never listed");
+    assert!(run(&["api-key", "revoke", "bao-cao"]).0);
+    assert!(run(&["api-key", "list"]).1.contains("revoked"));
+    assert!(!run(&["api-key", "revoke", "bao-cao"]).0, "already revoked");
+}

@@ -3,6 +3,7 @@
 pub mod administrative_unit;
 pub mod agency;
 pub mod agency_field;
+pub mod api_key;
 pub mod attachment;
 pub mod attachment_blob;
 pub mod audit_event;
