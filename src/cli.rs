@@ -100,6 +100,8 @@ enum StaffAction {
     List,
     /// Disable an account and end its sessions.
     Disable { username: String },
+    /// Lift a lock-out after repeated wrong passwords.
+    Unlock { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -512,6 +514,15 @@ async fn staff_command(store: &Store, action: StaffAction) -> anyhow::Result<()>
                     }
                 );
             }
+        }
+        StaffAction::Unlock { username } => {
+            let username =
+                crate::domain::staff::parse_username(&username).map_err(|e| anyhow::anyhow!(e))?;
+            let Some(row) = store.find_staff_by_username(&username).await? else {
+                anyhow::bail!("no account {username}");
+            };
+            store.reset_failed_logins(row.id).await?;
+            println!("{username} unlocked");
         }
         StaffAction::Disable { username } => {
             let username =

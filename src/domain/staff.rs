@@ -184,8 +184,9 @@ impl Actor {
         permission.roles().contains(&self.role)
     }
 
-    /// Whether the actor may see an item held by `handling` (the
-    /// receiving office until it is forwarded).
+    /// Whether the actor may see an item whose handling agency is
+    /// `handling` (none until it is forwarded or taken up; only the
+    /// province-wide roles see such items).
     pub fn sees_item(&self, handling: Option<AgencyId>) -> bool {
         match self.item_scope() {
             ItemScope::Province => true,

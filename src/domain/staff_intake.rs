@@ -178,11 +178,19 @@ pub fn parse_staff_intake(
         }
     }
     // The evidence each channel cannot do without.
+    // (Checked on what was kept: a blank value is no evidence.)
     match channel {
-        Some(Channel::LetterBox) if input.letter_box_opened_on.is_none() => {
+        // (An invalid date was reported already; only a missing or blank
+        // one is "required".)
+        Some(Channel::LetterBox)
+            if input
+                .letter_box_opened_on
+                .as_deref()
+                .is_none_or(|s| s.trim().is_empty()) =>
+        {
             errors.push(FieldError::new("intake.letter_box_opened_on", "required"));
         }
-        Some(Channel::TransferredIn) if input.transferred_from.is_none() => {
+        Some(Channel::TransferredIn) if !details.contains_key("transferred_from") => {
             errors.push(FieldError::new("intake.transferred_from", "required"));
         }
         _ => {}

@@ -22,8 +22,14 @@ pub fn vietnam_date(t: DateTime<Utc>) -> NaiveDate {
 
 /// The instant of `time` on `date` in Vietnam.
 pub fn vietnam_instant(date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
-    // UTC+7 has no gaps or folds, so the conversion is exact.
-    (date.and_time(time) - chrono::Duration::seconds(i64::from(VIETNAM_OFFSET_SECONDS))).and_utc()
+    // UTC+7 has no gaps or folds, so the conversion is exact. At the very
+    // edge of chrono's range (never a real date) it saturates instead of
+    // panicking.
+    let local = date.and_time(time);
+    local
+        .checked_sub_signed(chrono::Duration::seconds(i64::from(VIETNAM_OFFSET_SECONDS)))
+        .unwrap_or(local)
+        .and_utc()
 }
 
 /// `t` as an RFC 3339 string in Vietnam's offset, as citizens read it.
@@ -36,6 +42,11 @@ pub fn to_vietnam_rfc3339(t: DateTime<Utc>) -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn the_first_representable_day_does_not_panic() {
+        let _ = vietnam_instant(NaiveDate::MIN, NaiveTime::MIN);
+    }
 
     #[test]
     fn the_date_changes_at_midnight_vietnam_time() {

@@ -28,6 +28,9 @@ pub enum AuthError {
     Invalid(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Too many sign-ins are being checked at once.
+    #[error("too many sign-ins at once")]
+    Busy,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -97,6 +100,21 @@ pub fn generate_password() -> Result<String, AuthError> {
         .collect())
 }
 
+/// At most this many password hashes are computed at once (each takes
+/// about 19 MiB): a flood of sign-ins from many addresses waits or gets a
+/// 503 instead of exhausting memory.
+static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| tokio::sync::Semaphore::new(4));
+
+async fn verify_limited(password: String, stored: String) -> Result<bool, AuthError> {
+    let permit = tokio::time::timeout(std::time::Duration::from_secs(10), HASHING.acquire())
+        .await
+        .map_err(|_| AuthError::Busy)?
+        .map_err(|_| AuthError::Busy)?;
+    let matches = blocking(move || verify_password(&password, &stored)).await;
+    drop(permit);
+    matches
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, AuthError> {
@@ -140,20 +158,34 @@ pub async fn login(
         .as_ref()
         .map(|r| r.password_hash.clone())
         .unwrap_or_else(|| DUMMY_HASH.clone());
-    let matches = blocking(move || verify_password(&password, &stored)).await?;
+    let matches = verify_limited(password, stored).await?;
+    let auth = &settings.auth;
+    let lock_after = i32::try_from(auth.lock_after_failures).unwrap_or(i32::MAX);
+    let lock_until = now + Duration::minutes(i64::from(auth.lock_minutes));
     let Some(row) = row else {
+        // The same bookkeeping statements as for a real account, so the
+        // answer takes as long (they match no row).
+        store
+            .record_failed_login(uuid::Uuid::nil(), lock_after, lock_until, false)
+            .await?;
         return Err(AuthError::InvalidCredentials);
     };
     let locked = row.locked_until.is_some_and(|until| until > now);
+    // A lock that has run out starts the count afresh.
+    let expired_lock = row.locked_until.is_some_and(|until| until <= now);
     if !matches {
-        let auth = &settings.auth;
-        store
-            .record_failed_login(
-                row.id,
-                i32::try_from(auth.lock_after_failures).unwrap_or(i32::MAX),
-                now + Duration::minutes(i64::from(auth.lock_minutes)),
-            )
-            .await?;
+        if locked {
+            // Guessing during a lock neither counts nor extends it, so
+            // nobody can keep an account locked for ever; the statements
+            // still run (on no row) to keep the timing.
+            store
+                .record_failed_login(uuid::Uuid::nil(), lock_after, lock_until, false)
+                .await?;
+        } else {
+            store
+                .record_failed_login(row.id, lock_after, lock_until, expired_lock)
+                .await?;
+        }
         tracing::warn!(staff = %row.id, "failed staff login");
         return Err(AuthError::InvalidCredentials);
     }

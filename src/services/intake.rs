@@ -106,7 +106,10 @@ pub async fn receive(
     let attachments = check_attachments(&files, settings);
     // Only a keyed request needs its fingerprint.
     let request_hash = if key.is_some() {
-        request_fingerprint(&input, channel, &files)
+        let staff_part = staff_entry
+            .as_ref()
+            .map(|e| format!("{}|{}", e.received_at.to_rfc3339(), e.intake_details));
+        request_fingerprint(&input, channel, &files, staff_part.as_deref())
     } else {
         String::new()
     };
@@ -174,6 +177,12 @@ pub async fn receive(
     }
     if let Some(entry) = &staff_entry {
         record.entered_by = Some(entry.operator.staff_id);
+        // A letter or call that reached an agency directly stays in that
+        // agency's hands (and sight); the control office sees it too.
+        if let crate::domain::staff::ItemScope::OwnAgency(agency) = entry.operator.item_scope() {
+            record.handling_agency_id = Some(agency);
+            record.audit.details["registered_by_agency"] = true.into();
+        }
         record.intake_details = Some(entry.intake_details.clone());
         record.audit.actor_kind = "staff".into();
         record.audit.actor_id = Some(entry.operator.username.clone());
@@ -443,6 +452,7 @@ fn build_record(
         consent_to_publish: f.consent_to_publish,
         state: state.as_str().to_string(),
         receiving_agency_id,
+        handling_agency_id: None,
         received_at: now,
         registered_at: now,
         entered_by: None,
@@ -485,9 +495,17 @@ fn request_fingerprint(
     input: &SubmissionInput,
     channel: Channel,
     files: &[IncomingAttachment],
+    staff_part: Option<&str>,
 ) -> String {
     let mut hasher = Sha256::new();
     hasher.update(b"pakn.submission.v1:");
+    // Staff-entered items: the arrival time and evidence make a different
+    // request (a corrected received_at must not replay the first answer).
+    if let Some(staff) = staff_part {
+        hasher.update(b"staff:");
+        hasher.update(staff.as_bytes());
+        hasher.update([0u8]);
+    }
     hasher.update(serde_json::to_vec(input).unwrap_or_default());
     hasher.update(channel.as_str().as_bytes());
     for f in files {

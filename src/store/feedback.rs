@@ -48,6 +48,9 @@ pub struct NewFeedbackRecord {
     pub consent_to_publish: bool,
     pub state: String,
     pub receiving_agency_id: AgencyId,
+    /// Set at intake only when an agency registers an item it received
+    /// itself (it holds it from the start).
+    pub handling_agency_id: Option<AgencyId>,
     /// When the item really reached the agency (deadlines count from it).
     pub received_at: DateTime<Utc>,
     /// When it was registered here (the tracking code's date; equal to
@@ -418,6 +421,10 @@ fn item_columns(r: &NewFeedbackRecord) -> (Vec<&'static str>, Vec<Value>) {
         (
             "receiving_agency_id",
             r.receiving_agency_id.as_uuid().into(),
+        ),
+        (
+            "handling_agency_id",
+            r.handling_agency_id.map(AgencyId::as_uuid).into(),
         ),
         ("received_at", r.received_at.into()),
         ("due_at", r.due_at.into()),

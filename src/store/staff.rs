@@ -98,19 +98,30 @@ impl Store {
         Ok(true)
     }
 
-    /// Counts a failed login; from `lock_after` failures on, the account
-    /// is locked until `locked_until`.
+    /// Counts a failed login (afresh, from 1, when `restart`: the last
+    /// lock has run out); from `lock_after` failures on, the account is
+    /// locked until `locked_until`.
     pub async fn record_failed_login(
         &self,
         id: Uuid,
         lock_after: i32,
         locked_until: DateTime<Utc>,
+        restart: bool,
     ) -> Result<(), StoreError> {
-        staff_account::Entity::update_many()
-            .col_expr(
-                staff_account::Column::FailedLogins,
-                Expr::col(staff_account::Column::FailedLogins).add(1),
-            )
+        let count = if restart {
+            Expr::value(1)
+        } else {
+            Expr::col(staff_account::Column::FailedLogins).add(1)
+        };
+        let mut update = staff_account::Entity::update_many()
+            .col_expr(staff_account::Column::FailedLogins, count);
+        if restart {
+            update = update.col_expr(
+                staff_account::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            );
+        }
+        update
             .filter(staff_account::Column::Id.eq(id))
             .exec(self.connection())
             .await?;

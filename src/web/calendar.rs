@@ -163,6 +163,20 @@ fn parse_date(raw: &str) -> Result<NaiveDate, ApiError> {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| ApiError::not_found())
 }
 
+/// An optional reason, cleaned (no control characters) and bounded.
+fn reason(raw: Option<String>, default: String) -> Result<String, ApiError> {
+    let cleaned = raw
+        .map(|r| crate::domain::text::clean_line(&r))
+        .filter(|r| !r.is_empty());
+    match cleaned {
+        Some(r) if r.chars().count() > 500 => Err(ApiError::validation(vec![
+            crate::domain::feedback::FieldError::new("reason", "too_long"),
+        ])),
+        Some(r) => Ok(r),
+        None => Ok(default),
+    }
+}
+
 fn change(staff: &Staff, summary: String) -> crate::store::calendar::CalendarChange {
     crate::store::calendar::CalendarChange {
         actor_kind: "staff".into(),
@@ -189,9 +203,7 @@ pub async fn put_day(
         source: crate::domain::text::clean_line(&body.source),
         confirmed: body.confirmed,
     };
-    let summary = body
-        .reason
-        .unwrap_or_else(|| format!("Cập nhật ngày {date}"));
+    let summary = reason(body.reason, format!("Cập nhật ngày {date}"))?;
     let now = Utc::now();
     let version = state
         .calendar
@@ -215,10 +227,10 @@ pub async fn delete_day(
 ) -> Result<HttpResponse, ApiError> {
     staff.require(Permission::EditCalendar)?;
     let date = parse_date(&path.into_inner())?;
-    let summary = query
-        .into_inner()
-        .reason
-        .unwrap_or_else(|| format!("Bỏ ngày {date} khỏi lịch"));
+    let summary = reason(
+        query.into_inner().reason,
+        format!("Bỏ ngày {date} khỏi lịch"),
+    )?;
     let now = Utc::now();
     let Some(version) = state
         .calendar

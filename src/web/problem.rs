@@ -314,6 +314,16 @@ impl From<crate::services::auth::AuthError> for ApiError {
                 ApiError::malformed("Yêu cầu không hợp lệ.")
             }
             AuthError::Store(e) => e.into(),
+            AuthError::Busy => {
+                let mut e = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service_unavailable",
+                    "Hệ thống đang bận",
+                    "Có quá nhiều lượt đăng nhập cùng lúc. Vui lòng thử lại sau ít giây.",
+                );
+                e.0.retry_after = Some(5);
+                e
+            }
             AuthError::Internal(m) => {
                 tracing::error!(error = %m, "authentication failed internally");
                 ApiError::internal()

@@ -122,9 +122,12 @@ fn bad(detail: &'static str) -> ApiError {
 
 /// Start of a Vietnamese calendar day.
 fn day_start(raw: &str, what: &'static str) -> Result<DateTime<Utc>, ApiError> {
+    use chrono::Datelike;
     NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .filter(|d| (1900..=2199).contains(&d.year()))
         .map(|d| vietnam_instant(d, NaiveTime::MIN))
-        .map_err(|_| bad(what))
+        .ok_or_else(|| bad(what))
 }
 
 fn encode_cursor(row: &QueueRow) -> String {
@@ -214,9 +217,9 @@ fn parse_filter(
             return Err(bad("Từ khoá tìm kiếm dài tối đa 200 ký tự."));
         }
         // Folded like the stored text: đường = duong = ĐƯỜNG, NFC or NFD.
-        // LIKE's wildcards are not search syntax here.
+        // Folding keeps letters and digits only, so LIKE's wildcards
+        // (`%`, `_`) never reach the pattern.
         f.words = fold_for_search(text)
-            .replace(['%', '_', '\\'], " ")
             .split_whitespace()
             .take(10)
             .map(str::to_string)

@@ -463,6 +463,23 @@ async fn an_admin_edits_the_calendar_through_the_api_and_due_dates_follow() {
             )
             .await;
         assert_eq!(not_a_date.status, StatusCode::NOT_FOUND);
+        let long = app
+            .send(Method::PUT, "/api/v1/admin/calendar/days/{date}", "/api/v1/admin/calendar/days/2027-12-30", |r| {
+                r.bearer_auth(&admin).json(&json!({"kind": "day_off", "name": "x", "source": "y", "reason": "z".repeat(501)}))
+            })
+            .await;
+        assert_eq!(long.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let control = app
+            .send(Method::PUT, "/api/v1/admin/calendar/days/{date}", "/api/v1/admin/calendar/days/2027-12-30", |r| {
+                r.bearer_auth(&admin).json(&json!({"kind": "day_off", "name": "Nghỉ\u{0000} thử", "source": "Quyết định\u{0007}", "reason": "\u{0000}"}))
+            })
+            .await;
+        assert_eq!(
+            control.status,
+            StatusCode::OK,
+            "control characters are cleaned, not a 500: {}",
+            control.body
+        );
 
         // Removing it moves them back.
         let removed = app
@@ -484,6 +501,52 @@ async fn an_admin_edits_the_calendar_through_the_api_and_due_dates_follow() {
             )
             .await;
         assert_eq!(again.status, StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn an_agency_keeps_sight_of_what_it_registers_itself() {
+    for app in apps().await {
+        let officer = sign_in_as(&app, "sxd.vanthu", Role::AgencyOfficer, "48.SXD").await;
+        let reply = app
+            .send(
+                Method::POST,
+                "/api/v1/staff/feedback",
+                "/api/v1/staff/feedback",
+                |r| {
+                    r.bearer_auth(&officer)
+                        .json(&crate::staff::hotline_call(Utc::now()))
+                },
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED);
+        let code = reply.body["tracking_code"].as_str().unwrap();
+        let page = app
+            .send(
+                Method::GET,
+                "/api/v1/staff/feedback/{tracking_code}",
+                &format!("/api/v1/staff/feedback/{code}"),
+                |r| r.bearer_auth(&officer),
+            )
+            .await;
+        assert_eq!(
+            page.status,
+            StatusCode::OK,
+            "[{}] {}",
+            app.backend,
+            page.body
+        );
+        assert_eq!(page.body["handling_agency"]["code"], "48.SXD");
+        let other = sign_in_as(&app, "stp.vanthu", Role::AgencyOfficer, "48.STP").await;
+        let hidden = app
+            .send(
+                Method::GET,
+                "/api/v1/staff/feedback/{tracking_code}",
+                &format!("/api/v1/staff/feedback/{code}"),
+                |r| r.bearer_auth(&other),
+            )
+            .await;
+        assert_eq!(hidden.status, StatusCode::NOT_FOUND);
     }
 }
 

@@ -103,10 +103,38 @@ async fn pages_follow_due_dates_and_new_items_never_shift_a_page() {
         let mut seen: Vec<Value> = first.body["items"].as_array().unwrap().clone();
         let mut cursor = first.body["next_cursor"].as_str().map(str::to_string);
         // Items arriving while staff page through land after the cursor
-        // (later due dates) or not at all; none repeats.
-        submit_titled(&app, "Phản ánh mới trong lúc xem danh sách").await;
+        // (later due dates) or not at all; none repeats. Items received
+        // the same day share a due date (ties broken by id), and a paused
+        // item has none (it comes last).
+        for i in 0..3 {
+            submit_titled(
+                &app,
+                &format!("Phản ánh mới số {i} trong lúc xem danh sách"),
+            )
+            .await;
+        }
+        let paused = app
+            .store
+            .find_feedback_by_code(&expected[1].parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        app.deadlines
+            .pause(
+                &app.store,
+                pakn::domain::ids::FeedbackId::from_uuid(paused.item.id),
+                Utc::now(),
+                &pakn::services::deadlines::ClockChange {
+                    actor_kind: "staff".into(),
+                    actor_id: None,
+                    reason: None,
+                    request_id: None,
+                },
+            )
+            .await
+            .unwrap();
         while let Some(c) = cursor {
-            let page = queue(&app, &token, &format!("limit=3&cursor={c}")).await;
+            let page = queue(&app, &token, &format!("limit=2&cursor={c}")).await;
             assert_eq!(page.status, StatusCode::OK, "{}", page.body);
             seen.extend(page.body["items"].as_array().unwrap().iter().cloned());
             cursor = page.body["next_cursor"].as_str().map(str::to_string);
@@ -117,14 +145,24 @@ async fn pages_follow_due_dates_and_new_items_never_shift_a_page() {
             .collect();
         let unique: BTreeSet<&String> = seen_codes.iter().collect();
         assert_eq!(unique.len(), seen_codes.len(), "no item twice");
-        assert_eq!(seen_codes.len(), 8, "[{}] every item once", app.backend);
-        let dues: Vec<String> = seen
+        assert_eq!(seen_codes.len(), 10, "[{}] every item once", app.backend);
+        assert_eq!(
+            seen_codes.last(),
+            Some(&expected[1]),
+            "the paused item comes last"
+        );
+        assert!(seen[9]["due_at"].is_null());
+        let dues: Vec<String> = seen[..9]
             .iter()
             .map(|i| i["due_at"].as_str().unwrap().to_string())
             .collect();
         let mut sorted = dues.clone();
         sorted.sort();
         assert_eq!(dues, sorted, "sorted by due date");
+        assert!(
+            dues.windows(2).any(|w| w[0] == w[1]),
+            "items received the same day share a due date: ties were paged through"
+        );
         // The oldest call is due first.
         assert_eq!(seen_codes[0], expected[0]);
     }

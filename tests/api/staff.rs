@@ -175,6 +175,34 @@ async fn staff_see_every_problem_at_once_and_others_may_not_enter() {
             vec![("colour".to_string(), "unknown_field".to_string())]
         );
 
+        // An Idempotency-Key replays only the same entry: a corrected
+        // arrival time is a different request.
+        let first = hotline_call(Utc::now() - Duration::hours(3));
+        let corrected = hotline_call(Utc::now() - Duration::hours(5));
+        let keyed = |body: Value| {
+            let app = &app;
+            let token = token.clone();
+            async move {
+                app.send(
+                    Method::POST,
+                    "/api/v1/staff/feedback",
+                    "/api/v1/staff/feedback",
+                    |r| {
+                        r.bearer_auth(token)
+                            .header("Idempotency-Key", "cuoc-goi-1")
+                            .json(&body)
+                    },
+                )
+                .await
+            }
+        };
+        assert_eq!(keyed(first.clone()).await.status, StatusCode::CREATED);
+        let replay = keyed(first).await;
+        assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+        let reused = keyed(corrected).await;
+        assert_eq!(reused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(reused.body["code"], "idempotency_key_reused");
+
         let auditor = sign_in_as(&app, "giamsat", Role::Auditor, "48.VP").await;
         assert_eq!(
             enter(&app, &auditor, &hotline_call(Utc::now()))
