@@ -13,3 +13,4 @@ pub mod staff_intake;
 pub mod text;
 pub mod time;
 pub mod tracking;
+pub mod workflow;

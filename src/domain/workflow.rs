@@ -1,0 +1,300 @@
+//! The handling workflow as a state machine (DOMAIN §6.3): which action
+//! moves an item from which state to which, and who may take it. Pure: the
+//! service layer loads the item, asks here, and writes the result with its
+//! audit event. Overdue is derived from deadlines, never a state.
+
+use super::feedback::FeedbackState;
+use super::staff::Role;
+
+/// What staff (or the citizen, or the system) do to an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Judge the item against Decree 20: kind, content category, field,
+    /// the regulation or procedure concerned.
+    Classify,
+    /// Ask the submitter to complete the item (the clock pauses).
+    RequestInfo,
+    /// The submitter (or staff on their behalf) completed it.
+    Supplement,
+    /// Not accepted, with a reason code (DOMAIN §5).
+    Reject,
+    /// Send to the competent agency (ND 20 as amended: within 05 WD).
+    Forward,
+    /// Take the item up: the receiving office itself (from `classified`)
+    /// or the agency it was forwarded to.
+    Accept,
+    /// "Not ours": the agency sends it back for re-routing, with a reason.
+    Return,
+    /// Draft (or redraft) the answer.
+    Answer,
+    /// The agency's lead signs the answer off; it goes to review.
+    SignOff,
+    /// The control office approves the answer; it goes to the citizen
+    /// (QĐ 31/2021 Điều 46).
+    Approve,
+    /// The control office returns the answer for revision, with a reason.
+    SendBack,
+    /// Publish the redacted question and the answer.
+    Publish,
+    /// Answered but not published, with a reason.
+    Withhold,
+    /// Take a published item off the public pages (audited).
+    Unpublish,
+    /// End the case.
+    Close,
+}
+
+impl Action {
+    pub const ALL: [Action; 15] = [
+        Action::Classify,
+        Action::RequestInfo,
+        Action::Supplement,
+        Action::Reject,
+        Action::Forward,
+        Action::Accept,
+        Action::Return,
+        Action::Answer,
+        Action::SignOff,
+        Action::Approve,
+        Action::SendBack,
+        Action::Publish,
+        Action::Withhold,
+        Action::Unpublish,
+        Action::Close,
+    ];
+
+    /// The path segment and audit name (`request-info`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Classify => "classify",
+            Action::RequestInfo => "request-info",
+            Action::Supplement => "supplement",
+            Action::Reject => "reject",
+            Action::Forward => "forward",
+            Action::Accept => "accept",
+            Action::Return => "return",
+            Action::Answer => "answer",
+            Action::SignOff => "sign-off",
+            Action::Approve => "approve",
+            Action::SendBack => "send-back",
+            Action::Publish => "publish",
+            Action::Withhold => "withhold",
+            Action::Unpublish => "unpublish",
+            Action::Close => "close",
+        }
+    }
+}
+
+/// The state an action leads to from `from`, or `None` when the machine
+/// has no such transition.
+pub fn next_state(from: FeedbackState, action: Action) -> Option<FeedbackState> {
+    use Action as A;
+    use FeedbackState as S;
+    Some(match (from, action) {
+        (S::Received, A::Classify) => S::Classified,
+        // Reclassifying before routing is allowed (a correction).
+        (S::Classified, A::Classify) => S::Classified,
+        (S::Received | S::Classified, A::RequestInfo) => S::AwaitingInformation,
+        (S::AwaitingInformation, A::Supplement) => S::Received,
+        (S::Received | S::Classified | S::AwaitingInformation, A::Reject) => S::NotAccepted,
+        (S::Classified, A::Forward) => S::Forwarded,
+        (S::Classified | S::Forwarded, A::Accept) => S::InHandling,
+        (S::Forwarded | S::InHandling, A::Return) => S::Classified,
+        // Drafting keeps the item with the agency; sign-off sends it on.
+        (S::InHandling, A::Answer) => S::InHandling,
+        (S::InHandling, A::SignOff) => S::AnswerUnderReview,
+        (S::AnswerUnderReview, A::Approve) => S::Answered,
+        (S::AnswerUnderReview, A::SendBack) => S::InHandling,
+        (S::Answered, A::Publish) => S::Published,
+        (S::Answered, A::Withhold) => S::Withheld,
+        (S::Published, A::Unpublish) => S::Answered,
+        (S::Answered | S::Published | S::Withheld, A::Close) => S::Closed,
+        _ => return None,
+    })
+}
+
+/// Whether `role` may take `action` on an item in state `from`, where
+/// `holds_item` says the actor's agency is the item's handling agency.
+/// The receiving office (control office) triages, reviews and publishes;
+/// the holding agency takes up, returns, drafts, and its lead signs off.
+pub fn may_take(action: Action, from: FeedbackState, role: Role, holds_item: bool) -> bool {
+    use Action as A;
+    let control = role == Role::ControlOffice;
+    let agency_staff = matches!(role, Role::AgencyOfficer | Role::AgencyLead) || control;
+    match action {
+        A::Classify
+        | A::RequestInfo
+        | A::Supplement
+        | A::Reject
+        | A::Forward
+        | A::Approve
+        | A::SendBack
+        | A::Publish
+        | A::Withhold
+        | A::Unpublish
+        | A::Close => control,
+        // From `classified` the receiving office takes the item up
+        // itself; from `forwarded` only the agency it was sent to.
+        A::Accept => match from {
+            FeedbackState::Classified => control,
+            _ => agency_staff && holds_item,
+        },
+        A::Return | A::Answer => agency_staff && holds_item,
+        A::SignOff => holds_item && matches!(role, Role::AgencyLead | Role::ControlOffice),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use FeedbackState as S;
+
+    const STATES: [FeedbackState; 12] = [
+        S::Received,
+        S::AwaitingInformation,
+        S::Classified,
+        S::Forwarded,
+        S::InHandling,
+        S::AnswerUnderReview,
+        S::Answered,
+        S::Published,
+        S::Withheld,
+        S::Closed,
+        S::NotAccepted,
+        S::Merged,
+    ];
+
+    /// The machine, written out once more by hand: every pair not listed
+    /// here must be refused.
+    const ALLOWED: &[(FeedbackState, Action, FeedbackState)] = &[
+        (S::Received, Action::Classify, S::Classified),
+        (S::Classified, Action::Classify, S::Classified),
+        (S::Received, Action::RequestInfo, S::AwaitingInformation),
+        (S::Classified, Action::RequestInfo, S::AwaitingInformation),
+        (S::AwaitingInformation, Action::Supplement, S::Received),
+        (S::Received, Action::Reject, S::NotAccepted),
+        (S::Classified, Action::Reject, S::NotAccepted),
+        (S::AwaitingInformation, Action::Reject, S::NotAccepted),
+        (S::Classified, Action::Forward, S::Forwarded),
+        (S::Classified, Action::Accept, S::InHandling),
+        (S::Forwarded, Action::Accept, S::InHandling),
+        (S::Forwarded, Action::Return, S::Classified),
+        (S::InHandling, Action::Return, S::Classified),
+        (S::InHandling, Action::Answer, S::InHandling),
+        (S::InHandling, Action::SignOff, S::AnswerUnderReview),
+        (S::AnswerUnderReview, Action::Approve, S::Answered),
+        (S::AnswerUnderReview, Action::SendBack, S::InHandling),
+        (S::Answered, Action::Publish, S::Published),
+        (S::Answered, Action::Withhold, S::Withheld),
+        (S::Published, Action::Unpublish, S::Answered),
+        (S::Answered, Action::Close, S::Closed),
+        (S::Published, Action::Close, S::Closed),
+        (S::Withheld, Action::Close, S::Closed),
+    ];
+
+    #[test]
+    fn every_state_action_pair_not_in_the_machine_is_refused() {
+        let mut allowed = 0;
+        for from in STATES {
+            for action in Action::ALL {
+                let expected = ALLOWED
+                    .iter()
+                    .find(|(f, a, _)| *f == from && *a == action)
+                    .map(|(_, _, to)| *to);
+                assert_eq!(
+                    next_state(from, action),
+                    expected,
+                    "{from:?} --{action:?}-->"
+                );
+                allowed += usize::from(expected.is_some());
+            }
+        }
+        assert_eq!(allowed, ALLOWED.len());
+    }
+
+    #[test]
+    fn terminal_states_accept_nothing() {
+        for from in [S::Closed, S::NotAccepted, S::Merged] {
+            assert!(
+                Action::ALL.iter().all(|a| next_state(from, *a).is_none()),
+                "{from:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_actor_does_their_part_only() {
+        // Triage and review belong to the control office.
+        for role in [
+            Role::AgencyOfficer,
+            Role::AgencyLead,
+            Role::Auditor,
+            Role::Admin,
+        ] {
+            for action in [
+                Action::Classify,
+                Action::Forward,
+                Action::Reject,
+                Action::Approve,
+                Action::Publish,
+            ] {
+                assert!(
+                    !may_take(action, S::Classified, role, true),
+                    "{role:?} {action:?}"
+                );
+            }
+        }
+        // The agency holding the item takes it up, drafts and returns it;
+        // another agency cannot.
+        assert!(may_take(
+            Action::Accept,
+            S::Forwarded,
+            Role::AgencyOfficer,
+            true
+        ));
+        assert!(!may_take(
+            Action::Accept,
+            S::Forwarded,
+            Role::AgencyOfficer,
+            false
+        ));
+        assert!(!may_take(
+            Action::Accept,
+            S::Forwarded,
+            Role::ControlOffice,
+            false
+        ));
+        assert!(may_take(
+            Action::Answer,
+            S::InHandling,
+            Role::AgencyOfficer,
+            true
+        ));
+        // Only a lead signs off.
+        assert!(!may_take(
+            Action::SignOff,
+            S::InHandling,
+            Role::AgencyOfficer,
+            true
+        ));
+        assert!(may_take(
+            Action::SignOff,
+            S::InHandling,
+            Role::AgencyLead,
+            true
+        ));
+        assert!(!may_take(
+            Action::SignOff,
+            S::InHandling,
+            Role::AgencyLead,
+            false
+        ));
+        // Auditors and admins take no action at all.
+        for action in Action::ALL {
+            for from in STATES {
+                assert!(!may_take(action, from, Role::Auditor, true));
+                assert!(!may_take(action, from, Role::Admin, true));
+            }
+        }
+    }
+}
