@@ -11,6 +11,7 @@ mod m20261122_000004_create_calendar_and_deadlines;
 mod m20261122_000005_create_staff;
 mod m20261122_000006_staff_intake_and_queue;
 mod m20261122_000007_create_api_key;
+mod m20261122_000008_workflow_fields;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_create_staff::Migration),
             Box::new(m20261122_000006_staff_intake_and_queue::Migration),
             Box::new(m20261122_000007_create_api_key::Migration),
+            Box::new(m20261122_000008_workflow_fields::Migration),
         ]
     }
 }

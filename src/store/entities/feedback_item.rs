@@ -41,6 +41,23 @@ pub struct Model {
     pub version: i32,
     pub entered_by_staff_id: Option<Uuid>,
     pub intake_details: Option<Json>,
+    pub procedure_text: Option<String>,
+    pub procedure_code: Option<String>,
+    pub rejection_code: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub rejection_note: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub answer_draft: Option<String>,
+    pub answer_drafted_by: Option<Uuid>,
+    pub answer_signed_off_by: Option<Uuid>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub question_redacted: Option<String>,
+    pub published_at: Option<DateTimeUtc>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub withheld_reason: Option<String>,
+    pub bounce_count: i32,
+    pub needs_attention: bool,
+    pub merged_into_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
