@@ -15,6 +15,7 @@ use crate::domain::calendar::holidays::HolidayRules;
 use crate::domain::calendar::schedule_file::{YearSchedule, parse_year_file};
 use crate::domain::deadline::DeadlinePolicy;
 use crate::domain::feedback::IntakeRules;
+use crate::domain::rejection::RejectionReasons;
 
 /// A year schedule file as found at start-up.
 #[derive(Debug, Clone)]
@@ -34,6 +35,7 @@ fn hex_sha256(bytes: &[u8]) -> String {
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
 const DEADLINES: &str = include_str!("../config/deadlines.toml");
+const REJECTION_REASONS: &str = include_str!("../config/rejection_reasons.toml");
 /// The schedules shipped with this build, used when
 /// `calendar.schedule_dir` does not exist (an installed binary).
 const SCHEDULES: [(&str, &str); 2] = [
@@ -53,6 +55,14 @@ pub struct Settings {
     pub calendar: CalendarSettings,
     pub deadlines: DeadlineSettings,
     pub auth: AuthSettings,
+    pub workflow: WorkflowSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowSettings {
+    pub max_bounces: u32,
+    pub rejection_reasons_file: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -236,6 +246,7 @@ impl Settings {
         }
         self.trusted_proxies().map_err(SettingsError::Invalid)?;
         self.deadline_policy().map_err(SettingsError::Invalid)?;
+        self.rejection_reasons().map_err(SettingsError::Invalid)?;
         self.year_schedules().map_err(SettingsError::Invalid)?;
         if !(1..=720).contains(&self.auth.session_hours) {
             return invalid(format!(
@@ -317,6 +328,21 @@ impl Settings {
             });
         }
         Ok(out)
+    }
+
+    /// The rejection reasons: `workflow.rejection_reasons_file`, else
+    /// `config/rejection_reasons.toml` in the working directory, else the
+    /// built-in copy.
+    pub fn rejection_reasons(&self) -> Result<RejectionReasons, String> {
+        let file = &self.workflow.rejection_reasons_file;
+        let text = if !file.is_empty() {
+            std::fs::read_to_string(file)
+                .map_err(|e| format!("workflow.rejection_reasons_file {file}: {e}"))?
+        } else {
+            std::fs::read_to_string("config/rejection_reasons.toml")
+                .unwrap_or_else(|_| REJECTION_REASONS.into())
+        };
+        RejectionReasons::from_toml(&text).map_err(|e| format!("rejection reasons: {e}"))
     }
 
     pub fn holiday_rules(&self) -> HolidayRules {

@@ -52,6 +52,7 @@ impl Application {
             rate_limits: rate_limits.clone(),
             calendar: deadlines.calendar().clone(),
             deadlines: deadlines.clone(),
+            rejection_reasons: Arc::new(settings.rejection_reasons().map_err(anyhow::Error::msg)?),
         });
 
         let mut server = HttpServer::new(move || {

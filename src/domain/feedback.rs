@@ -279,6 +279,10 @@ pub fn message_vi(code: &str) -> &'static str {
         "date_after_receipt" => {
             "Ngày này không thể sau thời điểm cơ quan nhận được phản ánh, kiến nghị."
         }
+        "answer_missing" => "Chưa có dự thảo trả lời để ký duyệt.",
+        "not_publishable" => {
+            "Phản ánh, kiến nghị này không được công khai (khiếu nại, tố cáo hoặc nội dung vi phạm)."
+        }
         "year_unsupported" => "Chỉ hỗ trợ các năm từ 1900 đến 2199.",
         "name_required" => "Cần nêu tên ngày (1–200 ký tự).",
         "source_required" => "Cần nêu văn bản căn cứ (1–500 ký tự).",

@@ -144,6 +144,25 @@ pub fn may_take(action: Action, from: FeedbackState, role: Role, holds_item: boo
     }
 }
 
+/// Whether `role` takes `action` in any state on an item its agency
+/// holds: a role that never does gets a plain refusal (403) without the
+/// item being looked at.
+pub fn role_may_ever(action: Action, role: Role) -> bool {
+    [
+        FeedbackState::Received,
+        FeedbackState::AwaitingInformation,
+        FeedbackState::Classified,
+        FeedbackState::Forwarded,
+        FeedbackState::InHandling,
+        FeedbackState::AnswerUnderReview,
+        FeedbackState::Answered,
+        FeedbackState::Published,
+        FeedbackState::Withheld,
+    ]
+    .into_iter()
+    .any(|s| next_state(s, action).is_some() && may_take(action, s, role, true))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

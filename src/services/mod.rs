@@ -7,3 +7,4 @@ pub mod calendar;
 pub mod deadlines;
 pub mod intake;
 pub mod lookup;
+pub mod workflow;

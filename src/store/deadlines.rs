@@ -368,6 +368,16 @@ fn follow_new_due_date(
     update
 }
 
+/// Queues notices inside a caller's transaction (the outbox pattern: the
+/// notice exists if and only if the change that raised it does).
+pub(crate) async fn queue_notices_in<C: ConnectionTrait>(
+    conn: &C,
+    notices: &[NewNotice],
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    queue_notices(conn, notices, now).await
+}
+
 async fn queue_notices<C: ConnectionTrait>(
     conn: &C,
     notices: &[NewNotice],

@@ -9,6 +9,7 @@ pub mod entities;
 pub mod feedback;
 pub mod queue;
 pub mod staff;
+pub mod workflow;
 
 use std::collections::HashSet;
 use std::path::Path;

@@ -32,6 +32,7 @@ pub struct AppState {
     pub rate_limits: Arc<RateLimits>,
     pub calendar: Arc<CalendarService>,
     pub deadlines: Arc<DeadlineService>,
+    pub rejection_reasons: Arc<crate::domain::rejection::RejectionReasons>,
 }
 
 pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
@@ -107,6 +108,76 @@ pub fn endpoints() -> Vec<Endpoint> {
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/notes",
             || web::post().to(staff::add_note),
+        ),
+        endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/classify",
+            || web::post().to(staff::actions::classify),
+        ),
+        endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/request-info",
+            || web::post().to(staff::actions::request_info),
+        ),
+        endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/reject",
+            || web::post().to(staff::actions::reject),
+        ),
+        endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/forward",
+            || web::post().to(staff::actions::forward),
+        ),
+        endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/accept",
+            || web::post().to(staff::actions::accept),
+        ),
+        endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/return",
+            || web::post().to(staff::actions::return_item),
+        ),
+        endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/answer",
+            || web::post().to(staff::actions::answer),
+        ),
+        endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/sign-off",
+            || web::post().to(staff::actions::sign_off),
+        ),
+        endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/approve",
+            || web::post().to(staff::actions::approve),
+        ),
+        endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/send-back",
+            || web::post().to(staff::actions::send_back),
+        ),
+        endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/publish",
+            || web::post().to(staff::actions::publish),
+        ),
+        endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/withhold",
+            || web::post().to(staff::actions::withhold),
+        ),
+        endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/unpublish",
+            || web::post().to(staff::actions::unpublish),
+        ),
+        endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/close",
+            || web::post().to(staff::actions::close),
         ),
         endpoint(
             Method::GET,

@@ -38,6 +38,8 @@ struct Problem {
     allow: Option<String>,
     /// 401: ask for a bearer token (RFC 6750).
     bearer_challenge: bool,
+    /// 409 on an item: where it stands now, so the client can reload.
+    current: Option<(String, i32)>,
 }
 
 #[derive(Serialize)]
@@ -52,6 +54,10 @@ struct ProblemBody<'a> {
     request_id: Option<String>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     errors: &'a [FieldError],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_state: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_version: Option<i32>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -76,6 +82,7 @@ impl ApiError {
             retry_after: None,
             allow: None,
             bearer_challenge: false,
+            current: None,
         }))
     }
 
@@ -218,6 +225,8 @@ impl ResponseError for ApiError {
             detail: &p.detail,
             request_id: REQUEST_ID.try_with(Clone::clone).ok(),
             errors: &p.errors,
+            current_state: p.current.as_ref().map(|(s, _)| s.as_str()),
+            current_version: p.current.as_ref().map(|(_, v)| *v),
         };
         let mut response = HttpResponse::build(p.status);
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
@@ -352,6 +361,44 @@ impl From<crate::services::calendar::CalendarError> for ApiError {
                 e
             }
             CalendarError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::services::workflow::WorkflowError> for ApiError {
+    fn from(err: crate::services::workflow::WorkflowError) -> Self {
+        use crate::services::workflow::WorkflowError;
+        match err {
+            WorkflowError::NotFound => ApiError::not_found(),
+            WorkflowError::Forbidden => ApiError::forbidden(),
+            WorkflowError::InvalidTransition { state, version } => {
+                let mut e = ApiError::new(
+                    StatusCode::CONFLICT,
+                    "invalid_transition",
+                    "Thao tác không phù hợp với trạng thái",
+                    "Thao tác này không thực hiện được ở trạng thái hiện tại của phản ánh, kiến nghị.",
+                );
+                e.0.current = Some((state, version));
+                e
+            }
+            WorkflowError::VersionConflict { state, version, .. } => {
+                let mut e = ApiError::new(
+                    StatusCode::CONFLICT,
+                    "version_conflict",
+                    "Dữ liệu đã thay đổi",
+                    "Phản ánh, kiến nghị vừa được người khác cập nhật. Vui lòng tải lại và thực hiện lại thao tác nếu vẫn cần.",
+                );
+                e.0.current = Some((state, version));
+                e
+            }
+            WorkflowError::Invalid(errors) => {
+                let mut e = ApiError::validation(errors);
+                e.0.detail =
+                    "Thông tin của thao tác chưa hợp lệ. Vui lòng kiểm tra các trường được nêu."
+                        .into();
+                e
+            }
+            WorkflowError::Store(e) => e.into(),
         }
     }
 }

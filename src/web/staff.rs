@@ -17,7 +17,9 @@ use crate::domain::staff::{ApiScope, ItemScope, Permission};
 use crate::domain::staff_intake::parse_staff_intake;
 use crate::domain::text::fold_for_search;
 use crate::domain::time::{to_vietnam_rfc3339, vietnam_instant};
+use crate::domain::workflow::Action;
 use crate::services::intake::{self, StaffEntry, Submission};
+use crate::services::workflow::{ActionBody, Workflow};
 use crate::store::directory_cache::DirectorySnapshot;
 use crate::store::queue::{QueueCursor, QueueFilter, QueueRow, QueueScope};
 
@@ -353,6 +355,20 @@ pub async fn get_item(
 ) -> Result<HttpResponse, ApiError> {
     let actor = staff.require(Permission::ViewItems)?;
     let row = visible_item(&state, actor, &path.into_inner()).await?;
+    let body = item_json(&state, &row).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(CacheControl(vec![
+            CacheDirective::NoStore,
+            CacheDirective::Private,
+        ]))
+        .json(body))
+}
+
+/// The staff view of an item (the item page and every action's answer).
+async fn item_json(
+    state: &AppState,
+    row: &crate::store::feedback::FeedbackRow,
+) -> Result<Value, ApiError> {
     let directory = state.store.directory_snapshot().await?;
     let item = &row.item;
     let id = crate::domain::ids::FeedbackId::from_uuid(item.id);
@@ -428,13 +444,112 @@ pub async fn get_item(
         })).collect::<Vec<_>>(),
         "notes": notes.iter().map(|n| note_json(n, &name_of(n.staff_id))).collect::<Vec<_>>(),
         "messages": [],
+        "version": item.version,
+        "procedure_text": item.procedure_text,
+        "procedure_code": item.procedure_code,
+        "rejection": item.rejection_code.as_ref().map(|code| {
+            let label = state.rejection_reasons.get(code).map(|r| r.label.clone());
+            serde_json::json!({"code": code, "label": label, "note": item.rejection_note})
+        }),
+        "answer_draft": item.answer_draft,
+        "answer_signed_off": item.answer_signed_off_by.is_some(),
+        "answer": item.answer,
+        "answered_at": item.answered_at.map(to_vietnam_rfc3339),
+        "question_redacted": item.question_redacted,
+        "published_at": item.published_at.map(to_vietnam_rfc3339),
+        "withheld_reason": item.withheld_reason,
+        "bounce_count": item.bounce_count,
+        "needs_attention": item.needs_attention,
     });
+    Ok(body)
+}
+
+/// `POST /api/v1/staff/feedback/{tracking_code}/{action}`: one workflow
+/// action; answers the updated item.
+async fn act(
+    action: Action,
+    staff: Staff,
+    path: web::Path<String>,
+    body: web::Json<ActionBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = staff.require(Permission::ViewItems)?;
+    // A role that never takes this action is refused before the item is
+    // looked at (no hint whether it exists).
+    if !crate::domain::workflow::role_may_ever(action, actor.role) {
+        return Err(ApiError::forbidden());
+    }
+    let row = visible_item(&state, actor, &path.into_inner()).await?;
+    let now = Utc::now();
+    let workflow = Workflow {
+        store: &state.store,
+        settings: &state.settings,
+        deadlines: &state.deadlines,
+        reasons: &state.rejection_reasons,
+    };
+    workflow
+        .take(
+            actor,
+            &row,
+            action,
+            &body.into_inner(),
+            REQUEST_ID.try_with(Clone::clone).ok(),
+            now,
+        )
+        .await?;
+    let code = row
+        .item
+        .tracking_code
+        .parse()
+        .map_err(|_| ApiError::not_found())?;
+    let updated = state
+        .store
+        .find_feedback_by_code(&code)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let body = item_json(&state, &updated).await?;
     Ok(HttpResponse::Ok()
         .insert_header(CacheControl(vec![
             CacheDirective::NoStore,
             CacheDirective::Private,
         ]))
         .json(body))
+}
+
+macro_rules! action_handlers {
+    ($($name:ident => $action:expr),+ $(,)?) => {
+        /// One handler per workflow action (the route names the action).
+        pub mod actions {
+            use super::*;
+            $(
+                pub async fn $name(
+                    staff: Staff,
+                    path: web::Path<String>,
+                    body: web::Json<ActionBody>,
+                    state: web::Data<AppState>,
+                ) -> Result<HttpResponse, ApiError> {
+                    act($action, staff, path, body, state).await
+                }
+            )+
+        }
+    };
+}
+
+action_handlers! {
+    classify => Action::Classify,
+    request_info => Action::RequestInfo,
+    reject => Action::Reject,
+    forward => Action::Forward,
+    accept => Action::Accept,
+    return_item => Action::Return,
+    answer => Action::Answer,
+    sign_off => Action::SignOff,
+    approve => Action::Approve,
+    send_back => Action::SendBack,
+    publish => Action::Publish,
+    withhold => Action::Withhold,
+    unpublish => Action::Unpublish,
+    close => Action::Close,
 }
 
 #[derive(Debug, serde::Deserialize)]

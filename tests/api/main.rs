@@ -16,3 +16,4 @@ mod operations;
 mod queue;
 mod staff;
 mod storage;
+mod workflow;

@@ -1,0 +1,480 @@
+//! Taking a workflow action on an item: the domain decides whether the
+//! transition exists and whether this actor may take it; this service
+//! checks the action's fields, builds the change (item fields, deadlines,
+//! queued notices, audit event) and writes it only if nobody changed the
+//! item meanwhile.
+
+use chrono::{DateTime, Utc};
+use sea_orm::Value;
+
+use crate::config::Settings;
+use crate::domain::feedback::{ContentCategory, FeedbackKind, FeedbackState, FieldError};
+use crate::domain::ids::{AgencyId, FeedbackId};
+use crate::domain::rejection::RejectionReasons;
+use crate::domain::staff::Actor;
+use crate::domain::text::{clean_line, clean_multiline};
+use crate::domain::workflow::{Action, may_take, next_state, role_may_ever};
+use crate::services::deadlines::{ClockChange, DeadlineService};
+use crate::store::deadlines::NewNotice;
+use crate::store::feedback::{AuditEntry, FeedbackRow};
+use crate::store::workflow::{DeadlineEffects, ItemField, Transition};
+use crate::store::{Store, StoreError};
+
+/// The fields an action may carry (each action uses some of them).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionBody {
+    pub version: Option<i32>,
+    pub kind: Option<String>,
+    pub content_category: Option<String>,
+    pub field_code: Option<String>,
+    pub procedure_text: Option<String>,
+    pub procedure_code: Option<String>,
+    pub message: Option<String>,
+    pub reason_code: Option<String>,
+    pub note: Option<String>,
+    pub agency_code: Option<String>,
+    pub text: Option<String>,
+    pub question_redacted: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    #[error("no such item for this actor")]
+    NotFound,
+    #[error("the actor's role may not take this action")]
+    Forbidden,
+    #[error("action not possible in state {state}")]
+    InvalidTransition { state: String, version: i32 },
+    #[error("the item changed since version {expected}")]
+    VersionConflict {
+        state: String,
+        version: i32,
+        expected: i32,
+    },
+    #[error("invalid action fields")]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn required(
+    value: &Option<String>,
+    field: &str,
+    max: usize,
+    multiline: bool,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let cleaned = value
+        .as_deref()
+        .map(|v| {
+            if multiline {
+                clean_multiline(v)
+            } else {
+                clean_line(v)
+            }
+        })
+        .filter(|v| !v.is_empty());
+    match cleaned {
+        None => {
+            errors.push(FieldError::new(field, "required"));
+            None
+        }
+        Some(v) if v.chars().count() > max => {
+            errors.push(FieldError::new(field, "too_long"));
+            None
+        }
+        Some(v) => Some(v),
+    }
+}
+
+fn optional(
+    value: &Option<String>,
+    field: &str,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let cleaned = value
+        .as_deref()
+        .map(clean_multiline)
+        .filter(|v| !v.is_empty());
+    match cleaned {
+        Some(v) if v.chars().count() > max => {
+            errors.push(FieldError::new(field, "too_long"));
+            None
+        }
+        other => other,
+    }
+}
+
+fn text(v: Option<String>) -> Value {
+    Value::from(v)
+}
+
+/// What the workflow reads and writes through.
+pub struct Workflow<'a> {
+    pub store: &'a Store,
+    pub settings: &'a Settings,
+    pub deadlines: &'a DeadlineService,
+    pub reasons: &'a RejectionReasons,
+}
+
+impl Workflow<'_> {
+    /// Takes `action` on the item `row` as `actor`; returns once written.
+    pub async fn take(
+        &self,
+        actor: &Actor,
+        row: &FeedbackRow,
+        action: Action,
+        body: &ActionBody,
+        request_id: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), WorkflowError> {
+        take_action(self, actor, row, action, body, request_id, now).await
+    }
+}
+
+async fn take_action(
+    ctx: &Workflow<'_>,
+    actor: &Actor,
+    row: &FeedbackRow,
+    action: Action,
+    body: &ActionBody,
+    request_id: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(), WorkflowError> {
+    let Workflow {
+        store,
+        settings,
+        deadlines,
+        reasons,
+    } = *ctx;
+    let item = &row.item;
+    let state = FeedbackState::parse(&item.state)
+        .ok_or_else(|| StoreError::Integrity(format!("unknown state {}", item.state)))?;
+    let holds_item = item.handling_agency_id == Some(actor.agency.as_uuid());
+    if !actor.sees_item(item.handling_agency_id.map(AgencyId::from_uuid)) {
+        return Err(WorkflowError::NotFound);
+    }
+    if !role_may_ever(action, actor.role) {
+        return Err(WorkflowError::Forbidden);
+    }
+    // The transition must exist (409 otherwise), and this actor must be
+    // the one to take it here (e.g. the agency holding the item).
+    if next_state(state, action).is_some() && !may_take(action, state, actor.role, holds_item) {
+        return Err(WorkflowError::Forbidden);
+    }
+    let Some(to) = next_state(state, action) else {
+        return Err(WorkflowError::InvalidTransition {
+            state: item.state.clone(),
+            version: item.version,
+        });
+    };
+    let mut errors = Vec::new();
+    let Some(expected) = body.version else {
+        return Err(WorkflowError::Invalid(vec![FieldError::new(
+            "version", "required",
+        )]));
+    };
+    if expected != item.version {
+        return Err(WorkflowError::VersionConflict {
+            state: item.state.clone(),
+            version: item.version,
+            expected,
+        });
+    }
+    let mut set: Vec<(ItemField, Value)> = Vec::new();
+    let mut effects = DeadlineEffects::default();
+    let mut notices = Vec::new();
+    let mut reason: Option<String> = None;
+    let mut details = serde_json::json!({});
+    let directory = store.directory_snapshot().await?;
+    let notice =
+        |kind: &str, audience: &str, agency: uuid::Uuid, payload: serde_json::Value| NewNotice {
+            dedupe_key: format!("{}:{kind}:{}:{audience}", item.id, item.version),
+            kind: kind.into(),
+            audience: audience.into(),
+            agency_id: agency,
+            feedback_item_id: Some(item.id),
+            deadline_id: None,
+            payload,
+        };
+    match action {
+        Action::Classify => {
+            if let Some(k) = body.kind.as_deref() {
+                match FeedbackKind::parse(k) {
+                    Some(k) => set.push((ItemField::Kind, text(Some(k.as_str().into())))),
+                    None => errors.push(FieldError::new("kind", "invalid_choice")),
+                }
+            }
+            if let Some(c) = body.content_category.as_deref() {
+                match ContentCategory::parse(c) {
+                    Some(c) => {
+                        set.push((ItemField::ContentCategory, text(Some(c.as_str().into()))))
+                    }
+                    None => errors.push(FieldError::new("content_category", "invalid_choice")),
+                }
+            }
+            if let Some(code) = body.field_code.as_deref() {
+                match directory.fields.get(code) {
+                    Some(id) => set.push((ItemField::FieldId, Value::from(Some(id.as_uuid())))),
+                    None => errors.push(FieldError::new("field_code", "unknown_code")),
+                }
+            }
+            if let Some(v) = optional(&body.procedure_text, "procedure_text", 500, &mut errors) {
+                set.push((ItemField::ProcedureText, text(Some(v))));
+            }
+            if let Some(v) = optional(&body.procedure_code, "procedure_code", 50, &mut errors) {
+                set.push((ItemField::ProcedureCode, text(Some(v))));
+            }
+            effects.meet.push("classify");
+        }
+        Action::RequestInfo => {
+            let message = required(&body.message, "message", 2000, true, &mut errors);
+            reason = message.clone();
+            notices.push(notice(
+                "citizen_request_info",
+                "submitter",
+                item.receiving_agency_id,
+                serde_json::json!({"tracking_code": item.tracking_code, "message": message}),
+            ));
+        }
+        Action::Supplement => {
+            reason = optional(&body.note, "note", 2000, &mut errors);
+        }
+        Action::Reject => {
+            let code = body.reason_code.as_deref().unwrap_or_default();
+            match reasons.get(code).filter(|r| r.staff_may_use) {
+                None => errors.push(FieldError::new(
+                    "reason_code",
+                    if code.is_empty() {
+                        "required"
+                    } else {
+                        "unknown_code"
+                    },
+                )),
+                Some(r) => {
+                    let note = optional(&body.note, "note", 2000, &mut errors);
+                    set.push((ItemField::RejectionCode, text(Some(r.code.clone()))));
+                    set.push((ItemField::RejectionNote, text(note.clone())));
+                    reason = Some(format!("{} — {}", r.code, r.label));
+                    details =
+                        serde_json::json!({"reason_code": r.code, "basis": r.basis, "note": note});
+                    notices.push(notice(
+                        "citizen_not_accepted",
+                        "submitter",
+                        item.receiving_agency_id,
+                        serde_json::json!({"tracking_code": item.tracking_code, "reason_code": r.code, "message": r.citizen}),
+                    ));
+                }
+            }
+            effects.cancel_all = true;
+        }
+        Action::Forward => {
+            let code = body.agency_code.as_deref().unwrap_or_default();
+            match directory.agencies.get(code) {
+                None => errors.push(FieldError::new(
+                    "agency_code",
+                    if code.is_empty() {
+                        "required"
+                    } else {
+                        "unknown_code"
+                    },
+                )),
+                Some(target) if target.as_uuid() == item.receiving_agency_id => {
+                    // The office handling an item itself "accepts" it.
+                    errors.push(FieldError::new("agency_code", "invalid_choice"));
+                }
+                Some(target) => {
+                    set.push((
+                        ItemField::HandlingAgencyId,
+                        Value::from(Some(target.as_uuid())),
+                    ));
+                    reason = optional(&body.note, "note", 2000, &mut errors);
+                    details = serde_json::json!({"to": code});
+                    notices.push(notice(
+                        "agency_forwarded",
+                        "handling_agency",
+                        target.as_uuid(),
+                        serde_json::json!({"tracking_code": item.tracking_code, "note": reason}),
+                    ));
+                    notices.push(notice(
+                        "citizen_forwarded",
+                        "submitter",
+                        item.receiving_agency_id,
+                        serde_json::json!({"tracking_code": item.tracking_code, "agency_code": code}),
+                    ));
+                }
+            }
+            // Classification is part of routing; forwarding meets both.
+            effects.meet.extend(["classify", "forward"]);
+        }
+        Action::Accept => {
+            if state == FeedbackState::Classified {
+                // The receiving office handles it itself: no forwarding.
+                set.push((
+                    ItemField::HandlingAgencyId,
+                    Value::from(Some(actor.agency.as_uuid())),
+                ));
+                effects.meet.push("classify");
+                effects.cancel.push("forward");
+            }
+        }
+        Action::Return => {
+            let note = required(&body.note, "note", 2000, true, &mut errors);
+            let bounces = item.bounce_count + 1;
+            set.push((ItemField::HandlingAgencyId, Value::from(None::<uuid::Uuid>)));
+            set.push((ItemField::BounceCount, Value::from(bounces)));
+            let attention =
+                u32::try_from(bounces).unwrap_or(u32::MAX) > settings.workflow.max_bounces;
+            if attention {
+                set.push((ItemField::NeedsAttention, Value::from(true)));
+            }
+            details = serde_json::json!({"bounces": bounces, "needs_attention": attention});
+            reason = note.clone();
+            notices.push(notice(
+                "control_office_returned",
+                "control_office",
+                item.receiving_agency_id,
+                serde_json::json!({"tracking_code": item.tracking_code, "note": note, "bounces": bounces}),
+            ));
+        }
+        Action::Answer => {
+            let answer = required(&body.text, "text", 20000, true, &mut errors);
+            set.push((ItemField::AnswerDraft, text(answer)));
+            set.push((
+                ItemField::AnswerDraftedBy,
+                Value::from(Some(actor.staff_id)),
+            ));
+            // A redraft needs a fresh sign-off.
+            set.push((
+                ItemField::AnswerSignedOffBy,
+                Value::from(None::<uuid::Uuid>),
+            ));
+        }
+        Action::SignOff => {
+            if item.answer_draft.as_deref().is_none_or(str::is_empty) {
+                errors.push(FieldError::new("text", "answer_missing"));
+            }
+            set.push((
+                ItemField::AnswerSignedOffBy,
+                Value::from(Some(actor.staff_id)),
+            ));
+        }
+        Action::Approve => {
+            set.push((ItemField::Answer, text(item.answer_draft.clone())));
+            set.push((ItemField::AnsweredAt, Value::from(Some(now))));
+            effects.meet.push("answer");
+            notices.push(notice(
+                "citizen_answered",
+                "submitter",
+                item.receiving_agency_id,
+                serde_json::json!({"tracking_code": item.tracking_code}),
+            ));
+        }
+        Action::SendBack => {
+            reason = required(&body.note, "note", 2000, true, &mut errors);
+            set.push((
+                ItemField::AnswerSignedOffBy,
+                Value::from(None::<uuid::Uuid>),
+            ));
+            if let Some(agency) = item.handling_agency_id {
+                notices.push(notice(
+                    "agency_answer_sent_back",
+                    "handling_agency",
+                    agency,
+                    serde_json::json!({"tracking_code": item.tracking_code, "note": reason}),
+                ));
+            }
+        }
+        Action::Publish => {
+            let question = required(
+                &body.question_redacted,
+                "question_redacted",
+                20000,
+                true,
+                &mut errors,
+            );
+            if item
+                .rejection_code
+                .as_deref()
+                .and_then(|c| reasons.get(c))
+                .is_some_and(|r| !r.publishable)
+            {
+                errors.push(FieldError::new("question_redacted", "not_publishable"));
+            }
+            set.push((ItemField::QuestionRedacted, text(question)));
+            set.push((ItemField::PublishedAt, Value::from(Some(now))));
+        }
+        Action::Withhold => {
+            reason = required(&body.note, "note", 2000, true, &mut errors);
+            set.push((ItemField::WithheldReason, text(reason.clone())));
+        }
+        Action::Unpublish => {
+            reason = optional(&body.note, "note", 2000, &mut errors);
+            set.push((ItemField::PublishedAt, Value::from(None::<DateTime<Utc>>)));
+        }
+        Action::Close => {
+            reason = optional(&body.note, "note", 2000, &mut errors);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(WorkflowError::Invalid(errors));
+    }
+    let id = FeedbackId::from_uuid(item.id);
+    let transition = Transition {
+        item: id,
+        expected_version: expected,
+        state: to.as_str().to_string(),
+        set,
+        deadlines: effects,
+        notices,
+        audit: AuditEntry {
+            actor_kind: "staff".into(),
+            actor_id: Some(actor.username.clone()),
+            action: format!("feedback.{}", action.as_str()),
+            from_state: Some(item.state.clone()),
+            to_state: Some(to.as_str().to_string()),
+            reason: reason.clone(),
+            details,
+            request_id: request_id.clone(),
+        },
+    };
+    if !store.apply_transition(&transition, now).await? {
+        let current = store
+            .find_feedback_by_code(
+                &item
+                    .tracking_code
+                    .parse()
+                    .map_err(|_| StoreError::Integrity("bad code".into()))?,
+            )
+            .await?
+            .ok_or(WorkflowError::NotFound)?;
+        return Err(WorkflowError::VersionConflict {
+            state: current.item.state,
+            version: current.item.version,
+            expected,
+        });
+    }
+    // The clock: asking for information stops it, the answer restarts it.
+    let clock = ClockChange {
+        actor_kind: "staff".into(),
+        actor_id: Some(actor.username.clone()),
+        reason,
+        request_id,
+    };
+    match action {
+        Action::RequestInfo => {
+            if let Err(e) = deadlines.pause(store, id, now, &clock).await {
+                tracing::error!(error = %e, "pausing deadlines failed after request-info");
+            }
+        }
+        Action::Supplement => {
+            if let Err(e) = deadlines.resume(store, id, now, &clock).await {
+                tracing::error!(error = %e, "resuming deadlines failed after supplement");
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}

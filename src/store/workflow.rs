@@ -1,0 +1,148 @@
+//! Writing one workflow transition: the item's new fields and state, its
+//! deadlines, the notices it queues and its audit event, in one
+//! transaction, applied only if the item still has the version the actor
+//! saw (two staff can never overwrite each other).
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, EntityTrait, ExprTrait, QueryFilter, TransactionTrait, Value, sea_query::Expr,
+};
+
+use super::deadlines::NewNotice;
+use super::entities::{feedback_deadline, feedback_item};
+use super::feedback::{AuditEntry, write_audit};
+use super::{Store, StoreError};
+use crate::domain::ids::FeedbackId;
+
+/// A field of the item a transition may set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemField {
+    Kind,
+    ContentCategory,
+    FieldId,
+    ProcedureText,
+    ProcedureCode,
+    RejectionCode,
+    RejectionNote,
+    HandlingAgencyId,
+    AnswerDraft,
+    AnswerDraftedBy,
+    AnswerSignedOffBy,
+    Answer,
+    AnsweredAt,
+    QuestionRedacted,
+    PublishedAt,
+    WithheldReason,
+    BounceCount,
+    NeedsAttention,
+}
+
+impl ItemField {
+    fn column(self) -> feedback_item::Column {
+        use feedback_item::Column as C;
+        match self {
+            ItemField::Kind => C::Kind,
+            ItemField::ContentCategory => C::ContentCategory,
+            ItemField::FieldId => C::FieldId,
+            ItemField::ProcedureText => C::ProcedureText,
+            ItemField::ProcedureCode => C::ProcedureCode,
+            ItemField::RejectionCode => C::RejectionCode,
+            ItemField::RejectionNote => C::RejectionNote,
+            ItemField::HandlingAgencyId => C::HandlingAgencyId,
+            ItemField::AnswerDraft => C::AnswerDraft,
+            ItemField::AnswerDraftedBy => C::AnswerDraftedBy,
+            ItemField::AnswerSignedOffBy => C::AnswerSignedOffBy,
+            ItemField::Answer => C::Answer,
+            ItemField::AnsweredAt => C::AnsweredAt,
+            ItemField::QuestionRedacted => C::QuestionRedacted,
+            ItemField::PublishedAt => C::PublishedAt,
+            ItemField::WithheldReason => C::WithheldReason,
+            ItemField::BounceCount => C::BounceCount,
+            ItemField::NeedsAttention => C::NeedsAttention,
+        }
+    }
+}
+
+/// What happens to the item's open deadlines.
+#[derive(Debug, Clone, Default)]
+pub struct DeadlineEffects {
+    /// Kinds met now (e.g. `classify` on classification).
+    pub meet: Vec<&'static str>,
+    /// Kinds no longer relevant (e.g. `forward` when the office handles
+    /// the item itself); `cancel_all` for a rejected item.
+    pub cancel: Vec<&'static str>,
+    pub cancel_all: bool,
+}
+
+/// One transition to write.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    pub item: FeedbackId,
+    pub expected_version: i32,
+    pub state: String,
+    pub set: Vec<(ItemField, Value)>,
+    pub deadlines: DeadlineEffects,
+    pub notices: Vec<NewNotice>,
+    pub audit: AuditEntry,
+}
+
+impl Store {
+    /// Writes `t` if the item is still at `t.expected_version`; `false`
+    /// (and nothing written) otherwise.
+    pub async fn apply_transition(
+        &self,
+        t: &Transition,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let txn = self.connection().begin().await?;
+        let mut update = feedback_item::Entity::update_many()
+            .col_expr(feedback_item::Column::State, Expr::value(t.state.clone()))
+            .col_expr(
+                feedback_item::Column::Version,
+                Expr::col(feedback_item::Column::Version).add(1),
+            )
+            .col_expr(feedback_item::Column::UpdatedAt, Expr::value(now));
+        for (field, value) in &t.set {
+            update = update.col_expr(field.column(), Expr::value(value.clone()));
+        }
+        let result = update
+            .filter(feedback_item::Column::Id.eq(t.item.as_uuid()))
+            .filter(feedback_item::Column::Version.eq(t.expected_version))
+            .exec(&txn)
+            .await?;
+        if result.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        let d = &t.deadlines;
+        let close = |state: &'static str, kinds: Option<Vec<&'static str>>| {
+            let mut q = feedback_deadline::Entity::update_many()
+                .col_expr(feedback_deadline::Column::State, Expr::value(state))
+                .col_expr(feedback_deadline::Column::MetAt, Expr::value(Some(now)))
+                .col_expr(
+                    feedback_deadline::Column::RowVersion,
+                    Expr::col(feedback_deadline::Column::RowVersion).add(1),
+                )
+                .filter(feedback_deadline::Column::FeedbackItemId.eq(t.item.as_uuid()))
+                .filter(feedback_deadline::Column::State.eq("open"));
+            if let Some(kinds) = kinds {
+                q = q.filter(feedback_deadline::Column::Kind.is_in(kinds));
+            }
+            q
+        };
+        if !d.meet.is_empty() {
+            close("met", Some(d.meet.clone())).exec(&txn).await?;
+        }
+        if d.cancel_all {
+            close("cancelled", None).exec(&txn).await?;
+        } else if !d.cancel.is_empty() {
+            close("cancelled", Some(d.cancel.clone()))
+                .exec(&txn)
+                .await?;
+        }
+        super::deadlines::queue_notices_in(&txn, &t.notices, now).await?;
+        write_audit(&txn, Some(t.item), &t.audit, now).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+}

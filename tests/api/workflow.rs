@@ -1,0 +1,502 @@
+//! The handling workflow end to end on both databases: every path through
+//! the machine, who may take each step, versions and conflicts.
+
+use chrono::Utc;
+use pakn::domain::staff::Role;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::auth::sign_in_as;
+use crate::helpers::{Reply, TestApp, apps, apps_with, valid_submission};
+
+pub async fn act(app: &TestApp, token: &str, code: &str, action: &str, body: Value) -> Reply {
+    app.send(
+        Method::POST,
+        &format!("/api/v1/staff/feedback/{{tracking_code}}/{action}"),
+        &format!("/api/v1/staff/feedback/{code}/{action}"),
+        |r| r.bearer_auth(token).json(&body),
+    )
+    .await
+}
+
+/// Takes `action` at the item's current version; asserts success.
+async fn step(app: &TestApp, token: &str, code: &str, action: &str, mut body: Value) -> Value {
+    let version = current(app, token, code).await["version"].clone();
+    body["version"] = version;
+    let reply = act(app, token, code, action, body).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "[{}] {action}: {}",
+        app.backend,
+        reply.body
+    );
+    reply.body
+}
+
+async fn current(app: &TestApp, token: &str, code: &str) -> Value {
+    app.send(
+        Method::GET,
+        "/api/v1/staff/feedback/{tracking_code}",
+        &format!("/api/v1/staff/feedback/{code}"),
+        |r| r.bearer_auth(token),
+    )
+    .await
+    .body
+}
+
+async fn submit(app: &TestApp) -> (String, String) {
+    let r = app.post_feedback(&valid_submission()).await;
+    (
+        r.body["tracking_code"].as_str().unwrap().into(),
+        r.body["lookup_token"].as_str().unwrap().into(),
+    )
+}
+
+fn deadline_state<'a>(item: &'a Value, kind: &str) -> &'a str {
+    item["deadlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == kind)
+        .unwrap()["state"]
+        .as_str()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_item_goes_from_receipt_to_publication_through_an_agency() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.w", Role::ControlOffice, "48.VP").await;
+        let officer = sign_in_as(&app, "sxd.cv.w", Role::AgencyOfficer, "48.SXD").await;
+        let lead = sign_in_as(&app, "sxd.ld.w", Role::AgencyLead, "48.SXD").await;
+        let (code, token) = submit(&app).await;
+
+        let item = step(&app, &control, &code, "classify", json!({"content_category": "implementation_problem", "procedure_text": "Cấp giấy phép xây dựng nhà ở riêng lẻ", "procedure_code": "1.009972"})).await;
+        assert_eq!(item["state"], "classified");
+        assert_eq!(item["version"], 2);
+        assert_eq!(item["procedure_code"], "1.009972");
+        assert_eq!(deadline_state(&item, "classify"), "met");
+        let item = step(
+            &app,
+            &control,
+            &code,
+            "forward",
+            json!({"agency_code": "48.SXD", "note": "Thuộc thẩm quyền Sở Xây dựng"}),
+        )
+        .await;
+        assert_eq!(item["state"], "forwarded");
+        assert_eq!(item["handling_agency"]["code"], "48.SXD");
+        assert_eq!(deadline_state(&item, "forward"), "met");
+        // The citizen now sees the Sở holding it.
+        let view = app.lookup(&code, &token).await;
+        assert_eq!(view.body["status"], "in_progress");
+        assert_eq!(view.body["handling_agency"]["code"], "48.SXD");
+
+        step(&app, &officer, &code, "accept", json!({})).await;
+        let item = step(
+            &app,
+            &officer,
+            &code,
+            "answer",
+            json!({"text": "Sở Xây dựng đã chỉ đạo bộ phận một cửa trả kết quả trong ngày 25/11."}),
+        )
+        .await;
+        assert_eq!(item["state"], "in_handling");
+        assert_eq!(
+            item["answer_draft"],
+            "Sở Xây dựng đã chỉ đạo bộ phận một cửa trả kết quả trong ngày 25/11."
+        );
+        // Only the lead signs off.
+        let version = item["version"].clone();
+        let refused = act(
+            &app,
+            &officer,
+            &code,
+            "sign-off",
+            json!({"version": version}),
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        let item = step(&app, &lead, &code, "sign-off", json!({})).await;
+        assert_eq!(item["state"], "answer_under_review");
+        // The control office returns it once, then approves the redraft.
+        step(
+            &app,
+            &control,
+            &code,
+            "send-back",
+            json!({"note": "Cần nêu rõ căn cứ pháp lý"}),
+        )
+        .await;
+        step(
+            &app,
+            &officer,
+            &code,
+            "answer",
+            json!({"text": "Căn cứ Nghị định 175/2024, Sở Xây dựng đã trả kết quả ngày 25/11."}),
+        )
+        .await;
+        step(&app, &lead, &code, "sign-off", json!({})).await;
+        let item = step(&app, &control, &code, "approve", json!({})).await;
+        assert_eq!(item["state"], "answered");
+        assert_eq!(
+            item["answer"],
+            "Căn cứ Nghị định 175/2024, Sở Xây dựng đã trả kết quả ngày 25/11."
+        );
+        assert_eq!(deadline_state(&item, "answer"), "met");
+        let view = app.lookup(&code, &token).await;
+        assert_eq!(view.body["status"], "answered");
+        assert_eq!(
+            view.body["answer"]["text"],
+            "Căn cứ Nghị định 175/2024, Sở Xây dựng đã trả kết quả ngày 25/11."
+        );
+
+        let item = step(
+            &app,
+            &control,
+            &code,
+            "publish",
+            json!({"question_redacted": "Hồ sơ cấp phép xây dựng nộp ngày 02/10 đã quá hạn."}),
+        )
+        .await;
+        assert_eq!(item["state"], "published");
+        assert!(item["published_at"].is_string());
+        let item = step(
+            &app,
+            &control,
+            &code,
+            "unpublish",
+            json!({"note": "Cần biên tập lại"}),
+        )
+        .await;
+        assert_eq!(item["state"], "answered");
+        step(
+            &app,
+            &control,
+            &code,
+            "publish",
+            json!({"question_redacted": "Hồ sơ cấp phép xây dựng đã quá hạn."}),
+        )
+        .await;
+        let item = step(&app, &control, &code, "close", json!({})).await;
+        assert_eq!(item["state"], "closed");
+
+        // Every step is in the history with its actor; notices are queued.
+        let actions: Vec<(String, String)> = item["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["action"].as_str().unwrap().to_string(),
+                    e["actor"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        for (action, actor) in [
+            ("feedback.classify", "kiemsoat.w"),
+            ("feedback.forward", "kiemsoat.w"),
+            ("feedback.accept", "sxd.cv.w"),
+            ("feedback.sign-off", "sxd.ld.w"),
+            ("feedback.send-back", "kiemsoat.w"),
+            ("feedback.approve", "kiemsoat.w"),
+            ("feedback.unpublish", "kiemsoat.w"),
+            ("feedback.close", "kiemsoat.w"),
+        ] {
+            assert!(
+                actions.contains(&(action.to_string(), actor.to_string())),
+                "{action} by {actor} in {actions:?}"
+            );
+        }
+        let kinds: Vec<String> = app
+            .store
+            .list_notices(true, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|n| n.kind)
+            .collect();
+        for kind in [
+            "agency_forwarded",
+            "citizen_forwarded",
+            "agency_answer_sent_back",
+            "citizen_answered",
+        ] {
+            assert!(kinds.contains(&kind.to_string()), "{kind} in {kinds:?}");
+        }
+        // Closed is terminal.
+        let version = item["version"].clone();
+        let again = act(
+            &app,
+            &control,
+            &code,
+            "publish",
+            json!({"version": version, "question_redacted": "x"}),
+        )
+        .await;
+        assert_eq!(again.status, StatusCode::CONFLICT);
+        assert_eq!(again.body["code"], "invalid_transition");
+        assert_eq!(again.body["current_state"], "closed");
+    }
+}
+
+#[tokio::test]
+async fn rejection_needs_a_legal_reason_and_ends_every_deadline() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.r", Role::ControlOffice, "48.VP").await;
+        let (code, token) = submit(&app).await;
+        let bad = act(
+            &app,
+            &control,
+            &code,
+            "reject",
+            json!({"version": 1, "reason_code": "R99"}),
+        )
+        .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            bad.field_errors(),
+            vec![("reason_code".to_string(), "unknown_code".to_string())]
+        );
+        let item = step(
+            &app,
+            &control,
+            &code,
+            "reject",
+            json!({"reason_code": "R02", "note": "Nội dung tố cáo cán bộ"}),
+        )
+        .await;
+        assert_eq!(item["state"], "not_accepted");
+        assert_eq!(item["rejection"]["code"], "R02");
+        assert_eq!(item["rejection"]["label"], "Nội dung là tố cáo");
+        for d in item["deadlines"].as_array().unwrap() {
+            assert_eq!(d["state"], "cancelled");
+        }
+        let view = app.lookup(&code, &token).await;
+        assert_eq!(view.body["status"], "not_accepted");
+        let notice = app
+            .store
+            .list_notices(true, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|n| n.kind == "citizen_not_accepted")
+            .unwrap();
+        assert!(
+            notice.payload["message"]
+                .as_str()
+                .unwrap()
+                .contains("Luật Tố cáo")
+        );
+        let publish = act(
+            &app,
+            &control,
+            &code,
+            "publish",
+            json!({"version": item["version"], "question_redacted": "x"}),
+        )
+        .await;
+        assert_eq!(
+            publish.status,
+            StatusCode::CONFLICT,
+            "a denunciation is never published"
+        );
+    }
+}
+
+#[tokio::test]
+async fn asking_for_information_pauses_the_clock_and_the_office_may_handle_it_itself() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.i", Role::ControlOffice, "48.VP").await;
+        let (code, token) = submit(&app).await;
+        let item = step(
+            &app,
+            &control,
+            &code,
+            "request-info",
+            json!({"message": "Đề nghị Ông/Bà cung cấp số biên nhận hồ sơ."}),
+        )
+        .await;
+        assert_eq!(item["state"], "awaiting_information");
+        let item = current(&app, &control, &code).await;
+        for kind in ["classify", "forward", "answer"] {
+            let d = item["deadlines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["kind"] == kind)
+                .unwrap();
+            assert_eq!(d["paused_now"], true, "[{}] {kind}", app.backend);
+        }
+        assert!(app.lookup(&code, &token).await.body["due_at"].is_null());
+        assert_eq!(
+            app.lookup(&code, &token).await.body["status"],
+            "needs_information"
+        );
+        let missing = act(
+            &app,
+            &control,
+            &code,
+            "request-info",
+            json!({"version": item["version"]}),
+        )
+        .await;
+        assert_eq!(missing.status, StatusCode::CONFLICT, "already waiting");
+
+        // A second item: the office handles it itself.
+        let (code2, _) = submit(&app).await;
+        step(&app, &control, &code2, "classify", json!({})).await;
+        let item = step(&app, &control, &code2, "accept", json!({})).await;
+        assert_eq!(item["state"], "in_handling");
+        assert_eq!(item["handling_agency"]["code"], "48.VP");
+        assert_eq!(deadline_state(&item, "forward"), "cancelled");
+        let item = step(
+            &app,
+            &control,
+            &code2,
+            "answer",
+            json!({"text": "Văn phòng đã xử lý."}),
+        )
+        .await;
+        assert_eq!(item["state"], "in_handling");
+    }
+}
+
+#[tokio::test]
+async fn an_item_bounced_too_often_needs_the_control_offices_attention() {
+    for app in apps_with(|s| s.workflow.max_bounces = 1).await {
+        let control = sign_in_as(&app, "kiemsoat.b", Role::ControlOffice, "48.VP").await;
+        let sxd = sign_in_as(&app, "sxd.b", Role::AgencyOfficer, "48.SXD").await;
+        let stp = sign_in_as(&app, "stp.b", Role::AgencyOfficer, "48.STP").await;
+        let (code, _) = submit(&app).await;
+        step(&app, &control, &code, "classify", json!({})).await;
+        step(
+            &app,
+            &control,
+            &code,
+            "forward",
+            json!({"agency_code": "48.SXD"}),
+        )
+        .await;
+        // Another Sở cannot touch it (it does not exist for them).
+        let other = act(
+            &app,
+            &stp,
+            &code,
+            "return",
+            json!({"version": 3, "note": "x"}),
+        )
+        .await;
+        assert_eq!(other.status, StatusCode::NOT_FOUND);
+        let item = step(
+            &app,
+            &sxd,
+            &code,
+            "return",
+            json!({"note": "Không thuộc thẩm quyền Sở Xây dựng"}),
+        )
+        .await;
+        assert_eq!(item["state"], "classified");
+        assert_eq!(item["bounce_count"], 1);
+        assert_eq!(item["needs_attention"], false);
+        let missing_note = act(
+            &app,
+            &control,
+            &code,
+            "forward",
+            json!({"version": item["version"], "agency_code": "48.VP"}),
+        )
+        .await;
+        assert_eq!(
+            missing_note.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "forward to oneself is accept"
+        );
+        step(
+            &app,
+            &control,
+            &code,
+            "forward",
+            json!({"agency_code": "48.STP"}),
+        )
+        .await;
+        let item = step(
+            &app,
+            &stp,
+            &code,
+            "return",
+            json!({"note": "Cũng không thuộc thẩm quyền"}),
+        )
+        .await;
+        assert_eq!(item["bounce_count"], 2);
+        assert_eq!(item["needs_attention"], true);
+    }
+}
+
+#[tokio::test]
+async fn two_staff_acting_at_once_cannot_overwrite_each_other() {
+    for app in apps().await {
+        let a = sign_in_as(&app, "kiemsoat.c1", Role::ControlOffice, "48.VP").await;
+        let b = sign_in_as(&app, "kiemsoat.c2", Role::ControlOffice, "48.VP").await;
+        let (code, _) = submit(&app).await;
+        let (ra, rb) = tokio::join!(
+            act(
+                &app,
+                &a,
+                &code,
+                "classify",
+                json!({"version": 1, "field_code": "xay_dung"})
+            ),
+            act(
+                &app,
+                &b,
+                &code,
+                "reject",
+                json!({"version": 1, "reason_code": "R04"})
+            )
+        );
+        let statuses = [ra.status, rb.status];
+        assert!(
+            statuses.contains(&StatusCode::OK) && statuses.contains(&StatusCode::CONFLICT),
+            "[{}] {statuses:?}",
+            app.backend
+        );
+        let loser = if ra.status == StatusCode::CONFLICT {
+            &ra
+        } else {
+            &rb
+        };
+        assert_eq!(loser.body["code"], "version_conflict");
+        assert_eq!(loser.body["current_version"], 2);
+        // Exactly one change happened.
+        let item = current(&app, &a, &code).await;
+        assert_eq!(item["version"], 2);
+        let changes = item["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "feedback.classify" || e["action"] == "feedback.reject")
+            .count();
+        assert_eq!(changes, 1);
+        // A stale version later is refused the same way; none at all is a
+        // field error.
+        let stale = act(&app, &a, &code, "close", json!({"version": 1})).await;
+        assert_eq!(stale.status, StatusCode::CONFLICT);
+        let none = act(&app, &a, &code, "classify", json!({})).await;
+        assert_eq!(
+            none.field_errors(),
+            vec![("version".to_string(), "required".to_string())]
+        );
+        let unknown = act(
+            &app,
+            &a,
+            &code,
+            "classify",
+            json!({"version": 2, "colour": "red"}),
+        )
+        .await;
+        assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+        let _ = Utc::now();
+    }
+}
