@@ -164,13 +164,8 @@ async fn take_action(
     if next_state(state, action).is_some() && !may_take(action, state, actor.role, holds_item) {
         return Err(WorkflowError::Forbidden);
     }
-    let Some(to) = next_state(state, action) else {
-        return Err(WorkflowError::InvalidTransition {
-            state: item.state.clone(),
-            version: item.version,
-        });
-    };
-    let mut errors = Vec::new();
+    // A stale version first: whoever acted on an old view must reload,
+    // whatever the item's state is now.
     let Some(expected) = body.version else {
         return Err(WorkflowError::Invalid(vec![FieldError::new(
             "version", "required",
@@ -183,6 +178,13 @@ async fn take_action(
             expected,
         });
     }
+    let Some(to) = next_state(state, action) else {
+        return Err(WorkflowError::InvalidTransition {
+            state: item.state.clone(),
+            version: item.version,
+        });
+    };
+    let mut errors = Vec::new();
     let mut set: Vec<(ItemField, Value)> = Vec::new();
     let mut effects = DeadlineEffects::default();
     let mut notices = Vec::new();
