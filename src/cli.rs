@@ -275,7 +275,10 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             let store = Store::connect(&settings.database).await?;
             store.migrate_up().await?;
             let deadlines = start_deadlines(&store, &settings).await?;
-            let report = deadlines.run_scheduler_once(&store, Utc::now()).await?;
+            let reasons = settings.rejection_reasons().map_err(anyhow::Error::msg)?;
+            let report =
+                crate::startup::scheduler_pass(&store, &settings, &deadlines, &reasons, Utc::now())
+                    .await?;
             println!("{}", serde_json::to_string(&report)?);
             store.close().await;
         }

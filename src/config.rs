@@ -62,6 +62,7 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 pub struct WorkflowSettings {
     pub max_bounces: u32,
+    pub rating_window_days: u32,
     pub rejection_reasons_file: String,
 }
 

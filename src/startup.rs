@@ -46,6 +46,7 @@ impl Application {
         }
         let rate_limits = Arc::new(RateLimits::new(&settings).map_err(anyhow::Error::msg)?);
         let settings = Arc::new(settings);
+        let reasons = Arc::new(settings.rejection_reasons().map_err(anyhow::Error::msg)?);
         let state = web::Data::new(AppState {
             store: store.clone(),
             settings: settings.clone(),
@@ -72,7 +73,8 @@ impl Application {
         spawn_deadline_scheduler(
             store.clone(),
             deadlines.clone(),
-            Duration::from_secs(settings.deadlines.scheduler_interval_seconds),
+            settings.clone(),
+            reasons.clone(),
         );
         tracing::info!(%address, "listening");
         Ok(Self {
@@ -160,9 +162,35 @@ pub async fn start_deadlines(
     Ok(deadlines)
 }
 
+/// One scheduler pass: deadlines (recompute, reminders, escalations), then
+/// items whose clarification time ran out (R07).
+pub async fn scheduler_pass(
+    store: &Store,
+    settings: &Settings,
+    deadlines: &DeadlineService,
+    reasons: &crate::domain::rejection::RejectionReasons,
+    now: chrono::DateTime<Utc>,
+) -> Result<crate::services::deadlines::SchedulerReport, StoreError> {
+    let mut report = deadlines.run_scheduler_once(store, now).await?;
+    let workflow = crate::services::workflow::Workflow {
+        store,
+        settings,
+        deadlines,
+        reasons,
+    };
+    report.clarifications_expired = workflow.expire_clarifications(now).await?;
+    Ok(report)
+}
+
 /// Each instance runs the deadline scheduler; its writes are
 /// compare-and-set, so running it on several at once is safe.
-fn spawn_deadline_scheduler(store: Store, deadlines: Arc<DeadlineService>, every: Duration) {
+fn spawn_deadline_scheduler(
+    store: Store,
+    deadlines: Arc<DeadlineService>,
+    settings: Arc<Settings>,
+    reasons: Arc<crate::domain::rejection::RejectionReasons>,
+) {
+    let every = Duration::from_secs(settings.deadlines.scheduler_interval_seconds);
     tokio::spawn(async move {
         // Start-up already brought due dates up to date; the first pass
         // comes one interval later.
@@ -170,7 +198,9 @@ fn spawn_deadline_scheduler(store: Store, deadlines: Arc<DeadlineService>, every
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(e) = deadlines.run_scheduler_once(&store, Utc::now()).await {
+            if let Err(e) =
+                scheduler_pass(&store, &settings, &deadlines, &reasons, Utc::now()).await
+            {
                 report_housekeeping_error(&e);
             }
         }

@@ -12,6 +12,7 @@ mod m20261122_000005_create_staff;
 mod m20261122_000006_staff_intake_and_queue;
 mod m20261122_000007_create_api_key;
 mod m20261122_000008_workflow_fields;
+mod m20261122_000009_supplements_and_ratings;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_staff_intake_and_queue::Migration),
             Box::new(m20261122_000007_create_api_key::Migration),
             Box::new(m20261122_000008_workflow_fields::Migration),
+            Box::new(m20261122_000009_supplements_and_ratings::Migration),
         ]
     }
 }

@@ -42,6 +42,9 @@ pub struct DeadlineService {
 /// What one scheduler pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SchedulerReport {
+    /// Items not accepted (R07) because the submitter did not complete
+    /// them in time.
+    pub clarifications_expired: usize,
     pub recomputed: usize,
     pub moved: usize,
     pub near_due: usize,

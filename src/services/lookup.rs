@@ -51,6 +51,8 @@ pub struct CitizenView {
     pub due_at: Option<String>,
     pub answer: Option<AnswerView>,
     pub attachments: usize,
+    /// The submitter's rating of the answer, once given.
+    pub rating: Option<u8>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -129,5 +131,6 @@ pub async fn lookup(store: &Store, code: &str, token: &str) -> Result<CitizenVie
             answered_at: item.answered_at.map(fmt),
         }),
         attachments: row.attachments.len(),
+        rating: item.rating_score.and_then(|s| u8::try_from(s).ok()),
     })
 }

@@ -10,7 +10,7 @@ use sea_orm::Value;
 use crate::config::Settings;
 use crate::domain::feedback::{ContentCategory, FeedbackKind, FeedbackState, FieldError};
 use crate::domain::ids::{AgencyId, FeedbackId};
-use crate::domain::rejection::RejectionReasons;
+use crate::domain::rejection::{CLARIFICATION_TIMEOUT, RejectionReasons};
 use crate::domain::staff::Actor;
 use crate::domain::text::{clean_line, clean_multiline};
 use crate::domain::workflow::{Action, may_take, next_state, role_may_ever};
@@ -441,6 +441,7 @@ async fn take_action(
             details,
             request_id: request_id.clone(),
         },
+        supplement: None,
     };
     if !store.apply_transition(&transition, now).await? {
         let current = store
@@ -479,4 +480,229 @@ async fn take_action(
         _ => {}
     }
     Ok(())
+}
+
+/// A transition on the submitter's or the system's behalf, at the item's
+/// current version.
+fn simple_transition(
+    row: &FeedbackRow,
+    to: FeedbackState,
+    actor_kind: &str,
+    action: &str,
+    reason: Option<String>,
+    details: serde_json::Value,
+) -> Transition {
+    let item = &row.item;
+    Transition {
+        item: FeedbackId::from_uuid(item.id),
+        expected_version: item.version,
+        state: to.as_str().to_string(),
+        set: Vec::new(),
+        deadlines: DeadlineEffects::default(),
+        notices: Vec::new(),
+        audit: AuditEntry {
+            actor_kind: actor_kind.into(),
+            actor_id: None,
+            action: action.into(),
+            from_state: Some(item.state.clone()),
+            to_state: Some(to.as_str().to_string()),
+            reason,
+            details,
+            request_id: None,
+        },
+        supplement: None,
+    }
+}
+
+impl Workflow<'_> {
+    /// The submitter completes an item the office asked about: it goes
+    /// back to the office (`received`) and the clock restarts.
+    pub async fn citizen_supplement(
+        &self,
+        row: &FeedbackRow,
+        text: &str,
+        request_id: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), WorkflowError> {
+        let item = &row.item;
+        if item.state != FeedbackState::AwaitingInformation.as_str() {
+            return Err(WorkflowError::InvalidTransition {
+                state: item.state.clone(),
+                version: item.version,
+            });
+        }
+        let text = clean_multiline(text);
+        if text.is_empty() || text.chars().count() > 5000 {
+            return Err(WorkflowError::Invalid(vec![FieldError::new(
+                "text",
+                if text.is_empty() {
+                    "required"
+                } else {
+                    "too_long"
+                },
+            )]));
+        }
+        let mut t = simple_transition(
+            row,
+            FeedbackState::Received,
+            "submitter",
+            "feedback.supplement",
+            None,
+            serde_json::json!({"characters": text.chars().count()}),
+        );
+        t.audit.request_id = request_id.clone();
+        t.supplement = Some(text);
+        t.notices.push(NewNotice {
+            dedupe_key: format!("{}:control_office_supplemented:{}", item.id, item.version),
+            kind: "control_office_supplemented".into(),
+            audience: "control_office".into(),
+            agency_id: item.receiving_agency_id,
+            feedback_item_id: Some(item.id),
+            deadline_id: None,
+            payload: serde_json::json!({"tracking_code": item.tracking_code}),
+        });
+        if !self.store.apply_transition(&t, now).await? {
+            return Err(WorkflowError::VersionConflict {
+                state: item.state.clone(),
+                version: item.version,
+                expected: item.version,
+            });
+        }
+        let clock = ClockChange {
+            actor_kind: "submitter".into(),
+            actor_id: None,
+            reason: None,
+            request_id,
+        };
+        if let Err(e) = self
+            .deadlines
+            .resume(self.store, FeedbackId::from_uuid(item.id), now, &clock)
+            .await
+        {
+            tracing::error!(error = %e, "resuming deadlines failed after a supplement");
+        }
+        Ok(())
+    }
+
+    /// The submitter rates the answer, once, within the window; a low
+    /// rating flags the item for the control office.
+    pub async fn rate(
+        &self,
+        row: &FeedbackRow,
+        score: i64,
+        comment: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), WorkflowError> {
+        let item = &row.item;
+        let answered = matches!(
+            FeedbackState::parse(&item.state),
+            Some(
+                FeedbackState::Answered
+                    | FeedbackState::Published
+                    | FeedbackState::Withheld
+                    | FeedbackState::Closed
+            )
+        );
+        let window = chrono::Duration::days(i64::from(self.settings.workflow.rating_window_days));
+        let open = item.answered_at.is_some_and(|t| now <= t + window);
+        if !answered || !open || item.rated_at.is_some() {
+            return Err(WorkflowError::InvalidTransition {
+                state: item.state.clone(),
+                version: item.version,
+            });
+        }
+        let mut errors = Vec::new();
+        if !(1..=5).contains(&score) {
+            errors.push(FieldError::new("score", "invalid_choice"));
+        }
+        let comment = optional(&comment.map(str::to_string), "comment", 1000, &mut errors);
+        if !errors.is_empty() {
+            return Err(WorkflowError::Invalid(errors));
+        }
+        let state = FeedbackState::parse(&item.state).unwrap_or(FeedbackState::Answered);
+        let low = score <= 2;
+        let mut t = simple_transition(
+            row,
+            state,
+            "submitter",
+            "feedback.rated",
+            None,
+            serde_json::json!({"score": score, "low": low}),
+        );
+        t.set.push((
+            ItemField::RatingScore,
+            Value::from(i32::try_from(score).unwrap_or(0)),
+        ));
+        t.set.push((ItemField::RatingComment, Value::from(comment)));
+        t.set.push((ItemField::RatedAt, Value::from(Some(now))));
+        if low {
+            t.set.push((ItemField::NeedsAttention, Value::from(true)));
+            t.notices.push(NewNotice {
+                dedupe_key: format!("{}:control_office_low_rating", item.id),
+                kind: "control_office_low_rating".into(),
+                audience: "control_office".into(),
+                agency_id: item.receiving_agency_id,
+                feedback_item_id: Some(item.id),
+                deadline_id: None,
+                payload: serde_json::json!({"tracking_code": item.tracking_code, "score": score}),
+            });
+        }
+        if !self.store.apply_transition(&t, now).await? {
+            return Err(WorkflowError::VersionConflict {
+                state: item.state.clone(),
+                version: item.version,
+                expected: item.version,
+            });
+        }
+        Ok(())
+    }
+
+    /// Items whose submitter did not complete them in time are not
+    /// accepted (R07). Returns how many.
+    pub async fn expire_clarifications(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let mut expired = 0;
+        for id in self.store.expired_clarifications(now).await? {
+            let Some(row) = self
+                .store
+                .find_feedback_by_id(FeedbackId::from_uuid(id))
+                .await?
+            else {
+                continue;
+            };
+            if row.item.state != FeedbackState::AwaitingInformation.as_str() {
+                continue;
+            }
+            let Some(reason) = self.reasons.get(CLARIFICATION_TIMEOUT) else {
+                continue;
+            };
+            let mut t = simple_transition(
+                &row,
+                FeedbackState::NotAccepted,
+                "system",
+                "feedback.reject",
+                Some(format!("{} — {}", reason.code, reason.label)),
+                serde_json::json!({"reason_code": reason.code, "basis": reason.basis}),
+            );
+            t.set.push((
+                ItemField::RejectionCode,
+                Value::from(Some(reason.code.clone())),
+            ));
+            t.deadlines.cancel_all = true;
+            t.notices.push(NewNotice {
+                dedupe_key: format!("{}:citizen_not_accepted:{}", row.item.id, row.item.version),
+                kind: "citizen_not_accepted".into(),
+                audience: "submitter".into(),
+                agency_id: row.item.receiving_agency_id,
+                feedback_item_id: Some(row.item.id),
+                deadline_id: None,
+                payload: serde_json::json!({"tracking_code": row.item.tracking_code, "reason_code": reason.code, "message": reason.citizen}),
+            });
+            // Lost races (the citizen answered at the last moment) are
+            // simply skipped.
+            if self.store.apply_transition(&t, now).await? {
+                expired += 1;
+            }
+        }
+        Ok(expired)
+    }
 }

@@ -35,6 +35,9 @@ pub enum ItemField {
     WithheldReason,
     BounceCount,
     NeedsAttention,
+    RatingScore,
+    RatingComment,
+    RatedAt,
 }
 
 impl ItemField {
@@ -59,6 +62,9 @@ impl ItemField {
             ItemField::WithheldReason => C::WithheldReason,
             ItemField::BounceCount => C::BounceCount,
             ItemField::NeedsAttention => C::NeedsAttention,
+            ItemField::RatingScore => C::RatingScore,
+            ItemField::RatingComment => C::RatingComment,
+            ItemField::RatedAt => C::RatedAt,
         }
     }
 }
@@ -84,6 +90,8 @@ pub struct Transition {
     pub deadlines: DeadlineEffects,
     pub notices: Vec<NewNotice>,
     pub audit: AuditEntry,
+    /// Information the submitter added (kept with the item).
+    pub supplement: Option<String>,
 }
 
 impl Store {
@@ -140,9 +148,70 @@ impl Store {
                 .exec(&txn)
                 .await?;
         }
+        if let Some(text) = &t.supplement {
+            super::entities::supplement::Entity::insert(super::entities::supplement::ActiveModel {
+                id: sea_orm::ActiveValue::Set(uuid::Uuid::now_v7()),
+                feedback_item_id: sea_orm::ActiveValue::Set(t.item.as_uuid()),
+                text: sea_orm::ActiveValue::Set(text.clone()),
+                created_at: sea_orm::ActiveValue::Set(now),
+            })
+            .exec_without_returning(&txn)
+            .await?;
+        }
         super::deadlines::queue_notices_in(&txn, &t.notices, now).await?;
         write_audit(&txn, Some(t.item), &t.audit, now).await?;
         txn.commit().await?;
         Ok(true)
+    }
+}
+
+pub use super::entities::supplement::Model as SupplementRow;
+
+impl Store {
+    pub async fn supplements_for(
+        &self,
+        item: FeedbackId,
+    ) -> Result<Vec<SupplementRow>, StoreError> {
+        use super::entities::supplement;
+        use sea_orm::QueryOrder;
+        Ok(supplement::Entity::find()
+            .filter(supplement::Column::FeedbackItemId.eq(item.as_uuid()))
+            .order_by_asc(supplement::Column::CreatedAt)
+            .all(self.connection())
+            .await?)
+    }
+
+    /// Open clarification timeouts that have run out.
+    pub async fn expired_clarifications(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<uuid::Uuid>, StoreError> {
+        use sea_orm::QuerySelect;
+        Ok(feedback_deadline::Entity::find()
+            .select_only()
+            .column(feedback_deadline::Column::FeedbackItemId)
+            .filter(feedback_deadline::Column::State.eq("open"))
+            .filter(feedback_deadline::Column::Kind.eq("clarify_timeout"))
+            .filter(feedback_deadline::Column::DueAt.lt(now))
+            .limit(500)
+            .into_tuple()
+            .all(self.connection())
+            .await?)
+    }
+
+    pub async fn find_feedback_by_id(
+        &self,
+        id: FeedbackId,
+    ) -> Result<Option<super::feedback::FeedbackRow>, StoreError> {
+        let Some(item) = feedback_item::Entity::find_by_id(id.as_uuid())
+            .one(self.connection())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let code = item.tracking_code.parse().map_err(|_| {
+            StoreError::Integrity(format!("bad tracking code {}", item.tracking_code))
+        })?;
+        self.find_feedback_by_code(&code).await
     }
 }

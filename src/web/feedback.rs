@@ -14,6 +14,7 @@ use crate::domain::feedback::Channel;
 use crate::domain::staff::ApiScope;
 use crate::services::intake::{self, Submission};
 use crate::services::lookup;
+use crate::services::workflow::Workflow;
 
 /// `POST /api/v1/feedback`
 pub async fn create_feedback(
@@ -130,4 +131,72 @@ fn private_json(body: impl serde::Serialize) -> HttpResponse {
 
 fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupplementBody {
+    text: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatingBody {
+    score: i64,
+    comment: Option<String>,
+}
+
+fn workflow(state: &AppState) -> Workflow<'_> {
+    Workflow {
+        store: &state.store,
+        settings: &state.settings,
+        deadlines: &state.deadlines,
+        reasons: &state.rejection_reasons,
+    }
+}
+
+/// `POST /api/v1/feedback/{tracking_code}/supplements`: the submitter
+/// completes an item the office asked about (same token as the lookup).
+pub async fn post_supplement(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<LookupQuery>,
+    body: web::Json<SupplementBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    state.rate_limits.check(Bucket::Submission, &req)?;
+    let token = lookup_token(&req, query.into_inner())?;
+    let code = path.into_inner();
+    let row = lookup::authorize(&state.store, &code, &token).await?;
+    workflow(&state)
+        .citizen_supplement(
+            &row,
+            &body.into_inner().text,
+            REQUEST_ID.try_with(Clone::clone).ok(),
+            Utc::now(),
+        )
+        .await?;
+    let view = lookup::lookup(&state.store, &code, &token).await?;
+    Ok(private_json(view))
+}
+
+/// `POST /api/v1/feedback/{tracking_code}/rating`: the submitter rates the
+/// answer (1–5, optional comment) within the window.
+pub async fn post_rating(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<LookupQuery>,
+    body: web::Json<RatingBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    state.rate_limits.check(Bucket::Submission, &req)?;
+    let token = lookup_token(&req, query.into_inner())?;
+    let code = path.into_inner();
+    let row = lookup::authorize(&state.store, &code, &token).await?;
+    let body = body.into_inner();
+    workflow(&state)
+        .rate(&row, body.score, body.comment.as_deref(), Utc::now())
+        .await?;
+    let view = lookup::lookup(&state.store, &code, &token).await?;
+    Ok(private_json(view))
 }

@@ -66,6 +66,16 @@ pub fn endpoints() -> Vec<Endpoint> {
             "/api/v1/feedback/{tracking_code}/deadlines",
             || web::get().to(feedback::get_feedback_deadlines),
         ),
+        endpoint(
+            Method::POST,
+            "/api/v1/feedback/{tracking_code}/supplements",
+            || web::post().to(feedback::post_supplement),
+        ),
+        endpoint(
+            Method::POST,
+            "/api/v1/feedback/{tracking_code}/rating",
+            || web::post().to(feedback::post_rating),
+        ),
         // The calculator and the .ics feed before `{year}`, which would
         // otherwise match them.
         endpoint(Method::GET, "/api/v1/calendar/add-working-days", || {

@@ -390,7 +390,7 @@ async fn item_json(
             .unwrap_or_default()
     };
     let deadlines = state.deadlines.explain(&state.store, id, now).await?;
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "tracking_code": item.tracking_code,
         "kind": item.kind,
         "title": item.title,
@@ -460,6 +460,23 @@ async fn item_json(
         "withheld_reason": item.withheld_reason,
         "bounce_count": item.bounce_count,
         "needs_attention": item.needs_attention,
+    });
+    let supplements: Vec<Value> = state
+        .store
+        .supplements_for(id)
+        .await?
+        .iter()
+        .map(
+            |x| serde_json::json!({"text": x.text, "created_at": to_vietnam_rfc3339(x.created_at)}),
+        )
+        .collect();
+    body["supplements"] = Value::Array(supplements);
+    body["rating"] = item.rating_score.map_or(Value::Null, |score| {
+        serde_json::json!({
+            "score": score,
+            "comment": item.rating_comment,
+            "rated_at": item.rated_at.map(to_vietnam_rfc3339),
+        })
     });
     Ok(body)
 }

@@ -500,3 +500,195 @@ async fn two_staff_acting_at_once_cannot_overwrite_each_other() {
         let _ = Utc::now();
     }
 }
+
+async fn citizen(app: &TestApp, code: &str, token: &str, what: &str, body: Value) -> Reply {
+    app.send(
+        Method::POST,
+        &format!("/api/v1/feedback/{{tracking_code}}/{what}"),
+        &format!("/api/v1/feedback/{code}/{what}"),
+        |r| r.header("X-Lookup-Token", token).json(&body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_citizen_completes_the_item_and_the_clock_restarts() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.s", Role::ControlOffice, "48.VP").await;
+        let (code, token) = submit(&app).await;
+        let early = citizen(
+            &app,
+            &code,
+            &token,
+            "supplements",
+            json!({"text": "Bổ sung sớm"}),
+        )
+        .await;
+        assert_eq!(early.status, StatusCode::CONFLICT, "nothing was asked yet");
+        step(
+            &app,
+            &control,
+            &code,
+            "request-info",
+            json!({"message": "Đề nghị cung cấp số biên nhận."}),
+        )
+        .await;
+        let wrong = citizen(
+            &app,
+            &code,
+            "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA",
+            "supplements",
+            json!({"text": "x"}),
+        )
+        .await;
+        assert_eq!(wrong.status, StatusCode::NOT_FOUND);
+        let empty = citizen(&app, &code, &token, "supplements", json!({"text": "  "})).await;
+        assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let done = citizen(
+            &app,
+            &code,
+            &token,
+            "supplements",
+            json!({"text": "Số biên nhận: 000.00.00.H17-261002-0042"}),
+        )
+        .await;
+        assert_eq!(
+            done.status,
+            StatusCode::OK,
+            "[{}] {}",
+            app.backend,
+            done.body
+        );
+        assert_eq!(done.body["status"], "received");
+        assert!(done.body["due_at"].is_string(), "the clock runs again");
+        let item = current(&app, &control, &code).await;
+        assert_eq!(item["state"], "received");
+        assert_eq!(
+            item["supplements"][0]["text"],
+            "Số biên nhận: 000.00.00.H17-261002-0042"
+        );
+        assert_eq!(deadline_state(&item, "clarify_timeout"), "met");
+        let again = citizen(
+            &app,
+            &code,
+            &token,
+            "supplements",
+            json!({"text": "Lần hai"}),
+        )
+        .await;
+        assert_eq!(again.status, StatusCode::CONFLICT);
+    }
+}
+
+#[tokio::test]
+async fn an_item_not_completed_in_time_is_not_accepted_as_r07() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.t", Role::ControlOffice, "48.VP").await;
+        let (code, token) = submit(&app).await;
+        step(
+            &app,
+            &control,
+            &code,
+            "request-info",
+            json!({"message": "Đề nghị bổ sung địa chỉ."}),
+        )
+        .await;
+        let settings = crate::helpers::test_settings();
+        let reasons = settings.rejection_reasons().unwrap();
+        // Still within the five working days: nothing happens.
+        let report = pakn::startup::scheduler_pass(
+            &app.store,
+            &settings,
+            &app.deadlines,
+            &reasons,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.clarifications_expired, 0);
+        let later = Utc::now() + chrono::Duration::days(30);
+        let (a, b) = tokio::join!(
+            pakn::startup::scheduler_pass(&app.store, &settings, &app.deadlines, &reasons, later),
+            pakn::startup::scheduler_pass(&app.store, &settings, &app.deadlines, &reasons, later)
+        );
+        assert_eq!(
+            a.unwrap().clarifications_expired + b.unwrap().clarifications_expired,
+            1,
+            "[{}] once",
+            app.backend
+        );
+        let item = current(&app, &control, &code).await;
+        assert_eq!(item["state"], "not_accepted");
+        assert_eq!(item["rejection"]["code"], "R07");
+        assert_eq!(
+            app.lookup(&code, &token).await.body["status"],
+            "not_accepted"
+        );
+        let system = item["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["action"] == "feedback.reject")
+            .unwrap()
+            .clone();
+        assert_eq!(system["actor_kind"], "system");
+    }
+}
+
+#[tokio::test]
+async fn the_citizen_rates_the_answer_once_and_a_low_score_needs_attention() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.v", Role::ControlOffice, "48.VP").await;
+        let (code, token) = submit(&app).await;
+        let early = citizen(&app, &code, &token, "rating", json!({"score": 5})).await;
+        assert_eq!(early.status, StatusCode::CONFLICT, "nothing to rate yet");
+        step(&app, &control, &code, "classify", json!({})).await;
+        step(&app, &control, &code, "accept", json!({})).await;
+        step(
+            &app,
+            &control,
+            &code,
+            "answer",
+            json!({"text": "Văn phòng đã chuyển hồ sơ, kết quả trả ngày 30/11."}),
+        )
+        .await;
+        step(&app, &control, &code, "sign-off", json!({})).await;
+        step(&app, &control, &code, "approve", json!({})).await;
+        let bad = citizen(&app, &code, &token, "rating", json!({"score": 7})).await;
+        assert_eq!(
+            bad.field_errors(),
+            vec![("score".to_string(), "invalid_choice".to_string())]
+        );
+        let rated = citizen(
+            &app,
+            &code,
+            &token,
+            "rating",
+            json!({"score": 2, "comment": "Trả lời chưa đúng trọng tâm"}),
+        )
+        .await;
+        assert_eq!(
+            rated.status,
+            StatusCode::OK,
+            "[{}] {}",
+            app.backend,
+            rated.body
+        );
+        assert_eq!(rated.body["rating"], 2);
+        let item = current(&app, &control, &code).await;
+        assert_eq!(item["rating"]["score"], 2);
+        assert_eq!(item["rating"]["comment"], "Trả lời chưa đúng trọng tâm");
+        assert_eq!(item["needs_attention"], true);
+        assert_eq!(item["state"], "answered", "rating changes no state");
+        let twice = citizen(&app, &code, &token, "rating", json!({"score": 5})).await;
+        assert_eq!(twice.status, StatusCode::CONFLICT);
+        assert!(
+            app.store
+                .list_notices(true, 50)
+                .await
+                .unwrap()
+                .iter()
+                .any(|n| n.kind == "control_office_low_rating")
+        );
+    }
+}

@@ -58,6 +58,10 @@ pub struct Model {
     pub bounce_count: i32,
     pub needs_attention: bool,
     pub merged_into_id: Option<Uuid>,
+    pub rating_score: Option<i32>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub rating_comment: Option<String>,
+    pub rated_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,4 +18,5 @@ pub mod notice;
 pub mod staff_account;
 pub mod staff_note;
 pub mod staff_session;
+pub mod supplement;
 pub mod tracking_sequence;
