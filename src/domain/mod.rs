@@ -8,6 +8,7 @@ pub mod directory;
 pub mod feedback;
 pub mod ids;
 pub mod phone;
+pub mod redaction;
 pub mod rejection;
 pub mod staff;
 pub mod staff_intake;

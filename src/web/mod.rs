@@ -115,6 +115,11 @@ pub fn endpoints() -> Vec<Endpoint> {
             || web::get().to(staff::get_item),
         ),
         endpoint(
+            Method::GET,
+            "/api/v1/staff/feedback/{tracking_code}/redaction-suggestion",
+            || web::get().to(staff::redaction_suggestion),
+        ),
+        endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/notes",
             || web::post().to(staff::add_note),

@@ -651,3 +651,41 @@ pub async fn download_attachment(
         .content_type(meta.media_type.clone())
         .body(content))
 }
+
+/// `GET /api/v1/staff/feedback/{tracking_code}/redaction-suggestion`: the
+/// question with personal data replaced, and the spans found, for the
+/// control office to confirm or edit before publishing.
+pub async fn redaction_suggestion(
+    staff: Staff,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::domain::redaction::{KnownPersonalData, apply, find_spans};
+    let actor = staff.require(Permission::ViewItems)?;
+    if !crate::domain::workflow::role_may_ever(Action::Publish, actor.role) {
+        return Err(ApiError::forbidden());
+    }
+    let row = visible_item(&state, actor, &path.into_inner()).await?;
+    let item = &row.item;
+    let mut names = vec![item.submitter_name.as_str()];
+    names.extend(item.organization_name.as_deref());
+    let known = KnownPersonalData {
+        names,
+        phones: item.phone.as_deref().into_iter().collect(),
+        emails: item.email.as_deref().into_iter().collect(),
+        addresses: vec![item.address_detail.as_str()],
+    };
+    let spans = find_spans(&item.content, &known);
+    let title_spans = find_spans(&item.title, &known);
+    Ok(HttpResponse::Ok()
+        .insert_header(CacheControl(vec![
+            CacheDirective::NoStore,
+            CacheDirective::Private,
+        ]))
+        .json(serde_json::json!({
+            "question_redacted": apply(&item.content, &spans),
+            "spans": spans,
+            "title_redacted": apply(&item.title, &title_spans),
+            "title_spans": title_spans,
+        })))
+}

@@ -279,6 +279,13 @@ fn matrix() -> Vec<Rule> {
                 Role::Auditor,
             ],
         ),
+        (
+            Method::GET,
+            "/api/v1/staff/feedback/{tracking_code}/redaction-suggestion",
+            "/api/v1/staff/feedback/{code}/redaction-suggestion",
+            None,
+            &[Role::ControlOffice],
+        ),
         // Workflow actions: control-office steps, holder steps, sign-off.
         (
             Method::POST,

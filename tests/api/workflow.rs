@@ -692,3 +692,52 @@ async fn the_citizen_rates_the_answer_once_and_a_low_score_needs_attention() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_office_gets_a_redaction_proposal_before_publishing() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.x", Role::ControlOffice, "48.VP").await;
+        let mut body = valid_submission();
+        body["content"] = json!(
+            "Tôi là Nguyễn Văn An, số điện thoại 0912 345 678. Bà Lê Thị Hoa ở bộ phận một cửa hẹn tôi ba lần mà chưa trả hồ sơ."
+        );
+        let receipt = app.post_feedback(&body).await;
+        let code = receipt.body["tracking_code"].as_str().unwrap();
+        let reply = app
+            .send(
+                Method::GET,
+                "/api/v1/staff/feedback/{tracking_code}/redaction-suggestion",
+                &format!("/api/v1/staff/feedback/{code}/redaction-suggestion"),
+                |r| r.bearer_auth(&control),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "[{}] {}",
+            app.backend,
+            reply.body
+        );
+        assert_eq!(
+            reply.body["question_redacted"],
+            "Tôi là [họ tên], số điện thoại [số điện thoại]. Bà [họ tên] ở bộ phận một cửa hẹn tôi ba lần mà chưa trả hồ sơ."
+        );
+        let kinds: Vec<&str> = reply.body["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["name", "phone", "name"]);
+        let officer = sign_in_as(&app, "sxd.x", Role::AgencyOfficer, "48.SXD").await;
+        let refused = app
+            .send(
+                Method::GET,
+                "/api/v1/staff/feedback/{tracking_code}/redaction-suggestion",
+                &format!("/api/v1/staff/feedback/{code}/redaction-suggestion"),
+                |r| r.bearer_auth(&officer),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    }
+}

@@ -1,0 +1,233 @@
+//! Proposed redactions before publication (DOMAIN §8: never publish names,
+//! phone numbers, e-mail addresses, street addresses, ID numbers; here
+//! also licence plates). The service proposes, staff confirm or edit: a
+//! pattern can miss or over-reach, so nothing is published unreviewed.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::Serialize;
+
+/// What a span is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpanKind {
+    Name,
+    Phone,
+    Email,
+    IdNumber,
+    LicencePlate,
+    Address,
+}
+
+impl SpanKind {
+    /// What replaces the span in the proposed text.
+    pub fn placeholder(self) -> &'static str {
+        match self {
+            SpanKind::Name => "[họ tên]",
+            SpanKind::Phone => "[số điện thoại]",
+            SpanKind::Email => "[email]",
+            SpanKind::IdNumber => "[số giấy tờ]",
+            SpanKind::LicencePlate => "[biển số xe]",
+            SpanKind::Address => "[địa chỉ]",
+        }
+    }
+}
+
+/// A span to redact, in characters (Unicode code points) of the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+    pub kind: SpanKind,
+}
+
+/// What the item itself says about its submitter: matched literally
+/// wherever it appears in the text.
+#[derive(Debug, Clone, Default)]
+pub struct KnownPersonalData<'a> {
+    pub names: Vec<&'a str>,
+    pub phones: Vec<&'a str>,
+    pub emails: Vec<&'a str>,
+    pub addresses: Vec<&'a str>,
+}
+
+static PATTERNS: LazyLock<Vec<(SpanKind, Regex)>> = LazyLock::new(|| {
+    let p = |kind, re: &str| Regex::new(re).map(|r| (kind, r)).ok();
+    [
+        p(SpanKind::Email, r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
+        // Licence plates: 43A-123.45, 43A1-234.56, 51F 123 45.
+        p(SpanKind::LicencePlate, r"\b\d{2}[A-Z]{1,2}\d?[- ]?\d{3}[. ]?\d{2}\b"),
+        // Citizen ID (12 digits) and old ID cards (9 digits) written as
+        // one number; phone numbers are matched first by their prefixes.
+        p(SpanKind::Phone, r"(?:\+84|\b0)(?:[\s.\-]?\d){8,10}\b"),
+        p(SpanKind::IdNumber, r"\b\d{12}\b|\b\d{9}\b"),
+        // A title followed by a capitalised Vietnamese name.
+        p(
+            SpanKind::Name,
+            r"\b(?:[ôÔ]ng|[bB]à|[aA]nh|[cC]hị|[eE]m|[cC]ô|[cC]hú)\s+((?:\p{Lu}\p{Ll}*\s*){2,5})",
+        ),
+        // House numbers with a street word: số 12 đường Lê Lợi, 45/3 kiệt…
+        p(
+            SpanKind::Address,
+            r"(?i:số nhà|số)?\s*\d+[\w/]*\s+(?i:đường|phố|kiệt|hẻm|ngõ|ngách|tổ)\s+(?:\p{Lu}\p{Ll}*\s*){1,4}",
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+});
+
+/// The spans to redact in `text`, sorted and without overlaps (an earlier
+/// or longer span wins).
+pub fn find_spans(text: &str, known: &KnownPersonalData<'_>) -> Vec<Span> {
+    let mut byte_spans: Vec<(usize, usize, SpanKind)> = Vec::new();
+    let mut literal = |needle: &str, kind: SpanKind| {
+        let needle = needle.trim();
+        if needle.chars().count() < 3 {
+            return;
+        }
+        let lower_text = text.to_lowercase();
+        let lower_needle = needle.to_lowercase();
+        // Lower-casing Vietnamese keeps byte lengths for the letters that
+        // occur in names and addresses; fall back to exact matching when
+        // it does not.
+        let haystack = if lower_text.len() == text.len() {
+            &lower_text
+        } else {
+            text
+        };
+        let needle = if lower_text.len() == text.len() {
+            lower_needle.as_str()
+        } else {
+            needle
+        };
+        let mut from = 0;
+        while let Some(i) = haystack[from..].find(needle) {
+            let start = from + i;
+            byte_spans.push((start, start + needle.len(), kind));
+            from = start + needle.len();
+        }
+    };
+    for n in &known.names {
+        literal(n, SpanKind::Name);
+    }
+    for p in &known.phones {
+        literal(p, SpanKind::Phone);
+    }
+    for e in &known.emails {
+        literal(e, SpanKind::Email);
+    }
+    for a in &known.addresses {
+        literal(a, SpanKind::Address);
+    }
+    for (kind, re) in PATTERNS.iter() {
+        for caps in re.captures_iter(text) {
+            // For names, redact the name, not the title before it.
+            let m = caps
+                .get(1)
+                .filter(|_| *kind == SpanKind::Name)
+                .or_else(|| caps.get(0));
+            if let Some(m) = m {
+                let trimmed = m.as_str().trim_end();
+                let leading = m.as_str().len() - m.as_str().trim_start().len();
+                if trimmed.trim().is_empty() {
+                    continue;
+                }
+                byte_spans.push((m.start() + leading, m.start() + trimmed.len(), *kind));
+            }
+        }
+    }
+    byte_spans.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    let mut kept: Vec<(usize, usize, SpanKind)> = Vec::new();
+    for span in byte_spans {
+        match kept.last_mut() {
+            Some(last) if span.0 < last.1 => {
+                last.1 = last.1.max(span.1);
+            }
+            _ => kept.push(span),
+        }
+    }
+    let to_chars = |byte: usize| text[..byte].chars().count();
+    kept.into_iter()
+        .map(|(s, e, kind)| Span {
+            start: to_chars(s),
+            end: to_chars(e),
+            kind,
+        })
+        .collect()
+}
+
+/// `text` with each span replaced by its placeholder.
+pub fn apply(text: &str, spans: &[Span]) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for span in spans {
+        if span.start < at || span.end > chars.len() {
+            continue;
+        }
+        out.extend(&chars[at..span.start]);
+        out.push_str(span.kind.placeholder());
+        at = span.end;
+    }
+    out.extend(&chars[at..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redact(text: &str, known: &KnownPersonalData<'_>) -> String {
+        apply(text, &find_spans(text, known))
+    }
+
+    #[test]
+    fn contact_details_ids_and_plates_are_proposed() {
+        let text = "Tôi gọi 0912 345 678 và gửi thư tới an.nguyen@example.vn, CCCD 048123456789, xe 43A-123.45 bị giữ.";
+        let out = redact(text, &KnownPersonalData::default());
+        assert_eq!(
+            out,
+            "Tôi gọi [số điện thoại] và gửi thư tới [email], CCCD [số giấy tờ], xe [biển số xe] bị giữ."
+        );
+    }
+
+    #[test]
+    fn the_submitters_own_data_is_found_wherever_it_appears() {
+        let known = KnownPersonalData {
+            names: vec!["Nguyễn Văn An"],
+            phones: vec![],
+            emails: vec![],
+            addresses: vec!["12 Lê Lợi"],
+        };
+        let text =
+            "Tôi là Nguyễn Văn An, ở 12 Lê Lợi. Ông Trần Văn Bình ở phòng một cửa hẹn nhiều lần.";
+        let out = redact(text, &known);
+        assert_eq!(
+            out,
+            "Tôi là [họ tên], ở [địa chỉ]. Ông [họ tên] ở phòng một cửa hẹn nhiều lần."
+        );
+    }
+
+    #[test]
+    fn spans_are_in_characters_and_do_not_overlap() {
+        let text = "Bà Lê Thị Hoa, số 45 đường Hùng Vương, sđt 0905123456";
+        let spans = find_spans(text, &KnownPersonalData::default());
+        for w in spans.windows(2) {
+            assert!(w[0].end <= w[1].start);
+        }
+        let chars: Vec<char> = text.chars().collect();
+        let name: String = chars[spans[0].start..spans[0].end].iter().collect();
+        assert_eq!(name, "Lê Thị Hoa");
+        assert!(spans.iter().any(|s| s.kind == SpanKind::Address));
+        assert!(spans.iter().any(|s| s.kind == SpanKind::Phone));
+    }
+
+    #[test]
+    fn ordinary_text_is_left_alone() {
+        let text =
+            "Thủ tục cấp giấy phép xây dựng theo Nghị định 175/2024/NĐ-CP mất 20 ngày làm việc.";
+        assert_eq!(find_spans(text, &KnownPersonalData::default()), vec![]);
+    }
+}
