@@ -36,6 +36,7 @@ fn hex_sha256(bytes: &[u8]) -> String {
 const DEFAULTS: &str = include_str!("../config/default.toml");
 const DEADLINES: &str = include_str!("../config/deadlines.toml");
 const REJECTION_REASONS: &str = include_str!("../config/rejection_reasons.toml");
+const ROUTING_RULES: &str = include_str!("../config/routing.toml");
 /// The schedules shipped with this build, used when
 /// `calendar.schedule_dir` does not exist (an installed binary).
 const SCHEDULES: [(&str, &str); 2] = [
@@ -63,6 +64,7 @@ pub struct Settings {
 pub struct WorkflowSettings {
     pub max_bounces: u32,
     pub rating_window_days: u32,
+    pub routing_rules_file: String,
     pub rejection_reasons_file: String,
 }
 
@@ -248,6 +250,7 @@ impl Settings {
         self.trusted_proxies().map_err(SettingsError::Invalid)?;
         self.deadline_policy().map_err(SettingsError::Invalid)?;
         self.rejection_reasons().map_err(SettingsError::Invalid)?;
+        self.routing_rules().map_err(SettingsError::Invalid)?;
         self.year_schedules().map_err(SettingsError::Invalid)?;
         if !(1..=720).contains(&self.auth.session_hours) {
             return invalid(format!(
@@ -344,6 +347,19 @@ impl Settings {
                 .unwrap_or_else(|_| REJECTION_REASONS.into())
         };
         RejectionReasons::from_toml(&text).map_err(|e| format!("rejection reasons: {e}"))
+    }
+
+    /// Keyword routing rules: `workflow.routing_rules_file`, else
+    /// `config/routing.toml` in the working directory, else built in.
+    pub fn routing_rules(&self) -> Result<Vec<crate::domain::routing::KeywordRule>, String> {
+        let file = &self.workflow.routing_rules_file;
+        let text = if !file.is_empty() {
+            std::fs::read_to_string(file)
+                .map_err(|e| format!("workflow.routing_rules_file {file}: {e}"))?
+        } else {
+            std::fs::read_to_string("config/routing.toml").unwrap_or_else(|_| ROUTING_RULES.into())
+        };
+        crate::domain::routing::parse_rules(&text).map_err(|e| format!("routing rules: {e}"))
     }
 
     pub fn holiday_rules(&self) -> HolidayRules {

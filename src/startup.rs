@@ -53,7 +53,8 @@ impl Application {
             rate_limits: rate_limits.clone(),
             calendar: deadlines.calendar().clone(),
             deadlines: deadlines.clone(),
-            rejection_reasons: Arc::new(settings.rejection_reasons().map_err(anyhow::Error::msg)?),
+            rejection_reasons: reasons.clone(),
+            routing_rules: Arc::new(settings.routing_rules().map_err(anyhow::Error::msg)?),
         });
 
         let mut server = HttpServer::new(move || {

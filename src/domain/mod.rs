@@ -10,6 +10,7 @@ pub mod ids;
 pub mod phone;
 pub mod redaction;
 pub mod rejection;
+pub mod routing;
 pub mod staff;
 pub mod staff_intake;
 pub mod text;

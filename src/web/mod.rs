@@ -33,6 +33,7 @@ pub struct AppState {
     pub calendar: Arc<CalendarService>,
     pub deadlines: Arc<DeadlineService>,
     pub rejection_reasons: Arc<crate::domain::rejection::RejectionReasons>,
+    pub routing_rules: Arc<Vec<crate::domain::routing::KeywordRule>>,
 }
 
 pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
@@ -113,6 +114,11 @@ pub fn endpoints() -> Vec<Endpoint> {
             Method::GET,
             "/api/v1/staff/feedback/{tracking_code}",
             || web::get().to(staff::get_item),
+        ),
+        endpoint(
+            Method::GET,
+            "/api/v1/staff/feedback/{tracking_code}/routing-suggestion",
+            || web::get().to(staff::routing_suggestion),
         ),
         endpoint(
             Method::GET,

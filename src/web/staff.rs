@@ -689,3 +689,74 @@ pub async fn redaction_suggestion(
             "title_spans": title_spans,
         })))
 }
+
+/// `GET /api/v1/staff/feedback/{tracking_code}/routing-suggestion`: the
+/// agencies that could act on the item, best first, each with its
+/// reasons, for the control office to accept or override.
+pub async fn routing_suggestion(
+    staff: Staff,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::domain::routing::{Candidate, ItemFacts, suggest};
+    let actor = staff.require(Permission::ViewItems)?;
+    if !crate::domain::workflow::role_may_ever(Action::Forward, actor.role) {
+        return Err(ApiError::forbidden());
+    }
+    let row = visible_item(&state, actor, &path.into_inner()).await?;
+    let item = &row.item;
+    let directory = state.store.directory_snapshot().await?;
+    let today = crate::domain::time::vietnam_date(Utc::now());
+    let agencies = state
+        .store
+        .list_agencies(&crate::domain::directory::AgencyFilter::default(), today)
+        .await?;
+    let fields = state.store.list_fields().await?;
+    let field_code = item
+        .field_id
+        .and_then(|f| directory.field_codes.get(&FieldId::from_uuid(f)).cloned());
+    let field_name = field_code
+        .as_ref()
+        .and_then(|c| fields.iter().find(|f| &f.code == c))
+        .map(|f| f.name.clone());
+    let hint = item
+        .agency_hint_id
+        .and_then(|a| directory.agency_names.get(&AgencyId::from_uuid(a)))
+        .map(|(code, _)| code.clone());
+    let receiving = directory
+        .agency_names
+        .get(&AgencyId::from_uuid(item.receiving_agency_id))
+        .map(|(code, _)| code.clone())
+        .unwrap_or_default();
+    let candidates: Vec<Candidate<'_>> = agencies
+        .iter()
+        .map(|a| Candidate {
+            code: &a.code,
+            name: &a.name,
+            kind: &a.kind,
+            province_code: a.province_code.as_deref(),
+            commune_code: a.commune_code.as_deref(),
+            field_codes: &a.field_codes,
+        })
+        .collect();
+    let facts = ItemFacts {
+        field_code: field_code.as_deref(),
+        field_name: field_name.as_deref(),
+        commune_code: item.address_commune_code.as_deref(),
+        agency_hint: hint.as_deref(),
+        folded_text: &item.search_text,
+    };
+    let suggestions = suggest(
+        &facts,
+        &candidates,
+        &state.routing_rules,
+        &state.settings.province.code,
+        &receiving,
+    );
+    Ok(HttpResponse::Ok()
+        .insert_header(CacheControl(vec![
+            CacheDirective::NoStore,
+            CacheDirective::Private,
+        ]))
+        .json(serde_json::json!({"suggestions": suggestions})))
+}

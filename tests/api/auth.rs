@@ -281,6 +281,13 @@ fn matrix() -> Vec<Rule> {
         ),
         (
             Method::GET,
+            "/api/v1/staff/feedback/{tracking_code}/routing-suggestion",
+            "/api/v1/staff/feedback/{code}/routing-suggestion",
+            None,
+            &[Role::ControlOffice],
+        ),
+        (
+            Method::GET,
             "/api/v1/staff/feedback/{tracking_code}/redaction-suggestion",
             "/api/v1/staff/feedback/{code}/redaction-suggestion",
             None,

@@ -741,3 +741,58 @@ async fn the_office_gets_a_redaction_proposal_before_publishing() {
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
     }
 }
+
+#[tokio::test]
+async fn routing_suggests_the_competent_agency_with_its_reasons() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.rt", Role::ControlOffice, "48.VP").await;
+        // A building-permit complaint from Phường Hải Châu, field xay_dung.
+        let (code, _) = submit(&app).await;
+        let reply = app
+            .send(
+                Method::GET,
+                "/api/v1/staff/feedback/{tracking_code}/routing-suggestion",
+                &format!("/api/v1/staff/feedback/{code}/routing-suggestion"),
+                |r| r.bearer_auth(&control),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "[{}] {}",
+            app.backend,
+            reply.body
+        );
+        let suggestions = reply.body["suggestions"].as_array().unwrap();
+        assert_eq!(suggestions[0]["agency_code"], "48.SXD", "{suggestions:?}");
+        let reasons = suggestions[0]["reasons"].as_array().unwrap();
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.as_str().unwrap().contains("Xây dựng")),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.as_str().unwrap().contains("giay phep xay dung")),
+            "the keyword rule: {reasons:?}"
+        );
+        assert!(
+            suggestions.iter().any(|s| s["agency_code"] == "48.20242"),
+            "the commune's UBND: {suggestions:?}"
+        );
+        assert!(suggestions.iter().all(|s| s["agency_code"] != "48.VP"));
+        // Following the suggestion is an ordinary forward.
+        step(&app, &control, &code, "classify", json!({})).await;
+        let item = step(
+            &app,
+            &control,
+            &code,
+            "forward",
+            json!({"agency_code": suggestions[0]["agency_code"]}),
+        )
+        .await;
+        assert_eq!(item["handling_agency"]["code"], "48.SXD");
+    }
+}
