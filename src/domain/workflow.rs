@@ -42,10 +42,13 @@ pub enum Action {
     Unpublish,
     /// End the case.
     Close,
+    /// Join a duplicate to the primary item of its cluster; the primary's
+    /// answer then goes to this item's submitter too.
+    Merge,
 }
 
 impl Action {
-    pub const ALL: [Action; 15] = [
+    pub const ALL: [Action; 16] = [
         Action::Classify,
         Action::RequestInfo,
         Action::Supplement,
@@ -61,6 +64,7 @@ impl Action {
         Action::Withhold,
         Action::Unpublish,
         Action::Close,
+        Action::Merge,
     ];
 
     /// The path segment and audit name (`request-info`).
@@ -81,6 +85,7 @@ impl Action {
             Action::Withhold => "withhold",
             Action::Unpublish => "unpublish",
             Action::Close => "close",
+            Action::Merge => "merge",
         }
     }
 }
@@ -109,6 +114,16 @@ pub fn next_state(from: FeedbackState, action: Action) -> Option<FeedbackState> 
         (S::Answered, A::Withhold) => S::Withheld,
         (S::Published, A::Unpublish) => S::Answered,
         (S::Answered | S::Published | S::Withheld, A::Close) => S::Closed,
+        // Any item still being worked on can join a duplicate cluster.
+        (
+            S::Received
+            | S::AwaitingInformation
+            | S::Classified
+            | S::Forwarded
+            | S::InHandling
+            | S::AnswerUnderReview,
+            A::Merge,
+        ) => S::Merged,
         _ => return None,
     })
 }
@@ -132,7 +147,8 @@ pub fn may_take(action: Action, from: FeedbackState, role: Role, holds_item: boo
         | A::Publish
         | A::Withhold
         | A::Unpublish
-        | A::Close => control,
+        | A::Close
+        | A::Merge => control,
         // From `classified` the receiving office takes the item up
         // itself; from `forwarded` only the agency it was sent to.
         A::Accept => match from {
@@ -209,6 +225,12 @@ mod tests {
         (S::Answered, Action::Close, S::Closed),
         (S::Published, Action::Close, S::Closed),
         (S::Withheld, Action::Close, S::Closed),
+        (S::Received, Action::Merge, S::Merged),
+        (S::AwaitingInformation, Action::Merge, S::Merged),
+        (S::Classified, Action::Merge, S::Merged),
+        (S::Forwarded, Action::Merge, S::Merged),
+        (S::InHandling, Action::Merge, S::Merged),
+        (S::AnswerUnderReview, Action::Merge, S::Merged),
     ];
 
     #[test]

@@ -97,7 +97,20 @@ pub async fn authorize(store: &Store, code: &str, token: &str) -> Result<Feedbac
 #[tracing::instrument(name = "Citizen lookup", skip_all)]
 pub async fn lookup(store: &Store, code: &str, token: &str) -> Result<CitizenView, LookupError> {
     let row = authorize(store, code, token).await?;
-    let item = row.item;
+    let mut item = row.item;
+    // A duplicate merged into another item follows that item: its state,
+    // agency, due date and answer are the ones the submitter sees.
+    if let Some(primary) = item.merged_into_id
+        && let Some(p) = store
+            .find_feedback_by_id(FeedbackId::from_uuid(primary))
+            .await?
+    {
+        item.state = p.item.state;
+        item.handling_agency_id = p.item.handling_agency_id;
+        item.due_at = p.item.due_at;
+        item.answer = p.item.answer;
+        item.answered_at = p.item.answered_at;
+    }
     let state = FeedbackState::parse(&item.state)
         .ok_or_else(|| StoreError::Integrity(format!("unknown state {}", item.state)))?;
     let kind = FeedbackKind::parse(&item.kind)

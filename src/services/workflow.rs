@@ -36,6 +36,8 @@ pub struct ActionBody {
     pub agency_code: Option<String>,
     pub text: Option<String>,
     pub question_redacted: Option<String>,
+    /// `merge`: the primary item's tracking code.
+    pub into: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -367,6 +369,20 @@ async fn take_action(
             set.push((ItemField::Answer, text(item.answer_draft.clone())));
             set.push((ItemField::AnsweredAt, Value::from(Some(now))));
             effects.meet.push("answer");
+            // The answer goes to every submitter of the cluster.
+            for (member, member_code) in
+                store.merged_members(FeedbackId::from_uuid(item.id)).await?
+            {
+                notices.push(NewNotice {
+                    dedupe_key: format!("{member}:citizen_answered:via:{}", item.id),
+                    kind: "citizen_answered".into(),
+                    audience: "submitter".into(),
+                    agency_id: item.receiving_agency_id,
+                    feedback_item_id: Some(member),
+                    deadline_id: None,
+                    payload: serde_json::json!({"tracking_code": member_code, "answered_in": item.tracking_code}),
+                });
+            }
             notices.push(notice(
                 "citizen_answered",
                 "submitter",
@@ -418,6 +434,47 @@ async fn take_action(
         }
         Action::Close => {
             reason = optional(&body.note, "note", 2000, &mut errors);
+        }
+        Action::Merge => {
+            let primary = match body
+                .into
+                .as_deref()
+                .map(str::parse::<crate::domain::tracking::TrackingCode>)
+            {
+                None => {
+                    errors.push(FieldError::new("into", "required"));
+                    None
+                }
+                Some(Err(_)) => {
+                    errors.push(FieldError::new("into", "unknown_code"));
+                    None
+                }
+                Some(Ok(code)) => store.find_feedback_by_code(&code).await?,
+            };
+            match primary {
+                None if errors.is_empty() => errors.push(FieldError::new("into", "unknown_code")),
+                None => {}
+                Some(p) if p.item.id == item.id => {
+                    errors.push(FieldError::new("into", "invalid_choice"))
+                }
+                // A cluster has one primary: not a merged item, nor one
+                // that was not accepted.
+                Some(p) if matches!(p.item.state.as_str(), "merged" | "not_accepted") => {
+                    errors.push(FieldError::new("into", "invalid_choice"));
+                }
+                Some(p) => {
+                    set.push((ItemField::MergedIntoId, Value::from(Some(p.item.id))));
+                    reason = optional(&body.note, "note", 2000, &mut errors);
+                    details = serde_json::json!({"into": p.item.tracking_code});
+                    effects.cancel_all = true;
+                    notices.push(notice(
+                        "citizen_merged",
+                        "submitter",
+                        item.receiving_agency_id,
+                        serde_json::json!({"tracking_code": item.tracking_code, "into": p.item.tracking_code}),
+                    ));
+                }
+            }
         }
     }
     if !errors.is_empty() {

@@ -38,6 +38,7 @@ pub enum ItemField {
     RatingScore,
     RatingComment,
     RatedAt,
+    MergedIntoId,
 }
 
 impl ItemField {
@@ -65,6 +66,7 @@ impl ItemField {
             ItemField::RatingScore => C::RatingScore,
             ItemField::RatingComment => C::RatingComment,
             ItemField::RatedAt => C::RatedAt,
+            ItemField::MergedIntoId => C::MergedIntoId,
         }
     }
 }
@@ -213,5 +215,24 @@ impl Store {
             StoreError::Integrity(format!("bad tracking code {}", item.tracking_code))
         })?;
         self.find_feedback_by_code(&code).await
+    }
+}
+
+impl Store {
+    /// The items merged into `primary` (its duplicate cluster), as (id,
+    /// tracking code).
+    pub async fn merged_members(
+        &self,
+        primary: FeedbackId,
+    ) -> Result<Vec<(uuid::Uuid, String)>, StoreError> {
+        use sea_orm::QuerySelect;
+        Ok(feedback_item::Entity::find()
+            .select_only()
+            .column(feedback_item::Column::Id)
+            .column(feedback_item::Column::TrackingCode)
+            .filter(feedback_item::Column::MergedIntoId.eq(primary.as_uuid()))
+            .into_tuple()
+            .all(self.connection())
+            .await?)
     }
 }

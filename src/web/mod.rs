@@ -201,6 +201,11 @@ pub fn endpoints() -> Vec<Endpoint> {
             || web::post().to(staff::actions::close),
         ),
         endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/merge",
+            || web::post().to(staff::actions::merge),
+        ),
+        endpoint(
             Method::GET,
             "/api/v1/staff/feedback/{tracking_code}/attachments/{attachment_id}",
             || web::get().to(staff::download_attachment),

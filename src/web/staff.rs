@@ -567,6 +567,7 @@ action_handlers! {
     withhold => Action::Withhold,
     unpublish => Action::Unpublish,
     close => Action::Close,
+    merge => Action::Merge,
 }
 
 #[derive(Debug, serde::Deserialize)]

@@ -392,6 +392,13 @@ fn matrix() -> Vec<Rule> {
             Some(json!({"version": 999})),
             &[Role::ControlOffice],
         ),
+        (
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/merge",
+            "/api/v1/staff/feedback/{code}/merge",
+            Some(json!({"version": 999})),
+            &[Role::ControlOffice],
+        ),
         // Last: it ends the session.
         (
             Method::POST,

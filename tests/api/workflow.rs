@@ -796,3 +796,101 @@ async fn routing_suggests_the_competent_agency_with_its_reasons() {
         assert_eq!(item["handling_agency"]["code"], "48.SXD");
     }
 }
+
+#[tokio::test]
+async fn duplicates_join_a_cluster_and_every_submitter_gets_the_answer() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.d", Role::ControlOffice, "48.VP").await;
+        let (primary, _) = submit(&app).await;
+        let (dup, dup_token) = submit(&app).await;
+        let self_merge = act(
+            &app,
+            &control,
+            &dup,
+            "merge",
+            json!({"version": 1, "into": dup}),
+        )
+        .await;
+        assert_eq!(
+            self_merge.field_errors(),
+            vec![("into".to_string(), "invalid_choice".to_string())]
+        );
+        let unknown = act(
+            &app,
+            &control,
+            &dup,
+            "merge",
+            json!({"version": 1, "into": "PAKN.48.20200101.9999"}),
+        )
+        .await;
+        assert_eq!(
+            unknown.field_errors(),
+            vec![("into".to_string(), "unknown_code".to_string())]
+        );
+        let item = step(
+            &app,
+            &control,
+            &dup,
+            "merge",
+            json!({"into": primary, "note": "Cùng người gửi, cùng nội dung"}),
+        )
+        .await;
+        assert_eq!(item["state"], "merged");
+        assert!(
+            item["deadlines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["state"] == "cancelled")
+        );
+        // A merged item is terminal; nothing merges into it.
+        let (third, _) = submit(&app).await;
+        let into_merged = act(
+            &app,
+            &control,
+            &third,
+            "merge",
+            json!({"version": 1, "into": dup}),
+        )
+        .await;
+        assert_eq!(into_merged.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        // The primary is answered: the duplicate's submitter sees and is
+        // sent the answer, under their own code.
+        step(&app, &control, &primary, "classify", json!({})).await;
+        step(&app, &control, &primary, "accept", json!({})).await;
+        step(
+            &app,
+            &control,
+            &primary,
+            "answer",
+            json!({"text": "Trả lời chung cho các phản ánh trùng."}),
+        )
+        .await;
+        step(&app, &control, &primary, "sign-off", json!({})).await;
+        let view = app.lookup(&dup, &dup_token).await;
+        assert_eq!(view.body["status"], "in_progress", "follows the primary");
+        step(&app, &control, &primary, "approve", json!({})).await;
+        let view = app.lookup(&dup, &dup_token).await;
+        assert_eq!(view.body["status"], "answered");
+        assert_eq!(
+            view.body["answer"]["text"],
+            "Trả lời chung cho các phản ánh trùng."
+        );
+        assert_eq!(view.body["tracking_code"], dup.as_str());
+        let answered: Vec<String> = app
+            .store
+            .list_notices(true, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|n| n.kind == "citizen_answered")
+            .map(|n| n.payload["tracking_code"].as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            answered.contains(&primary) && answered.contains(&dup),
+            "[{}] {answered:?}",
+            app.backend
+        );
+    }
+}
