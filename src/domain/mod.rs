@@ -5,6 +5,7 @@ pub mod attachment;
 pub mod calendar;
 pub mod deadline;
 pub mod directory;
+pub mod duplicates;
 pub mod feedback;
 pub mod ids;
 pub mod phone;

@@ -183,3 +183,50 @@ impl Store {
         Ok(rows)
     }
 }
+
+/// What duplicate detection compares of a recent item.
+#[derive(Debug, Clone)]
+pub struct DuplicateCandidate {
+    pub id: Uuid,
+    pub tracking_code: String,
+    pub title: String,
+    pub state: String,
+    pub received_at: DateTime<Utc>,
+    pub search_text: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub procedure_code: Option<String>,
+}
+
+impl Store {
+    /// Items received since `since` (newest first, at most `limit`) that
+    /// could be the primary of a cluster: not merged, not rejected.
+    pub async fn duplicate_candidates(
+        &self,
+        since: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<DuplicateCandidate>, StoreError> {
+        use feedback_item::Column as C;
+        let rows: Vec<QueueRow> = feedback_item::Entity::find()
+            .filter(C::ReceivedAt.gte(since))
+            .filter(C::State.is_not_in(["merged", "not_accepted"]))
+            .order_by_desc(C::ReceivedAt)
+            .limit(limit)
+            .all(self.connection())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| DuplicateCandidate {
+                id: r.id,
+                tracking_code: r.tracking_code,
+                title: r.title,
+                state: r.state,
+                received_at: r.received_at,
+                search_text: r.search_text,
+                phone: r.phone,
+                email: r.email,
+                procedure_code: r.procedure_code,
+            })
+            .collect())
+    }
+}

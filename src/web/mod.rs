@@ -122,6 +122,11 @@ pub fn endpoints() -> Vec<Endpoint> {
         ),
         endpoint(
             Method::GET,
+            "/api/v1/staff/feedback/{tracking_code}/duplicate-suggestions",
+            || web::get().to(staff::duplicate_suggestions),
+        ),
+        endpoint(
+            Method::GET,
             "/api/v1/staff/feedback/{tracking_code}/redaction-suggestion",
             || web::get().to(staff::redaction_suggestion),
         ),

@@ -761,3 +761,58 @@ pub async fn routing_suggestion(
         ]))
         .json(serde_json::json!({"suggestions": suggestions})))
 }
+
+/// `GET /api/v1/staff/feedback/{tracking_code}/duplicate-suggestions`:
+/// recent items that may be the same matter, with a score and reasons.
+pub async fn duplicate_suggestions(
+    staff: Staff,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::domain::duplicates::{Fingerprint, compare};
+    let actor = staff.require(Permission::ViewItems)?;
+    if !crate::domain::workflow::role_may_ever(Action::Merge, actor.role) {
+        return Err(ApiError::forbidden());
+    }
+    let row = visible_item(&state, actor, &path.into_inner()).await?;
+    let item = &row.item;
+    let me = Fingerprint {
+        folded_text: &item.search_text,
+        phone: item.phone.as_deref(),
+        email: item.email.as_deref(),
+        procedure_code: item.procedure_code.as_deref(),
+    };
+    // The last half year is where duplicates of a live item are.
+    let since = Utc::now() - chrono::Duration::days(183);
+    let candidates = state.store.duplicate_candidates(since, 2000).await?;
+    let mut found: Vec<(u32, Value)> = candidates
+        .iter()
+        .filter(|c| c.id != item.id)
+        .filter_map(|c| {
+            let other = Fingerprint {
+                folded_text: &c.search_text,
+                phone: c.phone.as_deref(),
+                email: c.email.as_deref(),
+                procedure_code: c.procedure_code.as_deref(),
+            };
+            compare(&me, &other).map(|l| {
+                (
+                    l.score,
+                    serde_json::json!({
+                        "tracking_code": c.tracking_code,
+                        "title": c.title,
+                        "state": c.state,
+                        "received_at": to_vietnam_rfc3339(c.received_at),
+                        "score": l.score,
+                        "reasons": l.reasons,
+                    }),
+                )
+            })
+        })
+        .collect();
+    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.truncate(10);
+    Ok(HttpResponse::Ok()
+        .insert_header(CacheControl(vec![CacheDirective::NoStore, CacheDirective::Private]))
+        .json(serde_json::json!({"candidates": found.into_iter().map(|(_, v)| v).collect::<Vec<_>>()})))
+}

@@ -281,6 +281,13 @@ fn matrix() -> Vec<Rule> {
         ),
         (
             Method::GET,
+            "/api/v1/staff/feedback/{tracking_code}/duplicate-suggestions",
+            "/api/v1/staff/feedback/{code}/duplicate-suggestions",
+            None,
+            &[Role::ControlOffice],
+        ),
+        (
+            Method::GET,
             "/api/v1/staff/feedback/{tracking_code}/routing-suggestion",
             "/api/v1/staff/feedback/{code}/routing-suggestion",
             None,
