@@ -303,6 +303,8 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
                     serde_json::json!({
                         "id": n.id,
                         "kind": n.kind,
+                        "subject": crate::domain::notice_templates::render(&n.kind, &n.payload)
+                            .map(|r| r.subject),
                         "audience": n.audience,
                         "agency_id": n.agency_id,
                         "payload": n.payload,

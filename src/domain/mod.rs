@@ -8,6 +8,7 @@ pub mod directory;
 pub mod duplicates;
 pub mod feedback;
 pub mod ids;
+pub mod notice_templates;
 pub mod phone;
 pub mod redaction;
 pub mod rejection;

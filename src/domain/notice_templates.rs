@@ -1,0 +1,206 @@
+//! The Vietnamese wording of every notice the service queues (the outbox
+//! keeps kind + payload; delivery, issue #6, renders them with these
+//! templates so wording can improve without touching queued notices).
+//! Payloads carry tracking codes and dates, never personal data.
+
+use serde_json::Value;
+
+/// Subject and body of a notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub body: String,
+}
+
+fn field<'a>(payload: &'a Value, name: &str) -> &'a str {
+    payload.get(name).and_then(Value::as_str).unwrap_or("")
+}
+
+/// Renders `kind` with `payload`; `None` for a kind without a template
+/// (a bug: every kind the service queues has one, a test checks).
+pub fn render(kind: &str, payload: &Value) -> Option<Rendered> {
+    let code = field(payload, "tracking_code");
+    let (subject, body) = match kind {
+        "citizen_request_info" => (
+            format!("Đề nghị bổ sung thông tin cho phản ánh, kiến nghị {code}"),
+            format!(
+                "Cơ quan tiếp nhận đề nghị Ông/Bà bổ sung thông tin cho phản ánh, kiến nghị mã số {code}:\n\n{}\n\nÔng/Bà có thể bổ sung bằng mã tra cứu đã được cấp. Thời hạn xử lý tạm dừng cho đến khi nhận được thông tin bổ sung.",
+                field(payload, "message")
+            ),
+        ),
+        "citizen_not_accepted" => (
+            format!("Phản ánh, kiến nghị {code} không được tiếp nhận"),
+            format!(
+                "Phản ánh, kiến nghị mã số {code} không được tiếp nhận (lý do {}).\n\n{}",
+                field(payload, "reason_code"),
+                field(payload, "message")
+            ),
+        ),
+        "citizen_forwarded" => (
+            format!("Phản ánh, kiến nghị {code} đã được chuyển cơ quan có thẩm quyền"),
+            format!(
+                "Phản ánh, kiến nghị mã số {code} đã được chuyển đến cơ quan có thẩm quyền (mã cơ quan {}) để xem xét, xử lý.",
+                field(payload, "agency_code")
+            ),
+        ),
+        "citizen_answered" => (
+            format!("Đã có kết quả trả lời phản ánh, kiến nghị {code}"),
+            if field(payload, "answered_in").is_empty() {
+                format!(
+                    "Phản ánh, kiến nghị mã số {code} đã có kết quả trả lời. Ông/Bà xem nội dung trả lời bằng mã tra cứu đã được cấp."
+                )
+            } else {
+                format!(
+                    "Phản ánh, kiến nghị mã số {code} có cùng nội dung với phản ánh, kiến nghị {} và đã được trả lời chung. Ông/Bà xem nội dung trả lời bằng mã tra cứu đã được cấp.",
+                    field(payload, "answered_in")
+                )
+            },
+        ),
+        "citizen_merged" => (
+            format!("Phản ánh, kiến nghị {code} được xử lý chung"),
+            format!(
+                "Phản ánh, kiến nghị mã số {code} có cùng nội dung với phản ánh, kiến nghị {} và sẽ được xử lý, trả lời chung. Ông/Bà tiếp tục theo dõi bằng mã số và mã tra cứu của mình.",
+                field(payload, "into")
+            ),
+        ),
+        "agency_forwarded" => (
+            format!("Chuyển xử lý phản ánh, kiến nghị {code}"),
+            format!(
+                "Văn phòng UBND tỉnh chuyển phản ánh, kiến nghị mã số {code} để quý cơ quan xem xét, xử lý theo thẩm quyền.{}",
+                note_line(payload)
+            ),
+        ),
+        "agency_answer_sent_back" => (
+            format!("Đề nghị hoàn thiện dự thảo trả lời {code}"),
+            format!(
+                "Dự thảo trả lời phản ánh, kiến nghị mã số {code} chưa được duyệt.{}",
+                note_line(payload)
+            ),
+        ),
+        "control_office_returned" => (
+            format!("Phản ánh, kiến nghị {code} bị trả lại"),
+            format!(
+                "Cơ quan được chuyển đã trả lại phản ánh, kiến nghị mã số {code} (lần {}).{}",
+                payload.get("bounces").and_then(Value::as_i64).unwrap_or(0),
+                note_line(payload)
+            ),
+        ),
+        "control_office_supplemented" => (
+            format!("Người gửi đã bổ sung thông tin cho {code}"),
+            format!(
+                "Người gửi đã bổ sung thông tin cho phản ánh, kiến nghị mã số {code}; thời hạn xử lý tiếp tục được tính."
+            ),
+        ),
+        "control_office_low_rating" => (
+            format!("Người gửi chưa hài lòng với trả lời {code}"),
+            format!(
+                "Người gửi đánh giá {} / 5 đối với trả lời phản ánh, kiến nghị mã số {code}; đề nghị xem xét lại.",
+                payload.get("score").and_then(Value::as_i64).unwrap_or(0)
+            ),
+        ),
+        "deadline_near_due" => (
+            format!("Sắp đến hạn: {} – {code}", field(payload, "deadline_label")),
+            format!(
+                "Phản ánh, kiến nghị mã số {code} sắp đến hạn {} ({}).",
+                field(payload, "deadline_label").to_lowercase(),
+                field(payload, "due_at")
+            ),
+        ),
+        "deadline_overdue" | "deadline_overdue_escalation" => (
+            format!("Quá hạn: {} – {code}", field(payload, "deadline_label")),
+            format!(
+                "Phản ánh, kiến nghị mã số {code} đã quá hạn {} (hạn {}).",
+                field(payload, "deadline_label").to_lowercase(),
+                field(payload, "due_at")
+            ),
+        ),
+        "deadline_overdue_update" | "deadline_overdue_update_escalation" => (
+            format!("Cập nhật tiến độ: {code} vẫn quá hạn"),
+            format!(
+                "Phản ánh, kiến nghị mã số {code} vẫn quá hạn {} (hạn {}); đề nghị cập nhật tình hình xử lý (07 ngày một lần).",
+                field(payload, "deadline_label").to_lowercase(),
+                field(payload, "due_at")
+            ),
+        ),
+        _ => return None,
+    };
+    Some(Rendered { subject, body })
+}
+
+fn note_line(payload: &Value) -> String {
+    match field(payload, "note") {
+        "" => String::new(),
+        note => format!("\n\nGhi chú: {note}"),
+    }
+}
+
+/// Every kind the service queues (checked by a test against `render`).
+pub const KINDS: [&str; 15] = [
+    "citizen_request_info",
+    "citizen_not_accepted",
+    "citizen_forwarded",
+    "citizen_answered",
+    "citizen_merged",
+    "agency_forwarded",
+    "agency_answer_sent_back",
+    "control_office_returned",
+    "control_office_supplemented",
+    "control_office_low_rating",
+    "deadline_near_due",
+    "deadline_overdue",
+    "deadline_overdue_escalation",
+    "deadline_overdue_update",
+    "deadline_overdue_update_escalation",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_renders_in_vietnamese_with_its_tracking_code() {
+        let payload = serde_json::json!({
+            "tracking_code": "PAKN.48.20261122.0001",
+            "message": "Đề nghị cung cấp số biên nhận.",
+            "reason_code": "R02",
+            "agency_code": "48.SXD",
+            "into": "PAKN.48.20261120.0007",
+            "note": "Thuộc thẩm quyền Sở",
+            "bounces": 2,
+            "score": 1,
+            "deadline_label": "Trả lời",
+            "due_at": "2026-12-18T23:59:59+07:00",
+        });
+        for kind in KINDS {
+            let r = render(kind, &payload).unwrap_or_else(|| panic!("{kind} has no template"));
+            assert!(r.subject.contains("PAKN.48.20261122.0001"), "{kind}");
+            assert!(r.body.contains("PAKN.48.20261122.0001"), "{kind}");
+        }
+        assert!(render("unknown", &payload).is_none());
+    }
+
+    #[test]
+    fn every_kind_the_code_queues_has_a_template() {
+        let sources = [
+            include_str!("../services/workflow.rs"),
+            include_str!("../services/deadlines.rs"),
+        ];
+        for source in sources {
+            for (i, _) in source
+                .match_indices("\"citizen_")
+                .chain(source.match_indices("\"agency_"))
+                .chain(source.match_indices("\"control_office_"))
+            {
+                let kind: String = source[i + 1..].chars().take_while(|c| *c != '"').collect();
+                // Audiences and payload fields share the prefixes.
+                if matches!(kind.as_str(), "control_office" | "agency_code") {
+                    continue;
+                }
+                assert!(
+                    KINDS.contains(&kind.as_str()),
+                    "{kind} is queued but has no template"
+                );
+            }
+        }
+    }
+}
