@@ -648,14 +648,7 @@ async fn an_agency_keeps_sight_of_what_it_registers_itself() {
             .await;
         assert_eq!(reply.status, StatusCode::CREATED);
         let code = reply.body["tracking_code"].as_str().unwrap();
-        let page = app
-            .send(
-                Method::GET,
-                "/api/v1/staff/feedback/{tracking_code}",
-                &format!("/api/v1/staff/feedback/{code}"),
-                |r| r.bearer_auth(&officer),
-            )
-            .await;
+        let page = app.staff_get(&officer, code, "").await;
         assert_eq!(
             page.status,
             StatusCode::OK,
@@ -665,14 +658,7 @@ async fn an_agency_keeps_sight_of_what_it_registers_itself() {
         );
         assert_eq!(page.body["handling_agency"]["code"], "48.SXD");
         let other = sign_in_as(&app, "stp.vanthu", Role::AgencyOfficer, "48.STP").await;
-        let hidden = app
-            .send(
-                Method::GET,
-                "/api/v1/staff/feedback/{tracking_code}",
-                &format!("/api/v1/staff/feedback/{code}"),
-                |r| r.bearer_auth(&other),
-            )
-            .await;
+        let hidden = app.staff_get(&other, code, "").await;
         assert_eq!(hidden.status, StatusCode::NOT_FOUND);
     }
 }
@@ -857,14 +843,7 @@ async fn item_routes_follow_the_own_and_other_agency_rule() {
         ];
         for (username, role, agency, sees) in cases {
             let token = sign_in_as(&app, username, role, agency).await;
-            let page = app
-                .send(
-                    Method::GET,
-                    "/api/v1/staff/feedback/{tracking_code}",
-                    &format!("/api/v1/staff/feedback/{code}"),
-                    |r| r.bearer_auth(&token),
-                )
-                .await;
+            let page = app.staff_get(&token, &code, "").await;
             let queue = app
                 .send(
                     Method::GET,

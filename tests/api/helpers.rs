@@ -228,6 +228,18 @@ impl TestApp {
         .await
     }
 
+    /// `GET /api/v1/staff/feedback/{code}{suffix}` as the staff member
+    /// holding `token` (`suffix` "" for the item page).
+    pub async fn staff_get(&self, token: &str, code: &str, suffix: &str) -> Reply {
+        self.send(
+            Method::GET,
+            &format!("/api/v1/staff/feedback/{{tracking_code}}{suffix}"),
+            &format!("/api/v1/staff/feedback/{code}{suffix}"),
+            |r| r.bearer_auth(token),
+        )
+        .await
+    }
+
     pub async fn lookup(&self, code: &str, token: &str) -> Reply {
         self.send(
             Method::GET,

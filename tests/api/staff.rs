@@ -219,13 +219,7 @@ async fn staff_see_every_problem_at_once_and_others_may_not_enter() {
 }
 
 async fn item(app: &TestApp, token: &str, code: &str) -> crate::helpers::Reply {
-    app.send(
-        Method::GET,
-        "/api/v1/staff/feedback/{tracking_code}",
-        &format!("/api/v1/staff/feedback/{code}"),
-        |r| r.bearer_auth(token),
-    )
-    .await
+    app.staff_get(token, code, "").await
 }
 
 #[tokio::test]

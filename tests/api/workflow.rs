@@ -35,14 +35,7 @@ async fn step(app: &TestApp, token: &str, code: &str, action: &str, mut body: Va
 }
 
 async fn current(app: &TestApp, token: &str, code: &str) -> Value {
-    app.send(
-        Method::GET,
-        "/api/v1/staff/feedback/{tracking_code}",
-        &format!("/api/v1/staff/feedback/{code}"),
-        |r| r.bearer_auth(token),
-    )
-    .await
-    .body
+    app.staff_get(token, code, "").await.body
 }
 
 async fn submit(app: &TestApp) -> (String, String) {
@@ -703,14 +696,7 @@ async fn the_office_gets_a_redaction_proposal_before_publishing() {
         );
         let receipt = app.post_feedback(&body).await;
         let code = receipt.body["tracking_code"].as_str().unwrap();
-        let reply = app
-            .send(
-                Method::GET,
-                "/api/v1/staff/feedback/{tracking_code}/redaction-suggestion",
-                &format!("/api/v1/staff/feedback/{code}/redaction-suggestion"),
-                |r| r.bearer_auth(&control),
-            )
-            .await;
+        let reply = app.staff_get(&control, code, "/redaction-suggestion").await;
         assert_eq!(
             reply.status,
             StatusCode::OK,
@@ -730,14 +716,7 @@ async fn the_office_gets_a_redaction_proposal_before_publishing() {
             .collect();
         assert_eq!(kinds, ["name", "phone", "name"]);
         let officer = sign_in_as(&app, "sxd.x", Role::AgencyOfficer, "48.SXD").await;
-        let refused = app
-            .send(
-                Method::GET,
-                "/api/v1/staff/feedback/{tracking_code}/redaction-suggestion",
-                &format!("/api/v1/staff/feedback/{code}/redaction-suggestion"),
-                |r| r.bearer_auth(&officer),
-            )
-            .await;
+        let refused = app.staff_get(&officer, code, "/redaction-suggestion").await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN);
     }
 }
@@ -748,14 +727,7 @@ async fn routing_suggests_the_competent_agency_with_its_reasons() {
         let control = sign_in_as(&app, "kiemsoat.rt", Role::ControlOffice, "48.VP").await;
         // A building-permit complaint from Phường Hải Châu, field xay_dung.
         let (code, _) = submit(&app).await;
-        let reply = app
-            .send(
-                Method::GET,
-                "/api/v1/staff/feedback/{tracking_code}/routing-suggestion",
-                &format!("/api/v1/staff/feedback/{code}/routing-suggestion"),
-                |r| r.bearer_auth(&control),
-            )
-            .await;
+        let reply = app.staff_get(&control, &code, "/routing-suggestion").await;
         assert_eq!(
             reply.status,
             StatusCode::OK,
