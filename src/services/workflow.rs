@@ -191,6 +191,7 @@ async fn take_action(
     let mut effects = DeadlineEffects::default();
     let mut notices = Vec::new();
     let mut reason: Option<String> = None;
+    let mut supplement: Option<String> = None;
     let mut details = serde_json::json!({});
     let directory = store.directory_snapshot().await?;
     let notice =
@@ -243,7 +244,9 @@ async fn take_action(
                 serde_json::json!({"tracking_code": item.tracking_code, "message": message}),
             ));
         }
+        // Staff record what the submitter said by phone or in person.
         Action::Supplement => {
+            supplement = required(&body.text, "text", 5000, true, &mut errors);
             reason = optional(&body.note, "note", 2000, &mut errors);
         }
         Action::Reject => {
@@ -498,7 +501,7 @@ async fn take_action(
             details,
             request_id: request_id.clone(),
         },
-        supplement: None,
+        supplement,
     };
     if !store.apply_transition(&transition, now).await? {
         let current = store

@@ -211,6 +211,11 @@ pub fn endpoints() -> Vec<Endpoint> {
             || web::post().to(staff::actions::merge),
         ),
         endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/supplement",
+            || web::post().to(staff::actions::supplement),
+        ),
+        endpoint(
             Method::GET,
             "/api/v1/staff/feedback/{tracking_code}/attachments/{attachment_id}",
             || web::get().to(staff::download_attachment),

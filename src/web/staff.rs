@@ -568,6 +568,7 @@ action_handlers! {
     unpublish => Action::Unpublish,
     close => Action::Close,
     merge => Action::Merge,
+    supplement => Action::Supplement,
 }
 
 #[derive(Debug, serde::Deserialize)]

@@ -401,6 +401,13 @@ fn matrix() -> Vec<Rule> {
         ),
         (
             Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/supplement",
+            "/api/v1/staff/feedback/{code}/supplement",
+            Some(json!({"version": 999})),
+            &[Role::ControlOffice],
+        ),
+        (
+            Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/merge",
             "/api/v1/staff/feedback/{code}/merge",
             Some(json!({"version": 999})),
