@@ -21,6 +21,13 @@ fn field<'a>(payload: &'a Value, name: &str) -> &'a str {
 pub fn render(kind: &str, payload: &Value) -> Option<Rendered> {
     let code = field(payload, "tracking_code");
     let (subject, body) = match kind {
+        // ND 92/2017: the receiving agency confirms receipt.
+        "citizen_acknowledgement" => (
+            format!("Đã tiếp nhận phản ánh, kiến nghị {code}"),
+            format!(
+                "Phản ánh, kiến nghị của Ông/Bà đã được tiếp nhận với mã số {code}. Ông/Bà theo dõi tiến độ và kết quả bằng mã số này và mã tra cứu đã được cấp khi gửi."
+            ),
+        ),
         "citizen_request_info" => (
             format!("Đề nghị bổ sung thông tin cho phản ánh, kiến nghị {code}"),
             format!(
@@ -135,7 +142,8 @@ fn note_line(payload: &Value) -> String {
 }
 
 /// Every kind the service queues (checked by a test against `render`).
-pub const KINDS: [&str; 15] = [
+pub const KINDS: [&str; 16] = [
+    "citizen_acknowledgement",
     "citizen_request_info",
     "citizen_not_accepted",
     "citizen_forwarded",
@@ -184,6 +192,7 @@ mod tests {
         let sources = [
             include_str!("../services/workflow.rs"),
             include_str!("../services/deadlines.rs"),
+            include_str!("../store/feedback.rs"),
         ];
         for source in sources {
             for (i, _) in source
@@ -192,8 +201,8 @@ mod tests {
                 .chain(source.match_indices("\"control_office_"))
             {
                 let kind: String = source[i + 1..].chars().take_while(|c| *c != '"').collect();
-                // Audiences and payload fields share the prefixes.
-                if matches!(kind.as_str(), "control_office" | "agency_code") {
+                // Audiences, columns and payload fields share the prefixes.
+                if kind == "control_office" || kind.ends_with("_id") || kind.ends_with("_code") {
                     continue;
                 }
                 assert!(

@@ -459,6 +459,8 @@ fn build_record(
         intake_details: None,
         due_at: None,
         deadlines: Vec::new(),
+        // Whoever left an e-mail address or a phone number hears back.
+        acknowledge: f.submitter.email.is_some() || f.submitter.phone.is_some(),
         audit: AuditEntry {
             actor_kind: "submitter".into(),
             actor_id: None,

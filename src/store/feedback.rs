@@ -64,6 +64,9 @@ pub struct NewFeedbackRecord {
     /// The answer deadline, copied onto the item for the queue's sort.
     pub due_at: Option<DateTime<Utc>>,
     pub deadlines: Vec<NewDeadline>,
+    /// Send the submitter the acknowledgement (queued in the outbox with
+    /// the item: it exists if and only if the item does).
+    pub acknowledge: bool,
     pub attachments: Vec<NewAttachment>,
     pub audit: AuditEntry,
 }
@@ -205,6 +208,14 @@ impl Store {
                 .await?;
                 write_audit(&txn, Some(record.id), &record.audit, record.registered_at).await?;
                 insert_deadlines(&txn, record).await?;
+                if record.acknowledge {
+                    super::deadlines::queue_notices_in(
+                        &txn,
+                        &[acknowledgement(record, &code)],
+                        record.registered_at,
+                    )
+                    .await?;
+                }
                 write_extras(&txn, record, idempotency, response_body(&code)).await?;
                 txn.commit().await?;
                 code
@@ -495,13 +506,34 @@ async fn insert_item_and_audit_pg<C: ConnectionTrait>(
             deadline_rows.join(", ")
         )
     };
+    // The acknowledgement names the tracking code drawn in this very
+    // statement, so its payload is built in SQL.
+    let ack_cte = if r.acknowledge {
+        let first = values.len() + 1;
+        values.extend([
+            Value::from(Uuid::now_v7()),
+            Value::from(format!("{}:citizen_acknowledgement", r.id.as_uuid())),
+            Value::from(r.receiving_agency_id.as_uuid()),
+            Value::from(r.registered_at),
+        ]);
+        format!(
+            ", ack AS (INSERT INTO notice (id, dedupe_key, kind, audience, agency_id, feedback_item_id, deadline_id, payload, created_at, sent_at, attempts, last_error) \
+               SELECT ${}, ${}, 'citizen_acknowledgement', 'submitter', ${}, item.id, NULL, json_build_object('tracking_code', item.tracking_code), ${}, NULL, 0, NULL FROM item)",
+            first,
+            first + 1,
+            first + 2,
+            first + 3
+        )
+    } else {
+        String::new()
+    };
     let sql = format!(
         "WITH n AS (SELECT nextval(${seq}::regclass) AS v), \
          item AS (INSERT INTO feedback_item ({cols}, tracking_code) \
                   SELECT {vals}, ${prefix} || CASE WHEN n.v < 10000 THEN lpad(n.v::text, 4, '0') ELSE n.v::text END FROM n \
                   RETURNING id, tracking_code), \
          audit AS (INSERT INTO audit_event (id, feedback_item_id, actor_kind, actor_id, action, from_state, to_state, reason, details, request_id, occurred_at) \
-                   SELECT {a0}, item.id, {arest} FROM item){deadlines_cte} \
+                   SELECT {a0}, item.id, {arest} FROM item){deadlines_cte}{ack_cte} \
          SELECT tracking_code FROM item",
         seq = n + 2,
         prefix = n + 1,
@@ -521,6 +553,19 @@ async fn insert_item_and_audit_pg<C: ConnectionTrait>(
     let code: String = row.try_get("", "tracking_code")?;
     code.parse()
         .map_err(|_| StoreError::Integrity(format!("malformed tracking code {code}")))
+}
+
+/// The acknowledgement notice of a new item (SQLite path).
+fn acknowledgement(r: &NewFeedbackRecord, code: &TrackingCode) -> super::deadlines::NewNotice {
+    super::deadlines::NewNotice {
+        dedupe_key: format!("{}:citizen_acknowledgement", r.id.as_uuid()),
+        kind: "citizen_acknowledgement".into(),
+        audience: "submitter".into(),
+        agency_id: r.receiving_agency_id.as_uuid(),
+        feedback_item_id: Some(r.id.as_uuid()),
+        deadline_id: None,
+        payload: serde_json::json!({"tracking_code": code.to_string()}),
+    }
 }
 
 /// The item's deadlines (SQLite path; PostgreSQL writes them in the

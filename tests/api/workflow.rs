@@ -866,3 +866,49 @@ async fn duplicates_join_a_cluster_and_every_submitter_gets_the_answer() {
         );
     }
 }
+
+#[tokio::test]
+async fn every_received_item_queues_its_acknowledgement_with_the_item() {
+    for app in apps().await {
+        let (code, _) = submit(&app).await;
+        let keyed = app
+            .send(Method::POST, "/api/v1/feedback", "/api/v1/feedback", |r| {
+                r.header("Idempotency-Key", "ack-1")
+                    .json(&valid_submission())
+            })
+            .await;
+        let replay = app
+            .send(Method::POST, "/api/v1/feedback", "/api/v1/feedback", |r| {
+                r.header("Idempotency-Key", "ack-1")
+                    .json(&valid_submission())
+            })
+            .await;
+        assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+        let acks: Vec<String> = app
+            .store
+            .list_notices(true, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|n| n.kind == "citizen_acknowledgement")
+            .map(|n| n.payload["tracking_code"].as_str().unwrap().to_string())
+            .collect();
+        let keyed_code = keyed.body["tracking_code"].as_str().unwrap().to_string();
+        assert_eq!(
+            acks.len(),
+            2,
+            "[{}] one per item, none for a replay: {acks:?}",
+            app.backend
+        );
+        assert!(
+            acks.contains(&code) && acks.contains(&keyed_code),
+            "{acks:?}"
+        );
+        let rendered = pakn::domain::notice_templates::render(
+            "citizen_acknowledgement",
+            &json!({"tracking_code": code}),
+        )
+        .unwrap();
+        assert!(rendered.body.contains(&code));
+    }
+}
