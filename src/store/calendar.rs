@@ -95,13 +95,18 @@ impl Store {
     pub async fn load_calendar(&self) -> Result<CalendarData, StoreError> {
         // One snapshot of the three tables, so a concurrent change never
         // shows a day without its year.
-        let isolation = match self.backend() {
-            DbBackend::Postgres => Some(sea_orm::IsolationLevel::RepeatableRead),
-            _ => None,
+        // SQLite reads one snapshot in any transaction (and supports no
+        // access mode); PostgreSQL needs REPEATABLE READ for it.
+        let (isolation, access) = match self.backend() {
+            DbBackend::Postgres => (
+                Some(sea_orm::IsolationLevel::RepeatableRead),
+                Some(sea_orm::AccessMode::ReadOnly),
+            ),
+            _ => (None, None),
         };
         let txn = self
             .connection()
-            .begin_with_config(isolation, Some(sea_orm::AccessMode::ReadOnly))
+            .begin_with_config(isolation, access)
             .await?;
         let db = &txn;
         let last = calendar_revision::Entity::find()
