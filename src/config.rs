@@ -25,14 +25,6 @@ pub struct ScheduleFile {
     pub schedule: YearSchedule,
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 const DEFAULTS: &str = include_str!("../config/default.toml");
 const DEADLINES: &str = include_str!("../config/deadlines.toml");
 const REJECTION_REASONS: &str = include_str!("../config/rejection_reasons.toml");
@@ -327,7 +319,7 @@ impl Settings {
             }
             out.push(ScheduleFile {
                 name,
-                sha256: hex_sha256(text.as_bytes()),
+                sha256: crate::domain::digest::sha256_hex(text.as_bytes()),
                 schedule,
             });
         }

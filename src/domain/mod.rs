@@ -4,6 +4,7 @@
 pub mod attachment;
 pub mod calendar;
 pub mod deadline;
+pub mod digest;
 pub mod directory;
 pub mod duplicates;
 pub mod feedback;

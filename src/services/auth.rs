@@ -4,9 +4,9 @@
 
 use std::sync::LazyLock;
 
+use crate::domain::digest::{random_secret, sha256_hex};
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use chrono::{DateTime, Duration, Utc};
-use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
 use crate::domain::ids::AgencyId;
@@ -71,20 +71,11 @@ fn verify_password(password: &str, stored: &str) -> bool {
 }
 
 fn token_digest(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    sha256_hex(token.as_bytes())
 }
 
-fn new_token() -> Result<String, AuthError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| AuthError::Internal(format!("random source failed: {e}")))?;
-    Ok(format!(
-        "pakn_st_{}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ))
+fn new_secret(prefix: &str) -> Result<String, AuthError> {
+    random_secret(prefix).map_err(|e| AuthError::Internal(format!("random source failed: {e}")))
 }
 
 /// A random password for a new or demo account (20 characters, about 100
@@ -196,7 +187,7 @@ pub async fn login(
     if row.failed_logins > 0 {
         store.reset_failed_logins(row.id).await?;
     }
-    let token = new_token()?;
+    let token = new_secret("pakn_st_")?;
     let expires_at = now + Duration::hours(i64::from(settings.auth.session_hours));
     store
         .insert_session(&token_digest(&token), row.id, now, expires_at)
@@ -362,13 +353,7 @@ pub async fn create_api_key(
             "an API key needs at least one scope".into(),
         ));
     }
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| AuthError::Internal(format!("random source failed: {e}")))?;
-    let key = format!(
-        "pakn_ak_{}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    );
+    let key = new_secret("pakn_ak_")?;
     let scopes: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
     match store
         .insert_api_key(&name, &token_digest(&key), &scopes, created_by, now)

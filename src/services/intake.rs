@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
 use crate::domain::attachment::{AttachmentKind, safe_file_name};
+use crate::domain::digest::hex;
 use crate::domain::feedback::{
     Channel, CitizenStatus, FeedbackState, FieldError, NewFeedback, SubmissionInput,
 };
@@ -558,10 +559,6 @@ fn hash_hex(parts: &[&[u8]]) -> String {
         hasher.update(p);
     }
     hex(&hasher.finalize())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
