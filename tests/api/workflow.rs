@@ -490,7 +490,6 @@ async fn two_staff_acting_at_once_cannot_overwrite_each_other() {
         )
         .await;
         assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
-        let _ = Utc::now();
     }
 }
 
