@@ -13,6 +13,7 @@ mod m20261122_000006_staff_intake_and_queue;
 mod m20261122_000007_create_api_key;
 mod m20261122_000008_workflow_fields;
 mod m20261122_000009_supplements_and_ratings;
+mod m20261122_000010_coordination;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_create_api_key::Migration),
             Box::new(m20261122_000008_workflow_fields::Migration),
             Box::new(m20261122_000009_supplements_and_ratings::Migration),
+            Box::new(m20261122_000010_coordination::Migration),
         ]
     }
 }

@@ -51,14 +51,19 @@ pub enum DeadlineKind {
     Answer,
     /// The citizen completes an item asked to be supplemented (D16).
     ClarifyTimeout,
+    /// A coordinating agency gives its contribution to the lead agency
+    /// (DOMAIN §6.3 "request coordination"; no period found in the law,
+    /// so the policy proposes one and the lead may set another).
+    Coordinate,
 }
 
 impl DeadlineKind {
-    pub const ALL: [DeadlineKind; 4] = [
+    pub const ALL: [DeadlineKind; 5] = [
         Self::Classify,
         Self::Forward,
         Self::Answer,
         Self::ClarifyTimeout,
+        Self::Coordinate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +72,7 @@ impl DeadlineKind {
             Self::Forward => "forward",
             Self::Answer => "answer",
             Self::ClarifyTimeout => "clarify_timeout",
+            Self::Coordinate => "coordinate",
         }
     }
 
@@ -80,6 +86,7 @@ impl DeadlineKind {
             Self::Forward => "Chuyển cơ quan có thẩm quyền",
             Self::Answer => "Trả lời",
             Self::ClarifyTimeout => "Chờ bổ sung thông tin",
+            Self::Coordinate => "Cơ quan phối hợp cho ý kiến",
         }
     }
 }
@@ -113,6 +120,18 @@ pub struct DeadlineProfile {
     pub forward: Period,
     pub answer: Period,
     pub clarify_timeout: Period,
+    /// A coordinating agency's contribution; older policy files without
+    /// it get the proposed default.
+    #[serde(default = "default_coordinate")]
+    pub coordinate: Period,
+}
+
+fn default_coordinate() -> Period {
+    Period {
+        days: 5,
+        unit: PeriodUnit::WorkingDays,
+        basis: "Đề xuất: cơ quan phối hợp cho ý kiến (chưa tìm thấy trong văn bản)".into(),
+    }
 }
 
 fn off() -> String {
@@ -177,6 +196,7 @@ impl DeadlinePolicy {
             ("forward", &settings.forward),
             ("answer", &settings.answer),
             ("clarify_timeout", &settings.clarify_timeout),
+            ("coordinate", &settings.coordinate),
         ] {
             if !(1..=MAX_POLICY_DAYS).contains(&period.days) {
                 errors.push(format!("{name}.days must be 1–{MAX_POLICY_DAYS}"));
@@ -212,6 +232,7 @@ impl DeadlinePolicy {
             DeadlineKind::Forward => &self.settings.forward,
             DeadlineKind::Answer => &self.settings.answer,
             DeadlineKind::ClarifyTimeout => &self.settings.clarify_timeout,
+            DeadlineKind::Coordinate => &self.settings.coordinate,
         }
     }
 

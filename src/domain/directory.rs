@@ -115,6 +115,11 @@ pub struct AgencyEntry {
     pub website: Option<String>,
     #[serde(default)]
     pub fields: Vec<String>,
+    /// The first day the agency no longer exists (dissolved or merged in
+    /// a reorganisation): kept so old items still name it, never offered
+    /// for new work.
+    #[serde(default)]
+    pub valid_to: Option<chrono::NaiveDate>,
 }
 
 /// The demo directory shipped with the service.

@@ -283,6 +283,12 @@ pub fn message_vi(code: &str) -> &'static str {
         "not_publishable" => {
             "Phản ánh, kiến nghị này không được công khai (khiếu nại, tố cáo hoặc nội dung vi phạm)."
         }
+        "already_requested" => "Cơ quan này đã được đề nghị phối hợp.",
+        "not_requested" => "Cơ quan này không có đề nghị phối hợp đang chờ ý kiến.",
+        "dissolved_agency" => {
+            "Cơ quan này không còn tồn tại sau sắp xếp tổ chức bộ máy; vui lòng chọn cơ quan kế thừa."
+        }
+        "out_of_range" => "Giá trị nằm ngoài khoảng cho phép.",
         "year_unsupported" => "Chỉ hỗ trợ các năm từ 1900 đến 2199.",
         "name_required" => "Cần nêu tên ngày (1–200 ký tự).",
         "source_required" => "Cần nêu văn bản căn cứ (1–500 ký tự).",

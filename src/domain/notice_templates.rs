@@ -63,6 +63,12 @@ pub fn render(kind: &str, payload: &Value) -> Option<Rendered> {
                 )
             },
         ),
+        "citizen_published" => (
+            format!("Phản ánh, kiến nghị {code} và trả lời đã được công khai"),
+            format!(
+                "Phản ánh, kiến nghị mã số {code} và nội dung trả lời đã được đăng công khai trên Cổng thông tin, sau khi lược bỏ thông tin cá nhân của Ông/Bà."
+            ),
+        ),
         "citizen_merged" => (
             format!("Phản ánh, kiến nghị {code} được xử lý chung"),
             format!(
@@ -81,6 +87,37 @@ pub fn render(kind: &str, payload: &Value) -> Option<Rendered> {
             format!("Đề nghị hoàn thiện dự thảo trả lời {code}"),
             format!(
                 "Dự thảo trả lời phản ánh, kiến nghị mã số {code} chưa được duyệt.{}",
+                note_line(payload)
+            ),
+        ),
+        // DOMAIN §6.3: the lead agency asks others to contribute.
+        "agency_coordination_requested" => (
+            format!("Đề nghị phối hợp xử lý phản ánh, kiến nghị {code}"),
+            format!(
+                "Cơ quan chủ trì xử lý (mã cơ quan {}) đề nghị quý cơ quan phối hợp, cho ý kiến về phản ánh, kiến nghị mã số {code} trước {}.{}",
+                field(payload, "lead_agency_code"),
+                field(payload, "due_at"),
+                note_line(payload)
+            ),
+        ),
+        "agency_coordination_withdrawn" => (
+            format!("Không còn đề nghị phối hợp: {code}"),
+            format!(
+                "Cơ quan chủ trì không còn đề nghị quý cơ quan phối hợp xử lý phản ánh, kiến nghị mã số {code}.{}",
+                note_line(payload)
+            ),
+        ),
+        "agency_coordination_contributed" => (
+            format!("Đã có ý kiến phối hợp: {code}"),
+            format!(
+                "Cơ quan phối hợp (mã cơ quan {}) đã gửi ý kiến về phản ánh, kiến nghị mã số {code}.",
+                field(payload, "agency_code")
+            ),
+        ),
+        "agency_recalled" => (
+            format!("Thu hồi phản ánh, kiến nghị {code}"),
+            format!(
+                "Văn phòng UBND tỉnh thu hồi phản ánh, kiến nghị mã số {code} đã chuyển quý cơ quan để chuyển xử lý lại.{}",
                 note_line(payload)
             ),
         ),
@@ -142,15 +179,20 @@ fn note_line(payload: &Value) -> String {
 }
 
 /// Every kind the service queues (checked by a test against `render`).
-pub const KINDS: [&str; 16] = [
+pub const KINDS: [&str; 21] = [
     "citizen_acknowledgement",
     "citizen_request_info",
     "citizen_not_accepted",
     "citizen_forwarded",
     "citizen_answered",
     "citizen_merged",
+    "citizen_published",
     "agency_forwarded",
     "agency_answer_sent_back",
+    "agency_recalled",
+    "agency_coordination_requested",
+    "agency_coordination_withdrawn",
+    "agency_coordination_contributed",
     "control_office_returned",
     "control_office_supplemented",
     "control_office_low_rating",

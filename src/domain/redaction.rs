@@ -82,31 +82,29 @@ static PATTERNS: LazyLock<Vec<(SpanKind, Regex)>> = LazyLock::new(|| {
 /// or longer span wins).
 pub fn find_spans(text: &str, known: &KnownPersonalData<'_>) -> Vec<Span> {
     let mut byte_spans: Vec<(usize, usize, SpanKind)> = Vec::new();
+    // Case-insensitive literal matching, one character for one character
+    // (lower-casing can change a text's byte length, e.g. `İ`, so offsets
+    // are taken from the original text, never from a lower-cased copy).
+    let fold = |c: char| c.to_lowercase().next().unwrap_or(c);
+    let folded: Vec<(usize, char)> = text.char_indices().map(|(i, c)| (i, fold(c))).collect();
+    let byte_at = |char_index: usize| folded.get(char_index).map_or(text.len(), |(i, _)| *i);
     let mut literal = |needle: &str, kind: SpanKind| {
-        let needle = needle.trim();
-        if needle.chars().count() < 3 {
+        let needle: Vec<char> = needle.trim().chars().map(fold).collect();
+        if needle.len() < 3 || needle.len() > folded.len() {
             return;
         }
-        let lower_text = text.to_lowercase();
-        let lower_needle = needle.to_lowercase();
-        // Lower-casing Vietnamese keeps byte lengths for the letters that
-        // occur in names and addresses; fall back to exact matching when
-        // it does not.
-        let haystack = if lower_text.len() == text.len() {
-            &lower_text
-        } else {
-            text
-        };
-        let needle = if lower_text.len() == text.len() {
-            lower_needle.as_str()
-        } else {
-            needle
-        };
-        let mut from = 0;
-        while let Some(i) = haystack[from..].find(needle) {
-            let start = from + i;
-            byte_spans.push((start, start + needle.len(), kind));
-            from = start + needle.len();
+        let mut at = 0;
+        while at + needle.len() <= folded.len() {
+            if folded[at..at + needle.len()]
+                .iter()
+                .zip(&needle)
+                .all(|((_, a), b)| a == b)
+            {
+                byte_spans.push((byte_at(at), byte_at(at + needle.len()), kind));
+                at += needle.len();
+            } else {
+                at += 1;
+            }
         }
     };
     for n in &known.names {
@@ -148,7 +146,7 @@ pub fn find_spans(text: &str, known: &KnownPersonalData<'_>) -> Vec<Span> {
             _ => kept.push(span),
         }
     }
-    let to_chars = |byte: usize| text[..byte].chars().count();
+    let to_chars = |byte: usize| text.get(..byte).map_or(0, |t| t.chars().count());
     kept.into_iter()
         .map(|(s, e, kind)| Span {
             start: to_chars(s),
@@ -181,6 +179,18 @@ mod tests {
 
     fn redact(text: &str, known: &KnownPersonalData<'_>) -> String {
         apply(text, &find_spans(text, known))
+    }
+
+    #[test]
+    fn letters_that_change_length_when_lower_cased_do_not_shift_spans() {
+        // `İ` grows and `ẞ` shrinks when lower-cased: byte offsets taken
+        // from a lower-cased copy used to land inside `Đ` and panic.
+        let known = KnownPersonalData {
+            names: vec!["Đỗ Văn An"],
+            ..Default::default()
+        };
+        assert_eq!(redact("İ Đỗ Văn Anẞ", &known), "İ [họ tên]ẞ");
+        assert_eq!(redact("İİ ĐỖ VĂN AN đã gửi", &known), "İİ [họ tên] đã gửi");
     }
 
     #[test]

@@ -179,19 +179,43 @@ pub enum ItemScope {
     Nothing,
 }
 
+/// The actor's agency's part in one item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Involvement {
+    /// Its agency holds the item (handling agency, or the receiving
+    /// office handling it itself).
+    Handling,
+    /// Asked to contribute to another agency's answer: it sees the
+    /// question and the evidence, not the submitter's contact details.
+    Coordinating,
+    /// A province-wide role (control office, auditor) on an item held
+    /// elsewhere or not yet routed.
+    Overseeing,
+}
+
 impl Actor {
     pub fn may(&self, permission: Permission) -> bool {
         permission.roles().contains(&self.role)
     }
 
-    /// Whether the actor may see an item whose handling agency is
-    /// `handling` (none until it is forwarded or taken up; only the
-    /// province-wide roles see such items).
-    pub fn sees_item(&self, handling: Option<AgencyId>) -> bool {
+    /// How the actor's agency stands to an item whose handling agency is
+    /// `handling` (none until it is forwarded or taken up) and which the
+    /// agencies in `coordinating` were asked to contribute to; `None`
+    /// when the actor may not see it at all.
+    pub fn involvement(
+        &self,
+        handling: Option<AgencyId>,
+        coordinating: &[AgencyId],
+    ) -> Option<Involvement> {
+        let holds = handling == Some(self.agency);
         match self.item_scope() {
-            ItemScope::Province => true,
-            ItemScope::OwnAgency(own) => handling == Some(own),
-            ItemScope::Nothing => false,
+            ItemScope::Province if holds => Some(Involvement::Handling),
+            ItemScope::Province => Some(Involvement::Overseeing),
+            ItemScope::OwnAgency(_) if holds => Some(Involvement::Handling),
+            ItemScope::OwnAgency(own) if coordinating.contains(&own) => {
+                Some(Involvement::Coordinating)
+            }
+            ItemScope::OwnAgency(_) | ItemScope::Nothing => None,
         }
     }
 

@@ -4,7 +4,7 @@
 //! audit event. Overdue is derived from deadlines, never a state.
 
 use super::feedback::FeedbackState;
-use super::staff::Role;
+use super::staff::{Involvement, Role};
 
 /// What staff (or the citizen, or the system) do to an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,10 +45,20 @@ pub enum Action {
     /// Join a duplicate to the primary item of its cluster; the primary's
     /// answer then goes to this item's submitter too.
     Merge,
+    /// The lead agency asks another agency for its contribution, with a
+    /// sub-deadline (DOMAIN §6.3: DANG_XU_LY → DANG_XU_LY).
+    RequestCoordination,
+    /// The lead agency no longer needs that contribution.
+    WithdrawCoordination,
+    /// A coordinating agency gives (or revises) its contribution.
+    Contribute,
+    /// The control office takes a forwarded item back (sent to the wrong
+    /// agency, an agency without staff here, one that does not act).
+    Recall,
 }
 
 impl Action {
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 20] = [
         Action::Classify,
         Action::RequestInfo,
         Action::Supplement,
@@ -65,6 +75,10 @@ impl Action {
         Action::Unpublish,
         Action::Close,
         Action::Merge,
+        Action::RequestCoordination,
+        Action::WithdrawCoordination,
+        Action::Contribute,
+        Action::Recall,
     ];
 
     /// The path segment and audit name (`request-info`).
@@ -86,6 +100,10 @@ impl Action {
             Action::Unpublish => "unpublish",
             Action::Close => "close",
             Action::Merge => "merge",
+            Action::RequestCoordination => "request-coordination",
+            Action::WithdrawCoordination => "withdraw-coordination",
+            Action::Contribute => "contribute",
+            Action::Recall => "recall",
         }
     }
 }
@@ -104,9 +122,13 @@ pub fn next_state(from: FeedbackState, action: Action) -> Option<FeedbackState> 
         (S::Received | S::Classified | S::AwaitingInformation, A::Reject) => S::NotAccepted,
         (S::Classified, A::Forward) => S::Forwarded,
         (S::Classified | S::Forwarded, A::Accept) => S::InHandling,
-        (S::Forwarded | S::InHandling, A::Return) => S::Classified,
+        (S::Forwarded | S::InHandling, A::Return | A::Recall) => S::Classified,
         // Drafting keeps the item with the agency; sign-off sends it on.
         (S::InHandling, A::Answer) => S::InHandling,
+        // Coordination happens while the lead agency prepares the answer.
+        (S::InHandling, A::RequestCoordination | A::WithdrawCoordination | A::Contribute) => {
+            S::InHandling
+        }
         (S::InHandling, A::SignOff) => S::AnswerUnderReview,
         (S::AnswerUnderReview, A::Approve) => S::Answered,
         (S::AnswerUnderReview, A::SendBack) => S::InHandling,
@@ -128,14 +150,16 @@ pub fn next_state(from: FeedbackState, action: Action) -> Option<FeedbackState> 
     })
 }
 
-/// Whether `role` may take `action` on an item in state `from`, where
-/// `holds_item` says the actor's agency is the item's handling agency.
-/// The receiving office (control office) triages, reviews and publishes;
-/// the holding agency takes up, returns, drafts, and its lead signs off.
-pub fn may_take(action: Action, from: FeedbackState, role: Role, holds_item: bool) -> bool {
+/// Whether `role` may take `action` on an item in state `from`, given
+/// how the actor's agency stands to the item. The receiving office
+/// (control office) triages, reviews and publishes; the holding agency
+/// takes up, returns, drafts, asks for coordination, and its lead signs
+/// off; a coordinating agency only contributes.
+pub fn may_take(action: Action, from: FeedbackState, role: Role, involvement: Involvement) -> bool {
     use Action as A;
     let control = role == Role::ControlOffice;
     let agency_staff = matches!(role, Role::AgencyOfficer | Role::AgencyLead) || control;
+    let holds = involvement == Involvement::Handling;
     match action {
         A::Classify
         | A::RequestInfo
@@ -148,21 +172,28 @@ pub fn may_take(action: Action, from: FeedbackState, role: Role, holds_item: boo
         | A::Withhold
         | A::Unpublish
         | A::Close
-        | A::Merge => control,
+        | A::Merge
+        | A::Recall => control,
         // From `classified` the receiving office takes the item up
         // itself; from `forwarded` only the agency it was sent to.
         A::Accept => match from {
             FeedbackState::Classified => control,
-            _ => agency_staff && holds_item,
+            _ => agency_staff && holds,
         },
-        A::Return | A::Answer => agency_staff && holds_item,
-        A::SignOff => holds_item && matches!(role, Role::AgencyLead | Role::ControlOffice),
+        A::Return | A::Answer | A::RequestCoordination | A::WithdrawCoordination => {
+            agency_staff && holds
+        }
+        A::SignOff => holds && matches!(role, Role::AgencyLead | Role::ControlOffice),
+        A::Contribute => {
+            involvement == Involvement::Coordinating
+                && matches!(role, Role::AgencyOfficer | Role::AgencyLead)
+        }
     }
 }
 
 /// Whether `role` takes `action` in any state on an item its agency
-/// holds: a role that never does gets a plain refusal (403) without the
-/// item being looked at.
+/// holds or coordinates: a role that never does gets a plain refusal
+/// (403) without the item being looked at.
 pub fn role_may_ever(action: Action, role: Role) -> bool {
     [
         FeedbackState::Received,
@@ -176,7 +207,12 @@ pub fn role_may_ever(action: Action, role: Role) -> bool {
         FeedbackState::Withheld,
     ]
     .into_iter()
-    .any(|s| next_state(s, action).is_some() && may_take(action, s, role, true))
+    .any(|s| {
+        next_state(s, action).is_some()
+            && [Involvement::Handling, Involvement::Coordinating]
+                .into_iter()
+                .any(|i| may_take(action, s, role, i))
+    })
 }
 
 #[cfg(test)]
@@ -215,7 +251,12 @@ mod tests {
         (S::Forwarded, Action::Accept, S::InHandling),
         (S::Forwarded, Action::Return, S::Classified),
         (S::InHandling, Action::Return, S::Classified),
+        (S::Forwarded, Action::Recall, S::Classified),
+        (S::InHandling, Action::Recall, S::Classified),
         (S::InHandling, Action::Answer, S::InHandling),
+        (S::InHandling, Action::RequestCoordination, S::InHandling),
+        (S::InHandling, Action::WithdrawCoordination, S::InHandling),
+        (S::InHandling, Action::Contribute, S::InHandling),
         (S::InHandling, Action::SignOff, S::AnswerUnderReview),
         (S::AnswerUnderReview, Action::Approve, S::Answered),
         (S::AnswerUnderReview, Action::SendBack, S::InHandling),
@@ -280,7 +321,7 @@ mod tests {
                 Action::Publish,
             ] {
                 assert!(
-                    !may_take(action, S::Classified, role, true),
+                    !may_take(action, S::Classified, role, Involvement::Handling),
                     "{role:?} {action:?}"
                 );
             }
@@ -291,50 +332,79 @@ mod tests {
             Action::Accept,
             S::Forwarded,
             Role::AgencyOfficer,
-            true
+            Involvement::Handling
         ));
         assert!(!may_take(
             Action::Accept,
             S::Forwarded,
             Role::AgencyOfficer,
-            false
+            Involvement::Overseeing
         ));
         assert!(!may_take(
             Action::Accept,
             S::Forwarded,
             Role::ControlOffice,
-            false
+            Involvement::Overseeing
         ));
         assert!(may_take(
             Action::Answer,
             S::InHandling,
             Role::AgencyOfficer,
-            true
+            Involvement::Handling
         ));
         // Only a lead signs off.
         assert!(!may_take(
             Action::SignOff,
             S::InHandling,
             Role::AgencyOfficer,
-            true
+            Involvement::Handling
         ));
         assert!(may_take(
             Action::SignOff,
             S::InHandling,
             Role::AgencyLead,
-            true
+            Involvement::Handling
         ));
         assert!(!may_take(
             Action::SignOff,
             S::InHandling,
             Role::AgencyLead,
-            false
+            Involvement::Overseeing
+        ));
+        // A coordinating agency contributes and does nothing else; the
+        // lead agency asks, never contributes to its own item.
+        for action in Action::ALL {
+            for role in [Role::AgencyOfficer, Role::AgencyLead] {
+                assert_eq!(
+                    may_take(action, S::InHandling, role, Involvement::Coordinating),
+                    action == Action::Contribute,
+                    "{role:?} {action:?}"
+                );
+            }
+        }
+        assert!(!may_take(
+            Action::Contribute,
+            S::InHandling,
+            Role::AgencyOfficer,
+            Involvement::Handling
+        ));
+        assert!(may_take(
+            Action::RequestCoordination,
+            S::InHandling,
+            Role::AgencyOfficer,
+            Involvement::Handling
         ));
         // Auditors and admins take no action at all.
         for action in Action::ALL {
             for from in STATES {
-                assert!(!may_take(action, from, Role::Auditor, true));
-                assert!(!may_take(action, from, Role::Admin, true));
+                for involvement in [
+                    Involvement::Handling,
+                    Involvement::Coordinating,
+                    Involvement::Overseeing,
+                ] {
+                    assert!(!may_take(action, from, Role::Auditor, involvement));
+                    assert!(!may_take(action, from, Role::Admin, involvement));
+                }
             }
         }
     }

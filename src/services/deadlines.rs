@@ -63,6 +63,12 @@ pub struct SkippedView {
 /// How one due date was computed.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeadlineExplanation {
+    /// The deadline's row (not shown: it means nothing to readers).
+    #[serde(skip)]
+    pub id: Uuid,
+    /// The agency answerable for it when not the handling agency.
+    #[serde(skip)]
+    pub agency_id: Option<Uuid>,
     pub kind: &'static str,
     pub label: &'static str,
     pub state: String,
@@ -140,10 +146,52 @@ impl DeadlineService {
                     due_at: computed.due_at,
                     remind_at: computed.remind_at,
                     calendar_version: snapshot.version,
+                    agency_id: None,
                 }
             })
             .collect();
         (deadlines, answer_due)
+    }
+
+    /// A deadline of `kind` counted from `at`: the policy's period, or
+    /// `days` in the same unit when staff set one (a coordinating agency's
+    /// sub-deadline), answerable by `agency` when not the handling agency.
+    pub fn deadline_from(
+        &self,
+        kind: DeadlineKind,
+        at: DateTime<Utc>,
+        days: Option<u32>,
+        agency: Option<Uuid>,
+    ) -> NewDeadline {
+        let mut rule = self.policy.rule(kind);
+        if let Some(days) = days {
+            rule.days = days;
+            rule.basis = format!(
+                "Cơ quan chủ trì đặt thời hạn {days} {}",
+                rule.unit.label_vi()
+            );
+        }
+        let snapshot = self.calendar.current();
+        let c = compute(
+            &DeadlineInput {
+                rule: &rule,
+                starts_at: at,
+                pauses: &[],
+                extension_days: 0,
+            },
+            &snapshot.calendar,
+        );
+        NewDeadline {
+            id: Uuid::now_v7(),
+            kind: kind.as_str().into(),
+            rule: serde_json::to_value(&rule).unwrap_or_default(),
+            starts_at: at,
+            original_due_at: c.original_due_at,
+            due_at: c.due_at,
+            remind_at: c.remind_at,
+            calendar_version: snapshot.version,
+            agency_id: agency,
+        }
     }
 
     /// Recomputes open deadlines computed with an older calendar than the
@@ -365,10 +413,26 @@ impl DeadlineService {
     fn notices(&self, d: &DeadlineWithItem, kind: NoticeKind, sequence: i32) -> Vec<NewNotice> {
         let deadline_kind = DeadlineKind::parse(&d.deadline.kind);
         // Classifying and forwarding are the receiving office's own work;
-        // answering is the handling agency's once there is one.
-        let responsible = match deadline_kind {
-            Some(DeadlineKind::Answer) => d.handling_agency_id.unwrap_or(d.receiving_agency_id),
-            _ => d.receiving_agency_id,
+        // answering is the handling agency's once there is one; a
+        // contribution is the coordinating agency's, and its lead agency
+        // (not the province) hears when it is late.
+        let (responsible, audience, escalate_to) = match (deadline_kind, d.deadline.agency_id) {
+            (Some(DeadlineKind::Coordinate), Some(agency)) => (
+                agency,
+                "coordinating_agency",
+                d.handling_agency_id
+                    .map(|a| (a, "handling_agency"))
+                    .filter(|(a, _)| *a != agency),
+            ),
+            (Some(DeadlineKind::Answer), _) => match d.handling_agency_id {
+                Some(a) if a != d.receiving_agency_id => (
+                    a,
+                    "handling_agency",
+                    Some((d.receiving_agency_id, "control_office")),
+                ),
+                _ => (d.receiving_agency_id, "control_office", None),
+            },
+            _ => (d.receiving_agency_id, "control_office", None),
         };
         let payload = serde_json::json!({
             "tracking_code": d.tracking_code,
@@ -389,25 +453,20 @@ impl DeadlineService {
         let mut out = vec![NewNotice {
             dedupe_key: key("responsible"),
             kind: kind.as_str().into(),
-            audience: if responsible == d.receiving_agency_id {
-                "control_office"
-            } else {
-                "handling_agency"
-            }
-            .into(),
+            audience: audience.into(),
             agency_id: responsible,
             feedback_item_id: Some(d.deadline.feedback_item_id),
             deadline_id: Some(d.deadline.id),
             payload: payload.clone(),
         }];
-        // After the deadline the control office hears of it too (DOMAIN
-        // §7: escalation to VP UBND tỉnh at T and every 7 days after).
-        if kind != NoticeKind::NearDue && responsible != d.receiving_agency_id {
+        // After the deadline someone above hears of it too (DOMAIN §7:
+        // escalation to VP UBND tỉnh at T and every 7 days after).
+        if let Some((agency, audience)) = escalate_to.filter(|_| kind != NoticeKind::NearDue) {
             out.push(NewNotice {
-                dedupe_key: key("control_office"),
+                dedupe_key: key(audience),
                 kind: format!("{}_escalation", kind.as_str()),
-                audience: "control_office".into(),
-                agency_id: d.receiving_agency_id,
+                audience: audience.into(),
+                agency_id: agency,
                 feedback_item_id: Some(d.deadline.feedback_item_id),
                 deadline_id: Some(d.deadline.id),
                 payload,
@@ -423,6 +482,14 @@ pub struct Extension {
     pub kind: DeadlineKind,
     pub days: u32,
     pub reason: String,
+}
+
+/// The deadline writes of one clock change, with its audit event.
+#[derive(Debug, Clone)]
+pub struct ClockPlan {
+    pub updates: Vec<DeadlineInputsUpdate>,
+    pub new: Vec<NewDeadline>,
+    pub audit: AuditEntry,
 }
 
 /// Who changes an item's clock, and why (for the audit log).
@@ -491,6 +558,22 @@ impl DeadlineService {
         at: DateTime<Utc>,
         change: &ClockChange,
     ) -> Result<(), ClockError> {
+        let plan = self.plan_pause(store, item, at, change).await?;
+        store
+            .update_deadline_inputs(item, &plan.updates, &plan.new, &plan.audit, at)
+            .await?;
+        Ok(())
+    }
+
+    /// What pausing the clock writes, for a caller that writes it with
+    /// its own change (a workflow transition).
+    pub async fn plan_pause(
+        &self,
+        store: &Store,
+        item: FeedbackId,
+        at: DateTime<Utc>,
+        change: &ClockChange,
+    ) -> Result<ClockPlan, ClockError> {
         let rows = store.deadlines_for_item(item).await?;
         let open: Vec<&DeadlineRow> = rows
             .iter()
@@ -534,16 +617,18 @@ impl DeadlineService {
             due_at: c.due_at,
             remind_at: c.remind_at,
             calendar_version: snapshot.version,
+            agency_id: None,
         };
         let audit = clock_audit(
             change,
             "deadline.paused",
             serde_json::json!({"clarify_due_at": c.due_at.map(to_vietnam_rfc3339)}),
         );
-        store
-            .update_deadline_inputs(item, &updates, &[timeout], &audit, at)
-            .await?;
-        Ok(())
+        Ok(ClockPlan {
+            updates,
+            new: vec![timeout],
+            audit,
+        })
     }
 
     /// Restarts the clock when the citizen has completed the item; the
@@ -566,6 +651,21 @@ impl DeadlineService {
         at: DateTime<Utc>,
         change: &ClockChange,
     ) -> Result<(), ClockError> {
+        let plan = self.plan_resume(store, item, at, change).await?;
+        store
+            .update_deadline_inputs(item, &plan.updates, &plan.new, &plan.audit, at)
+            .await?;
+        Ok(())
+    }
+
+    /// What restarting the clock writes (see [`Self::plan_pause`]).
+    pub async fn plan_resume(
+        &self,
+        store: &Store,
+        item: FeedbackId,
+        at: DateTime<Utc>,
+        change: &ClockChange,
+    ) -> Result<ClockPlan, ClockError> {
         let rows = store.deadlines_for_item(item).await?;
         let mut updates = Vec::new();
         let mut resumed = false;
@@ -593,10 +693,11 @@ impl DeadlineService {
             return Err(ClockError::NotPaused);
         }
         let audit = clock_audit(change, "deadline.resumed", serde_json::json!({}));
-        store
-            .update_deadline_inputs(item, &updates, &[], &audit, at)
-            .await?;
-        Ok(())
+        Ok(ClockPlan {
+            updates,
+            new: Vec::new(),
+            audit,
+        })
     }
 
     /// Extends one deadline by `days` in its own unit; the original due
@@ -783,6 +884,8 @@ fn explanation(
         _ => "Đang tạm dừng tính thời hạn để chờ người gửi bổ sung thông tin.".to_string(),
     };
     DeadlineExplanation {
+        id: row.id,
+        agency_id: row.agency_id,
         kind: kind.map_or("unknown", DeadlineKind::as_str),
         label: kind.map_or("", DeadlineKind::label_vi),
         state: row.state.clone(),

@@ -30,7 +30,9 @@ pub async fn deadlines(
 ) -> Result<DeadlinesView, LookupError> {
     let row = authorize(store, code, token).await?;
     let id = FeedbackId::from_uuid(row.item.id);
-    let deadlines = service.explain(store, id, now).await?;
+    let mut deadlines = service.explain(store, id, now).await?;
+    // Agencies' internal sub-deadlines are theirs, not the submitter's.
+    deadlines.retain(|d| d.kind != "coordinate");
     Ok(DeadlinesView {
         tracking_code: row.item.tracking_code,
         calendar_version: service.calendar().current().version,

@@ -8,15 +8,18 @@ use chrono::{DateTime, Utc};
 use sea_orm::Value;
 
 use crate::config::Settings;
+use crate::domain::deadline::DeadlineKind;
 use crate::domain::feedback::{ContentCategory, FeedbackKind, FeedbackState, FieldError};
 use crate::domain::ids::{AgencyId, FeedbackId};
 use crate::domain::rejection::{CLARIFICATION_TIMEOUT, RejectionReasons};
 use crate::domain::staff::Actor;
 use crate::domain::text::{clean_line, clean_multiline};
+use crate::domain::time::to_vietnam_rfc3339;
 use crate::domain::workflow::{Action, may_take, next_state, role_may_ever};
-use crate::services::deadlines::{ClockChange, DeadlineService};
+use crate::services::deadlines::{ClockChange, ClockError, DeadlineService};
+use crate::store::coordination::{ACTIVE as ACTIVE_COORDINATION, CoordinationWrite};
 use crate::store::deadlines::NewNotice;
-use crate::store::feedback::{AuditEntry, FeedbackRow};
+use crate::store::feedback::{AuditEntry, FeedbackRow, ItemRow};
 use crate::store::workflow::{DeadlineEffects, ItemField, Transition};
 use crate::store::{Store, StoreError};
 
@@ -38,6 +41,9 @@ pub struct ActionBody {
     pub question_redacted: Option<String>,
     /// `merge`: the primary item's tracking code.
     pub into: Option<String>,
+    /// `request-coordination`: the sub-deadline, in the policy's unit
+    /// (the policy's period when absent).
+    pub days: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +115,20 @@ fn optional(
     }
 }
 
+/// Forgets the answer being drafted (the item leaves the agency).
+fn clear_draft(set: &mut Vec<(ItemField, Value)>) {
+    set.push((ItemField::AnswerDraft, Value::from(None::<String>)));
+    set.push((ItemField::AnswerDraftedBy, Value::from(None::<uuid::Uuid>)));
+    set.push((
+        ItemField::AnswerSignedOffBy,
+        Value::from(None::<uuid::Uuid>),
+    ));
+}
+
+/// The longest sub-deadline a lead agency may give a coordinating one,
+/// in the policy's unit.
+const MAX_COORDINATION_DAYS: u32 = 60;
+
 fn text(v: Option<String>) -> Value {
     Value::from(v)
 }
@@ -154,16 +174,25 @@ async fn take_action(
     let item = &row.item;
     let state = FeedbackState::parse(&item.state)
         .ok_or_else(|| StoreError::Integrity(format!("unknown state {}", item.state)))?;
-    let holds_item = item.handling_agency_id == Some(actor.agency.as_uuid());
-    if !actor.sees_item(item.handling_agency_id.map(AgencyId::from_uuid)) {
+    let id = FeedbackId::from_uuid(item.id);
+    let coordination = store.coordinations_for(id).await?;
+    let coordinating: Vec<AgencyId> = coordination
+        .iter()
+        .filter(|c| ACTIVE_COORDINATION.contains(&c.state.as_str()))
+        .map(|c| AgencyId::from_uuid(c.agency_id))
+        .collect();
+    let Some(involvement) = actor.involvement(
+        item.handling_agency_id.map(AgencyId::from_uuid),
+        &coordinating,
+    ) else {
         return Err(WorkflowError::NotFound);
-    }
+    };
     if !role_may_ever(action, actor.role) {
         return Err(WorkflowError::Forbidden);
     }
     // The transition must exist (409 otherwise), and this actor must be
     // the one to take it here (e.g. the agency holding the item).
-    if next_state(state, action).is_some() && !may_take(action, state, actor.role, holds_item) {
+    if next_state(state, action).is_some() && !may_take(action, state, actor.role, involvement) {
         return Err(WorkflowError::Forbidden);
     }
     // A stale version first: whoever acted on an old view must reload,
@@ -192,8 +221,13 @@ async fn take_action(
     let mut notices = Vec::new();
     let mut reason: Option<String> = None;
     let mut supplement: Option<String> = None;
+    let mut coordination_write: Option<CoordinationWrite> = None;
+    let mut touch = None;
+    let mut repoint_members_to = None;
+    let mut new_deadlines = Vec::new();
     let mut details = serde_json::json!({});
     let directory = store.directory_snapshot().await?;
+    let today = crate::domain::time::vietnam_date(now);
     let notice =
         |kind: &str, audience: &str, agency: uuid::Uuid, payload: serde_json::Value| NewNotice {
             dedupe_key: format!("{}:{kind}:{}:{audience}", item.id, item.version),
@@ -231,6 +265,11 @@ async fn take_action(
             }
             if let Some(v) = optional(&body.procedure_code, "procedure_code", 50, &mut errors) {
                 set.push((ItemField::ProcedureCode, text(Some(v))));
+            }
+            // Classifying means deciding the content category (DOMAIN
+            // §2.2); the rest may follow.
+            if body.content_category.is_none() && item.content_category.is_none() {
+                errors.push(FieldError::new("content_category", "required"));
             }
             effects.meet.push("classify");
         }
@@ -273,6 +312,10 @@ async fn take_action(
                         item.receiving_agency_id,
                         serde_json::json!({"tracking_code": item.tracking_code, "reason_code": r.code, "message": r.citizen}),
                     ));
+                    // Items merged into this one share its fate.
+                    for (member, member_code) in store.merged_members(id).await? {
+                        notices.push(not_accepted_via(item, member, &member_code, r));
+                    }
                 }
             }
             effects.cancel_all = true;
@@ -292,13 +335,26 @@ async fn take_action(
                     // The office handling an item itself "accepts" it.
                     errors.push(FieldError::new("agency_code", "invalid_choice"));
                 }
+                Some(target) if !directory.agency_exists_on(*target, today) => {
+                    errors.push(FieldError::new("agency_code", "dissolved_agency"));
+                }
                 Some(target) => {
                     set.push((
                         ItemField::HandlingAgencyId,
                         Value::from(Some(target.as_uuid())),
                     ));
-                    reason = optional(&body.note, "note", 2000, &mut errors);
-                    details = serde_json::json!({"to": code});
+                    // Past the bounce limit the item waits for the control
+                    // office instead of going round again: sending it on
+                    // needs the office's reasoned decision.
+                    let over_limit = u32::try_from(item.bounce_count).unwrap_or(u32::MAX)
+                        > settings.workflow.max_bounces;
+                    reason = if over_limit {
+                        required(&body.note, "note", 2000, true, &mut errors)
+                    } else {
+                        optional(&body.note, "note", 2000, &mut errors)
+                    };
+                    set.push((ItemField::NeedsAttention, Value::from(false)));
+                    details = serde_json::json!({"to": code, "over_bounce_limit": over_limit});
                     notices.push(notice(
                         "agency_forwarded",
                         "handling_agency",
@@ -338,6 +394,15 @@ async fn take_action(
                 set.push((ItemField::NeedsAttention, Value::from(true)));
             }
             details = serde_json::json!({"bounces": bounces, "needs_attention": attention});
+            // The next lead agency asks its own coordinating agencies and
+            // writes its own answer.
+            coordination_write = Some(CoordinationWrite::WithdrawOpen);
+            effects.cancel.push("coordinate");
+            clear_draft(&mut set);
+            // Re-routing is forwarding again: a fresh 05-working-day clock
+            // (ND 20 as amended by ND 92/2017).
+            effects.cancel.push("forward");
+            new_deadlines.push(deadlines.deadline_from(DeadlineKind::Forward, now, None, None));
             reason = note.clone();
             notices.push(notice(
                 "control_office_returned",
@@ -345,6 +410,23 @@ async fn take_action(
                 item.receiving_agency_id,
                 serde_json::json!({"tracking_code": item.tracking_code, "note": note, "bounces": bounces}),
             ));
+        }
+        Action::Recall => {
+            reason = required(&body.note, "note", 2000, true, &mut errors);
+            set.push((ItemField::HandlingAgencyId, Value::from(None::<uuid::Uuid>)));
+            details = serde_json::json!({"from": item.handling_agency_id.and_then(|a| directory.agency_names.get(&AgencyId::from_uuid(a))).map(|(code, _)| code.clone())});
+            coordination_write = Some(CoordinationWrite::WithdrawOpen);
+            effects.cancel.extend(["coordinate", "forward"]);
+            clear_draft(&mut set);
+            new_deadlines.push(deadlines.deadline_from(DeadlineKind::Forward, now, None, None));
+            if let Some(agency) = item.handling_agency_id {
+                notices.push(notice(
+                    "agency_recalled",
+                    "handling_agency",
+                    agency,
+                    serde_json::json!({"tracking_code": item.tracking_code, "note": reason}),
+                ));
+            }
         }
         Action::Answer => {
             let answer = required(&body.text, "text", 20000, true, &mut errors);
@@ -372,19 +454,12 @@ async fn take_action(
             set.push((ItemField::Answer, text(item.answer_draft.clone())));
             set.push((ItemField::AnsweredAt, Value::from(Some(now))));
             effects.meet.push("answer");
+            // The answer is out: contributions still awaited are moot.
+            coordination_write = Some(CoordinationWrite::WithdrawOpen);
+            effects.cancel.push("coordinate");
             // The answer goes to every submitter of the cluster.
-            for (member, member_code) in
-                store.merged_members(FeedbackId::from_uuid(item.id)).await?
-            {
-                notices.push(NewNotice {
-                    dedupe_key: format!("{member}:citizen_answered:via:{}", item.id),
-                    kind: "citizen_answered".into(),
-                    audience: "submitter".into(),
-                    agency_id: item.receiving_agency_id,
-                    feedback_item_id: Some(member),
-                    deadline_id: None,
-                    payload: serde_json::json!({"tracking_code": member_code, "answered_in": item.tracking_code}),
-                });
+            for (member, member_code) in store.merged_members(id).await? {
+                notices.push(answered_via(item, member, &member_code));
             }
             notices.push(notice(
                 "citizen_answered",
@@ -426,6 +501,12 @@ async fn take_action(
             }
             set.push((ItemField::QuestionRedacted, text(question)));
             set.push((ItemField::PublishedAt, Value::from(Some(now))));
+            notices.push(notice(
+                "citizen_published",
+                "submitter",
+                item.receiving_agency_id,
+                serde_json::json!({"tracking_code": item.tracking_code}),
+            ));
         }
         Action::Withhold => {
             reason = required(&body.note, "note", 2000, true, &mut errors);
@@ -470,21 +551,156 @@ async fn take_action(
                     reason = optional(&body.note, "note", 2000, &mut errors);
                     details = serde_json::json!({"into": p.item.tracking_code});
                     effects.cancel_all = true;
+                    coordination_write = Some(CoordinationWrite::WithdrawOpen);
+                    touch = Some((FeedbackId::from_uuid(p.item.id), p.item.version));
+                    repoint_members_to = Some(FeedbackId::from_uuid(p.item.id));
                     notices.push(notice(
                         "citizen_merged",
                         "submitter",
                         item.receiving_agency_id,
                         serde_json::json!({"tracking_code": item.tracking_code, "into": p.item.tracking_code}),
                     ));
+                    // Joining a cluster whose answer already went out: the
+                    // answer goes to this item's submitter (and its own
+                    // members') now rather than never.
+                    if p.item.answered_at.is_some() {
+                        let mut members = store.merged_members(id).await?;
+                        members.push((item.id, item.tracking_code.clone()));
+                        for (member, member_code) in members {
+                            notices.push(answered_via(&p.item, member, &member_code));
+                        }
+                    }
                 }
+            }
+        }
+        Action::RequestCoordination => {
+            let code = body.agency_code.as_deref().unwrap_or_default();
+            let note = required(&body.note, "note", 2000, true, &mut errors);
+            let days = match body.days {
+                None => None,
+                Some(d) => match u32::try_from(d) {
+                    Ok(d) if (1..=MAX_COORDINATION_DAYS).contains(&d) => Some(d),
+                    _ => {
+                        errors.push(FieldError::new("days", "out_of_range"));
+                        None
+                    }
+                },
+            };
+            match directory.agencies.get(code) {
+                None => errors.push(FieldError::new(
+                    "agency_code",
+                    if code.is_empty() {
+                        "required"
+                    } else {
+                        "unknown_code"
+                    },
+                )),
+                // Not the lead itself, nor the control office (it oversees
+                // every item already).
+                Some(target)
+                    if Some(target.as_uuid()) == item.handling_agency_id
+                        || target.as_uuid() == item.receiving_agency_id =>
+                {
+                    errors.push(FieldError::new("agency_code", "invalid_choice"));
+                }
+                Some(target) if !directory.agency_exists_on(*target, today) => {
+                    errors.push(FieldError::new("agency_code", "dissolved_agency"));
+                }
+                Some(target) if coordinating.contains(target) => {
+                    errors.push(FieldError::new("agency_code", "already_requested"));
+                }
+                Some(target) => {
+                    let deadline = deadlines.deadline_from(
+                        DeadlineKind::Coordinate,
+                        now,
+                        days,
+                        Some(target.as_uuid()),
+                    );
+                    let due_at = deadline.due_at.map(to_vietnam_rfc3339);
+                    let lead = item
+                        .handling_agency_id
+                        .and_then(|a| directory.agency_names.get(&AgencyId::from_uuid(a)))
+                        .map(|(code, _)| code.clone());
+                    if let Some(note) = &note {
+                        coordination_write = Some(CoordinationWrite::Request {
+                            agency: target.as_uuid(),
+                            note: note.clone(),
+                            requested_by: actor.username.clone(),
+                            deadline_id: deadline.id,
+                        });
+                    }
+                    details = serde_json::json!({"agency_code": code, "due_at": due_at});
+                    reason = note.clone();
+                    notices.push(notice(
+                        "agency_coordination_requested",
+                        "coordinating_agency",
+                        target.as_uuid(),
+                        serde_json::json!({"tracking_code": item.tracking_code, "lead_agency_code": lead, "due_at": due_at, "note": note}),
+                    ));
+                    new_deadlines.push(deadline);
+                }
+            }
+        }
+        Action::WithdrawCoordination => {
+            let code = body.agency_code.as_deref().unwrap_or_default();
+            reason = optional(&body.note, "note", 2000, &mut errors);
+            let open = directory.agencies.get(code).and_then(|target| {
+                coordination
+                    .iter()
+                    .find(|c| c.agency_id == target.as_uuid() && c.state == "requested")
+            });
+            match open {
+                None => errors.push(FieldError::new(
+                    "agency_code",
+                    if code.is_empty() {
+                        "required"
+                    } else {
+                        "not_requested"
+                    },
+                )),
+                Some(c) => {
+                    coordination_write = Some(CoordinationWrite::Withdraw {
+                        agency: c.agency_id,
+                    });
+                    details = serde_json::json!({"agency_code": code});
+                    notices.push(notice(
+                        "agency_coordination_withdrawn",
+                        "coordinating_agency",
+                        c.agency_id,
+                        serde_json::json!({"tracking_code": item.tracking_code, "note": reason}),
+                    ));
+                }
+            }
+        }
+        Action::Contribute => {
+            let text = required(&body.text, "text", 20000, true, &mut errors);
+            let own = directory
+                .agency_names
+                .get(&actor.agency)
+                .map(|(code, _)| code.clone());
+            if let Some(text) = text {
+                details =
+                    serde_json::json!({"agency_code": own, "characters": text.chars().count()});
+                coordination_write = Some(CoordinationWrite::Contribute {
+                    agency: actor.agency.as_uuid(),
+                    text,
+                    by: actor.username.clone(),
+                });
+            }
+            if let Some(lead) = item.handling_agency_id {
+                notices.push(notice(
+                    "agency_coordination_contributed",
+                    "handling_agency",
+                    lead,
+                    serde_json::json!({"tracking_code": item.tracking_code, "agency_code": own}),
+                ));
             }
         }
     }
     if !errors.is_empty() {
         return Err(WorkflowError::Invalid(errors));
     }
-    let id = FeedbackId::from_uuid(item.id);
-    let transition = Transition {
+    let mut transition = Transition {
         item: id,
         expected_version: expected,
         state: to.as_str().to_string(),
@@ -502,8 +718,50 @@ async fn take_action(
             request_id: request_id.clone(),
         },
         supplement,
+        deadline_updates: Vec::new(),
+        new_deadlines,
+        extra_audit: Vec::new(),
+        coordination: coordination_write,
+        touch,
+        repoint_members_to,
     };
-    if !store.apply_transition(&transition, now).await? {
+    // The clock: asking for information stops it, the answer restarts
+    // it; written with the transition, retried on fresh deadline rows if
+    // the scheduler touched one meanwhile.
+    let clock = ClockChange {
+        actor_kind: "staff".into(),
+        actor_id: Some(actor.username.clone()),
+        reason,
+        request_id,
+    };
+    let mut tries = 0;
+    let written = loop {
+        let plan = match action {
+            Action::RequestInfo => deadlines.plan_pause(store, id, now, &clock).await,
+            Action::Supplement => deadlines.plan_resume(store, id, now, &clock).await,
+            _ => break store.apply_transition(&transition, now).await?,
+        };
+        match plan {
+            Ok(plan) => {
+                transition.deadline_updates = plan.updates;
+                transition.new_deadlines = plan.new;
+                transition.extra_audit = vec![plan.audit];
+            }
+            // A clock in the wrong state must not block the item itself.
+            Err(e @ (ClockError::AlreadyPaused | ClockError::NotPaused)) => {
+                tracing::warn!(item = %item.id, error = %e, "clock left as it was");
+            }
+            Err(ClockError::Store(e)) => return Err(e.into()),
+            Err(e) => return Err(StoreError::Integrity(e.to_string()).into()),
+        }
+        match store.apply_transition(&transition, now).await {
+            Err(StoreError::Conflict(m)) if tries < 3 && m.contains("feedback_deadline") => {
+                tries += 1;
+            }
+            other => break other?,
+        }
+    };
+    if !written {
         let current = store
             .find_feedback_by_code(
                 &item
@@ -519,27 +777,39 @@ async fn take_action(
             expected,
         });
     }
-    // The clock: asking for information stops it, the answer restarts it.
-    let clock = ClockChange {
-        actor_kind: "staff".into(),
-        actor_id: Some(actor.username.clone()),
-        reason,
-        request_id,
-    };
-    match action {
-        Action::RequestInfo => {
-            if let Err(e) = deadlines.pause(store, id, now, &clock).await {
-                tracing::error!(error = %e, "pausing deadlines failed after request-info");
-            }
-        }
-        Action::Supplement => {
-            if let Err(e) = deadlines.resume(store, id, now, &clock).await {
-                tracing::error!(error = %e, "resuming deadlines failed after supplement");
-            }
-        }
-        _ => {}
-    }
     Ok(())
+}
+
+/// The answer of `primary` for the submitter of `member`, one of its
+/// cluster.
+fn answered_via(primary: &ItemRow, member: uuid::Uuid, member_code: &str) -> NewNotice {
+    NewNotice {
+        dedupe_key: format!("{member}:citizen_answered:via:{}", primary.id),
+        kind: "citizen_answered".into(),
+        audience: "submitter".into(),
+        agency_id: primary.receiving_agency_id,
+        feedback_item_id: Some(member),
+        deadline_id: None,
+        payload: serde_json::json!({"tracking_code": member_code, "answered_in": primary.tracking_code}),
+    }
+}
+
+/// The primary was not accepted: so is the matter of each member.
+fn not_accepted_via(
+    primary: &ItemRow,
+    member: uuid::Uuid,
+    member_code: &str,
+    reason: &crate::domain::rejection::RejectionReason,
+) -> NewNotice {
+    NewNotice {
+        dedupe_key: format!("{member}:citizen_not_accepted:via:{}", primary.id),
+        kind: "citizen_not_accepted".into(),
+        audience: "submitter".into(),
+        agency_id: primary.receiving_agency_id,
+        feedback_item_id: Some(member),
+        deadline_id: None,
+        payload: serde_json::json!({"tracking_code": member_code, "reason_code": reason.code, "message": reason.citizen}),
+    }
 }
 
 /// A transition on the submitter's or the system's behalf, at the item's
@@ -571,6 +841,12 @@ fn simple_transition(
             request_id: None,
         },
         supplement: None,
+        deadline_updates: Vec::new(),
+        new_deadlines: Vec::new(),
+        extra_audit: Vec::new(),
+        coordination: None,
+        touch: None,
+        repoint_members_to: None,
     }
 }
 
@@ -654,8 +930,19 @@ impl Workflow<'_> {
         now: DateTime<Utc>,
     ) -> Result<(), WorkflowError> {
         let item = &row.item;
+        // A merged item was answered with its primary: the submitter
+        // rates that answer, on their own item.
+        let primary = match item.merged_into_id {
+            Some(p) => {
+                self.store
+                    .find_feedback_by_id(FeedbackId::from_uuid(p))
+                    .await?
+            }
+            None => None,
+        };
+        let answered_item = primary.as_ref().map_or(item, |p| &p.item);
         let answered = matches!(
-            FeedbackState::parse(&item.state),
+            FeedbackState::parse(&answered_item.state),
             Some(
                 FeedbackState::Answered
                     | FeedbackState::Published
@@ -664,7 +951,7 @@ impl Workflow<'_> {
             )
         );
         let window = chrono::Duration::days(i64::from(self.settings.workflow.rating_window_days));
-        let open = item.answered_at.is_some_and(|t| now <= t + window);
+        let open = answered_item.answered_at.is_some_and(|t| now <= t + window);
         if !answered || !open || item.rated_at.is_some() {
             return Err(WorkflowError::InvalidTransition {
                 state: item.state.clone(),
@@ -757,6 +1044,14 @@ impl Workflow<'_> {
                 deadline_id: None,
                 payload: serde_json::json!({"tracking_code": row.item.tracking_code, "reason_code": reason.code, "message": reason.citizen}),
             });
+            for (member, member_code) in self
+                .store
+                .merged_members(FeedbackId::from_uuid(row.item.id))
+                .await?
+            {
+                t.notices
+                    .push(not_accepted_via(&row.item, member, &member_code, reason));
+            }
             // Lost races (the citizen answered at the last moment) are
             // simply skipped.
             if self.store.apply_transition(&t, now).await? {

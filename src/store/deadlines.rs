@@ -29,6 +29,8 @@ pub struct NewDeadline {
     pub due_at: Option<DateTime<Utc>>,
     pub remind_at: Option<DateTime<Utc>>,
     pub calendar_version: i64,
+    /// The agency answerable for it when not the item's handling agency.
+    pub agency_id: Option<Uuid>,
 }
 
 impl NewDeadline {
@@ -55,6 +57,7 @@ impl NewDeadline {
             ("overdue_notices", 0i32.into()),
             ("next_overdue_notice_at", self.due_at.into()),
             ("row_version", 0i32.into()),
+            ("agency_id", self.agency_id.into()),
         ]
     }
 }
@@ -438,91 +441,110 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let txn = self.connection().begin().await?;
-        for u in updates {
-            let row = feedback_deadline::Entity::find_by_id(u.id)
-                .one(&txn)
-                .await?
-                .ok_or_else(|| StoreError::Integrity(format!("deadline {} vanished", u.id)))?;
-            let mut update = feedback_deadline::Entity::update_many()
-                .col_expr(
-                    feedback_deadline::Column::Pauses,
-                    Expr::value(u.pauses.clone()),
-                )
-                .col_expr(
-                    feedback_deadline::Column::ExtensionDays,
-                    Expr::value(u.extension_days),
-                )
-                .col_expr(
-                    feedback_deadline::Column::ExtensionReason,
-                    Expr::value(u.extension_reason.clone()),
-                )
-                .col_expr(
-                    feedback_deadline::Column::OriginalDueAt,
-                    Expr::value(u.recomputed.original_due_at),
-                )
-                .col_expr(
-                    feedback_deadline::Column::DueAt,
-                    Expr::value(u.recomputed.due_at),
-                )
-                .col_expr(
-                    feedback_deadline::Column::RemindAt,
-                    Expr::value(u.recomputed.remind_at),
-                )
-                .col_expr(
-                    feedback_deadline::Column::CalendarVersion,
-                    Expr::value(u.recomputed.calendar_version),
-                )
-                .col_expr(feedback_deadline::Column::ComputedAt, Expr::value(now))
-                .col_expr(
-                    feedback_deadline::Column::State,
-                    Expr::value(u.state.clone()),
-                )
-                .col_expr(feedback_deadline::Column::MetAt, Expr::value(u.met_at));
-            update = follow_new_due_date(update, &row, u.recomputed.due_at);
-            let result = update
-                .filter(feedback_deadline::Column::Id.eq(u.id))
-                .filter(feedback_deadline::Column::RowVersion.eq(u.expected_row_version))
-                .exec(&txn)
-                .await?;
-            if result.rows_affected != 1 {
-                txn.rollback().await?;
-                return Err(StoreError::Conflict(format!(
-                    "feedback_deadline {} changed concurrently",
-                    u.id
-                )));
-            }
-            if row.kind == "answer" {
-                feedback_item::Entity::update_many()
-                    .col_expr(
-                        feedback_item::Column::DueAt,
-                        Expr::value(u.recomputed.due_at),
-                    )
-                    .filter(feedback_item::Column::Id.eq(item.as_uuid()))
-                    .exec(&txn)
-                    .await?;
-            }
-        }
-        for d in new {
-            let (columns, values): (Vec<&'static str>, Vec<sea_orm::Value>) =
-                d.columns(item, now).into_iter().unzip();
-            let backend = txn.get_database_backend();
-            let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
-            txn.execute_raw(sea_orm::Statement::from_sql_and_values(
-                backend,
-                super::sql(
-                    backend,
-                    &format!(
-                        "INSERT INTO feedback_deadline ({}) VALUES ({})",
-                        columns.join(", "),
-                        placeholders.join(", ")
-                    ),
-                ),
-                values,
-            ))
-            .await?;
+        if let Err(e) = write_deadline_inputs(&txn, item, updates, new, now).await {
+            txn.rollback().await?;
+            return Err(e);
         }
         write_audit(&txn, Some(item), audit, now).await?;
         txn.commit().await?;
         Ok(())
     }
+}
+
+/// Writes changed and new deadlines inside `txn`; a deadline changed
+/// since it was read is a `Conflict` (the caller rolls back and retries).
+/// The answer's due date is copied to the item.
+pub(crate) async fn write_deadline_inputs(
+    txn: &sea_orm::DatabaseTransaction,
+    item: FeedbackId,
+    updates: &[DeadlineInputsUpdate],
+    new: &[NewDeadline],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for u in updates {
+        let row = feedback_deadline::Entity::find_by_id(u.id)
+            .one(txn)
+            .await?
+            .ok_or_else(|| StoreError::Integrity(format!("deadline {} vanished", u.id)))?;
+        let mut update = feedback_deadline::Entity::update_many()
+            .col_expr(
+                feedback_deadline::Column::Pauses,
+                Expr::value(u.pauses.clone()),
+            )
+            .col_expr(
+                feedback_deadline::Column::ExtensionDays,
+                Expr::value(u.extension_days),
+            )
+            .col_expr(
+                feedback_deadline::Column::ExtensionReason,
+                Expr::value(u.extension_reason.clone()),
+            )
+            .col_expr(
+                feedback_deadline::Column::OriginalDueAt,
+                Expr::value(u.recomputed.original_due_at),
+            )
+            .col_expr(
+                feedback_deadline::Column::DueAt,
+                Expr::value(u.recomputed.due_at),
+            )
+            .col_expr(
+                feedback_deadline::Column::RemindAt,
+                Expr::value(u.recomputed.remind_at),
+            )
+            .col_expr(
+                feedback_deadline::Column::CalendarVersion,
+                Expr::value(u.recomputed.calendar_version),
+            )
+            .col_expr(feedback_deadline::Column::ComputedAt, Expr::value(now))
+            .col_expr(
+                feedback_deadline::Column::State,
+                Expr::value(u.state.clone()),
+            )
+            .col_expr(feedback_deadline::Column::MetAt, Expr::value(u.met_at))
+            // Bumped so a writer that read the row before this change (the
+            // scheduler recomputing it) loses its compare-and-set.
+            .col_expr(feedback_deadline::Column::RowVersion, bump());
+        update = follow_new_due_date(update, &row, u.recomputed.due_at);
+        let result = update
+            .filter(feedback_deadline::Column::Id.eq(u.id))
+            .filter(feedback_deadline::Column::RowVersion.eq(u.expected_row_version))
+            .exec(txn)
+            .await?;
+        if result.rows_affected != 1 {
+            return Err(StoreError::Conflict(format!(
+                "feedback_deadline {} changed concurrently",
+                u.id
+            )));
+        }
+        if row.kind == "answer" {
+            feedback_item::Entity::update_many()
+                .col_expr(
+                    feedback_item::Column::DueAt,
+                    Expr::value(u.recomputed.due_at),
+                )
+                .filter(feedback_item::Column::Id.eq(item.as_uuid()))
+                .exec(txn)
+                .await?;
+        }
+    }
+    for d in new {
+        let (columns, values): (Vec<&'static str>, Vec<sea_orm::Value>) =
+            d.columns(item, now).into_iter().unzip();
+        let backend = txn.get_database_backend();
+        let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
+        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            super::sql(
+                backend,
+                &format!(
+                    "INSERT INTO feedback_deadline ({}) VALUES ({})",
+                    columns.join(", "),
+                    placeholders.join(", ")
+                ),
+            ),
+            values,
+        ))
+        .await?;
+    }
+    Ok(())
 }

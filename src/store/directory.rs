@@ -264,7 +264,7 @@ impl Store {
                     email: Set(a.email.clone()),
                     website: Set(a.website.clone()),
                     valid_from: Set(file.valid_from),
-                    valid_to: Set(None),
+                    valid_to: Set(a.valid_to),
                     is_demo: Set(is_demo),
                     created_at: Set(now),
                     updated_at: Set(now),

@@ -31,6 +31,16 @@ pub struct DirectorySnapshot {
     pub agency_names: HashMap<AgencyId, (String, String)>,
     /// Field identifier → code.
     pub field_codes: HashMap<FieldId, String>,
+    /// Agency → the first day it no longer exists (dissolved or merged in
+    /// a reorganisation); nothing new is sent to it from that day.
+    pub valid_to: HashMap<AgencyId, chrono::NaiveDate>,
+}
+
+impl DirectorySnapshot {
+    /// Whether `agency` still exists on `day`.
+    pub fn agency_exists_on(&self, agency: AgencyId, day: chrono::NaiveDate) -> bool {
+        self.valid_to.get(&agency).is_none_or(|to| day < *to)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -90,6 +100,9 @@ impl Store {
                     .receiving_offices
                     .entry(province.clone())
                     .or_insert(AgencyId::from_uuid(a.id));
+            }
+            if let Some(to) = a.valid_to {
+                snapshot.valid_to.insert(AgencyId::from_uuid(a.id), to);
             }
             snapshot
                 .agency_names

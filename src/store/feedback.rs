@@ -110,6 +110,9 @@ pub struct StoredIdempotency {
     pub created_at: DateTime<Utc>,
 }
 
+/// A stored item's own row.
+pub use feedback_item::Model as ItemRow;
+
 /// A stored item with its attachments and audit history, as read back.
 #[derive(Debug, Clone)]
 pub struct FeedbackRow {

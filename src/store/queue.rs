@@ -6,7 +6,8 @@ use sea_orm::sea_query::{NullOrdering, Order};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::entities::feedback_item;
+use super::coordination::ACTIVE;
+use super::entities::{coordination, feedback_item};
 use super::{Store, StoreError};
 
 /// Who may see what: everything of the instance's province, or the items
@@ -47,7 +48,18 @@ fn apply(filter: &QueueFilter, scope: QueueScope, now: DateTime<Utc>) -> Conditi
     use feedback_item::Column as C;
     let mut c = Condition::all();
     if let QueueScope::HandledBy(agency) = scope {
-        c = c.add(C::HandlingAgencyId.eq(agency));
+        // Its own items, and those it was asked to contribute to.
+        let coordinating = sea_orm::sea_query::Query::select()
+            .column(coordination::Column::FeedbackItemId)
+            .from(coordination::Entity)
+            .and_where(coordination::Column::AgencyId.eq(agency))
+            .and_where(coordination::Column::State.is_in(ACTIVE))
+            .to_owned();
+        c = c.add(
+            Condition::any()
+                .add(C::HandlingAgencyId.eq(agency))
+                .add(C::Id.in_subquery(coordinating)),
+        );
     }
     if !filter.states.is_empty() {
         c = c.add(C::State.is_in(filter.states.clone()));

@@ -8,7 +8,8 @@ use sea_orm::{
     ColumnTrait, EntityTrait, ExprTrait, QueryFilter, TransactionTrait, Value, sea_query::Expr,
 };
 
-use super::deadlines::NewNotice;
+use super::coordination::{CoordinationWrite, write_coordination};
+use super::deadlines::{DeadlineInputsUpdate, NewDeadline, NewNotice, write_deadline_inputs};
 use super::entities::{feedback_deadline, feedback_item};
 use super::feedback::{AuditEntry, write_audit};
 use super::{Store, StoreError};
@@ -94,6 +95,19 @@ pub struct Transition {
     pub audit: AuditEntry,
     /// Information the submitter added (kept with the item).
     pub supplement: Option<String>,
+    /// Deadlines changed by the same change (the clock paused or
+    /// restarted), each a compare-and-set on its row.
+    pub deadline_updates: Vec<DeadlineInputsUpdate>,
+    /// Deadlines the change starts (clarification timeout, a
+    /// coordinating agency's sub-deadline).
+    pub new_deadlines: Vec<NewDeadline>,
+    /// Further audit events (the clock's).
+    pub extra_audit: Vec<AuditEntry>,
+    pub coordination: Option<CoordinationWrite>,
+    /// Another item that must still be at this version (bumped).
+    pub touch: Option<(FeedbackId, i32)>,
+    /// Members of this item's cluster move to this primary.
+    pub repoint_members_to: Option<FeedbackId>,
 }
 
 impl Store {
@@ -115,6 +129,16 @@ impl Store {
         for (field, value) in &t.set {
             update = update.col_expr(field.column(), Expr::value(value.clone()));
         }
+        // The item's due date is its open answer deadline's: once that is
+        // met or cancelled the item is not overdue, ever (overdue is
+        // derived from open deadlines only).
+        let d = &t.deadlines;
+        if d.cancel_all || d.meet.contains(&"answer") || d.cancel.contains(&"answer") {
+            update = update.col_expr(
+                feedback_item::Column::DueAt,
+                Expr::value(None::<DateTime<Utc>>),
+            );
+        }
         let result = update
             .filter(feedback_item::Column::Id.eq(t.item.as_uuid()))
             .filter(feedback_item::Column::Version.eq(t.expected_version))
@@ -124,7 +148,38 @@ impl Store {
             txn.rollback().await?;
             return Ok(false);
         }
-        let d = &t.deadlines;
+        // Another item the change depends on (a merge's primary) must be
+        // as the actor saw it too; its version moves so that a concurrent
+        // change to it (an approval sending the answer to its cluster)
+        // sees this one.
+        if let Some((other, version)) = t.touch {
+            let touched = feedback_item::Entity::update_many()
+                .col_expr(
+                    feedback_item::Column::Version,
+                    Expr::col(feedback_item::Column::Version).add(1),
+                )
+                .col_expr(feedback_item::Column::UpdatedAt, Expr::value(now))
+                .filter(feedback_item::Column::Id.eq(other.as_uuid()))
+                .filter(feedback_item::Column::Version.eq(version))
+                .exec(&txn)
+                .await?;
+            if touched.rows_affected != 1 {
+                txn.rollback().await?;
+                return Ok(false);
+            }
+        }
+        if let Some(primary) = t.repoint_members_to {
+            // A cluster has one level: the merged item's own members
+            // follow it to the new primary.
+            feedback_item::Entity::update_many()
+                .col_expr(
+                    feedback_item::Column::MergedIntoId,
+                    Expr::value(Some(primary.as_uuid())),
+                )
+                .filter(feedback_item::Column::MergedIntoId.eq(t.item.as_uuid()))
+                .exec(&txn)
+                .await?;
+        }
         let close = |state: &'static str, kinds: Option<Vec<&'static str>>| {
             let mut q = feedback_deadline::Entity::update_many()
                 .col_expr(feedback_deadline::Column::State, Expr::value(state))
@@ -160,8 +215,20 @@ impl Store {
             .exec_without_returning(&txn)
             .await?;
         }
+        if let Err(e) =
+            write_deadline_inputs(&txn, t.item, &t.deadline_updates, &t.new_deadlines, now).await
+        {
+            txn.rollback().await?;
+            return Err(e);
+        }
+        if let Some(write) = &t.coordination {
+            write_coordination(&txn, t.item, write, now).await?;
+        }
         super::deadlines::queue_notices_in(&txn, &t.notices, now).await?;
         write_audit(&txn, Some(t.item), &t.audit, now).await?;
+        for audit in &t.extra_audit {
+            write_audit(&txn, Some(t.item), audit, now).await?;
+        }
         txn.commit().await?;
         Ok(true)
     }
@@ -195,6 +262,17 @@ impl Store {
             .filter(feedback_deadline::Column::State.eq("open"))
             .filter(feedback_deadline::Column::Kind.eq("clarify_timeout"))
             .filter(feedback_deadline::Column::DueAt.lt(now))
+            // Only items still waiting: a stale row must not crowd out
+            // real expiries from the batch.
+            .filter(
+                feedback_deadline::Column::FeedbackItemId.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(feedback_item::Column::Id)
+                        .from(feedback_item::Entity)
+                        .and_where(feedback_item::Column::State.eq("awaiting_information"))
+                        .to_owned(),
+                ),
+            )
             .limit(500)
             .into_tuple()
             .all(self.connection())

@@ -216,6 +216,26 @@ pub fn endpoints() -> Vec<Endpoint> {
             || web::post().to(staff::actions::supplement),
         ),
         endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/request-coordination",
+            || web::post().to(staff::actions::request_coordination),
+        ),
+        endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/withdraw-coordination",
+            || web::post().to(staff::actions::withdraw_coordination),
+        ),
+        endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/contribute",
+            || web::post().to(staff::actions::contribute),
+        ),
+        endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/recall",
+            || web::post().to(staff::actions::recall),
+        ),
+        endpoint(
             Method::GET,
             "/api/v1/staff/feedback/{tracking_code}/attachments/{attachment_id}",
             || web::get().to(staff::download_attachment),

@@ -13,13 +13,14 @@ use super::intake_body::{read_body, submission_from_value};
 use super::problem::{ApiError, REQUEST_ID};
 use crate::domain::feedback::{Channel, FeedbackKind, FeedbackState};
 use crate::domain::ids::{AgencyId, FieldId};
-use crate::domain::staff::{ApiScope, ItemScope, Permission};
+use crate::domain::staff::{ApiScope, Involvement, ItemScope, Permission};
 use crate::domain::staff_intake::parse_staff_intake;
 use crate::domain::text::fold_for_search;
 use crate::domain::time::{to_vietnam_rfc3339, vietnam_instant};
 use crate::domain::workflow::Action;
 use crate::services::intake::{self, StaffEntry, Submission};
 use crate::services::workflow::{ActionBody, Workflow};
+use crate::store::coordination::ACTIVE as ACTIVE_COORDINATION;
 use crate::store::directory_cache::DirectorySnapshot;
 use crate::store::queue::{QueueCursor, QueueFilter, QueueRow, QueueScope};
 
@@ -317,13 +318,19 @@ pub async fn queue_summary(
         .json(serde_json::json!({"total": total, "overdue": overdue, "by_state": by_state})))
 }
 
+/// An item the caller may see, and how the caller's agency stands to it.
+struct Visible {
+    row: crate::store::feedback::FeedbackRow,
+    involvement: Involvement,
+}
+
 /// The item behind `code` if the caller may see it; otherwise the same
 /// 404 as an unknown code (no enumeration across agencies).
 async fn visible_item(
     state: &AppState,
     actor: &crate::domain::staff::Actor,
     code: &str,
-) -> Result<crate::store::feedback::FeedbackRow, ApiError> {
+) -> Result<Visible, ApiError> {
     let code: crate::domain::tracking::TrackingCode =
         code.parse().map_err(|_| ApiError::not_found())?;
     let row = state
@@ -331,10 +338,25 @@ async fn visible_item(
         .find_feedback_by_code(&code)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    if actor.sees_item(row.item.handling_agency_id.map(AgencyId::from_uuid)) {
-        Ok(row)
+    let handling = row.item.handling_agency_id.map(AgencyId::from_uuid);
+    // Only an agency that neither holds the item nor sees the province
+    // needs to know whether it coordinates.
+    let coordinating = if matches!(actor.item_scope(), ItemScope::OwnAgency(own) if handling != Some(own))
+    {
+        state
+            .store
+            .coordinations_for(crate::domain::ids::FeedbackId::from_uuid(row.item.id))
+            .await?
+            .into_iter()
+            .filter(|c| ACTIVE_COORDINATION.contains(&c.state.as_str()))
+            .map(|c| AgencyId::from_uuid(c.agency_id))
+            .collect()
     } else {
-        Err(ApiError::not_found())
+        Vec::new()
+    };
+    match actor.involvement(handling, &coordinating) {
+        Some(involvement) => Ok(Visible { row, involvement }),
+        None => Err(ApiError::not_found()),
     }
 }
 
@@ -354,8 +376,8 @@ pub async fn get_item(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = staff.require(Permission::ViewItems)?;
-    let row = visible_item(&state, actor, &path.into_inner()).await?;
-    let body = item_json(&state, &row).await?;
+    let Visible { row, involvement } = visible_item(&state, actor, &path.into_inner()).await?;
+    let body = item_json(&state, &row, involvement, actor.agency).await?;
     Ok(HttpResponse::Ok()
         .insert_header(CacheControl(vec![
             CacheDirective::NoStore,
@@ -368,6 +390,8 @@ pub async fn get_item(
 async fn item_json(
     state: &AppState,
     row: &crate::store::feedback::FeedbackRow,
+    involvement: Involvement,
+    viewer_agency: AgencyId,
 ) -> Result<Value, ApiError> {
     let directory = state.store.directory_snapshot().await?;
     let item = &row.item;
@@ -389,7 +413,37 @@ async fn item_json(
             .map(|(_, n)| n.clone())
             .unwrap_or_default()
     };
-    let deadlines = state.deadlines.explain(&state.store, id, now).await?;
+    let mut deadlines = state.deadlines.explain(&state.store, id, now).await?;
+    let coordination = state.store.coordinations_for(id).await?;
+    let due_of = |deadline: Option<Uuid>| {
+        deadline
+            .and_then(|d| deadlines.iter().find(|x| x.id == d))
+            .and_then(|x| x.due_at.clone())
+    };
+    let coordination_json: Vec<Value> = coordination
+        .iter()
+        // A coordinating agency sees its own request only.
+        .filter(|c| {
+            involvement != Involvement::Coordinating
+                || AgencyId::from_uuid(c.agency_id) == viewer_agency
+        })
+        .map(|c| {
+            serde_json::json!({
+                "agency": agency(Some(c.agency_id)),
+                "state": c.state,
+                "request_note": c.request_note,
+                "requested_by": c.requested_by,
+                "requested_at": to_vietnam_rfc3339(c.requested_at),
+                "due_at": due_of(c.deadline_id),
+                "contribution": c.contribution,
+                "contributed_by": c.contributed_by,
+                "contributed_at": c.contributed_at.map(to_vietnam_rfc3339),
+            })
+        })
+        .collect();
+    if involvement == Involvement::Coordinating {
+        deadlines.retain(|d| d.agency_id == Some(viewer_agency.as_uuid()));
+    }
     let mut body = serde_json::json!({
         "tracking_code": item.tracking_code,
         "kind": item.kind,
@@ -478,6 +532,25 @@ async fn item_json(
             "rated_at": item.rated_at.map(to_vietnam_rfc3339),
         })
     });
+    body["coordination"] = Value::Array(coordination_json);
+    body["involvement"] = Value::from(match involvement {
+        Involvement::Handling => "handling",
+        Involvement::Coordinating => "coordinating",
+        Involvement::Overseeing => "overseeing",
+    });
+    if involvement == Involvement::Coordinating {
+        // Least privilege: the question and its evidence, not who sent it
+        // nor the lead agency's working file.
+        body["submitter"] = serde_json::json!({"type": item.submitter_type, "withheld": true});
+        body["intake"] = Value::Null;
+        body["entered_by"] = Value::Null;
+        body["history"] = Value::Array(Vec::new());
+        body["notes"] = Value::Array(Vec::new());
+        body["supplements"] = Value::Array(Vec::new());
+        body["rating"] = Value::Null;
+        body["answer_draft"] = Value::Null;
+        body["rejection"] = Value::Null;
+    }
     Ok(body)
 }
 
@@ -496,7 +569,7 @@ async fn act(
     if !crate::domain::workflow::role_may_ever(action, actor.role) {
         return Err(ApiError::forbidden());
     }
-    let row = visible_item(&state, actor, &path.into_inner()).await?;
+    let Visible { row, involvement } = visible_item(&state, actor, &path.into_inner()).await?;
     let now = Utc::now();
     let workflow = Workflow {
         store: &state.store,
@@ -524,7 +597,7 @@ async fn act(
         .find_feedback_by_code(&code)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let body = item_json(&state, &updated).await?;
+    let body = item_json(&state, &updated, involvement, actor.agency).await?;
     Ok(HttpResponse::Ok()
         .insert_header(CacheControl(vec![
             CacheDirective::NoStore,
@@ -569,6 +642,10 @@ action_handlers! {
     close => Action::Close,
     merge => Action::Merge,
     supplement => Action::Supplement,
+    request_coordination => Action::RequestCoordination,
+    withdraw_coordination => Action::WithdrawCoordination,
+    contribute => Action::Contribute,
+    recall => Action::Recall,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -585,7 +662,12 @@ pub async fn add_note(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = staff.require(Permission::AddNote)?;
-    let row = visible_item(&state, actor, &path.into_inner()).await?;
+    let Visible { row, involvement } = visible_item(&state, actor, &path.into_inner()).await?;
+    // Notes are the holding agency's and the province's working file; a
+    // coordinating agency answers through its contribution.
+    if involvement == Involvement::Coordinating {
+        return Err(ApiError::forbidden());
+    }
     let text = crate::domain::text::clean_multiline(&body.into_inner().body);
     if text.is_empty() || text.chars().count() > 5000 {
         return Err(ApiError::validation(vec![
@@ -621,7 +703,7 @@ pub async fn download_attachment(
 ) -> Result<HttpResponse, ApiError> {
     let actor = staff.require(Permission::ViewItems)?;
     let (code, attachment) = path.into_inner();
-    let row = visible_item(&state, actor, &code).await?;
+    let Visible { row, .. } = visible_item(&state, actor, &code).await?;
     let attachment_id = Uuid::try_parse(&attachment).map_err(|_| ApiError::not_found())?;
     let meta = row
         .attachments
@@ -667,7 +749,7 @@ pub async fn redaction_suggestion(
     if !crate::domain::workflow::role_may_ever(Action::Publish, actor.role) {
         return Err(ApiError::forbidden());
     }
-    let row = visible_item(&state, actor, &path.into_inner()).await?;
+    let Visible { row, .. } = visible_item(&state, actor, &path.into_inner()).await?;
     let item = &row.item;
     let mut names = vec![item.submitter_name.as_str()];
     names.extend(item.organization_name.as_deref());
@@ -705,7 +787,7 @@ pub async fn routing_suggestion(
     if !crate::domain::workflow::role_may_ever(Action::Forward, actor.role) {
         return Err(ApiError::forbidden());
     }
-    let row = visible_item(&state, actor, &path.into_inner()).await?;
+    let Visible { row, .. } = visible_item(&state, actor, &path.into_inner()).await?;
     let item = &row.item;
     let directory = state.store.directory_snapshot().await?;
     let today = crate::domain::time::vietnam_date(Utc::now());
@@ -775,7 +857,7 @@ pub async fn duplicate_suggestions(
     if !crate::domain::workflow::role_may_ever(Action::Merge, actor.role) {
         return Err(ApiError::forbidden());
     }
-    let row = visible_item(&state, actor, &path.into_inner()).await?;
+    let Visible { row, .. } = visible_item(&state, actor, &path.into_inner()).await?;
     let item = &row.item;
     let me = Fingerprint {
         folded_text: &item.search_text,

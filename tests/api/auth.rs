@@ -413,6 +413,34 @@ fn matrix() -> Vec<Rule> {
             Some(json!({"version": 999})),
             &[Role::ControlOffice],
         ),
+        (
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/recall",
+            "/api/v1/staff/feedback/{code}/recall",
+            Some(json!({"version": 999})),
+            &[Role::ControlOffice],
+        ),
+        (
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/request-coordination",
+            "/api/v1/staff/feedback/{code}/request-coordination",
+            Some(json!({"version": 999})),
+            &[Role::ControlOffice, Role::AgencyOfficer, Role::AgencyLead],
+        ),
+        (
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/withdraw-coordination",
+            "/api/v1/staff/feedback/{code}/withdraw-coordination",
+            Some(json!({"version": 999})),
+            &[Role::ControlOffice, Role::AgencyOfficer, Role::AgencyLead],
+        ),
+        (
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/contribute",
+            "/api/v1/staff/feedback/{code}/contribute",
+            Some(json!({"version": 999})),
+            &[Role::AgencyOfficer, Role::AgencyLead],
+        ),
         // Last: it ends the session.
         (
             Method::POST,

@@ -7,6 +7,7 @@ mod auth;
 mod calendar;
 mod cli;
 mod contract;
+mod coordination;
 mod deadlines;
 mod directory;
 mod helpers;

@@ -20,7 +20,7 @@ pub async fn act(app: &TestApp, token: &str, code: &str, action: &str, body: Val
 }
 
 /// Takes `action` at the item's current version; asserts success.
-async fn step(app: &TestApp, token: &str, code: &str, action: &str, mut body: Value) -> Value {
+pub async fn step(app: &TestApp, token: &str, code: &str, action: &str, mut body: Value) -> Value {
     let version = current(app, token, code).await["version"].clone();
     body["version"] = version;
     let reply = act(app, token, code, action, body).await;
@@ -34,11 +34,11 @@ async fn step(app: &TestApp, token: &str, code: &str, action: &str, mut body: Va
     reply.body
 }
 
-async fn current(app: &TestApp, token: &str, code: &str) -> Value {
+pub async fn current(app: &TestApp, token: &str, code: &str) -> Value {
     app.staff_get(token, code, "").await.body
 }
 
-async fn submit(app: &TestApp) -> (String, String) {
+pub async fn submit(app: &TestApp) -> (String, String) {
     let r = app.post_feedback(&valid_submission()).await;
     (
         r.body["tracking_code"].as_str().unwrap().into(),
@@ -46,7 +46,7 @@ async fn submit(app: &TestApp) -> (String, String) {
     )
 }
 
-fn deadline_state<'a>(item: &'a Value, kind: &str) -> &'a str {
+pub fn deadline_state<'a>(item: &'a Value, kind: &str) -> &'a str {
     item["deadlines"]
         .as_array()
         .unwrap()
@@ -215,6 +215,7 @@ async fn an_item_goes_from_receipt_to_publication_through_an_agency() {
             "citizen_forwarded",
             "agency_answer_sent_back",
             "citizen_answered",
+            "citizen_published",
         ] {
             assert!(kinds.contains(&kind.to_string()), "{kind} in {kinds:?}");
         }
@@ -339,7 +340,14 @@ async fn asking_for_information_pauses_the_clock_and_the_office_may_handle_it_it
 
         // A second item: the office handles it itself.
         let (code2, _) = submit(&app).await;
-        step(&app, &control, &code2, "classify", json!({})).await;
+        step(
+            &app,
+            &control,
+            &code2,
+            "classify",
+            json!({"content_category": "implementation_problem"}),
+        )
+        .await;
         let item = step(&app, &control, &code2, "accept", json!({})).await;
         assert_eq!(item["state"], "in_handling");
         assert_eq!(item["handling_agency"]["code"], "48.VP");
@@ -363,7 +371,14 @@ async fn an_item_bounced_too_often_needs_the_control_offices_attention() {
         let sxd = sign_in_as(&app, "sxd.b", Role::AgencyOfficer, "48.SXD").await;
         let stp = sign_in_as(&app, "stp.b", Role::AgencyOfficer, "48.STP").await;
         let (code, _) = submit(&app).await;
-        step(&app, &control, &code, "classify", json!({})).await;
+        step(
+            &app,
+            &control,
+            &code,
+            "classify",
+            json!({"content_category": "implementation_problem"}),
+        )
+        .await;
         step(
             &app,
             &control,
@@ -424,6 +439,29 @@ async fn an_item_bounced_too_often_needs_the_control_offices_attention() {
         .await;
         assert_eq!(item["bounce_count"], 2);
         assert_eq!(item["needs_attention"], true);
+        // It does not go round again without the office's reasoned
+        // decision, which clears the flag.
+        let unreasoned = act(
+            &app,
+            &control,
+            &code,
+            "forward",
+            json!({"version": item["version"], "agency_code": "48.SXD"}),
+        )
+        .await;
+        assert_eq!(
+            unreasoned.field_errors(),
+            vec![("note".to_string(), "required".to_string())]
+        );
+        let item = step(
+            &app,
+            &control,
+            &code,
+            "forward",
+            json!({"agency_code": "48.SXD", "note": "Lãnh đạo Văn phòng giao Sở Xây dựng chủ trì"}),
+        )
+        .await;
+        assert_eq!(item["needs_attention"], false);
     }
 }
 
@@ -439,7 +477,7 @@ async fn two_staff_acting_at_once_cannot_overwrite_each_other() {
                 &a,
                 &code,
                 "classify",
-                json!({"version": 1, "field_code": "xay_dung"})
+                json!({"version": 1, "field_code": "xay_dung", "content_category": "implementation_problem"})
             ),
             act(
                 &app,
@@ -476,7 +514,14 @@ async fn two_staff_acting_at_once_cannot_overwrite_each_other() {
         // field error.
         let stale = act(&app, &a, &code, "close", json!({"version": 1})).await;
         assert_eq!(stale.status, StatusCode::CONFLICT);
-        let none = act(&app, &a, &code, "classify", json!({})).await;
+        let none = act(
+            &app,
+            &a,
+            &code,
+            "classify",
+            json!({"content_category": "implementation_problem"}),
+        )
+        .await;
         assert_eq!(
             none.field_errors(),
             vec![("version".to_string(), "required".to_string())]
@@ -493,7 +538,7 @@ async fn two_staff_acting_at_once_cannot_overwrite_each_other() {
     }
 }
 
-async fn citizen(app: &TestApp, code: &str, token: &str, what: &str, body: Value) -> Reply {
+pub async fn citizen(app: &TestApp, code: &str, token: &str, what: &str, body: Value) -> Reply {
     app.send(
         Method::POST,
         &format!("/api/v1/feedback/{{tracking_code}}/{what}"),
@@ -634,7 +679,14 @@ async fn the_citizen_rates_the_answer_once_and_a_low_score_needs_attention() {
         let (code, token) = submit(&app).await;
         let early = citizen(&app, &code, &token, "rating", json!({"score": 5})).await;
         assert_eq!(early.status, StatusCode::CONFLICT, "nothing to rate yet");
-        step(&app, &control, &code, "classify", json!({})).await;
+        step(
+            &app,
+            &control,
+            &code,
+            "classify",
+            json!({"content_category": "implementation_problem"}),
+        )
+        .await;
         step(&app, &control, &code, "accept", json!({})).await;
         step(
             &app,
@@ -755,7 +807,14 @@ async fn routing_suggests_the_competent_agency_with_its_reasons() {
         );
         assert!(suggestions.iter().all(|s| s["agency_code"] != "48.VP"));
         // Following the suggestion is an ordinary forward.
-        step(&app, &control, &code, "classify", json!({})).await;
+        step(
+            &app,
+            &control,
+            &code,
+            "classify",
+            json!({"content_category": "implementation_problem"}),
+        )
+        .await;
         let item = step(
             &app,
             &control,
@@ -828,7 +887,14 @@ async fn duplicates_join_a_cluster_and_every_submitter_gets_the_answer() {
 
         // The primary is answered: the duplicate's submitter sees and is
         // sent the answer, under their own code.
-        step(&app, &control, &primary, "classify", json!({})).await;
+        step(
+            &app,
+            &control,
+            &primary,
+            "classify",
+            json!({"content_category": "implementation_problem"}),
+        )
+        .await;
         step(&app, &control, &primary, "accept", json!({})).await;
         step(
             &app,

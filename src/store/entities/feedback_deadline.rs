@@ -24,6 +24,9 @@ pub struct Model {
     pub overdue_notices: i32,
     pub next_overdue_notice_at: Option<DateTimeUtc>,
     pub row_version: i32,
+    /// The agency answerable for this deadline when it is not the item's
+    /// handling agency (a coordinating agency's sub-deadline).
+    pub agency_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

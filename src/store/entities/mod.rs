@@ -10,6 +10,7 @@ pub mod audit_event;
 pub mod calendar_day;
 pub mod calendar_revision;
 pub mod calendar_year;
+pub mod coordination;
 pub mod feedback_deadline;
 pub mod feedback_item;
 pub mod field;
