@@ -167,9 +167,15 @@ mod tests {
             .agency
             .iter()
             .filter(|a| a.kind == "so" && a.province_code.as_deref() == Some("48"))
+            .filter(|a| a.valid_to.is_none())
             .count();
         // 12 mandatory Sở under NĐ 150/2025: 10 "Sở", Thanh tra and the VP UBND.
         assert_eq!(sở, 10);
+        // Agencies merged away keep a date after which they no longer
+        // exist, and handle no field any more.
+        for a in d.agency.iter().filter(|a| a.valid_to.is_some()) {
+            assert!(a.fields.is_empty(), "{} is gone but handles fields", a.code);
+        }
         assert!(d.agency.iter().any(|a| a.kind == "thanh_tra"));
         assert_eq!(
             d.agency
