@@ -380,9 +380,20 @@ fn check_attachments(
     files: &[IncomingAttachment],
     settings: &Settings,
 ) -> Result<Vec<NewAttachment>, Vec<FieldError>> {
+    check_files(files, settings, 0, "submitter")
+}
+
+/// Checks files under the web form's rules, `already` being kept for the
+/// same purpose; `source` says whose they are (`submitter`, `answer`).
+pub fn check_files(
+    files: &[IncomingAttachment],
+    settings: &Settings,
+    already: usize,
+    source: &str,
+) -> Result<Vec<NewAttachment>, Vec<FieldError>> {
     let allowed = settings.allowed_attachment_kinds();
     let mut errors = Vec::new();
-    if files.len() > settings.intake.max_attachments {
+    if already + files.len() > settings.intake.max_attachments {
         errors.push(FieldError::new("attachments", "too_many_attachments"));
     }
     let mut out = Vec::with_capacity(files.len());
@@ -407,7 +418,7 @@ fn check_attachments(
             media_type: kind.media_type().to_string(),
             sha256: hash_hex(&[&file.content]),
             content: file.content.clone(),
-            source: "submitter".to_string(),
+            source: source.to_string(),
         });
     }
     if errors.is_empty() {

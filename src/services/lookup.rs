@@ -8,7 +8,8 @@ use crate::domain::ids::{AgencyId, FeedbackId};
 use crate::domain::time::to_vietnam_rfc3339;
 use crate::domain::tracking::{LookupToken, TrackingCode};
 use crate::services::deadlines::{DeadlineExplanation, DeadlineService};
-use crate::store::feedback::FeedbackRow;
+use crate::store::feedback::{AttachmentRow, FeedbackRow};
+use crate::store::workflow::ANSWER_ATTACHMENT;
 use crate::store::{Store, StoreError};
 
 /// The deadlines of an item, explained to its submitter.
@@ -67,6 +68,64 @@ pub struct AgencyRef {
 pub struct AnswerView {
     pub text: String,
     pub answered_at: Option<String>,
+    /// The answer's documents (the signed reply, annexes).
+    pub attachments: Vec<FileRef>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileRef {
+    pub file_name: String,
+    pub media_type: String,
+    pub size_bytes: i64,
+    /// Opened with the same lookup token.
+    pub download_url: String,
+}
+
+fn answer_files_of(row: &FeedbackRow) -> Vec<AttachmentRow> {
+    // Only an answer sent to the citizen: never the draft's files.
+    if row.item.answered_at.is_none() {
+        return Vec::new();
+    }
+    row.attachments
+        .iter()
+        .filter(|a| a.source == ANSWER_ATTACHMENT)
+        .cloned()
+        .collect()
+}
+
+/// A file the submitter may download with their token: one they sent,
+/// or one of the answer sent to them (their primary's, when merged).
+pub async fn citizen_file(
+    store: &Store,
+    code: &str,
+    token: &str,
+    file: uuid::Uuid,
+) -> Result<(AttachmentRow, Vec<u8>), LookupError> {
+    let row = authorize(store, code, token).await?;
+    let mut allowed: Vec<AttachmentRow> = row
+        .attachments
+        .iter()
+        .filter(|a| a.source != ANSWER_ATTACHMENT)
+        .cloned()
+        .collect();
+    let answered = match row.item.merged_into_id {
+        Some(p) => store
+            .find_feedback_by_id(FeedbackId::from_uuid(p))
+            .await?
+            .map(|p| answer_files_of(&p))
+            .unwrap_or_default(),
+        None => answer_files_of(&row),
+    };
+    allowed.extend(answered);
+    let meta = allowed
+        .into_iter()
+        .find(|a| a.id == file)
+        .ok_or(LookupError::NotFound)?;
+    let content = store
+        .attachment_content(&meta.sha256)
+        .await?
+        .ok_or(LookupError::NotFound)?;
+    Ok((meta, content))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +158,13 @@ pub async fn authorize(store: &Store, code: &str, token: &str) -> Result<Feedbac
 #[tracing::instrument(name = "Citizen lookup", skip_all)]
 pub async fn lookup(store: &Store, code: &str, token: &str) -> Result<CitizenView, LookupError> {
     let row = authorize(store, code, token).await?;
+    let submitted_files = row
+        .attachments
+        .iter()
+        .filter(|a| a.source != ANSWER_ATTACHMENT)
+        .count();
+    let mut answer_files = answer_files_of(&row);
+    let own_code = row.item.tracking_code.clone();
     let mut item = row.item;
     // A duplicate merged into another item follows that item: its state,
     // agency, due date and answer are the ones the submitter sees.
@@ -107,6 +173,7 @@ pub async fn lookup(store: &Store, code: &str, token: &str) -> Result<CitizenVie
             .find_feedback_by_id(FeedbackId::from_uuid(primary))
             .await?
     {
+        answer_files = answer_files_of(&p);
         item.state = p.item.state;
         item.handling_agency_id = p.item.handling_agency_id;
         item.due_at = p.item.due_at;
@@ -144,8 +211,17 @@ pub async fn lookup(store: &Store, code: &str, token: &str) -> Result<CitizenVie
         answer: item.answer.map(|text| AnswerView {
             text,
             answered_at: item.answered_at.map(fmt),
+            attachments: answer_files
+                .iter()
+                .map(|a| FileRef {
+                    file_name: a.file_name.clone(),
+                    media_type: a.media_type.clone(),
+                    size_bytes: a.size_bytes,
+                    download_url: format!("/api/v1/feedback/{own_code}/attachments/{}", a.id),
+                })
+                .collect(),
         }),
-        attachments: row.attachments.len(),
+        attachments: submitted_files,
         rating: item.rating_score.and_then(|s| u8::try_from(s).ok()),
     })
 }

@@ -17,10 +17,11 @@ use crate::domain::text::{clean_line, clean_multiline};
 use crate::domain::time::to_vietnam_rfc3339;
 use crate::domain::workflow::{Action, may_take, next_state, role_may_ever};
 use crate::services::deadlines::{ClockChange, ClockError, DeadlineService};
+use crate::services::intake::{IncomingAttachment, check_files};
 use crate::store::coordination::{ACTIVE as ACTIVE_COORDINATION, CoordinationWrite};
 use crate::store::deadlines::NewNotice;
 use crate::store::feedback::{AuditEntry, FeedbackRow, ItemRow};
-use crate::store::workflow::{DeadlineEffects, ItemField, Transition};
+use crate::store::workflow::{ANSWER_ATTACHMENT, DeadlineEffects, ItemField, Transition};
 use crate::store::{Store, StoreError};
 
 /// The fields an action may carry (each action uses some of them).
@@ -115,6 +116,13 @@ fn optional(
     }
 }
 
+fn active_coordinating(rows: &[crate::store::coordination::CoordinationRow]) -> Vec<AgencyId> {
+    rows.iter()
+        .filter(|c| ACTIVE_COORDINATION.contains(&c.state.as_str()))
+        .map(|c| AgencyId::from_uuid(c.agency_id))
+        .collect()
+}
+
 /// Forgets the answer being drafted (the item leaves the agency).
 fn clear_draft(set: &mut Vec<(ItemField, Value)>) {
     set.push((ItemField::AnswerDraft, Value::from(None::<String>)));
@@ -176,11 +184,7 @@ async fn take_action(
         .ok_or_else(|| StoreError::Integrity(format!("unknown state {}", item.state)))?;
     let id = FeedbackId::from_uuid(item.id);
     let coordination = store.coordinations_for(id).await?;
-    let coordinating: Vec<AgencyId> = coordination
-        .iter()
-        .filter(|c| ACTIVE_COORDINATION.contains(&c.state.as_str()))
-        .map(|c| AgencyId::from_uuid(c.agency_id))
-        .collect();
+    let coordinating = active_coordinating(&coordination);
     let Some(involvement) = actor.involvement(
         item.handling_agency_id.map(AgencyId::from_uuid),
         &coordinating,
@@ -224,6 +228,7 @@ async fn take_action(
     let mut coordination_write: Option<CoordinationWrite> = None;
     let mut touch = None;
     let mut repoint_members_to = None;
+    let mut drop_answer_attachments = false;
     let mut new_deadlines = Vec::new();
     let mut details = serde_json::json!({});
     let directory = store.directory_snapshot().await?;
@@ -399,6 +404,7 @@ async fn take_action(
             coordination_write = Some(CoordinationWrite::WithdrawOpen);
             effects.cancel.push("coordinate");
             clear_draft(&mut set);
+            drop_answer_attachments = true;
             // Re-routing is forwarding again: a fresh 05-working-day clock
             // (ND 20 as amended by ND 92/2017).
             effects.cancel.push("forward");
@@ -418,6 +424,7 @@ async fn take_action(
             coordination_write = Some(CoordinationWrite::WithdrawOpen);
             effects.cancel.extend(["coordinate", "forward"]);
             clear_draft(&mut set);
+            drop_answer_attachments = true;
             new_deadlines.push(deadlines.deadline_from(DeadlineKind::Forward, now, None, None));
             if let Some(agency) = item.handling_agency_id {
                 notices.push(notice(
@@ -724,6 +731,9 @@ async fn take_action(
         coordination: coordination_write,
         touch,
         repoint_members_to,
+        new_attachments: Vec::new(),
+        remove_attachments: Vec::new(),
+        drop_answer_attachments,
     };
     // The clock: asking for information stops it, the answer restarts
     // it; written with the transition, retried on fresh deadline rows if
@@ -778,6 +788,115 @@ async fn take_action(
         });
     }
     Ok(())
+}
+
+/// A change to the files of the answer being drafted.
+#[derive(Debug)]
+pub enum AnswerFiles {
+    Add(Vec<IncomingAttachment>),
+    Remove(uuid::Uuid),
+}
+
+impl Workflow<'_> {
+    /// Adds files to (or removes one from) the answer the holding agency
+    /// is drafting: the same people, state and version rules as `answer`;
+    /// the draft needs a fresh sign-off afterwards.
+    pub async fn edit_answer_files(
+        &self,
+        actor: &Actor,
+        row: &FeedbackRow,
+        version: Option<i32>,
+        change: AnswerFiles,
+        request_id: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), WorkflowError> {
+        let item = &row.item;
+        let id = FeedbackId::from_uuid(item.id);
+        let state = FeedbackState::parse(&item.state)
+            .ok_or_else(|| StoreError::Integrity(format!("unknown state {}", item.state)))?;
+        let coordinating = active_coordinating(&self.store.coordinations_for(id).await?);
+        let Some(involvement) = actor.involvement(
+            item.handling_agency_id.map(AgencyId::from_uuid),
+            &coordinating,
+        ) else {
+            return Err(WorkflowError::NotFound);
+        };
+        if !role_may_ever(Action::Answer, actor.role)
+            || (next_state(state, Action::Answer).is_some()
+                && !may_take(Action::Answer, state, actor.role, involvement))
+        {
+            return Err(WorkflowError::Forbidden);
+        }
+        let Some(expected) = version else {
+            return Err(WorkflowError::Invalid(vec![FieldError::new(
+                "version", "required",
+            )]));
+        };
+        if expected != item.version {
+            return Err(WorkflowError::VersionConflict {
+                state: item.state.clone(),
+                version: item.version,
+                expected,
+            });
+        }
+        if state != FeedbackState::InHandling {
+            return Err(WorkflowError::InvalidTransition {
+                state: item.state.clone(),
+                version: item.version,
+            });
+        }
+        let answer_files: Vec<_> = row
+            .attachments
+            .iter()
+            .filter(|a| a.source == ANSWER_ATTACHMENT)
+            .collect();
+        let mut t = simple_transition(
+            row,
+            FeedbackState::InHandling,
+            "staff",
+            "",
+            None,
+            serde_json::json!({}),
+        );
+        t.audit.actor_id = Some(actor.username.clone());
+        t.audit.request_id = request_id;
+        t.set.push((
+            ItemField::AnswerSignedOffBy,
+            Value::from(None::<uuid::Uuid>),
+        ));
+        match change {
+            AnswerFiles::Add(files) => {
+                let files =
+                    check_files(&files, self.settings, answer_files.len(), ANSWER_ATTACHMENT)
+                        .map_err(WorkflowError::Invalid)?;
+                if files.is_empty() {
+                    return Err(WorkflowError::Invalid(vec![FieldError::new(
+                        "attachments",
+                        "required",
+                    )]));
+                }
+                t.audit.action = "feedback.answer-files-added".into();
+                t.audit.details = serde_json::json!({"files": files.iter().map(|f| serde_json::json!({"file_name": f.file_name, "kind": f.file_kind, "size_bytes": f.content.len()})).collect::<Vec<_>>()});
+                t.new_attachments = files;
+            }
+            AnswerFiles::Remove(file) => {
+                let Some(found) = answer_files.iter().find(|a| a.id == file) else {
+                    return Err(WorkflowError::NotFound);
+                };
+                t.audit.action = "feedback.answer-file-removed".into();
+                t.audit.details = serde_json::json!({"file_name": found.file_name});
+                t.remove_attachments = vec![file];
+            }
+        }
+        if !self.store.apply_transition(&t, now).await? {
+            return Err(WorkflowError::VersionConflict {
+                state: item.state.clone(),
+                version: item.version,
+                expected,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// The answer of `primary` for the submitter of `member`, one of its
@@ -847,6 +966,9 @@ fn simple_transition(
         coordination: None,
         touch: None,
         repoint_members_to: None,
+        new_attachments: Vec::new(),
+        remove_attachments: Vec::new(),
+        drop_answer_attachments: false,
     }
 }
 

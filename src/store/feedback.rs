@@ -110,6 +110,8 @@ pub struct StoredIdempotency {
     pub created_at: DateTime<Utc>,
 }
 
+/// A file attached to an item (its content is stored by digest).
+pub use attachment::Model as AttachmentRow;
 /// A stored item's own row.
 pub use feedback_item::Model as ItemRow;
 
@@ -599,6 +601,41 @@ async fn insert_deadlines<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Stores `attachments` of `item` (contents deduplicated by digest) in
+/// the caller's transaction.
+pub(crate) async fn write_attachments<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    item: FeedbackId,
+    attachments: &[NewAttachment],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for a in attachments {
+        attachment_blob::Entity::insert(attachment_blob::ActiveModel {
+            sha256: Set(a.sha256.clone()),
+            size_bytes: Set(i64::try_from(a.content.len()).unwrap_or(i64::MAX)),
+            content: Set(a.content.clone()),
+            created_at: Set(now),
+        })
+        .on_conflict_do_nothing_on([attachment_blob::Column::Sha256])
+        .exec_without_returning(txn)
+        .await?;
+        attachment::Entity::insert(attachment::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            feedback_item_id: Set(item.as_uuid()),
+            file_name: Set(a.file_name.clone()),
+            file_kind: Set(a.file_kind.clone()),
+            media_type: Set(a.media_type.clone()),
+            size_bytes: Set(i64::try_from(a.content.len()).unwrap_or(i64::MAX)),
+            sha256: Set(a.sha256.clone()),
+            source: Set(a.source.clone()),
+            created_at: Set(now),
+        })
+        .exec_without_returning(txn)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Attachments and the idempotency record, in the intake transaction.
 async fn write_extras(
     txn: &DatabaseTransaction,
@@ -606,30 +643,7 @@ async fn write_extras(
     idempotency: Option<&IdempotencyWrite>,
     response_body: serde_json::Value,
 ) -> Result<(), StoreError> {
-    for a in &r.attachments {
-        attachment_blob::Entity::insert(attachment_blob::ActiveModel {
-            sha256: Set(a.sha256.clone()),
-            size_bytes: Set(i64::try_from(a.content.len()).unwrap_or(i64::MAX)),
-            content: Set(a.content.clone()),
-            created_at: Set(r.registered_at),
-        })
-        .on_conflict_do_nothing_on([attachment_blob::Column::Sha256])
-        .exec_without_returning(txn)
-        .await?;
-        attachment::Entity::insert(attachment::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            feedback_item_id: Set(r.id.as_uuid()),
-            file_name: Set(a.file_name.clone()),
-            file_kind: Set(a.file_kind.clone()),
-            media_type: Set(a.media_type.clone()),
-            size_bytes: Set(i64::try_from(a.content.len()).unwrap_or(i64::MAX)),
-            sha256: Set(a.sha256.clone()),
-            source: Set(a.source.clone()),
-            created_at: Set(r.registered_at),
-        })
-        .exec_without_returning(txn)
-        .await?;
-    }
+    write_attachments(txn, r.id, &r.attachments, r.registered_at).await?;
     if let Some(idem) = idempotency {
         idempotency_record::Entity::insert(idempotency_record::ActiveModel {
             key_hash: Set(idem.key_hash.clone()),

@@ -15,6 +15,9 @@ use super::feedback::{AuditEntry, write_audit};
 use super::{Store, StoreError};
 use crate::domain::ids::FeedbackId;
 
+/// The `source` of a file attached to the answer.
+pub const ANSWER_ATTACHMENT: &str = "answer";
+
 /// A field of the item a transition may set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemField {
@@ -108,6 +111,12 @@ pub struct Transition {
     pub touch: Option<(FeedbackId, i32)>,
     /// Members of this item's cluster move to this primary.
     pub repoint_members_to: Option<FeedbackId>,
+    /// Files added to the item (the answer's).
+    pub new_attachments: Vec<super::feedback::NewAttachment>,
+    /// Attachments of the item to forget, by id, and whether every
+    /// attachment of the draft answer goes (the item left the agency).
+    pub remove_attachments: Vec<uuid::Uuid>,
+    pub drop_answer_attachments: bool,
 }
 
 impl Store {
@@ -223,6 +232,17 @@ impl Store {
         }
         if let Some(write) = &t.coordination {
             write_coordination(&txn, t.item, write, now).await?;
+        }
+        super::feedback::write_attachments(&txn, t.item, &t.new_attachments, now).await?;
+        if !t.remove_attachments.is_empty() || t.drop_answer_attachments {
+            use super::entities::attachment;
+            let mut q = attachment::Entity::delete_many()
+                .filter(attachment::Column::FeedbackItemId.eq(t.item.as_uuid()))
+                .filter(attachment::Column::Source.eq(ANSWER_ATTACHMENT));
+            if !t.drop_answer_attachments {
+                q = q.filter(attachment::Column::Id.is_in(t.remove_attachments.clone()));
+            }
+            q.exec(&txn).await?;
         }
         super::deadlines::queue_notices_in(&txn, &t.notices, now).await?;
         write_audit(&txn, Some(t.item), &t.audit, now).await?;

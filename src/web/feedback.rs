@@ -120,6 +120,23 @@ fn lookup_token(req: &HttpRequest, query: LookupQuery) -> Result<String, ApiErro
         })
 }
 
+/// `GET /api/v1/feedback/{tracking_code}/attachments/{attachment_id}`:
+/// a file the submitter sent, or one of the answer sent to them, with the
+/// same token as the lookup.
+pub async fn download_file(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<LookupQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    state.rate_limits.check(Bucket::Lookup, &req)?;
+    let token = lookup_token(&req, query.into_inner())?;
+    let (code, file) = path.into_inner();
+    let file = uuid::Uuid::try_parse(&file).map_err(|_| lookup::LookupError::NotFound)?;
+    let (meta, content) = lookup::citizen_file(&state.store, &code, &token, file).await?;
+    Ok(super::staff::file_download(&meta, content))
+}
+
 fn private_json(body: impl serde::Serialize) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(CacheControl(vec![

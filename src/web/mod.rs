@@ -240,6 +240,21 @@ pub fn endpoints() -> Vec<Endpoint> {
             "/api/v1/staff/feedback/{tracking_code}/attachments/{attachment_id}",
             || web::get().to(staff::download_attachment),
         ),
+        endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/answer/attachments",
+            || web::post().to(staff::add_answer_files),
+        ),
+        endpoint(
+            Method::DELETE,
+            "/api/v1/staff/feedback/{tracking_code}/answer/attachments/{attachment_id}",
+            || web::delete().to(staff::remove_answer_file),
+        ),
+        endpoint(
+            Method::GET,
+            "/api/v1/feedback/{tracking_code}/attachments/{attachment_id}",
+            || web::get().to(feedback::download_file),
+        ),
         endpoint(Method::GET, "/api/v1/agencies", || {
             web::get().to(directory::list_agencies)
         }),

@@ -715,6 +715,15 @@ pub async fn download_attachment(
         .attachment_content(&meta.sha256)
         .await?
         .ok_or_else(ApiError::not_found)?;
+    Ok(file_download(meta, content))
+}
+
+/// A stored file, always as a download with the type decided from its
+/// content when it was received.
+pub(super) fn file_download(
+    meta: &crate::store::feedback::AttachmentRow,
+    content: Vec<u8>,
+) -> HttpResponse {
     let disposition = actix_web::http::header::ContentDisposition {
         disposition: actix_web::http::header::DispositionType::Attachment,
         parameters: vec![actix_web::http::header::DispositionParam::FilenameExt(
@@ -725,7 +734,7 @@ pub async fn download_attachment(
             },
         )],
     };
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .insert_header(disposition)
         .insert_header(CacheControl(vec![
             CacheDirective::NoStore,
@@ -733,7 +742,123 @@ pub async fn download_attachment(
         ]))
         .insert_header(("x-content-type-options", "nosniff"))
         .content_type(meta.media_type.clone())
-        .body(content))
+        .body(content)
+}
+
+/// The item's version from `If-Match: "7"` (or `W/"7"`).
+fn if_match_version(req: &HttpRequest) -> Option<i32> {
+    let raw = req.headers().get("if-match")?.to_str().ok()?.trim();
+    raw.trim_start_matches("W/").trim_matches('"').parse().ok()
+}
+
+/// The updated item, after an answer file was added or removed.
+async fn answer_files_changed(
+    state: &AppState,
+    actor: &crate::domain::staff::Actor,
+    row: &crate::store::feedback::FeedbackRow,
+    involvement: Involvement,
+    change: crate::services::workflow::AnswerFiles,
+    version: Option<i32>,
+) -> Result<HttpResponse, ApiError> {
+    let workflow = Workflow {
+        store: &state.store,
+        settings: &state.settings,
+        deadlines: &state.deadlines,
+        reasons: &state.rejection_reasons,
+    };
+    workflow
+        .edit_answer_files(
+            actor,
+            row,
+            version,
+            change,
+            REQUEST_ID.try_with(Clone::clone).ok(),
+            Utc::now(),
+        )
+        .await?;
+    let id = crate::domain::ids::FeedbackId::from_uuid(row.item.id);
+    let updated = state
+        .store
+        .find_feedback_by_id(id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let body = item_json(state, &updated, involvement, actor.agency).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(CacheControl(vec![
+            CacheDirective::NoStore,
+            CacheDirective::Private,
+        ]))
+        .insert_header(("etag", format!("\"{}\"", updated.item.version)))
+        .json(body))
+}
+
+/// `POST /api/v1/staff/feedback/{tracking_code}/answer/attachments`:
+/// multipart with the item's `version` and files under `attachments`.
+pub async fn add_answer_files(
+    staff: Staff,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = staff.require(Permission::ViewItems)?;
+    if !crate::domain::workflow::role_may_ever(Action::Answer, actor.role) {
+        return Err(ApiError::forbidden());
+    }
+    let Visible { row, involvement } = visible_item(&state, actor, &path.into_inner()).await?;
+    let (fields, files) = read_body(&req, payload, &state.settings).await?;
+    let Value::Object(mut fields) = fields else {
+        return Err(ApiError::malformed(
+            "Nội dung gửi lên phải là một biểu mẫu.",
+        ));
+    };
+    // Forms send text: "7" and 7 are the same version.
+    let version = match fields.remove("version") {
+        Some(Value::Number(n)) => n.as_i64().and_then(|v| i32::try_from(v).ok()),
+        Some(Value::String(v)) => v.trim().parse().ok(),
+        _ => None,
+    }
+    .or_else(|| if_match_version(&req));
+    if let Some(unknown) = fields.keys().next() {
+        return Err(ApiError::validation(vec![
+            crate::domain::feedback::FieldError::new(unknown.clone(), "unknown_field"),
+        ]));
+    }
+    answer_files_changed(
+        &state,
+        actor,
+        &row,
+        involvement,
+        crate::services::workflow::AnswerFiles::Add(files),
+        version,
+    )
+    .await
+}
+
+/// `DELETE /api/v1/staff/feedback/{tracking_code}/answer/attachments/{attachment_id}`
+/// with `If-Match: "<version>"`.
+pub async fn remove_answer_file(
+    staff: Staff,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = staff.require(Permission::ViewItems)?;
+    if !crate::domain::workflow::role_may_ever(Action::Answer, actor.role) {
+        return Err(ApiError::forbidden());
+    }
+    let (code, file) = path.into_inner();
+    let Visible { row, involvement } = visible_item(&state, actor, &code).await?;
+    let file = Uuid::try_parse(&file).map_err(|_| ApiError::not_found())?;
+    answer_files_changed(
+        &state,
+        actor,
+        &row,
+        involvement,
+        crate::services::workflow::AnswerFiles::Remove(file),
+        if_match_version(&req),
+    )
+    .await
 }
 
 /// `GET /api/v1/staff/feedback/{tracking_code}/redaction-suggestion`: the

@@ -415,6 +415,20 @@ fn matrix() -> Vec<Rule> {
         ),
         (
             Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/answer/attachments",
+            "/api/v1/staff/feedback/{code}/answer/attachments",
+            Some(json!({"version": 999})),
+            &[Role::ControlOffice, Role::AgencyOfficer, Role::AgencyLead],
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/staff/feedback/{tracking_code}/answer/attachments/{attachment_id}",
+            "/api/v1/staff/feedback/{code}/answer/attachments/01a20000-0000-7000-8000-000000000000",
+            None,
+            &[Role::ControlOffice, Role::AgencyOfficer, Role::AgencyLead],
+        ),
+        (
+            Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/recall",
             "/api/v1/staff/feedback/{code}/recall",
             Some(json!({"version": 999})),

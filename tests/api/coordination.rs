@@ -1,5 +1,6 @@
-//! Lead and coordinating agencies (issue #5 §5), recalls, and the review
-//! fixes around clusters and re-routing, on both databases.
+//! Lead and coordinating agencies (issue #5 §5), the answer's documents,
+//! recalls, and the review fixes around clusters and re-routing, on both
+//! databases.
 
 use chrono::Utc;
 use pakn::domain::staff::Role;
@@ -695,6 +696,180 @@ async fn a_scheduler_working_from_rows_read_before_a_pause_cannot_undo_it() {
             after
                 .iter()
                 .any(|d| d.kind == "clarify_timeout" && d.state == "open")
+        );
+    }
+}
+
+const PDF: &[u8] = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+
+async fn attach(
+    app: &TestApp,
+    token: &str,
+    code: &str,
+    version: &Value,
+    name: &str,
+) -> crate::helpers::Reply {
+    use reqwest::multipart::{Form, Part};
+    let form = Form::new().text("version", version.to_string()).part(
+        "attachments",
+        Part::bytes(PDF.to_vec()).file_name(name.to_string()),
+    );
+    app.send(
+        reqwest::Method::POST,
+        "/api/v1/staff/feedback/{tracking_code}/answer/attachments",
+        &format!("/api/v1/staff/feedback/{code}/answer/attachments"),
+        |r| r.bearer_auth(token).multipart(form),
+    )
+    .await
+}
+
+fn answer_files(item: &Value) -> Vec<Value> {
+    item["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["source"] == "answer")
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn the_answer_carries_documents_that_reach_the_submitter_only_once_sent() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.af", Role::ControlOffice, "48.VP").await;
+        let sxd = sign_in_as(&app, "sxd.af", Role::AgencyOfficer, "48.SXD").await;
+        let lead = sign_in_as(&app, "sxd.ld.af", Role::AgencyLead, "48.SXD").await;
+        let stp = sign_in_as(&app, "stp.af", Role::AgencyOfficer, "48.STP").await;
+        let (code, token) = held_by_sxd(&app, &control, &sxd).await;
+        step(
+            &app,
+            &sxd,
+            &code,
+            "answer",
+            json!({"text": "Trả lời kèm công văn."}),
+        )
+        .await;
+
+        let v = current(&app, &sxd, &code).await["version"].clone();
+        // Another agency cannot; a stale version is refused.
+        assert_eq!(
+            attach(&app, &stp, &code, &v, "x.pdf").await.status,
+            StatusCode::NOT_FOUND
+        );
+        let stale = attach(&app, &sxd, &code, &json!(1), "x.pdf").await;
+        assert_eq!(stale.status, StatusCode::CONFLICT);
+        let added = attach(&app, &sxd, &code, &v, "Công văn 123-SXD.pdf").await;
+        assert_eq!(
+            added.status,
+            StatusCode::OK,
+            "[{}] {}",
+            app.backend,
+            added.body
+        );
+        let files = answer_files(&added.body);
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0]["file_name"], "Công văn 123-SXD.pdf");
+        let added = attach(&app, &sxd, &code, &added.body["version"], "Phụ lục.pdf").await;
+        assert_eq!(answer_files(&added.body).len(), 2);
+        // Removing one takes the version in If-Match.
+        let wrong = answer_files(&added.body)[1]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let remove = |version: Option<String>| {
+            let (app, sxd, code, wrong) = (&app, &sxd, &code, &wrong);
+            async move {
+                app.send(
+                    reqwest::Method::DELETE,
+                    "/api/v1/staff/feedback/{tracking_code}/answer/attachments/{attachment_id}",
+                    &format!("/api/v1/staff/feedback/{code}/answer/attachments/{wrong}"),
+                    |r| {
+                        let r = r.bearer_auth(sxd);
+                        match version {
+                            Some(v) => r.header("If-Match", v),
+                            None => r,
+                        }
+                    },
+                )
+                .await
+            }
+        };
+        let no_version = remove(None).await;
+        assert_eq!(
+            no_version.field_errors(),
+            vec![("version".to_string(), "required".to_string())]
+        );
+        let removed = remove(Some(format!("\"{}\"", added.body["version"]))).await;
+        assert_eq!(
+            removed.status,
+            StatusCode::OK,
+            "[{}] {}",
+            app.backend,
+            removed.body
+        );
+        assert_eq!(answer_files(&removed.body).len(), 1);
+        let again = remove(Some(format!("\"{}\"", removed.body["version"]))).await;
+        assert_eq!(again.status, StatusCode::NOT_FOUND);
+
+        // Not before the answer is sent.
+        let view = app.lookup(&code, &token).await;
+        assert_eq!(view.body["answer"], Value::Null);
+        let file_id = answer_files(&removed.body)[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let fetch = |token: String| {
+            let (app, code, file_id) = (&app, &code, &file_id);
+            async move {
+                app.send(
+                    reqwest::Method::GET,
+                    "/api/v1/feedback/{tracking_code}/attachments/{attachment_id}",
+                    &format!("/api/v1/feedback/{code}/attachments/{file_id}"),
+                    |r| r.header("X-Lookup-Token", token),
+                )
+                .await
+            }
+        };
+        assert_eq!(
+            fetch(token.clone()).await.status,
+            StatusCode::NOT_FOUND,
+            "a draft's file"
+        );
+
+        step(&app, &lead, &code, "sign-off", json!({})).await;
+        // Under review the draft is frozen.
+        let frozen = attach(
+            &app,
+            &sxd,
+            &code,
+            &current(&app, &sxd, &code).await["version"],
+            "y.pdf",
+        )
+        .await;
+        assert_eq!(frozen.status, StatusCode::CONFLICT);
+        step(&app, &control, &code, "approve", json!({})).await;
+        let view = app.lookup(&code, &token).await;
+        let sent = view.body["answer"]["attachments"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(sent.len(), 1, "[{}] {}", app.backend, view.body);
+        assert_eq!(sent[0]["file_name"], "Công văn 123-SXD.pdf");
+        assert_eq!(view.body["attachments"], 0, "the submitter sent none");
+        let got = fetch(token.clone()).await;
+        assert_eq!(got.status, StatusCode::OK);
+        assert_eq!(
+            got.body,
+            Value::String(String::from_utf8_lossy(PDF).into_owned())
+        );
+        assert!(
+            got.header("content-disposition")
+                .unwrap()
+                .starts_with("attachment")
+        );
+        assert_eq!(
+            fetch("sai-ma-tra-cuu".into()).await.status,
+            StatusCode::NOT_FOUND
         );
     }
 }
