@@ -1,0 +1,202 @@
+//! Per-item reply addresses (issue #6): every notice about an item goes out
+//! with `Reply-To: <local>+<tracking-code>-<signature>@<domain>`, so a reply
+//! finds its item even when the mail client drops `In-Reply-To`. The
+//! signature is an HMAC of the tracking code under the service's secret:
+//! nobody can make up an address that attaches mail to someone else's item.
+//! People retype addresses, so the signature uses Crockford's base-32
+//! (no I, L, O, U; `l`/`1` and `O`/`0` read the same) and case never
+//! matters (many mail systems lower-case local parts).
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::tracking::TrackingCode;
+
+/// Characters of the signature (8 of them: 40 bits of the HMAC).
+const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const SIGNATURE_LEN: usize = 8;
+
+/// The published address split into its parts, and the secret.
+#[derive(Clone)]
+pub struct ReplyAddressing {
+    local: String,
+    domain: String,
+    secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for ReplyAddressing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplyAddressing")
+            .field("local", &self.local)
+            .field("domain", &self.domain)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReplyAddressing {
+    /// `published` is the channel's address (`gopy@danang.gov.vn`);
+    /// `None` if it is not an address or the secret is too short to sign.
+    pub fn new(published: &str, secret: &[u8]) -> Option<Self> {
+        let (local, domain) = published.trim().rsplit_once('@')?;
+        if local.is_empty() || domain.is_empty() || local.contains('+') || secret.len() < 16 {
+            return None;
+        }
+        Some(Self {
+            local: local.to_ascii_lowercase(),
+            domain: domain.to_ascii_lowercase(),
+            secret: secret.to_vec(),
+        })
+    }
+
+    fn signature(&self, code: &TrackingCode) -> String {
+        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.secret) {
+            Ok(mac) => mac,
+            // HMAC takes a key of any length; this cannot happen.
+            Err(_) => return String::new(),
+        };
+        mac.update(code.to_string().as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let mut bits: u64 = 0;
+        for b in digest.iter().take(5) {
+            bits = (bits << 8) | u64::from(*b);
+        }
+        (0..SIGNATURE_LEN)
+            .rev()
+            .map(|i| char::from(ALPHABET[((bits >> (i * 5)) & 31) as usize]))
+            .collect()
+    }
+
+    /// The reply address of the item `code`.
+    pub fn address_for(&self, code: &TrackingCode) -> String {
+        format!(
+            "{}+{}-{}@{}",
+            self.local,
+            code,
+            self.signature(code),
+            self.domain
+        )
+    }
+
+    /// The item a reply address names, if the address is one of ours and
+    /// its signature is right.
+    pub fn item_in(&self, address: &str) -> Option<TrackingCode> {
+        let (local, domain) = address.trim().rsplit_once('@')?;
+        if !domain.eq_ignore_ascii_case(&self.domain) {
+            return None;
+        }
+        let (base, tag) = local.split_once('+')?;
+        if !base.eq_ignore_ascii_case(&self.local) {
+            return None;
+        }
+        let (code, signature) = tag.rsplit_once('-')?;
+        let code: TrackingCode = retyped_code(code).parse().ok()?;
+        let given = retyped_signature(signature)?;
+        let expected = self.signature(&code);
+        // Constant-time comparison: the signature is a secret's output.
+        let same = given.len() == expected.len()
+            && given
+                .bytes()
+                .zip(expected.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        same.then_some(code)
+    }
+}
+
+/// A tracking code as retyped: `O` for `0` and `l`/`I` for `1` in its
+/// numbers.
+fn retyped_code(code: &str) -> String {
+    let upper = code.to_ascii_uppercase();
+    let mut parts = upper.splitn(2, '.');
+    let prefix = parts.next().unwrap_or_default();
+    let rest = parts.next().unwrap_or_default();
+    let digits: String = rest
+        .chars()
+        .map(|c| match c {
+            'O' => '0',
+            'L' | 'I' => '1',
+            c => c,
+        })
+        .collect();
+    format!("{prefix}.{digits}")
+}
+
+/// Crockford's decoding of retyped characters; `None` for a character
+/// outside the alphabet.
+fn retyped_signature(signature: &str) -> Option<String> {
+    signature
+        .chars()
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' => Some('0'),
+            'I' | 'L' => Some('1'),
+            c if ALPHABET.contains(&(c as u8)) && c.is_ascii() => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addressing() -> ReplyAddressing {
+        ReplyAddressing::new("gopy@danang.gov.vn", b"a secret of at least sixteen bytes")
+            .unwrap_or_else(|| panic!("valid"))
+    }
+
+    fn code(s: &str) -> TrackingCode {
+        s.parse().unwrap_or_else(|_| panic!("{s}"))
+    }
+
+    #[test]
+    fn an_item_address_leads_back_to_its_item() {
+        let a = addressing();
+        let c = code("PAKN.48.20261122.0001");
+        let address = a.address_for(&c);
+        assert!(
+            address.starts_with("gopy+PAKN.48.20261122.0001-"),
+            "{address}"
+        );
+        assert!(address.ends_with("@danang.gov.vn"));
+        assert_eq!(a.item_in(&address), Some(c.clone()));
+        // Lower-cased by a mail system, or retyped with O/0 and l/1 mixed up.
+        assert_eq!(a.item_in(&address.to_lowercase()), Some(c.clone()));
+        let retyped = address
+            .replace("20261122.0001", "2O26ll22.OOO1")
+            .replace('0', "O")
+            .replacen("gOpy", "gopy", 1);
+        assert_eq!(a.item_in(&retyped), Some(c), "{retyped}");
+    }
+
+    #[test]
+    fn a_forged_or_foreign_address_leads_nowhere() {
+        let a = addressing();
+        let c = code("PAKN.48.20261122.0001");
+        let address = a.address_for(&c);
+        // Someone else's item with this item's signature.
+        let other = address.replace(".0001-", ".0002-");
+        assert_eq!(a.item_in(&other), None);
+        // Another service's secret.
+        let theirs =
+            ReplyAddressing::new("gopy@danang.gov.vn", b"another secret, also long enough")
+                .unwrap_or_else(|| panic!("valid"));
+        assert_eq!(a.item_in(&theirs.address_for(&c)), None);
+        for bad in [
+            "gopy@danang.gov.vn",
+            "gopy+PAKN.48.20261122.0001@danang.gov.vn",
+            "other+PAKN.48.20261122.0001-AAAAAAAA@danang.gov.vn",
+            "gopy+PAKN.48.20261122.0001-AAAAAAAA@example.com",
+            "gopy+PAKN.48.20261122.0001-ÄÄ@danang.gov.vn",
+            "",
+        ] {
+            assert_eq!(a.item_in(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_published_address_needs_a_secret_worth_the_name() {
+        assert!(ReplyAddressing::new("gopy@danang.gov.vn", b"short").is_none());
+        assert!(ReplyAddressing::new("not-an-address", b"a secret of at least sixteen").is_none());
+        assert!(ReplyAddressing::new("a+b@x.vn", b"a secret of at least sixteen").is_none());
+    }
+}
