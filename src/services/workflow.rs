@@ -123,6 +123,56 @@ fn active_coordinating(rows: &[crate::store::coordination::CoordinationRow]) -> 
         .collect()
 }
 
+/// A change to the item's clock that goes with a transition.
+enum Clock<'a> {
+    /// Waiting for the submitter: the clock stops.
+    Pause(&'a ClockChange),
+    /// The submitter answered: it restarts.
+    Resume(&'a ClockChange),
+}
+
+/// Writes `t` with its clock change in one transaction; the deadline rows
+/// are read afresh and the write retried if another writer (the
+/// scheduler) changed one meanwhile. `false` if the item itself changed.
+async fn apply_with_clock(
+    store: &Store,
+    deadlines: &DeadlineService,
+    t: &mut Transition,
+    clock: Option<Clock<'_>>,
+    now: DateTime<Utc>,
+) -> Result<bool, WorkflowError> {
+    let Some(clock) = clock else {
+        return Ok(store.apply_transition(t, now).await?);
+    };
+    let mut tries = 0;
+    loop {
+        let plan = match clock {
+            Clock::Pause(change) => deadlines.plan_pause(store, t.item, now, change).await,
+            Clock::Resume(change) => deadlines.plan_resume(store, t.item, now, change).await,
+        };
+        match plan {
+            Ok(plan) => {
+                t.deadline_updates = plan.updates;
+                t.new_deadlines.retain(|d| d.kind != "clarify_timeout");
+                t.new_deadlines.extend(plan.new);
+                t.extra_audit = vec![plan.audit];
+            }
+            // A clock in the wrong state must not block the item itself.
+            Err(e @ (ClockError::AlreadyPaused | ClockError::NotPaused)) => {
+                tracing::warn!(item = %t.item.as_uuid(), error = %e, "clock left as it was");
+            }
+            Err(ClockError::Store(e)) => return Err(e.into()),
+            Err(e) => return Err(StoreError::Integrity(e.to_string()).into()),
+        }
+        match store.apply_transition(t, now).await {
+            Err(StoreError::Conflict(m)) if tries < 3 && m.contains("feedback_deadline") => {
+                tries += 1;
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 /// Forgets the answer being drafted (the item leaves the agency).
 fn clear_draft(set: &mut Vec<(ItemField, Value)>) {
     set.push((ItemField::AnswerDraft, Value::from(None::<String>)));
@@ -744,33 +794,12 @@ async fn take_action(
         reason,
         request_id,
     };
-    let mut tries = 0;
-    let written = loop {
-        let plan = match action {
-            Action::RequestInfo => deadlines.plan_pause(store, id, now, &clock).await,
-            Action::Supplement => deadlines.plan_resume(store, id, now, &clock).await,
-            _ => break store.apply_transition(&transition, now).await?,
-        };
-        match plan {
-            Ok(plan) => {
-                transition.deadline_updates = plan.updates;
-                transition.new_deadlines = plan.new;
-                transition.extra_audit = vec![plan.audit];
-            }
-            // A clock in the wrong state must not block the item itself.
-            Err(e @ (ClockError::AlreadyPaused | ClockError::NotPaused)) => {
-                tracing::warn!(item = %item.id, error = %e, "clock left as it was");
-            }
-            Err(ClockError::Store(e)) => return Err(e.into()),
-            Err(e) => return Err(StoreError::Integrity(e.to_string()).into()),
-        }
-        match store.apply_transition(&transition, now).await {
-            Err(StoreError::Conflict(m)) if tries < 3 && m.contains("feedback_deadline") => {
-                tries += 1;
-            }
-            other => break other?,
-        }
+    let clock = match action {
+        Action::RequestInfo => Some(Clock::Pause(&clock)),
+        Action::Supplement => Some(Clock::Resume(&clock)),
+        _ => None,
     };
+    let written = apply_with_clock(store, deadlines, &mut transition, clock, now).await?;
     if !written {
         let current = store
             .find_feedback_by_code(
@@ -1019,25 +1048,26 @@ impl Workflow<'_> {
             deadline_id: None,
             payload: serde_json::json!({"tracking_code": item.tracking_code}),
         });
-        if !self.store.apply_transition(&t, now).await? {
-            return Err(WorkflowError::VersionConflict {
-                state: item.state.clone(),
-                version: item.version,
-                expected: item.version,
-            });
-        }
         let clock = ClockChange {
             actor_kind: "submitter".into(),
             actor_id: None,
             reason: None,
             request_id,
         };
-        if let Err(e) = self
-            .deadlines
-            .resume(self.store, FeedbackId::from_uuid(item.id), now, &clock)
-            .await
+        if !apply_with_clock(
+            self.store,
+            self.deadlines,
+            &mut t,
+            Some(Clock::Resume(&clock)),
+            now,
+        )
+        .await?
         {
-            tracing::error!(error = %e, "resuming deadlines failed after a supplement");
+            return Err(WorkflowError::VersionConflict {
+                state: item.state.clone(),
+                version: item.version,
+                expected: item.version,
+            });
         }
         Ok(())
     }
