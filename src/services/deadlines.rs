@@ -492,6 +492,19 @@ pub struct ClockPlan {
     pub audit: AuditEntry,
 }
 
+/// Writes a clock change on its own (not with a workflow transition).
+async fn write_plan(
+    store: &Store,
+    item: FeedbackId,
+    plan: &ClockPlan,
+    at: DateTime<Utc>,
+) -> Result<(), ClockError> {
+    store
+        .update_deadline_inputs(item, &plan.updates, &plan.new, &plan.audit, at)
+        .await?;
+    Ok(())
+}
+
 /// Who changes an item's clock, and why (for the audit log).
 #[derive(Debug, Clone)]
 pub struct ClockChange {
@@ -559,10 +572,7 @@ impl DeadlineService {
         change: &ClockChange,
     ) -> Result<(), ClockError> {
         let plan = self.plan_pause(store, item, at, change).await?;
-        store
-            .update_deadline_inputs(item, &plan.updates, &plan.new, &plan.audit, at)
-            .await?;
-        Ok(())
+        write_plan(store, item, &plan, at).await
     }
 
     /// What pausing the clock writes, for a caller that writes it with
@@ -652,10 +662,7 @@ impl DeadlineService {
         change: &ClockChange,
     ) -> Result<(), ClockError> {
         let plan = self.plan_resume(store, item, at, change).await?;
-        store
-            .update_deadline_inputs(item, &plan.updates, &plan.new, &plan.audit, at)
-            .await?;
-        Ok(())
+        write_plan(store, item, &plan, at).await
     }
 
     /// What restarting the clock writes (see [`Self::plan_pause`]).

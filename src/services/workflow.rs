@@ -18,7 +18,7 @@ use crate::domain::time::to_vietnam_rfc3339;
 use crate::domain::workflow::{Action, may_take, next_state, role_may_ever};
 use crate::services::deadlines::{ClockChange, ClockError, DeadlineService};
 use crate::services::intake::{IncomingAttachment, check_files};
-use crate::store::coordination::{ACTIVE as ACTIVE_COORDINATION, CoordinationWrite};
+use crate::store::coordination::{CoordinationWrite, active_agencies};
 use crate::store::deadlines::NewNotice;
 use crate::store::feedback::{AuditEntry, FeedbackRow, ItemRow};
 use crate::store::workflow::{ANSWER_ATTACHMENT, DeadlineEffects, ItemField, Transition};
@@ -116,13 +116,6 @@ fn optional(
     }
 }
 
-fn active_coordinating(rows: &[crate::store::coordination::CoordinationRow]) -> Vec<AgencyId> {
-    rows.iter()
-        .filter(|c| ACTIVE_COORDINATION.contains(&c.state.as_str()))
-        .map(|c| AgencyId::from_uuid(c.agency_id))
-        .collect()
-}
-
 /// A change to the item's clock that goes with a transition.
 enum Clock<'a> {
     /// Waiting for the submitter: the clock stops.
@@ -214,44 +207,46 @@ impl Workflow<'_> {
     }
 }
 
-async fn take_action(
-    ctx: &Workflow<'_>,
+/// What taking an action found allowed.
+struct Allowed {
+    state: FeedbackState,
+    to: FeedbackState,
+    /// The version the actor saw (and the item still has).
+    expected: i32,
+    coordination: Vec<crate::store::coordination::CoordinationRow>,
+}
+
+/// Whether `actor` may take `action` on the item now, checked in the order
+/// that tells the caller most without telling too much: an item it may not
+/// see (404), a role or agency that may not act (403), a missing or stale
+/// version (422/409: whoever acted on an old view must reload, whatever
+/// the item's state is now), a transition the state does not have (409).
+async fn allowed(
+    store: &Store,
     actor: &Actor,
     row: &FeedbackRow,
     action: Action,
-    body: &ActionBody,
-    request_id: Option<String>,
-    now: DateTime<Utc>,
-) -> Result<(), WorkflowError> {
-    let Workflow {
-        store,
-        settings,
-        deadlines,
-        reasons,
-    } = *ctx;
+    version: Option<i32>,
+) -> Result<Allowed, WorkflowError> {
     let item = &row.item;
     let state = FeedbackState::parse(&item.state)
         .ok_or_else(|| StoreError::Integrity(format!("unknown state {}", item.state)))?;
-    let id = FeedbackId::from_uuid(item.id);
-    let coordination = store.coordinations_for(id).await?;
-    let coordinating = active_coordinating(&coordination);
+    let coordination = store
+        .coordinations_for(FeedbackId::from_uuid(item.id))
+        .await?;
     let Some(involvement) = actor.involvement(
         item.handling_agency_id.map(AgencyId::from_uuid),
-        &coordinating,
+        &active_agencies(&coordination),
     ) else {
         return Err(WorkflowError::NotFound);
     };
-    if !role_may_ever(action, actor.role) {
+    if !role_may_ever(action, actor.role)
+        || (next_state(state, action).is_some()
+            && !may_take(action, state, actor.role, involvement))
+    {
         return Err(WorkflowError::Forbidden);
     }
-    // The transition must exist (409 otherwise), and this actor must be
-    // the one to take it here (e.g. the agency holding the item).
-    if next_state(state, action).is_some() && !may_take(action, state, actor.role, involvement) {
-        return Err(WorkflowError::Forbidden);
-    }
-    // A stale version first: whoever acted on an old view must reload,
-    // whatever the item's state is now.
-    let Some(expected) = body.version else {
+    let Some(expected) = version else {
         return Err(WorkflowError::Invalid(vec![FieldError::new(
             "version", "required",
         )]));
@@ -269,6 +264,37 @@ async fn take_action(
             version: item.version,
         });
     };
+    Ok(Allowed {
+        state,
+        to,
+        expected,
+        coordination,
+    })
+}
+
+async fn take_action(
+    ctx: &Workflow<'_>,
+    actor: &Actor,
+    row: &FeedbackRow,
+    action: Action,
+    body: &ActionBody,
+    request_id: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(), WorkflowError> {
+    let Workflow {
+        store,
+        settings,
+        deadlines,
+        reasons,
+    } = *ctx;
+    let item = &row.item;
+    let id = FeedbackId::from_uuid(item.id);
+    let Allowed {
+        state,
+        to,
+        expected,
+        coordination,
+    } = allowed(store, actor, row, action, body.version).await?;
     let mut errors = Vec::new();
     let mut set: Vec<(ItemField, Value)> = Vec::new();
     let mut effects = DeadlineEffects::default();
@@ -663,7 +689,7 @@ async fn take_action(
                 Some(target) if !directory.agency_exists_on(*target, today) => {
                     errors.push(FieldError::new("agency_code", "dissolved_agency"));
                 }
-                Some(target) if coordinating.contains(target) => {
+                Some(target) if active_agencies(&coordination).contains(target) => {
                     errors.push(FieldError::new("agency_code", "already_requested"));
                 }
                 Some(target) => {
@@ -840,40 +866,9 @@ impl Workflow<'_> {
         now: DateTime<Utc>,
     ) -> Result<(), WorkflowError> {
         let item = &row.item;
-        let id = FeedbackId::from_uuid(item.id);
-        let state = FeedbackState::parse(&item.state)
-            .ok_or_else(|| StoreError::Integrity(format!("unknown state {}", item.state)))?;
-        let coordinating = active_coordinating(&self.store.coordinations_for(id).await?);
-        let Some(involvement) = actor.involvement(
-            item.handling_agency_id.map(AgencyId::from_uuid),
-            &coordinating,
-        ) else {
-            return Err(WorkflowError::NotFound);
-        };
-        if !role_may_ever(Action::Answer, actor.role)
-            || (next_state(state, Action::Answer).is_some()
-                && !may_take(Action::Answer, state, actor.role, involvement))
-        {
-            return Err(WorkflowError::Forbidden);
-        }
-        let Some(expected) = version else {
-            return Err(WorkflowError::Invalid(vec![FieldError::new(
-                "version", "required",
-            )]));
-        };
-        if expected != item.version {
-            return Err(WorkflowError::VersionConflict {
-                state: item.state.clone(),
-                version: item.version,
-                expected,
-            });
-        }
-        if state != FeedbackState::InHandling {
-            return Err(WorkflowError::InvalidTransition {
-                state: item.state.clone(),
-                version: item.version,
-            });
-        }
+        // The answer's files follow the answer's own rules (who, when).
+        let Allowed { expected, .. } =
+            allowed(self.store, actor, row, Action::Answer, version).await?;
         let answer_files: Vec<_> = row
             .attachments
             .iter()

@@ -11,12 +11,20 @@ use uuid::Uuid;
 
 use super::entities::{coordination, feedback_deadline};
 use super::{Store, StoreError};
-use crate::domain::ids::FeedbackId;
+use crate::domain::ids::{AgencyId, FeedbackId};
 
 pub use coordination::Model as CoordinationRow;
 
 /// The states in which the coordinating agency sees the item.
 pub const ACTIVE: [&str; 2] = ["requested", "contributed"];
+
+/// The agencies that see an item because they were asked to contribute.
+pub fn active_agencies(rows: &[CoordinationRow]) -> Vec<AgencyId> {
+    rows.iter()
+        .filter(|c| ACTIVE.contains(&c.state.as_str()))
+        .map(|c| AgencyId::from_uuid(c.agency_id))
+        .collect()
+}
 
 /// One change to an item's coordination, written with its transition.
 #[derive(Debug, Clone)]

@@ -20,7 +20,7 @@ use crate::domain::time::{to_vietnam_rfc3339, vietnam_instant};
 use crate::domain::workflow::Action;
 use crate::services::intake::{self, StaffEntry, Submission};
 use crate::services::workflow::{ActionBody, Workflow};
-use crate::store::coordination::ACTIVE as ACTIVE_COORDINATION;
+use crate::store::coordination::active_agencies;
 use crate::store::directory_cache::DirectorySnapshot;
 use crate::store::queue::{QueueCursor, QueueFilter, QueueRow, QueueScope};
 
@@ -343,14 +343,12 @@ async fn visible_item(
     // needs to know whether it coordinates.
     let coordinating = if matches!(actor.item_scope(), ItemScope::OwnAgency(own) if handling != Some(own))
     {
-        state
-            .store
-            .coordinations_for(crate::domain::ids::FeedbackId::from_uuid(row.item.id))
-            .await?
-            .into_iter()
-            .filter(|c| ACTIVE_COORDINATION.contains(&c.state.as_str()))
-            .map(|c| AgencyId::from_uuid(c.agency_id))
-            .collect()
+        active_agencies(
+            &state
+                .store
+                .coordinations_for(crate::domain::ids::FeedbackId::from_uuid(row.item.id))
+                .await?,
+        )
     } else {
         Vec::new()
     };
