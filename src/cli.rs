@@ -68,6 +68,15 @@ enum Command {
         #[command(subcommand)]
         action: ApiKeyAction,
     },
+    /// Deliver queued notices once, as the server does every
+    /// mail.outbound.interval_seconds (for cron or a first test of the
+    /// relay settings).
+    Outbox,
+    /// Ingest one e-mail from standard input (for an MTA pipe alias).
+    /// Exit 0 when stored (or already stored), 65 when the message is
+    /// unusable (it is still logged for staff), 75 when the database is
+    /// unavailable (the MTA keeps the message and retries).
+    IngestEmail,
     /// List queued notices (reminders, escalations), newest first.
     Notices {
         /// Only those not yet delivered.
@@ -111,8 +120,9 @@ enum ApiKeyAction {
         /// A name for the integration, e.g. cong-dvc-danang.
         #[arg(long)]
         name: String,
-        /// submit_feedback (a portal pushing its form) or read_statistics
-        /// (a reporting tool); repeat for both.
+        /// submit_feedback (a portal pushing its form), read_statistics
+        /// (a reporting tool) or ingest_email (a mail gateway pushing
+        /// inbound mail); repeat for several.
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
         /// Who creates it (recorded).
@@ -218,7 +228,11 @@ pub fn run() -> ExitCode {
             return ExitCode::from(70);
         }
     };
-    match runtime.block_on(execute(cli.command.unwrap_or(Command::Serve), settings)) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::IngestEmail = command {
+        return runtime.block_on(ingest_email(settings));
+    }
+    match runtime.block_on(execute(command, settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "pakn stopped with an error");
@@ -228,9 +242,80 @@ pub fn run() -> ExitCode {
     }
 }
 
+/// `pakn ingest-email`: sysexits codes so an MTA knows whether to retry.
+async fn ingest_email(settings: Settings) -> ExitCode {
+    use std::io::Read;
+    const EX_DATAERR: u8 = 65;
+    const EX_TEMPFAIL: u8 = 75;
+    let mut raw = Vec::new();
+    let limit = crate::domain::mail::MAX_MESSAGE_BYTES as u64 + 1;
+    if let Err(e) = std::io::stdin().take(limit).read_to_end(&mut raw) {
+        eprintln!("pakn: cannot read the message: {e}");
+        return ExitCode::from(EX_TEMPFAIL);
+    }
+    let result = async {
+        let store = Store::connect(&settings.database).await?;
+        store.migrate_up().await?;
+        let deadlines = start_deadlines(&store, &settings)
+            .await
+            .map_err(|e| crate::store::StoreError::Integrity(format!("{e:#}")))?;
+        let reasons = settings
+            .rejection_reasons()
+            .map_err(crate::store::StoreError::Integrity)?;
+        let now = Utc::now();
+        let addressing =
+            crate::services::mail_intake::reply_addressing(&store, &settings, now).await?;
+        let intake = crate::services::mail_intake::MailIntake {
+            store: &store,
+            settings: &settings,
+            deadlines: &deadlines,
+            reasons: &reasons,
+            addressing: &addressing,
+        };
+        let ingested = intake
+            .ingest(&raw, crate::services::mail_intake::Source::Pipe, now)
+            .await;
+        store.close().await;
+        ingested
+    }
+    .await;
+    match result {
+        Ok(ingested) => {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "inbound_mail_id": ingested.inbound_mail_id,
+                    "outcome": ingested.outcome.as_str(),
+                    "duplicate": ingested.duplicate,
+                    "tracking_code": ingested.tracking_code,
+                    "matched_by": ingested.matched_by,
+                })
+            );
+            if ingested.outcome == crate::services::mail_intake::Outcome::Quarantined {
+                ExitCode::from(EX_DATAERR)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(crate::store::StoreError::Unavailable(e)) => {
+            eprintln!("pakn: database unavailable, try again later: {e}");
+            ExitCode::from(EX_TEMPFAIL)
+        }
+        Err(e) => {
+            // Nothing was stored: the MTA keeps the message and retries
+            // (a bounce back to the citizen would lose it).
+            tracing::error!(error = %e, "e-mail not ingested");
+            eprintln!("pakn: e-mail not ingested: {e}");
+            ExitCode::from(EX_TEMPFAIL)
+        }
+    }
+}
+
 async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
     tracing::info!(config = %settings.redacted(), "effective configuration");
     match command {
+        // Its exit codes are the MTA's protocol: see `ingest_email`.
+        Command::IngestEmail => anyhow::bail!("ingest-email runs on its own"),
         Command::Serve => {
             let app = Application::build(settings).await?;
             app.run_until_stopped().await?;
@@ -269,6 +354,26 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
                     change_calendar(&store, &deadlines, action).await?;
                 }
             }
+            store.close().await;
+        }
+        Command::Outbox => {
+            let store = Store::connect(&settings.database).await?;
+            store.migrate_up().await?;
+            let mailer = crate::services::outbox::Mailer::from_settings(&settings)
+                .map_err(anyhow::Error::msg)?;
+            let addressing =
+                crate::services::mail_intake::reply_addressing(&store, &settings, Utc::now())
+                    .await?;
+            let holder = crate::startup::instance_name();
+            let outbox = crate::services::outbox::Outbox {
+                store: &store,
+                settings: &settings,
+                mailer: &mailer,
+                addressing: &addressing,
+                holder: &holder,
+            };
+            let report = outbox.deliver_once(Utc::now()).await?;
+            println!("{}", serde_json::to_string(&report)?);
             store.close().await;
         }
         Command::Scheduler => {
@@ -550,7 +655,9 @@ async fn api_key_command(store: &Store, action: ApiKeyAction) -> anyhow::Result<
                 .flat_map(|s| s.split(','))
                 .map(|s| {
                     ApiScope::parse(s.trim()).ok_or_else(|| {
-                        anyhow::anyhow!("unknown scope {s:?} (submit_feedback, read_statistics)")
+                        anyhow::anyhow!(
+                            "unknown scope {s:?} (submit_feedback, read_statistics, ingest_email)"
+                        )
                     })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;

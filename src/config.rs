@@ -49,6 +49,72 @@ pub struct Settings {
     pub deadlines: DeadlineSettings,
     pub auth: AuthSettings,
     pub workflow: WorkflowSettings,
+    pub mail: MailSettings,
+}
+
+/// The e-mail channel (issue #6): the published address, outbound
+/// delivery of queued notices, and the inbound mailbox.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    pub published_address: String,
+    pub from_name: String,
+    pub reply_secret: SecretString,
+    pub acknowledgement_window_minutes: u32,
+    pub outbound: OutboundMailSettings,
+    pub imap: ImapSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    /// Write each message as a file (nothing leaves the machine).
+    File,
+    Smtp,
+    /// Leave notices queued.
+    Off,
+}
+
+/// How a connection to a mail server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailSecurity {
+    Tls,
+    Starttls,
+    /// No encryption: only for servers on the loopback interface.
+    Plain,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundMailSettings {
+    pub transport: MailTransport,
+    pub file_dir: PathBuf,
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    pub smtp_security: MailSecurity,
+    pub smtp_username: String,
+    pub smtp_password: SecretString,
+    pub max_attempts: u32,
+    pub retry_base_seconds: u64,
+    pub interval_seconds: u64,
+    pub batch_size: u64,
+    pub send_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapSettings {
+    pub enabled: bool,
+    pub host: String,
+    pub port: u16,
+    pub security: MailSecurity,
+    pub username: String,
+    pub password: SecretString,
+    pub mailbox: String,
+    pub processed_folder: String,
+    pub poll_interval_seconds: u64,
+    pub timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -263,12 +329,60 @@ impl Settings {
                 self.deadlines.scheduler_interval_seconds
             ));
         }
+        self.check_mail().map_err(SettingsError::Invalid)?;
         let url = self.database.url.expose_secret();
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")
             || url.starts_with("postgresql://"))
         {
             return invalid("database.url must start with sqlite: or postgres://".into());
+        }
+        Ok(())
+    }
+
+    fn check_mail(&self) -> Result<(), String> {
+        let mail = &self.mail;
+        let Some((local, domain)) = mail.published_address.rsplit_once('@') else {
+            return Err(format!(
+                "mail.published_address must be an e-mail address, got {:?}",
+                mail.published_address
+            ));
+        };
+        if local.is_empty() || local.contains('+') || !domain.contains('.') {
+            return Err(format!(
+                "mail.published_address must be a plain address without '+', got {:?}",
+                mail.published_address
+            ));
+        }
+        let secret = mail.reply_secret.expose_secret();
+        if !secret.is_empty() && secret.len() < 16 {
+            return Err("mail.reply_secret must be empty (generated) or at least 16 bytes".into());
+        }
+        let out = &mail.outbound;
+        if !(1..=50).contains(&out.max_attempts)
+            || !(1..=86_400).contains(&out.retry_base_seconds)
+            || !(1..=3600).contains(&out.interval_seconds)
+            || !(1..=1000).contains(&out.batch_size)
+            || !(1..=600).contains(&out.send_timeout_seconds)
+        {
+            return Err("mail.outbound: max_attempts 1–50, retry_base_seconds 1–86400, interval_seconds 1–3600, batch_size 1–1000, send_timeout_seconds 1–600".into());
+        }
+        if out.transport == MailTransport::Smtp {
+            plain_only_on_loopback("mail.outbound", &out.smtp_host, out.smtp_security)?;
+        }
+        let imap = &mail.imap;
+        if imap.enabled {
+            plain_only_on_loopback("mail.imap", &imap.host, imap.security)?;
+            if imap.mailbox.is_empty() || imap.username.is_empty() {
+                return Err("mail.imap: mailbox and username are required".into());
+            }
+            if !(5..=3600).contains(&imap.poll_interval_seconds)
+                || !(1..=600).contains(&imap.timeout_seconds)
+            {
+                return Err(
+                    "mail.imap: poll_interval_seconds 5–3600, timeout_seconds 1–600".into(),
+                );
+            }
         }
         Ok(())
     }
@@ -461,6 +575,26 @@ impl Settings {
                 "lookup_burst": self.rate_limit.lookup_burst,
                 "trusted_proxies": self.rate_limit.trusted_proxies,
             },
+            // Secrets (reply key, passwords) are never logged.
+            "mail": {
+                "published_address": self.mail.published_address,
+                "reply_secret_set": !self.mail.reply_secret.expose_secret().is_empty(),
+                "outbound": {
+                    "transport": format!("{:?}", self.mail.outbound.transport).to_lowercase(),
+                    "smtp_host": self.mail.outbound.smtp_host,
+                    "smtp_port": self.mail.outbound.smtp_port,
+                    "smtp_security": format!("{:?}", self.mail.outbound.smtp_security).to_lowercase(),
+                    "smtp_username": self.mail.outbound.smtp_username,
+                },
+                "imap": {
+                    "enabled": self.mail.imap.enabled,
+                    "host": self.mail.imap.host,
+                    "port": self.mail.imap.port,
+                    "security": format!("{:?}", self.mail.imap.security).to_lowercase(),
+                    "username": self.mail.imap.username,
+                    "mailbox": self.mail.imap.mailbox,
+                },
+            },
         })
     }
 }
@@ -477,6 +611,21 @@ pub fn redact_url(url: &str) -> String {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
         None => url.to_string(),
     }
+}
+
+/// Passwords and mail never cross a network unencrypted: `plain` is for a
+/// server on this machine (tests, a local relay).
+fn plain_only_on_loopback(section: &str, host: &str, security: MailSecurity) -> Result<(), String> {
+    let loopback = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if security == MailSecurity::Plain && !loopback {
+        return Err(format!(
+            "{section}: security \"plain\" is only allowed for a server on 127.0.0.1/localhost, not {host:?}"
+        ));
+    }
+    if host.is_empty() {
+        return Err(format!("{section}: host is required"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

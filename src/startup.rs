@@ -47,6 +47,9 @@ impl Application {
         let rate_limits = Arc::new(RateLimits::new(&settings).map_err(anyhow::Error::msg)?);
         let settings = Arc::new(settings);
         let reasons = Arc::new(settings.rejection_reasons().map_err(anyhow::Error::msg)?);
+        let reply_addressing = Arc::new(
+            crate::services::mail_intake::reply_addressing(&store, &settings, Utc::now()).await?,
+        );
         let state = web::Data::new(AppState {
             store: store.clone(),
             settings: settings.clone(),
@@ -55,6 +58,7 @@ impl Application {
             deadlines: deadlines.clone(),
             rejection_reasons: reasons.clone(),
             routing_rules: Arc::new(settings.routing_rules().map_err(anyhow::Error::msg)?),
+            reply_addressing: reply_addressing.clone(),
         });
 
         let mut server = HttpServer::new(move || {
@@ -70,6 +74,14 @@ impl Application {
             server = server.workers(settings.server.workers);
         }
         let server = server.run();
+        let mailer = crate::services::outbox::Mailer::from_settings(&settings)
+            .map_err(anyhow::Error::msg)?;
+        spawn_outbox(
+            store.clone(),
+            settings.clone(),
+            reply_addressing.clone(),
+            mailer,
+        );
         spawn_housekeeping(store.clone(), settings.clone(), rate_limits);
         spawn_deadline_scheduler(
             store.clone(),
@@ -203,6 +215,62 @@ fn spawn_deadline_scheduler(
                 scheduler_pass(&store, &settings, &deadlines, &reasons, Utc::now()).await
             {
                 report_housekeeping_error(&e);
+            }
+        }
+    });
+}
+
+/// This process's name in claims and leases: unique per start, readable
+/// in the database when an operator looks at who holds what.
+pub fn instance_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "pakn".into());
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}:{}:{}", std::process::id(), &nonce[..8])
+}
+
+/// Delivers queued notices every `mail.outbound.interval_seconds`; safe
+/// with several instances (each notice is claimed by one).
+fn spawn_outbox(
+    store: Store,
+    settings: Arc<Settings>,
+    addressing: Arc<crate::domain::reply_address::ReplyAddressing>,
+    mailer: crate::services::outbox::Mailer,
+) {
+    if matches!(mailer, crate::services::outbox::Mailer::Off) {
+        tracing::info!("outbound mail is off; notices stay queued");
+        return;
+    }
+    let every = Duration::from_secs(settings.mail.outbound.interval_seconds);
+    let holder = instance_name();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let outbox = crate::services::outbox::Outbox {
+                store: &store,
+                settings: &settings,
+                mailer: &mailer,
+                addressing: &addressing,
+                holder: &holder,
+            };
+            // A full batch means more may be waiting: go on at once.
+            loop {
+                match outbox.deliver_once(Utc::now()).await {
+                    Ok(report) => {
+                        let handled = report.sent + report.skipped + report.retried + report.failed;
+                        if handled > 0 {
+                            tracing::info!(?report, "outbox pass");
+                        }
+                        if (handled as u64) < settings.mail.outbound.batch_size {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        report_housekeeping_error(&e);
+                        break;
+                    }
+                }
             }
         }
     });

@@ -14,6 +14,7 @@ mod m20261122_000007_create_api_key;
 mod m20261122_000008_workflow_fields;
 mod m20261122_000009_supplements_and_ratings;
 mod m20261122_000010_coordination;
+mod m20261122_000011_email_channel;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_workflow_fields::Migration),
             Box::new(m20261122_000009_supplements_and_ratings::Migration),
             Box::new(m20261122_000010_coordination::Migration),
+            Box::new(m20261122_000011_email_channel::Migration),
         ]
     }
 }

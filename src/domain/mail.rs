@@ -106,7 +106,7 @@ impl InboundMessage {
 }
 
 /// Why a message cannot be read; it is quarantined for staff.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Unreadable {
     #[error("the message is empty")]
     Empty,

@@ -10,6 +10,7 @@ pub mod duplicates;
 pub mod feedback;
 pub mod ids;
 pub mod mail;
+pub mod mail_intake;
 pub mod notice_templates;
 pub mod phone;
 pub mod redaction;

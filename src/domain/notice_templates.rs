@@ -28,11 +28,25 @@ pub fn render(kind: &str, payload: &Value) -> Option<Rendered> {
                 "Phản ánh, kiến nghị của Ông/Bà đã được tiếp nhận với mã số {code}. Ông/Bà theo dõi tiến độ và kết quả bằng mã số này và mã tra cứu đã được cấp khi gửi."
             ),
         ),
+        // The answer to an e-mail (ND 92/2017: confirm receipt). Sent at
+        // most once per sender per window, never to automatic addresses.
+        "citizen_email_acknowledgement" => (
+            format!("Đã tiếp nhận phản ánh, kiến nghị {code}"),
+            format!(
+                "Thư của Ông/Bà đã được tiếp nhận là phản ánh, kiến nghị mã số {code} theo Nghị định 20/2008/NĐ-CP.\n\nKết quả xử lý sẽ được gửi đến địa chỉ thư điện tử này. Để bổ sung thông tin, Ông/Bà trả lời thư này và giữ nguyên mã số trong tiêu đề.\n\nĐây là thư trả lời tự động."
+            ),
+        ),
         "citizen_request_info" => (
             format!("Đề nghị bổ sung thông tin cho phản ánh, kiến nghị {code}"),
             format!(
-                "Cơ quan tiếp nhận đề nghị Ông/Bà bổ sung thông tin cho phản ánh, kiến nghị mã số {code}:\n\n{}\n\nÔng/Bà có thể bổ sung bằng mã tra cứu đã được cấp. Thời hạn xử lý tạm dừng cho đến khi nhận được thông tin bổ sung.",
-                field(payload, "message")
+                "Cơ quan tiếp nhận đề nghị Ông/Bà bổ sung thông tin cho phản ánh, kiến nghị mã số {code}:\n\n{}\n\n{} Thời hạn xử lý tạm dừng cho đến khi nhận được thông tin bổ sung.",
+                field(payload, "message"),
+                // An e-mail's sender has no lookup token: they answer the mail.
+                if payload.get("reply_by_mail").and_then(Value::as_bool) == Some(true) {
+                    "Ông/Bà bổ sung bằng cách trả lời thư này."
+                } else {
+                    "Ông/Bà có thể bổ sung bằng mã tra cứu đã được cấp."
+                }
             ),
         ),
         "citizen_not_accepted" => (
@@ -135,6 +149,12 @@ pub fn render(kind: &str, payload: &Value) -> Option<Rendered> {
                 "Người gửi đã bổ sung thông tin cho phản ánh, kiến nghị mã số {code}; thời hạn xử lý tiếp tục được tính."
             ),
         ),
+        "control_office_mail_reply" => (
+            format!("Thư trả lời mới của người gửi {code}"),
+            format!(
+                "Người gửi phản ánh, kiến nghị mã số {code} vừa gửi thư trả lời. Nội dung xem trong mục thư của phản ánh, kiến nghị."
+            ),
+        ),
         "control_office_low_rating" => (
             format!("Người gửi chưa hài lòng với trả lời {code}"),
             format!(
@@ -179,8 +199,9 @@ fn note_line(payload: &Value) -> String {
 }
 
 /// Every kind the service queues (checked by a test against `render`).
-pub const KINDS: [&str; 21] = [
+pub const KINDS: [&str; 23] = [
     "citizen_acknowledgement",
+    "citizen_email_acknowledgement",
     "citizen_request_info",
     "citizen_not_accepted",
     "citizen_forwarded",
@@ -196,6 +217,7 @@ pub const KINDS: [&str; 21] = [
     "control_office_returned",
     "control_office_supplemented",
     "control_office_low_rating",
+    "control_office_mail_reply",
     "deadline_near_due",
     "deadline_overdue",
     "deadline_overdue_escalation",
@@ -235,6 +257,8 @@ mod tests {
             include_str!("../services/workflow.rs"),
             include_str!("../services/deadlines.rs"),
             include_str!("../store/feedback.rs"),
+            include_str!("../services/intake.rs"),
+            include_str!("../services/mail_intake.rs"),
         ];
         for source in sources {
             for (i, _) in source
@@ -244,7 +268,11 @@ mod tests {
             {
                 let kind: String = source[i + 1..].chars().take_while(|c| *c != '"').collect();
                 // Audiences, columns and payload fields share the prefixes.
-                if kind == "control_office" || kind.ends_with("_id") || kind.ends_with("_code") {
+                if kind == "control_office"
+                    || kind == "citizen_status"
+                    || kind.ends_with("_id")
+                    || kind.ends_with("_code")
+                {
                     continue;
                 }
                 assert!(

@@ -74,16 +74,20 @@ pub enum Permission {
     /// Write internal notes on items one may see (never shown to
     /// citizens).
     AddNote,
+    /// Read the inbound mail log and its raw messages (every e-mail to
+    /// the published address, matched or not).
+    ReadMailLog,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 7] = [
         Permission::OwnSession,
         Permission::EditCalendar,
         Permission::ManageStaff,
         Permission::EnterFeedback,
         Permission::ViewItems,
         Permission::AddNote,
+        Permission::ReadMailLog,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -94,6 +98,7 @@ impl Permission {
             Permission::EnterFeedback => "enter_feedback",
             Permission::ViewItems => "view_items",
             Permission::AddNote => "add_note",
+            Permission::ReadMailLog => "read_mail_log",
         }
     }
 
@@ -108,6 +113,8 @@ impl Permission {
             Permission::EnterFeedback | Permission::AddNote => {
                 &[Role::ControlOffice, Role::AgencyOfficer, Role::AgencyLead]
             }
+            // The office that reads the published mailbox, and auditors.
+            Permission::ReadMailLog => &[Role::ControlOffice, Role::Auditor],
             Permission::ViewItems => &[
                 Role::ControlOffice,
                 Role::AgencyOfficer,
@@ -127,15 +134,22 @@ pub enum ApiScope {
     SubmitFeedback,
     /// A reporting tool reading counts and statistics (no personal data).
     ReadStatistics,
+    /// A mail gateway pushing raw inbound e-mail to the published address.
+    IngestEmail,
 }
 
 impl ApiScope {
-    pub const ALL: [ApiScope; 2] = [ApiScope::SubmitFeedback, ApiScope::ReadStatistics];
+    pub const ALL: [ApiScope; 3] = [
+        ApiScope::SubmitFeedback,
+        ApiScope::ReadStatistics,
+        ApiScope::IngestEmail,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ApiScope::SubmitFeedback => "submit_feedback",
             ApiScope::ReadStatistics => "read_statistics",
+            ApiScope::IngestEmail => "ingest_email",
         }
     }
 

@@ -7,4 +7,6 @@ pub mod calendar;
 pub mod deadlines;
 pub mod intake;
 pub mod lookup;
+pub mod mail_intake;
+pub mod outbox;
 pub mod workflow;

@@ -361,7 +361,11 @@ async fn take_action(
                 "citizen_request_info",
                 "submitter",
                 item.receiving_agency_id,
-                serde_json::json!({"tracking_code": item.tracking_code, "message": message}),
+                serde_json::json!({
+                    "tracking_code": item.tracking_code,
+                    "message": message,
+                    "reply_by_mail": item.channel == "email",
+                }),
             ));
         }
         // Staff record what the submitter said by phone or in person.
@@ -997,6 +1001,70 @@ fn simple_transition(
 }
 
 impl Workflow<'_> {
+    /// The service itself asks for what Decree 20 requires and the item
+    /// lacks (an e-mail without a name or an address): the item waits for
+    /// the submitter and the clock stops, exactly as when staff ask.
+    pub async fn request_missing_information(
+        &self,
+        row: &FeedbackRow,
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), WorkflowError> {
+        let item = &row.item;
+        if item.state != FeedbackState::Received.as_str() {
+            return Err(WorkflowError::InvalidTransition {
+                state: item.state.clone(),
+                version: item.version,
+            });
+        }
+        let mut t = simple_transition(
+            row,
+            FeedbackState::AwaitingInformation,
+            "system",
+            "feedback.request_info",
+            Some(message.to_string()),
+            serde_json::json!({"automatic": true}),
+        );
+        t.notices.push(NewNotice {
+            dedupe_key: format!(
+                "{}:citizen_request_info:{}:submitter",
+                item.id, item.version
+            ),
+            kind: "citizen_request_info".into(),
+            audience: "submitter".into(),
+            agency_id: item.receiving_agency_id,
+            feedback_item_id: Some(item.id),
+            deadline_id: None,
+            payload: serde_json::json!({
+                "tracking_code": item.tracking_code,
+                "message": message,
+                "reply_by_mail": item.channel == "email",
+            }),
+        });
+        let clock = ClockChange {
+            actor_kind: "system".into(),
+            actor_id: None,
+            reason: Some(message.to_string()),
+            request_id: None,
+        };
+        if !apply_with_clock(
+            self.store,
+            self.deadlines,
+            &mut t,
+            Some(Clock::Pause(&clock)),
+            now,
+        )
+        .await?
+        {
+            return Err(WorkflowError::VersionConflict {
+                state: item.state.clone(),
+                version: item.version,
+                expected: item.version,
+            });
+        }
+        Ok(())
+    }
+
     /// The submitter completes an item the office asked about: it goes
     /// back to the office (`received`) and the clock restarts.
     pub async fn citizen_supplement(

@@ -401,6 +401,12 @@ async fn queue_notices<C: ConnectionTrait>(
             sent_at: Set(None),
             attempts: Set(0),
             last_error: Set(None),
+            status: Set("queued".into()),
+            next_attempt_at: Set(None),
+            claimed_until: Set(None),
+            claimed_by: Set(None),
+            message_id: Set(None),
+            recipient: Set(None),
         })
         .on_conflict_do_nothing_on([notice::Column::DedupeKey])
         .exec_without_returning(conn)

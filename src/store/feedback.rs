@@ -69,6 +69,12 @@ pub struct NewFeedbackRecord {
     pub acknowledge: bool,
     pub attachments: Vec<NewAttachment>,
     pub audit: AuditEntry,
+    /// The e-mail it came in (logged with the item, in one transaction:
+    /// the same message cannot make two items).
+    pub inbound_mail: Option<super::mail::NewInboundMail>,
+    /// Further notices queued with the item; their payload's
+    /// `tracking_code` is filled in once the code is known.
+    pub extra_notices: Vec<super::deadlines::NewNotice>,
 }
 
 #[derive(Debug, Clone)]
@@ -167,7 +173,10 @@ impl Store {
         response_body: &impl Fn(&TrackingCode) -> serde_json::Value,
     ) -> Result<TrackingCode, StoreError> {
         let db = self.connection();
-        let simple = record.attachments.is_empty() && idempotency.is_none();
+        let simple = record.attachments.is_empty()
+            && idempotency.is_none()
+            && record.inbound_mail.is_none()
+            && record.extra_notices.is_empty();
         let code = match self.backend() {
             // PostgreSQL: the number comes from a per-day sequence (no row
             // lock, no wait for the disk) inside one statement that writes
@@ -184,6 +193,7 @@ impl Store {
                     let txn = db.begin().await?;
                     let code = insert_item_and_audit_pg(&txn, record, &sequence).await?;
                     write_extras(&txn, record, idempotency, response_body(&code)).await?;
+                    write_mail_extras(&txn, record, &code).await?;
                     txn.commit().await?;
                     code
                 }
@@ -222,6 +232,7 @@ impl Store {
                     .await?;
                 }
                 write_extras(&txn, record, idempotency, response_body(&code)).await?;
+                write_mail_extras(&txn, record, &code).await?;
                 txn.commit().await?;
                 code
             }
@@ -655,6 +666,30 @@ async fn write_extras(
         })
         .exec_without_returning(txn)
         .await?;
+    }
+    Ok(())
+}
+
+/// The e-mail's log entry and the extra notices (e-mail intake).
+async fn write_mail_extras(
+    txn: &DatabaseTransaction,
+    r: &NewFeedbackRecord,
+    code: &TrackingCode,
+) -> Result<(), StoreError> {
+    if let Some(mail) = &r.inbound_mail {
+        super::mail::insert_inbound_mail_in(txn, mail).await?;
+    }
+    if !r.extra_notices.is_empty() {
+        let notices: Vec<super::deadlines::NewNotice> = r
+            .extra_notices
+            .iter()
+            .cloned()
+            .map(|mut n| {
+                n.payload["tracking_code"] = code.to_string().into();
+                n
+            })
+            .collect();
+        super::deadlines::queue_notices_in(txn, &notices, r.registered_at).await?;
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ pub mod directory;
 pub mod directory_cache;
 pub mod entities;
 pub mod feedback;
+pub mod mail;
 pub mod queue;
 pub mod staff;
 pub mod workflow;

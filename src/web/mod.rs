@@ -8,6 +8,7 @@ pub mod directory;
 pub mod feedback;
 pub mod health;
 pub mod intake_body;
+pub mod mail;
 pub mod middleware;
 pub mod problem;
 pub mod rate_limit;
@@ -34,6 +35,7 @@ pub struct AppState {
     pub deadlines: Arc<DeadlineService>,
     pub rejection_reasons: Arc<crate::domain::rejection::RejectionReasons>,
     pub routing_rules: Arc<Vec<crate::domain::routing::KeywordRule>>,
+    pub reply_addressing: Arc<crate::domain::reply_address::ReplyAddressing>,
 }
 
 pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
@@ -254,6 +256,27 @@ pub fn endpoints() -> Vec<Endpoint> {
             Method::GET,
             "/api/v1/feedback/{tracking_code}/attachments/{attachment_id}",
             || web::get().to(feedback::download_file),
+        ),
+        endpoint(
+            Method::GET,
+            "/api/v1/staff/feedback/{tracking_code}/messages",
+            || web::get().to(mail::item_messages),
+        ),
+        endpoint(Method::POST, "/api/v1/staff/inbound-email", || {
+            web::post().to(mail::push_inbound_email)
+        }),
+        endpoint(Method::GET, "/api/v1/staff/inbound-email", || {
+            web::get().to(mail::list_inbound_email)
+        }),
+        endpoint(
+            Method::GET,
+            "/api/v1/staff/inbound-email/{inbound_mail_id}",
+            || web::get().to(mail::get_inbound_email),
+        ),
+        endpoint(
+            Method::GET,
+            "/api/v1/staff/inbound-email/{inbound_mail_id}/raw",
+            || web::get().to(mail::get_inbound_email_raw),
         ),
         endpoint(Method::GET, "/api/v1/agencies", || {
             web::get().to(directory::list_agencies)

@@ -319,14 +319,14 @@ pub async fn queue_summary(
 }
 
 /// An item the caller may see, and how the caller's agency stands to it.
-struct Visible {
-    row: crate::store::feedback::FeedbackRow,
-    involvement: Involvement,
+pub(super) struct Visible {
+    pub(super) row: crate::store::feedback::FeedbackRow,
+    pub(super) involvement: Involvement,
 }
 
 /// The item behind `code` if the caller may see it; otherwise the same
 /// 404 as an unknown code (no enumeration across agencies).
-async fn visible_item(
+pub(super) async fn visible_item(
     state: &AppState,
     actor: &crate::domain::staff::Actor,
     code: &str,

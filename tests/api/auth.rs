@@ -72,7 +72,13 @@ async fn staff_sign_in_see_themselves_and_sign_out() {
         assert_eq!(reply.body["agency_code"], "48.VP");
         assert_eq!(
             reply.body["permissions"],
-            json!(["own_session", "enter_feedback", "view_items", "add_note"])
+            json!([
+                "own_session",
+                "enter_feedback",
+                "view_items",
+                "add_note",
+                "read_mail_log"
+            ])
         );
         assert!(reply.header("cache-control").unwrap().contains("no-store"));
 
@@ -454,6 +460,47 @@ fn matrix() -> Vec<Rule> {
             "/api/v1/staff/feedback/{code}/contribute",
             Some(json!({"version": 999})),
             &[Role::AgencyOfficer, Role::AgencyLead],
+        ),
+        (
+            Method::GET,
+            "/api/v1/staff/feedback/{tracking_code}/messages",
+            "/api/v1/staff/feedback/{code}/messages",
+            None,
+            &[
+                Role::ControlOffice,
+                Role::AgencyOfficer,
+                Role::AgencyLead,
+                Role::Auditor,
+            ],
+        ),
+        // Only a mail gateway's API key pushes mail; no staff role.
+        (
+            Method::POST,
+            "/api/v1/staff/inbound-email",
+            "/api/v1/staff/inbound-email",
+            None,
+            &[],
+        ),
+        (
+            Method::GET,
+            "/api/v1/staff/inbound-email",
+            "/api/v1/staff/inbound-email",
+            None,
+            &[Role::ControlOffice, Role::Auditor],
+        ),
+        (
+            Method::GET,
+            "/api/v1/staff/inbound-email/{inbound_mail_id}",
+            "/api/v1/staff/inbound-email/01a20000-0000-7000-8000-000000000000",
+            None,
+            &[Role::ControlOffice, Role::Auditor],
+        ),
+        (
+            Method::GET,
+            "/api/v1/staff/inbound-email/{inbound_mail_id}/raw",
+            "/api/v1/staff/inbound-email/01a20000-0000-7000-8000-000000000000/raw",
+            None,
+            &[Role::ControlOffice, Role::Auditor],
         ),
         // Last: it ends the session.
         (

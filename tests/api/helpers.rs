@@ -30,6 +30,8 @@ pub struct TestApp {
     pub store: Store,
     pub deadlines: Arc<DeadlineService>,
     pub database_url: String,
+    /// The settings the app runs with (`public_base_url` filled in).
+    pub settings: Settings,
     _dir: tempfile::TempDir,
 }
 
@@ -76,6 +78,8 @@ pub fn test_settings() -> Settings {
     s.deadlines.scheduler_interval_seconds = 3600;
     // Tests create the accounts they need (hashing costs time).
     s.auth.demo_accounts = false;
+    // Tests deliver the outbox themselves, to the SMTP sink they start.
+    s.mail.outbound.transport = pakn::config::MailTransport::Off;
     s
 }
 
@@ -148,11 +152,13 @@ async fn spawn_on(
     LazyLock::force(&TRACING);
     let mut settings = test_settings();
     settings.database.url = SecretString::from(url.clone());
+    settings.mail.outbound.file_dir = dir.path().join("outbox");
     adjust(&mut settings);
-    let app = Application::build(settings)
+    let app = Application::build(settings.clone())
         .await
         .expect("application builds");
     let base = format!("http://127.0.0.1:{}", app.port());
+    settings.server.public_base_url = base.clone();
     let store = app.store().clone();
     let deadlines = app.deadlines().clone();
     tokio::spawn(app.run_until_stopped());
@@ -163,6 +169,7 @@ async fn spawn_on(
         store,
         deadlines,
         database_url: url,
+        settings,
         _dir: dir,
     }
 }

@@ -13,6 +13,8 @@ mod directory;
 mod helpers;
 mod intake;
 mod lookup;
+mod mail;
+mod mail_servers;
 mod operations;
 mod queue;
 mod staff;

@@ -18,6 +18,13 @@ pub struct Model {
     pub attempts: i32,
     #[sea_orm(column_type = "Text", nullable)]
     pub last_error: Option<String>,
+    /// queued | sent | failed | skipped
+    pub status: String,
+    pub next_attempt_at: Option<DateTimeUtc>,
+    pub claimed_until: Option<DateTimeUtc>,
+    pub claimed_by: Option<String>,
+    pub message_id: Option<String>,
+    pub recipient: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,457 @@
+//! Delivering the outbox (issue #6): every queued notice becomes one
+//! e-mail, sent by one instance at a time, retried with exponential
+//! back-off, and marked failed for an operator after the last attempt.
+//! Each message has its own Message-ID (replies thread back to the item),
+//! `In-Reply-To`/`References` to the citizen's own mail, the item's signed
+//! reply address, a plain-text and an HTML part, and RFC 3834's
+//! `Auto-Submitted` so other robots do not answer it.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+
+use crate::config::{MailSecurity, MailTransport, Settings};
+use crate::domain::mail::is_machine_address;
+use crate::domain::notice_templates::{Rendered, render};
+use crate::domain::reply_address::ReplyAddressing;
+use crate::domain::tracking::TrackingCode;
+use crate::store::mail::{ClaimedNotice, DeliveryResult};
+use crate::store::{Store, StoreError};
+
+/// How the outbox sends.
+pub enum Mailer {
+    File(AsyncFileTransport<Tokio1Executor>),
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Off,
+}
+
+impl Mailer {
+    pub fn from_settings(settings: &Settings) -> Result<Self, String> {
+        let out = &settings.mail.outbound;
+        match out.transport {
+            MailTransport::Off => Ok(Mailer::Off),
+            MailTransport::File => {
+                std::fs::create_dir_all(&out.file_dir).map_err(|e| {
+                    format!("mail.outbound.file_dir {}: {e}", out.file_dir.display())
+                })?;
+                Ok(Mailer::File(AsyncFileTransport::new(&out.file_dir)))
+            }
+            MailTransport::Smtp => {
+                let host = out.smtp_host.as_str();
+                let mut builder = match out.smtp_security {
+                    MailSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
+                        .map_err(|e| format!("mail.outbound: {e}"))?,
+                    MailSecurity::Starttls => {
+                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
+                            .map_err(|e| format!("mail.outbound: {e}"))?
+                    }
+                    MailSecurity::Plain => {
+                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).tls(Tls::None)
+                    }
+                }
+                .port(out.smtp_port)
+                .timeout(Some(Duration::from_secs(out.send_timeout_seconds)));
+                if out.smtp_security == MailSecurity::Starttls {
+                    // Never fall back to plain text on a relay that stops
+                    // offering STARTTLS.
+                    let tls = TlsParameters::new(host.to_string())
+                        .map_err(|e| format!("mail.outbound: {e}"))?;
+                    builder = builder.tls(Tls::Required(tls));
+                }
+                if !out.smtp_username.is_empty() {
+                    builder = builder.credentials(Credentials::new(
+                        out.smtp_username.clone(),
+                        out.smtp_password.expose_secret().to_string(),
+                    ));
+                }
+                Ok(Mailer::Smtp(builder.build()))
+            }
+        }
+    }
+
+    async fn send(&self, message: Message, timeout: Duration) -> Result<(), SendError> {
+        let result = match self {
+            Mailer::Off => return Err(SendError::Transient("delivery is off".into())),
+            Mailer::File(t) => tokio::time::timeout(timeout, t.send(message))
+                .await
+                .map(|r| {
+                    r.map(|_| ())
+                        .map_err(|e| SendError::Transient(e.to_string()))
+                }),
+            Mailer::Smtp(t) => tokio::time::timeout(timeout, t.send(message))
+                .await
+                .map(|r| {
+                    r.map(|_| ()).map_err(|e| {
+                        if e.is_permanent() {
+                            SendError::Permanent(e.to_string())
+                        } else {
+                            SendError::Transient(smtp_hint(&e))
+                        }
+                    })
+                }),
+        };
+        result.unwrap_or_else(|_| Err(SendError::Transient("timed out".into())))
+    }
+}
+
+/// An operator-facing hint for the classic misconfiguration (lldap does
+/// the same): implicit TLS against a STARTTLS port, or the reverse.
+fn smtp_hint(e: &lettre::transport::smtp::Error) -> String {
+    let text = e.to_string();
+    if text.contains("corrupt") || text.contains("incomplete response") {
+        format!("{text} (check mail.outbound.smtp_security: tls for port 465, starttls for 587)")
+    } else {
+        text
+    }
+}
+
+#[derive(Debug)]
+enum SendError {
+    Transient(String),
+    Permanent(String),
+}
+
+/// RFC 3834 `Auto-Submitted`.
+#[derive(Debug, Clone)]
+struct AutoSubmitted(&'static str);
+
+impl Header for AutoSubmitted {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(match s.trim() {
+            "auto-replied" => AutoSubmitted("auto-replied"),
+            _ => AutoSubmitted("auto-generated"),
+        })
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.to_string())
+    }
+}
+
+/// Outlook's equivalent: do not send an out-of-office reply to this.
+#[derive(Debug, Clone)]
+struct SuppressAutoReply;
+
+impl Header for SuppressAutoReply {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("X-Auto-Response-Suppress")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(SuppressAutoReply)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "All".into())
+    }
+}
+
+/// What one delivery pass did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub sent: usize,
+    pub skipped: usize,
+    pub retried: usize,
+    pub failed: usize,
+}
+
+/// Acknowledgements: at most one per sender per window.
+const ACKNOWLEDGEMENTS: [&str; 2] = ["citizen_acknowledgement", "citizen_email_acknowledgement"];
+
+/// The longest wait between two attempts.
+const MAX_BACKOFF_SECONDS: u64 = 6 * 3600;
+
+/// Delivers queued notices.
+pub struct Outbox<'a> {
+    pub store: &'a Store,
+    pub settings: &'a Settings,
+    pub mailer: &'a Mailer,
+    pub addressing: &'a ReplyAddressing,
+    /// This instance's name in claims.
+    pub holder: &'a str,
+}
+
+impl Outbox<'_> {
+    /// One pass: claims up to `batch_size` due notices and tries each once.
+    pub async fn deliver_once(&self, now: DateTime<Utc>) -> Result<DeliveryReport, StoreError> {
+        let out = &self.settings.mail.outbound;
+        if matches!(self.mailer, Mailer::Off) {
+            return Ok(DeliveryReport::default());
+        }
+        // A claim outlives one send's timeout per notice in the batch.
+        let lease = chrono::Duration::seconds(
+            i64::try_from(out.send_timeout_seconds * out.batch_size + 60).unwrap_or(3600),
+        );
+        let claimed = self
+            .store
+            .claim_notices(self.holder, out.batch_size, now + lease, now)
+            .await?;
+        let mut report = DeliveryReport::default();
+        for c in claimed {
+            let result = self.attempt(&c).await?;
+            match &result {
+                DeliveryResult::Sent { .. } => report.sent += 1,
+                DeliveryResult::Skipped { .. } => report.skipped += 1,
+                DeliveryResult::Retry { .. } => report.retried += 1,
+                DeliveryResult::Failed { .. } => report.failed += 1,
+            }
+            if let DeliveryResult::Failed { error, .. } | DeliveryResult::Retry { error, .. } =
+                &result
+            {
+                tracing::warn!(notice = %c.notice.id, kind = %c.notice.kind, attempts = c.notice.attempts, %error, "notice not delivered");
+            }
+            if !self
+                .store
+                .finish_delivery(c.notice.id, self.holder, &result, Utc::now())
+                .await?
+            {
+                tracing::warn!(notice = %c.notice.id, "claim lost before the result was recorded");
+            }
+        }
+        Ok(report)
+    }
+
+    async fn attempt(&self, c: &ClaimedNotice) -> Result<DeliveryResult, StoreError> {
+        let n = &c.notice;
+        let skip = |reason: &str| {
+            Ok(DeliveryResult::Skipped {
+                reason: reason.into(),
+            })
+        };
+        let to_submitter = n.audience == "submitter";
+        let recipient = if to_submitter {
+            c.item.as_ref().and_then(|i| i.email.clone())
+        } else {
+            c.agency_email.clone()
+        };
+        let Some(recipient) = recipient.map(|r| r.trim().to_lowercase()) else {
+            return skip(if to_submitter {
+                "no e-mail address (the submitter follows the item by lookup or phone)"
+            } else {
+                "the agency has no e-mail address in the directory"
+            });
+        };
+        // Never answer a robot (a loop through two autoresponders), and
+        // never keep writing to an address that bounces.
+        if is_machine_address(&recipient) {
+            return skip("automatic address");
+        }
+        if self.store.address_bounces(&recipient).await? {
+            return skip("the address bounced earlier");
+        }
+        let window =
+            chrono::Duration::minutes(i64::from(self.settings.mail.acknowledgement_window_minutes));
+        if n.kind == "citizen_email_acknowledgement"
+            && self
+                .store
+                .sent_recently(&recipient, &ACKNOWLEDGEMENTS, Utc::now() - window)
+                .await?
+        {
+            return skip("one acknowledgement per sender per window");
+        }
+        let Some(rendered) = render(&n.kind, &n.payload) else {
+            return Ok(DeliveryResult::Failed {
+                error: format!("no template for {}", n.kind),
+                recipient: Some(recipient),
+            });
+        };
+        let references = match (&c.item, to_submitter) {
+            (Some(item), true) if item.channel == "email" => {
+                self.store.submitter_message_ids(item.id).await?
+            }
+            _ => Vec::new(),
+        };
+        let message_id = self.message_id(n.id);
+        let message = match self.build(c, &recipient, &rendered, &message_id, &references) {
+            Ok(m) => m,
+            Err(e) => {
+                return Ok(DeliveryResult::Failed {
+                    error: e,
+                    recipient: Some(recipient),
+                });
+            }
+        };
+        let timeout = Duration::from_secs(self.settings.mail.outbound.send_timeout_seconds);
+        Ok(match self.mailer.send(message, timeout).await {
+            Ok(()) => {
+                tracing::info!(notice = %n.id, kind = %n.kind, "notice delivered");
+                DeliveryResult::Sent {
+                    message_id,
+                    recipient,
+                }
+            }
+            Err(SendError::Permanent(error)) => DeliveryResult::Failed {
+                error,
+                recipient: Some(recipient),
+            },
+            Err(SendError::Transient(error)) => {
+                let out = &self.settings.mail.outbound;
+                let attempts = u32::try_from(n.attempts.max(1)).unwrap_or(1);
+                if attempts >= out.max_attempts {
+                    DeliveryResult::Failed {
+                        error: format!("{error} (after {attempts} attempts)"),
+                        recipient: Some(recipient),
+                    }
+                } else {
+                    let wait = out
+                        .retry_base_seconds
+                        .saturating_mul(1u64 << (attempts - 1).min(20))
+                        .min(MAX_BACKOFF_SECONDS);
+                    DeliveryResult::Retry {
+                        error,
+                        at: Utc::now()
+                            + chrono::Duration::seconds(i64::try_from(wait).unwrap_or(3600)),
+                    }
+                }
+            }
+        })
+    }
+
+    /// Our Message-ID for a notice: the same on every attempt, so a
+    /// message sent twice (a crash after the relay took it) is one message
+    /// to the recipient's client.
+    fn message_id(&self, notice: uuid::Uuid) -> String {
+        let domain = self
+            .settings
+            .mail
+            .published_address
+            .rsplit_once('@')
+            .map_or("pakn.invalid", |(_, d)| d);
+        format!("pakn.{notice}@{domain}")
+    }
+
+    fn build(
+        &self,
+        c: &ClaimedNotice,
+        recipient: &str,
+        rendered: &Rendered,
+        message_id: &str,
+        references: &[String],
+    ) -> Result<Message, String> {
+        let mail = &self.settings.mail;
+        let from = Mailbox::new(
+            Some(mail.from_name.clone()),
+            mail.published_address
+                .parse()
+                .map_err(|e| format!("mail.published_address: {e}"))?,
+        );
+        let to: Mailbox = recipient
+            .parse()
+            .map_err(|e| format!("recipient address unusable: {e}"))?;
+        let mut builder = Message::builder()
+            .from(from)
+            .to(to)
+            .subject(rendered.subject.clone())
+            .message_id(Some(format!("<{message_id}>")))
+            .date_now()
+            .header(AutoSubmitted(
+                if ACKNOWLEDGEMENTS.contains(&c.notice.kind.as_str()) {
+                    "auto-replied"
+                } else {
+                    "auto-generated"
+                },
+            ))
+            .header(SuppressAutoReply);
+        // Replies from the submitter find the item by this address even
+        // when their client drops In-Reply-To.
+        if c.notice.audience == "submitter"
+            && let Some(code) = c
+                .notice
+                .payload
+                .get("tracking_code")
+                .and_then(|v| v.as_str())
+                .and_then(|v| v.parse::<TrackingCode>().ok())
+            && let Ok(reply_to) = self
+                .addressing
+                .address_for(&code)
+                .parse::<lettre::Address>()
+        {
+            builder = builder.reply_to(Mailbox::new(Some(mail.from_name.clone()), reply_to));
+        }
+        if let Some(first) = references.first() {
+            builder = builder.in_reply_to(format!("<{}>", references.last().unwrap_or(first)));
+            let all: Vec<String> = references.iter().map(|r| format!("<{r}>")).collect();
+            builder = builder.references(all.join(" "));
+        }
+        let body = with_footer(rendered, self.settings);
+        builder
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(body.clone()),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(html_body(&rendered.subject, &body)),
+                    ),
+            )
+            .map_err(|e| format!("message could not be built: {e}"))
+    }
+}
+
+/// The plain text with the sender's signature.
+fn with_footer(rendered: &Rendered, settings: &Settings) -> String {
+    format!(
+        "{}\n\n--\n{}\n{}",
+        rendered.body,
+        settings.mail.from_name,
+        settings.server.public_base_url.trim_end_matches('/')
+    )
+}
+
+/// The HTML part: the same text, escaped, one paragraph per block, in
+/// Vietnamese (`lang="vi"`) so screen readers pronounce it right.
+fn html_body(subject: &str, text: &str) -> String {
+    let paragraphs: Vec<String> = text
+        .split("\n\n")
+        .map(|p| format!("<p>{}</p>", escape(p).replace('\n', "<br>\n")))
+        .collect();
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body style=\"font-family: Arial, sans-serif; font-size: 15px; line-height: 1.5; color: #1a1a1a\">\n{}\n</body></html>\n",
+        escape(subject),
+        paragraphs.join("\n")
+    )
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_part_escapes_everything() {
+        let html = html_body("<b>", "a <script>alert(1)</script> & \"b\"\n\nđoạn 2");
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;b&quot;"));
+        assert!(html.contains("<p>đoạn 2</p>"));
+        assert!(html.contains("lang=\"vi\""));
+    }
+}

@@ -1,0 +1,513 @@
+//! The e-mail channel end to end: inbound mail becomes items and replies,
+//! robots and bounces create nothing, and the outbox delivers through a
+//! real SMTP server (aiosmtpd) with threading headers and signed reply
+//! addresses.
+
+use chrono::Utc;
+use pakn::config::{MailSecurity, MailTransport};
+use pakn::domain::staff::{ApiScope, Role};
+use pakn::services::auth::create_api_key;
+use pakn::services::mail_intake::reply_addressing;
+use pakn::services::outbox::{DeliveryReport, Mailer, Outbox};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::auth::sign_in_as;
+use crate::helpers::{Reply, TestApp, apps};
+use crate::mail_servers::SmtpSink;
+use crate::workflow::current;
+
+pub async fn gateway_key(app: &TestApp) -> String {
+    create_api_key(
+        &app.store,
+        &format!("mail-gateway-{}", uuid::Uuid::now_v7().simple()),
+        &[ApiScope::IngestEmail],
+        "tester",
+        Utc::now(),
+    )
+    .await
+    .expect("api key")
+}
+
+pub async fn push(app: &TestApp, key: &str, raw: &str) -> Reply {
+    let raw = raw.to_string();
+    app.send(
+        Method::POST,
+        "/api/v1/staff/inbound-email",
+        "/api/v1/staff/inbound-email",
+        |r| {
+            r.bearer_auth(key)
+                .header("content-type", "message/rfc822")
+                .body(raw)
+        },
+    )
+    .await
+}
+
+/// A citizen's mail (UTF-8, RFC 2047 name).
+pub fn citizen_mail(message_id: &str, from: &str, subject: &str, body: &str) -> String {
+    format!(
+        "From: =?utf-8?b?{}?= <{from}>\r\nTo: phananh@danang.gov.vn\r\nSubject: {subject}\r\nMessage-ID: <{message_id}>\r\nDate: Mon, 23 Nov 2026 08:00:00 +0700\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n",
+        b64("Nguyễn Văn An")
+    )
+}
+
+fn b64(s: &str) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = s.as_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+const COMPLETE_BODY: &str = "Kính gửi Văn phòng UBND thành phố,\n\nThủ tục cấp giấy phép xây dựng nhà ở riêng lẻ đòi nộp bản sao công chứng giấy tờ đất hai lần.\n\nHọ và tên: Nguyễn Văn An\nĐịa chỉ: 12 Lê Lợi, phường Hải Châu, TP Đà Nẵng\nĐiện thoại: 0905123456\n";
+
+/// Delivers the outbox once through the SMTP sink.
+pub async fn deliver(app: &TestApp, sink: &SmtpSink) -> DeliveryReport {
+    let mut settings = app.settings.clone();
+    settings.mail.outbound.transport = MailTransport::Smtp;
+    settings.mail.outbound.smtp_host = "127.0.0.1".into();
+    settings.mail.outbound.smtp_port = sink.port;
+    settings.mail.outbound.smtp_security = MailSecurity::Plain;
+    let mailer = Mailer::from_settings(&settings).expect("mailer");
+    let addressing = reply_addressing(&app.store, &settings, Utc::now())
+        .await
+        .expect("addressing");
+    Outbox {
+        store: &app.store,
+        settings: &settings,
+        mailer: &mailer,
+        addressing: &addressing,
+        holder: "test",
+    }
+    .deliver_once(Utc::now())
+    .await
+    .expect("outbox pass")
+}
+
+/// The value of header `name` in a raw message (unfolded).
+pub fn header(raw: &str, name: &str) -> Option<String> {
+    let head = raw.split("\r\n\r\n").next().unwrap_or(raw);
+    let head = head.split("\n\n").next().unwrap_or(head);
+    let unfolded = head.replace("\r\n ", " ").replace("\n ", " ");
+    unfolded.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+    })
+}
+
+async fn log_entry(app: &TestApp, token: &str, id: &str) -> Reply {
+    app.send(
+        Method::GET,
+        "/api/v1/staff/inbound-email/{inbound_mail_id}",
+        &format!("/api/v1/staff/inbound-email/{id}"),
+        |r| r.bearer_auth(token),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_email_becomes_an_item_is_acknowledged_by_smtp_and_a_reply_threads_back() {
+    for app in apps().await {
+        // One sink per app: both backends issue the same tracking codes.
+        let Some(sink) = SmtpSink::start() else {
+            return;
+        };
+        let key = gateway_key(&app).await;
+        let mail = citizen_mail(
+            "first-1@example.vn",
+            "an@example.vn",
+            "Thủ tục cấp phép xây dựng",
+            COMPLETE_BODY,
+        );
+        let r = push(&app, &key, &mail).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        assert_eq!(r.body["outcome"], "new_item");
+        let code = r.body["tracking_code"].as_str().unwrap().to_string();
+
+        let office = sign_in_as(&app, "kiemsoat.m", Role::ControlOffice, "48.VP").await;
+        let item = current(&app, &office, &code).await;
+        assert_eq!(
+            item["state"], "received",
+            "complete mail is not asked about"
+        );
+        assert_eq!(item["channel"], "email");
+        assert_eq!(item["submitter"]["full_name"], "Nguyễn Văn An");
+        assert_eq!(item["submitter"]["email"], "an@example.vn");
+
+        // The acknowledgement goes out by SMTP, threaded to the citizen's
+        // mail, with the signed reply address and RFC 3834 marking.
+        let report = deliver(&app, &sink).await;
+        assert!(report.sent >= 1, "{report:?}");
+        let ack = sink
+            .wait_for(|m| m.contains("To: an@example.vn") && m.contains(&code))
+            .await;
+        assert_eq!(
+            header(&ack, "In-Reply-To").as_deref(),
+            Some("<first-1@example.vn>")
+        );
+        assert_eq!(
+            header(&ack, "Auto-Submitted").as_deref(),
+            Some("auto-replied")
+        );
+        let reply_to = header(&ack, "Reply-To").expect("Reply-To");
+        assert!(reply_to.contains(&format!("phananh+{code}-")), "{reply_to}");
+        assert!(ack.contains("multipart/alternative"));
+        assert!(ack.contains("text/html"));
+        let our_id = header(&ack, "Message-ID").expect("Message-ID");
+
+        // The citizen answers: the reply lands on the same item.
+        let reply = format!(
+            "From: an@example.vn\r\nTo: phananh@danang.gov.vn\r\nSubject: Re: ack\r\nMessage-ID: <reply-1@example.vn>\r\nIn-Reply-To: {our_id}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nTôi gửi thêm: số hồ sơ 123.\r\n"
+        );
+        let r = push(&app, &key, &reply).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        assert_eq!(r.body["outcome"], "reply");
+        assert_eq!(r.body["matched_by"], "in_reply_to");
+        assert_eq!(r.body["tracking_code"], code.as_str());
+
+        // Staff see both directions on the item, and the log entry.
+        let messages = app.staff_get(&office, &code, "/messages").await;
+        assert_eq!(messages.status, StatusCode::OK, "{}", messages.body);
+        let dirs: Vec<&str> = messages.body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["direction"].as_str().unwrap())
+            .collect();
+        assert_eq!(dirs.first(), Some(&"in"), "{dirs:?}");
+        assert!(dirs.contains(&"out") && dirs.iter().filter(|d| **d == "in").count() == 2);
+        let entry = log_entry(&app, &office, r.body["inbound_mail_id"].as_str().unwrap()).await;
+        assert_eq!(entry.status, StatusCode::OK);
+        assert_eq!(entry.body["tracking_code"], code.as_str());
+
+        // The same reply again changes nothing.
+        let again = push(&app, &key, &reply).await;
+        assert_eq!(again.status, StatusCode::OK);
+        assert_eq!(again.body["duplicate"], true);
+    }
+}
+
+#[tokio::test]
+async fn a_mail_without_an_address_waits_and_the_reply_to_the_signed_address_resumes_it() {
+    for app in apps().await {
+        let key = gateway_key(&app).await;
+        let mail = citizen_mail(
+            "noaddr-1@example.vn",
+            "binh@example.vn",
+            "Giờ làm việc bộ phận một cửa",
+            "Bộ phận một cửa của phường đóng cửa sớm hơn giờ niêm yết, người dân phải quay lại nhiều lần.",
+        );
+        let r = push(&app, &key, &mail).await;
+        assert_eq!(r.body["outcome"], "new_item");
+        let code = r.body["tracking_code"].as_str().unwrap().to_string();
+        let office = sign_in_as(&app, "kiemsoat.m", Role::ControlOffice, "48.VP").await;
+        let item = current(&app, &office, &code).await;
+        assert_eq!(item["state"], "awaiting_information", "{item}");
+        let entry = log_entry(&app, &office, r.body["inbound_mail_id"].as_str().unwrap()).await;
+        assert!(
+            entry.body["note"].as_str().unwrap().contains("address"),
+            "{}",
+            entry.body
+        );
+        // The request went into the outbox, worded for a mail reply.
+        let notices = app.store.list_notices(true, 50).await.unwrap();
+        let request = notices
+            .iter()
+            .find(|n| n.kind == "citizen_request_info")
+            .expect("request queued");
+        let rendered =
+            pakn::domain::notice_templates::render(&request.kind, &request.payload).unwrap();
+        assert!(rendered.body.contains("địa chỉ liên hệ"));
+        assert!(rendered.body.contains("trả lời thư này"));
+
+        // A reply to the signed address (no In-Reply-To: a client that
+        // drops it) from the submitter completes the item.
+        let settings = app.settings.clone();
+        let addressing = reply_addressing(&app.store, &settings, Utc::now())
+            .await
+            .unwrap();
+        let address = addressing.address_for(&code.parse().unwrap());
+        let reply = format!(
+            "From: binh@example.vn\r\nTo: {}\r\nSubject: Re: bổ sung\r\nMessage-ID: <noaddr-2@example.vn>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nĐịa chỉ: 5 Trần Phú, phường Hải Châu\r\n\r\nVào Th 2 Văn phòng đã viết:\r\n> Đề nghị bổ sung\r\n",
+            address.to_lowercase()
+        );
+        let r = push(&app, &key, &reply).await;
+        assert_eq!(r.body["outcome"], "reply", "{}", r.body);
+        assert_eq!(r.body["matched_by"], "reply_address");
+        let item = current(&app, &office, &code).await;
+        assert_eq!(
+            item["state"], "received",
+            "the reply resumed the item: {item}"
+        );
+        let supplements = item["supplements"].to_string();
+        assert!(supplements.contains("5 Trần Phú"), "{supplements}");
+        assert!(
+            !supplements.contains("Đề nghị bổ sung"),
+            "quoted text dropped"
+        );
+
+        // A forged reply address (wrong signature) matches nothing.
+        let forged = address.replacen('-', "-Z", 1);
+        let r = push(
+            &app,
+            &key,
+            &format!(
+                "From: stranger@example.vn\r\nTo: {forged}\r\nSubject: hello\r\nMessage-ID: <forged-1@example.vn>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHọ và tên: Kẻ Lạ\r\nĐịa chỉ: không rõ\r\nNội dung thử nghiệm đủ dài để thành phản ánh.\r\n"
+            ),
+        )
+        .await;
+        assert_eq!(r.body["outcome"], "new_item");
+        assert_ne!(r.body["tracking_code"], code.as_str());
+    }
+}
+
+#[tokio::test]
+async fn the_code_in_a_subject_counts_only_from_the_submitter() {
+    for app in apps().await {
+        let key = gateway_key(&app).await;
+        let r = push(
+            &app,
+            &key,
+            &citizen_mail(
+                "code-1@example.vn",
+                "an@example.vn",
+                "Thủ tục",
+                COMPLETE_BODY,
+            ),
+        )
+        .await;
+        let code = r.body["tracking_code"].as_str().unwrap().to_string();
+        let from_submitter = format!(
+            "From: AN@example.vn\r\nTo: phananh@danang.gov.vn\r\nSubject: Bổ sung cho {code}\r\nMessage-ID: <code-2@example.vn>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBổ sung số hồ sơ.\r\n"
+        );
+        let r = push(&app, &key, &from_submitter).await;
+        assert_eq!(r.body["outcome"], "reply");
+        assert_eq!(r.body["matched_by"], "subject_code");
+        let stranger = format!(
+            "From: other@example.vn\r\nTo: phananh@danang.gov.vn\r\nSubject: Về {code}\r\nMessage-ID: <code-3@example.vn>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHọ và tên: Trần Khác\r\nĐịa chỉ: 1 Bạch Đằng, Đà Nẵng\r\nTôi cũng gặp vấn đề tương tự khi làm thủ tục này.\r\n"
+        );
+        let r = push(&app, &key, &stranger).await;
+        assert_eq!(
+            r.body["outcome"], "new_item",
+            "a stranger cannot write into an item"
+        );
+        assert_ne!(r.body["tracking_code"], code.as_str());
+    }
+}
+
+#[tokio::test]
+async fn robots_bounces_and_unreadable_mail_create_no_item() {
+    for app in apps().await {
+        // One sink per app: both backends issue the same tracking codes.
+        let Some(sink) = SmtpSink::start() else {
+            return;
+        };
+        let key = gateway_key(&app).await;
+        let office = sign_in_as(&app, "kiemsoat.m", Role::ControlOffice, "48.VP").await;
+        let before = app.store.count_feedback().await.unwrap();
+        for (file, outcome) in [
+            ("auto_reply.eml", "automatic"),
+            ("out_of_office.eml", "automatic"),
+        ] {
+            let raw = std::fs::read_to_string(format!(
+                "{}/tests/data/mail/{file}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap();
+            let r = push(&app, &key, &raw).await;
+            assert_eq!(r.body["outcome"], outcome, "{file}: {}", r.body);
+        }
+        let r = push(&app, &key, "this is not an e-mail at all").await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        assert_eq!(r.body["outcome"], "quarantined");
+        // A robot sender (noreply@…) gets no item and no answer either.
+        let r = push(
+            &app,
+            &key,
+            &citizen_mail(
+                "robot-1@example.vn",
+                "no-reply@bank.example.vn",
+                "Sao kê",
+                COMPLETE_BODY,
+            ),
+        )
+        .await;
+        assert_eq!(r.body["outcome"], "automatic");
+        assert_eq!(app.store.count_feedback().await.unwrap(), before);
+
+        // A real item, its acknowledgement sent, then bounced: the
+        // address is marked and the next notice to it is not sent.
+        let r = push(
+            &app,
+            &key,
+            &citizen_mail(
+                "bounce-1@example.vn",
+                "gone@example.vn",
+                "Thủ tục",
+                COMPLETE_BODY,
+            ),
+        )
+        .await;
+        let code = r.body["tracking_code"].as_str().unwrap().to_string();
+        deliver(&app, &sink).await;
+        let ack = sink
+            .wait_for(|m| m.contains("To: gone@example.vn") && m.contains(&code))
+            .await;
+        let our_id = header(&ack, "Message-ID").unwrap();
+        let dsn = format!(
+            "From: MAILER-DAEMON@mx.example.vn\r\nTo: phananh@danang.gov.vn\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-1@mx.example.vn>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nThe mail system could not deliver.\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.vn\r\n\r\nFinal-Recipient: rfc822; gone@example.vn\r\nAction: failed\r\nStatus: 5.1.1\r\n--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {our_id}\r\nTo: gone@example.vn\r\n--B--\r\n"
+        );
+        let r = push(&app, &key, &dsn).await;
+        assert_eq!(r.body["outcome"], "bounce", "{}", r.body);
+        assert_eq!(r.body["tracking_code"], code.as_str());
+        let staff = current(&app, &office, &code).await;
+        step_request_info(&app, &office, &code, staff["version"].as_i64().unwrap()).await;
+        let report = deliver(&app, &sink).await;
+        assert_eq!(report.sent, 0, "{report:?}");
+        assert_eq!(report.skipped, 1, "{report:?}");
+        let messages = app.staff_get(&office, &code, "/messages").await;
+        let last_out = messages.body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|m| m["direction"] == "out")
+            .unwrap()
+            .clone();
+        assert_eq!(last_out["delivery"], "skipped");
+        assert!(last_out["error"].as_str().unwrap().contains("bounced"));
+    }
+}
+
+async fn step_request_info(app: &TestApp, token: &str, code: &str, version: i64) {
+    let r = crate::workflow::act(
+        app,
+        token,
+        code,
+        "request-info",
+        json!({"version": version, "message": "Đề nghị cung cấp số hồ sơ."}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+#[tokio::test]
+async fn one_acknowledgement_per_sender_per_window() {
+    for app in apps().await {
+        // One sink per app: both backends issue the same tracking codes.
+        let Some(sink) = SmtpSink::start() else {
+            return;
+        };
+        let key = gateway_key(&app).await;
+        for i in 0..3 {
+            let r = push(
+                &app,
+                &key,
+                &citizen_mail(
+                    &format!("loop-{i}@example.vn"),
+                    "loop@example.vn",
+                    &format!("Thủ tục {i}"),
+                    COMPLETE_BODY,
+                ),
+            )
+            .await;
+            assert_eq!(r.body["outcome"], "new_item");
+        }
+        let report = deliver(&app, &sink).await;
+        assert_eq!((report.sent, report.skipped), (1, 2), "{report:?}");
+    }
+}
+
+#[tokio::test]
+async fn only_a_gateway_key_may_push_and_only_the_office_and_auditors_read_the_log() {
+    for app in apps().await {
+        let key = gateway_key(&app).await;
+        let portal = create_api_key(
+            &app.store,
+            "portal",
+            &[ApiScope::SubmitFeedback],
+            "tester",
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        let office = sign_in_as(&app, "kiemsoat.m", Role::ControlOffice, "48.VP").await;
+        let officer = sign_in_as(&app, "canbo.m", Role::AgencyOfficer, "48.SXD").await;
+        let mail = citizen_mail(
+            "auth-1@example.vn",
+            "an@example.vn",
+            "Thủ tục",
+            COMPLETE_BODY,
+        );
+        for token in [&portal, &office] {
+            assert_eq!(push(&app, token, &mail).await.status, StatusCode::FORBIDDEN);
+        }
+        let wrong_type = app
+            .send(
+                Method::POST,
+                "/api/v1/staff/inbound-email",
+                "/api/v1/staff/inbound-email",
+                |r| {
+                    r.bearer_auth(&key)
+                        .header("content-type", "text/plain")
+                        .body(mail.clone())
+                },
+            )
+            .await;
+        assert_eq!(wrong_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let r = push(&app, &key, &mail).await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        let id = r.body["inbound_mail_id"].as_str().unwrap().to_string();
+
+        let list = |token: String| {
+            let app = &app;
+            async move {
+                app.send(
+                    Method::GET,
+                    "/api/v1/staff/inbound-email",
+                    "/api/v1/staff/inbound-email?outcome=new_item",
+                    |r| r.bearer_auth(token),
+                )
+                .await
+            }
+        };
+        let page = list(office.clone()).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert_eq!(page.body["total"], 1);
+        assert_eq!(list(officer.clone()).await.status, StatusCode::FORBIDDEN);
+        let raw = app
+            .send(
+                Method::GET,
+                "/api/v1/staff/inbound-email/{inbound_mail_id}/raw",
+                &format!("/api/v1/staff/inbound-email/{id}/raw"),
+                |r| r.bearer_auth(&office),
+            )
+            .await;
+        assert_eq!(raw.status, StatusCode::OK);
+        assert_eq!(raw.header("content-type"), Some("message/rfc822"));
+        assert!(
+            raw.header("content-disposition")
+                .unwrap()
+                .starts_with("attachment")
+        );
+        let unknown = log_entry(&app, &office, &uuid::Uuid::now_v7().to_string()).await;
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+        let bad: Value = list(office.clone()).await.body;
+        assert!(bad["items"][0]["from_address"].is_string());
+    }
+}

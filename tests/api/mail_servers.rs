@@ -1,0 +1,119 @@
+//! Real mail servers for the e-mail tests, started and stopped by the
+//! tests on 127.0.0.1 only: an SMTP sink (aiosmtpd from PyPI, writing a
+//! Maildir) and an IMAP server (Dovecot from Debian). `.ci/run` installs
+//! both and sets `PAKN_TEST_REQUIRE_MAIL_SERVERS=1`, so there a missing
+//! server fails the run; on a developer's machine without them the tests
+//! that need them say so and stop early.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn wait_for_port(port: u16, child: &mut Child, what: &str) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited early: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what} did not listen on 127.0.0.1:{port}");
+}
+
+/// Whether a missing server fails the test (CI) or skips it.
+fn required() -> bool {
+    std::env::var("PAKN_TEST_REQUIRE_MAIL_SERVERS").is_ok_and(|v| v == "1")
+}
+
+fn unavailable(what: &str, why: &str) -> Option<()> {
+    if required() {
+        panic!("{what} is required (PAKN_TEST_REQUIRE_MAIL_SERVERS=1) but {why}");
+    }
+    eprintln!("SKIPPED: {what} not available ({why}); `.ci/run` installs it");
+    None
+}
+
+/// An SMTP server that keeps every message in a Maildir.
+pub struct SmtpSink {
+    pub port: u16,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl SmtpSink {
+    pub fn start() -> Option<Self> {
+        let python = std::env::var("PAKN_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        let probe = Command::new(&python)
+            .args(["-c", "import aiosmtpd"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if !probe.is_ok_and(|s| s.success()) {
+            unavailable(
+                "aiosmtpd",
+                &format!("`{python} -c 'import aiosmtpd'` failed"),
+            )?;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let mut child = Command::new(&python)
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(dir.path().join("maildir"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("aiosmtpd starts");
+        wait_for_port(port, &mut child, "aiosmtpd");
+        Some(Self { port, child, dir })
+    }
+
+    /// Every message received so far, raw.
+    pub fn messages(&self) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            if let Ok(entries) = std::fs::read_dir(self.dir.path().join("maildir").join(sub)) {
+                for e in entries.flatten() {
+                    out.push(std::fs::read(e.path()).expect("maildir file"));
+                }
+            }
+        }
+        out
+    }
+
+    /// Waits until a message for which `pick` holds has arrived.
+    pub async fn wait_for(&self, pick: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            for m in self.messages() {
+                let text = String::from_utf8_lossy(&m).into_owned();
+                if pick(&text) {
+                    return text;
+                }
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "no such message in the SMTP sink"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
