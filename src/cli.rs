@@ -72,6 +72,9 @@ enum Command {
     /// mail.outbound.interval_seconds (for cron or a first test of the
     /// relay settings).
     Outbox,
+    /// Poll the published mailbox once ([mail.imap], which need not be
+    /// enabled for this), as the server does continuously when it is.
+    PollImap,
     /// Ingest one e-mail from standard input (for an MTA pipe alias).
     /// Exit 0 when stored (or already stored), 65 when the message is
     /// unusable (it is still logged for staff), 75 when the database is
@@ -373,6 +376,30 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
                 holder: &holder,
             };
             let report = outbox.deliver_once(Utc::now()).await?;
+            println!("{}", serde_json::to_string(&report)?);
+            store.close().await;
+        }
+        Command::PollImap => {
+            let store = Store::connect(&settings.database).await?;
+            store.migrate_up().await?;
+            let deadlines = start_deadlines(&store, &settings).await?;
+            let reasons = settings.rejection_reasons().map_err(anyhow::Error::msg)?;
+            let addressing =
+                crate::services::mail_intake::reply_addressing(&store, &settings, Utc::now())
+                    .await?;
+            let holder = crate::startup::instance_name();
+            let poller = crate::services::imap::ImapPoller {
+                intake: crate::services::mail_intake::MailIntake {
+                    store: &store,
+                    settings: &settings,
+                    deadlines: &deadlines,
+                    reasons: &reasons,
+                    addressing: &addressing,
+                },
+                imap: &settings.mail.imap,
+                holder: &holder,
+            };
+            let report = poller.poll_once().await?;
             println!("{}", serde_json::to_string(&report)?);
             store.close().await;
         }

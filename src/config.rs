@@ -371,8 +371,9 @@ impl Settings {
             plain_only_on_loopback("mail.outbound", &out.smtp_host, out.smtp_security)?;
         }
         let imap = &mail.imap;
+        // Checked even when disabled: `pakn poll-imap` uses it too.
+        plain_only_on_loopback("mail.imap", &imap.host, imap.security)?;
         if imap.enabled {
-            plain_only_on_loopback("mail.imap", &imap.host, imap.security)?;
             if imap.mailbox.is_empty() || imap.username.is_empty() {
                 return Err("mail.imap: mailbox and username are required".into());
             }

@@ -82,6 +82,13 @@ impl Application {
             reply_addressing.clone(),
             mailer,
         );
+        spawn_imap_poller(
+            store.clone(),
+            settings.clone(),
+            deadlines.clone(),
+            reasons.clone(),
+            reply_addressing.clone(),
+        );
         spawn_housekeeping(store.clone(), settings.clone(), rate_limits);
         spawn_deadline_scheduler(
             store.clone(),
@@ -226,6 +233,53 @@ pub fn instance_name() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "pakn".into());
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     format!("{host}:{}:{}", std::process::id(), &nonce[..8])
+}
+
+/// Polls the published mailbox every `mail.imap.poll_interval_seconds`,
+/// backing off after failures (a server down, a wrong password); one
+/// instance at a time holds the mailbox.
+fn spawn_imap_poller(
+    store: Store,
+    settings: Arc<Settings>,
+    deadlines: Arc<DeadlineService>,
+    reasons: Arc<crate::domain::rejection::RejectionReasons>,
+    addressing: Arc<crate::domain::reply_address::ReplyAddressing>,
+) {
+    if !settings.mail.imap.enabled {
+        return;
+    }
+    let holder = instance_name();
+    tokio::spawn(async move {
+        let interval = settings.mail.imap.poll_interval_seconds;
+        let mut failures = 0u32;
+        loop {
+            let poller = crate::services::imap::ImapPoller {
+                intake: crate::services::mail_intake::MailIntake {
+                    store: &store,
+                    settings: &settings,
+                    deadlines: &deadlines,
+                    reasons: &reasons,
+                    addressing: &addressing,
+                },
+                imap: &settings.mail.imap,
+                holder: &holder,
+            };
+            match poller.poll_once().await {
+                Ok(report) => {
+                    failures = 0;
+                    if report.fetched > 0 {
+                        tracing::info!(?report, "mailbox polled");
+                    }
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(error = %e, failures, "mailbox poll failed; retrying later");
+                }
+            }
+            let wait = crate::services::imap::backoff(interval, failures);
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+        }
+    });
 }
 
 /// Delivers queued notices every `mail.outbound.interval_seconds`; safe

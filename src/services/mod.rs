@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod calendar;
 pub mod deadlines;
+pub mod imap;
 pub mod intake;
 pub mod lookup;
 pub mod mail_intake;

@@ -11,6 +11,7 @@ mod coordination;
 mod deadlines;
 mod directory;
 mod helpers;
+mod imap;
 mod intake;
 mod lookup;
 mod mail;
