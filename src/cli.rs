@@ -85,6 +85,10 @@ enum Command {
         /// Only those not yet delivered.
         #[arg(long)]
         unsent: bool,
+        /// Only those with this delivery status: queued, sent, failed or
+        /// skipped (e.g. `--status failed` after a relay outage).
+        #[arg(long, value_parser = ["queued", "sent", "failed", "skipped"])]
+        status: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: u64,
     },
@@ -256,9 +260,14 @@ async fn ingest_email(settings: Settings) -> ExitCode {
         eprintln!("pakn: cannot read the message: {e}");
         return ExitCode::from(EX_TEMPFAIL);
     }
+    // One message per process: a small pool, and no migration check (the
+    // server and `pakn migrate` do that; an unmigrated database fails the
+    // insert and the MTA retries).
+    let mut database = settings.database.clone();
+    database.max_connections = 2;
+    database.min_connections = 0;
     let result = async {
-        let store = Store::connect(&settings.database).await?;
-        store.migrate_up().await?;
+        let store = Store::connect(&database).await?;
         let deadlines = start_deadlines(&store, &settings)
             .await
             .map_err(|e| crate::store::StoreError::Integrity(format!("{e:#}")))?;
@@ -426,10 +435,18 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             api_key_command(&store, action).await?;
             store.close().await;
         }
-        Command::Notices { unsent, limit } => {
+        Command::Notices {
+            unsent,
+            status,
+            limit,
+        } => {
             let store = Store::connect(&settings.database).await?;
             store.migrate_up().await?;
-            for n in store.list_notices(unsent, limit).await? {
+            let notices = match status {
+                Some(status) => store.notices_with_status(&status, limit).await?,
+                None => store.list_notices(unsent, limit).await?,
+            };
+            for n in notices {
                 println!(
                     "{}",
                     serde_json::json!({
@@ -442,6 +459,9 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
                         "payload": n.payload,
                         "created_at": n.created_at,
                         "sent_at": n.sent_at,
+                        "status": n.status,
+                        "attempts": n.attempts,
+                        "last_error": n.last_error,
                     })
                 );
             }

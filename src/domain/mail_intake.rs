@@ -297,6 +297,28 @@ mod tests {
         assert!(tracking_codes_in("không có mã").is_empty());
     }
 
+    proptest::proptest! {
+        /// Ingestion's pure part never panics, whatever arrives (the fuzz
+        /// target in tests/fuzz goes further, with coverage guidance).
+        #[test]
+        fn any_bytes_are_read_without_panicking(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2048)) {
+            if let Ok(m) = parse(&bytes) {
+                let s = from_mail(&m, &rules());
+                let _ = request_for(&s.missing);
+                let _ = tracking_codes_in(&m.subject);
+                let _ = reply_text(&m.text);
+            }
+        }
+
+        #[test]
+        fn any_text_under_headers_is_read_without_panicking(body in "\\PC{0,400}", subject in "\\PC{0,80}") {
+            let m = mail("x@example.vn", &subject.replace(['\r', '\n'], " "), &body);
+            let s = from_mail(&m, &rules());
+            proptest::prop_assert!(s.feedback.title.chars().count() <= 200);
+            proptest::prop_assert!(!s.feedback.title.is_empty());
+        }
+    }
+
     #[test]
     fn quoted_text_is_dropped_from_replies() {
         let text = "Địa chỉ: 5 Trần Phú, Hải Châu\n\nVào Th 2, 23 thg 11, 2026 lúc 08:00 Văn phòng <phananh@danang.gov.vn> đã viết:\n> Đề nghị bổ sung\n> địa chỉ";

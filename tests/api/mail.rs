@@ -511,3 +511,205 @@ async fn only_a_gateway_key_may_push_and_only_the_office_and_auditors_read_the_l
         assert!(bad["items"][0]["from_address"].is_string());
     }
 }
+
+#[tokio::test]
+async fn delivery_retries_with_back_off_and_gives_up_after_the_last_attempt() {
+    for app in apps().await {
+        let key = gateway_key(&app).await;
+        push(
+            &app,
+            &key,
+            &citizen_mail(
+                "retry-1@example.vn",
+                "an@example.vn",
+                "Thủ tục",
+                COMPLETE_BODY,
+            ),
+        )
+        .await;
+        // A relay that is not there: a temporary failure.
+        let mut settings = app.settings.clone();
+        settings.mail.outbound.transport = MailTransport::Smtp;
+        settings.mail.outbound.smtp_host = "127.0.0.1".into();
+        settings.mail.outbound.smtp_port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        settings.mail.outbound.smtp_security = MailSecurity::Plain;
+        settings.mail.outbound.max_attempts = 2;
+        settings.mail.outbound.retry_base_seconds = 3600;
+        let mailer = Mailer::from_settings(&settings).unwrap();
+        let addressing = reply_addressing(&app.store, &settings, Utc::now())
+            .await
+            .unwrap();
+        let outbox = Outbox {
+            store: &app.store,
+            settings: &settings,
+            mailer: &mailer,
+            addressing: &addressing,
+            holder: "test",
+        };
+        let first = outbox.deliver_once(Utc::now()).await.unwrap();
+        assert_eq!(first.retried, 1, "{first:?}");
+        // Not due again before the back-off has passed.
+        let early = outbox.deliver_once(Utc::now()).await.unwrap();
+        assert_eq!(early, DeliveryReport::default());
+        let later = Utc::now() + chrono::Duration::seconds(3601);
+        let last = outbox.deliver_once(later).await.unwrap();
+        assert_eq!(last.failed, 1, "{last:?}");
+        let failed = app.store.notices_with_status("failed", 10).await.unwrap();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].attempts, 2);
+        assert!(
+            failed[0]
+                .last_error
+                .as_deref()
+                .unwrap()
+                .contains("after 2 attempts")
+        );
+    }
+}
+
+#[tokio::test]
+async fn two_instances_delivering_send_each_notice_once() {
+    for app in apps().await {
+        let Some(sink) = SmtpSink::start() else {
+            return;
+        };
+        let key = gateway_key(&app).await;
+        for i in 0..8 {
+            push(
+                &app,
+                &key,
+                &citizen_mail(
+                    &format!("pair-{i}@example.vn"),
+                    &format!("dan{i}@example.vn"),
+                    "Thủ tục",
+                    COMPLETE_BODY,
+                ),
+            )
+            .await;
+        }
+        let mut settings = app.settings.clone();
+        settings.mail.outbound.transport = MailTransport::Smtp;
+        settings.mail.outbound.smtp_host = "127.0.0.1".into();
+        settings.mail.outbound.smtp_port = sink.port;
+        settings.mail.outbound.smtp_security = MailSecurity::Plain;
+        settings.mail.outbound.batch_size = 3;
+        let mailer = Mailer::from_settings(&settings).unwrap();
+        let addressing = reply_addressing(&app.store, &settings, Utc::now())
+            .await
+            .unwrap();
+        let run = |holder: &'static str| {
+            let (app, settings, mailer, addressing) = (&app, &settings, &mailer, &addressing);
+            async move {
+                let outbox = Outbox {
+                    store: &app.store,
+                    settings,
+                    mailer,
+                    addressing,
+                    holder,
+                };
+                let mut sent = 0;
+                loop {
+                    let r = outbox.deliver_once(Utc::now()).await.unwrap();
+                    if r == DeliveryReport::default() {
+                        return sent;
+                    }
+                    sent += r.sent;
+                }
+            }
+        };
+        let (a, b) = tokio::join!(run("a"), run("b"));
+        assert_eq!(a + b, 8, "a {a}, b {b}");
+        assert_eq!(sink.messages().len(), 8, "each notice once");
+    }
+}
+
+#[tokio::test]
+async fn ingest_email_tells_the_mta_what_to_do_by_exit_code() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    for app in apps().await {
+        let run = |url: &str, input: &[u8]| {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_pakn"))
+                .arg("ingest-email")
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .env("PAKN__DATABASE__URL", url)
+                .env("PAKN__DATABASE__CONNECT_TIMEOUT_SECONDS", "2")
+                .env("PAKN__DATABASE__ACQUIRE_TIMEOUT_SECONDS", "2")
+                .env("PAKN__LOG__LEVEL", "error")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("pakn runs");
+            child.stdin.take().unwrap().write_all(input).unwrap();
+            let out = child.wait_with_output().unwrap();
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+            )
+        };
+        let mail = citizen_mail(
+            "pipe-1@example.vn",
+            "an@example.vn",
+            "Thủ tục",
+            COMPLETE_BODY,
+        );
+        let (code, out) = run(&app.database_url, mail.as_bytes());
+        assert_eq!(code, Some(0), "{out}");
+        assert!(out.contains("\"outcome\":\"new_item\""), "{out}");
+        // Again: stored already, still success (the MTA must not retry).
+        let (code, out) = run(&app.database_url, mail.as_bytes());
+        assert_eq!(code, Some(0));
+        assert!(out.contains("\"duplicate\":true"), "{out}");
+        // Unusable: EX_DATAERR, yet logged for staff.
+        let (code, _) = run(&app.database_url, b"\x00\x01 not mail");
+        assert_eq!(code, Some(65));
+        let (log, _) = app
+            .store
+            .inbound_mail_log(&pakn::store::mail::InboundMailFilter {
+                outcome: Some("quarantined".into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(log.len(), 1);
+        // No database: EX_TEMPFAIL, so the MTA keeps the message.
+        let unreachable = if app.backend == "sqlite" {
+            "sqlite:///nonexistent-dir/for/pakn/x.db?mode=ro".to_string()
+        } else {
+            "postgres://postgres@127.0.0.1:1/none".to_string()
+        };
+        let (code, _) = run(&unreachable, mail.as_bytes());
+        assert_eq!(code, Some(75));
+    }
+}
+
+#[tokio::test]
+async fn attachments_follow_the_web_form_rules_and_refusals_are_noted() {
+    for app in apps().await {
+        let key = gateway_key(&app).await;
+        // A PNG (accepted) and a Windows program (refused by content, not
+        // by its innocent name).
+        let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+        let exe = "TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAgAAAAA==";
+        let mail = format!(
+            "From: an@example.vn\r\nTo: phananh@danang.gov.vn\r\nSubject: =?utf-8?q?C=C3=B3_=E1=BA=A3nh?=\r\nMessage-ID: <files-1@example.vn>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n--XX\r\nContent-Type: image/png; name=\"anh.png\"\r\nContent-Disposition: attachment; filename=\"anh.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{png}\r\n--XX\r\nContent-Type: application/pdf; name=\"hoso.pdf\"\r\nContent-Disposition: attachment; filename=\"hoso.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{exe}\r\n--XX--\r\n",
+            COMPLETE_BODY.replace('\n', "\r\n")
+        );
+        let r = push(&app, &key, &mail).await;
+        assert_eq!(r.body["outcome"], "new_item", "{}", r.body);
+        let code = r.body["tracking_code"].as_str().unwrap().to_string();
+        let office = sign_in_as(&app, "kiemsoat.m", Role::ControlOffice, "48.VP").await;
+        let item = current(&app, &office, &code).await;
+        let files = item["attachments"].as_array().unwrap();
+        assert_eq!(files.len(), 1, "{item}");
+        assert_eq!(files[0]["file_name"], "anh.png");
+        let entry = log_entry(&app, &office, r.body["inbound_mail_id"].as_str().unwrap()).await;
+        let note = entry.body["note"].as_str().unwrap_or_default();
+        assert!(note.contains("hoso.pdf"), "{note}");
+    }
+}
