@@ -15,6 +15,7 @@ mod m20261122_000008_workflow_fields;
 mod m20261122_000009_supplements_and_ratings;
 mod m20261122_000010_coordination;
 mod m20261122_000011_email_channel;
+mod m20261122_000012_public_qa;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000009_supplements_and_ratings::Migration),
             Box::new(m20261122_000010_coordination::Migration),
             Box::new(m20261122_000011_email_channel::Migration),
+            Box::new(m20261122_000012_public_qa::Migration),
         ]
     }
 }

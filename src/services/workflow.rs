@@ -13,7 +13,7 @@ use crate::domain::feedback::{ContentCategory, FeedbackKind, FeedbackState, Fiel
 use crate::domain::ids::{AgencyId, FeedbackId};
 use crate::domain::rejection::{CLARIFICATION_TIMEOUT, RejectionReasons};
 use crate::domain::staff::Actor;
-use crate::domain::text::{clean_line, clean_multiline};
+use crate::domain::text::{clean_line, clean_multiline, fold_for_search};
 use crate::domain::time::to_vietnam_rfc3339;
 use crate::domain::workflow::{Action, may_take, next_state, role_may_ever};
 use crate::services::deadlines::{ClockChange, ClockError, DeadlineService};
@@ -40,6 +40,8 @@ pub struct ActionBody {
     pub agency_code: Option<String>,
     pub text: Option<String>,
     pub question_redacted: Option<String>,
+    #[serde(default)]
+    pub title_redacted: Option<String>,
     /// `merge`: the primary item's tracking code.
     pub into: Option<String>,
     /// `request-coordination`: the sub-deadline, in the policy's unit
@@ -586,7 +588,27 @@ async fn take_action(
             {
                 errors.push(FieldError::new("question_redacted", "not_publishable"));
             }
+            // The original title may name people as much as the text does
+            // (DOMAIN §8 rule 2): the public sees only the redacted one.
+            let title = required(
+                &body.title_redacted,
+                "title_redacted",
+                usize::try_from(settings.intake.title_max_chars).unwrap_or(200),
+                false,
+                &mut errors,
+            );
+            // Search runs on what is published only: a name left in the
+            // private original must not find the item.
+            let public_text = match (&title, &question) {
+                (Some(t), Some(q)) => Some(fold_for_search(&format!(
+                    "{t} {q} {}",
+                    item.answer.as_deref().unwrap_or_default()
+                ))),
+                _ => None,
+            };
             set.push((ItemField::QuestionRedacted, text(question)));
+            set.push((ItemField::TitleRedacted, text(title)));
+            set.push((ItemField::PublicSearchText, text(public_text)));
             set.push((ItemField::PublishedAt, Value::from(Some(now))));
             notices.push(notice(
                 "citizen_published",
@@ -602,6 +624,7 @@ async fn take_action(
         Action::Unpublish => {
             reason = optional(&body.note, "note", 2000, &mut errors);
             set.push((ItemField::PublishedAt, Value::from(None::<DateTime<Utc>>)));
+            set.push((ItemField::PublicSearchText, text(None)));
         }
         Action::Close => {
             reason = optional(&body.note, "note", 2000, &mut errors);

@@ -9,6 +9,7 @@ pub mod directory_cache;
 pub mod entities;
 pub mod feedback;
 pub mod mail;
+pub mod public_qa;
 pub mod queue;
 pub mod staff;
 pub mod workflow;

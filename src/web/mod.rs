@@ -11,6 +11,7 @@ pub mod intake_body;
 pub mod mail;
 pub mod middleware;
 pub mod problem;
+pub mod public;
 pub mod rate_limit;
 pub mod staff;
 
@@ -278,6 +279,15 @@ pub fn endpoints() -> Vec<Endpoint> {
             "/api/v1/staff/inbound-email/{inbound_mail_id}/raw",
             || web::get().to(mail::get_inbound_email_raw),
         ),
+        endpoint(Method::GET, "/api/v1/public/qa", || {
+            web::get().to(public::list_qa)
+        }),
+        endpoint(Method::GET, "/api/v1/public/qa/{tracking_code}", || {
+            web::get().to(public::get_qa)
+        }),
+        endpoint(Method::GET, "/hoi-dap/feed.atom", || {
+            web::get().to(public::atom_feed)
+        }),
         endpoint(Method::GET, "/api/v1/agencies", || {
             web::get().to(directory::list_agencies)
         }),

@@ -508,6 +508,7 @@ async fn item_json(
         "answer": item.answer,
         "answered_at": item.answered_at.map(to_vietnam_rfc3339),
         "question_redacted": item.question_redacted,
+        "title_redacted": item.title_redacted,
         "published_at": item.published_at.map(to_vietnam_rfc3339),
         "withheld_reason": item.withheld_reason,
         "bounce_count": item.bounce_count,

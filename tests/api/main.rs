@@ -17,6 +17,7 @@ mod lookup;
 mod mail;
 mod mail_servers;
 mod operations;
+mod public_qa;
 mod queue;
 mod staff;
 mod storage;

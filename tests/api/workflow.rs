@@ -150,7 +150,7 @@ async fn an_item_goes_from_receipt_to_publication_through_an_agency() {
             &control,
             &code,
             "publish",
-            json!({"question_redacted": "Hồ sơ cấp phép xây dựng nộp ngày 02/10 đã quá hạn."}),
+            json!({"question_redacted": "Hồ sơ cấp phép xây dựng nộp ngày 02/10 đã quá hạn.", "title_redacted": "Cấp phép xây dựng quá hạn"}),
         )
         .await;
         assert_eq!(item["state"], "published");
@@ -169,7 +169,7 @@ async fn an_item_goes_from_receipt_to_publication_through_an_agency() {
             &control,
             &code,
             "publish",
-            json!({"question_redacted": "Hồ sơ cấp phép xây dựng đã quá hạn."}),
+            json!({"question_redacted": "Hồ sơ cấp phép xây dựng đã quá hạn.", "title_redacted": "Cấp phép xây dựng quá hạn"}),
         )
         .await;
         let item = step(&app, &control, &code, "close", json!({})).await;
@@ -226,7 +226,7 @@ async fn an_item_goes_from_receipt_to_publication_through_an_agency() {
             &control,
             &code,
             "publish",
-            json!({"version": version, "question_redacted": "x"}),
+            json!({"version": version, "question_redacted": "x", "title_redacted": "x"}),
         )
         .await;
         assert_eq!(again.status, StatusCode::CONFLICT);
@@ -288,7 +288,7 @@ async fn rejection_needs_a_legal_reason_and_ends_every_deadline() {
             &control,
             &code,
             "publish",
-            json!({"version": item["version"], "question_redacted": "x"}),
+            json!({"version": item["version"], "question_redacted": "x", "title_redacted": "x"}),
         )
         .await;
         assert_eq!(

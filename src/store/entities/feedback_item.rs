@@ -62,6 +62,10 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub rating_comment: Option<String>,
     pub rated_at: Option<DateTimeUtc>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub title_redacted: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub public_search_text: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,263 @@
+//! The public Q&A data: only what was published, searchable without
+//! diacritics, cacheable, open to portals' browsers, and as an Atom feed.
+
+use pakn::domain::staff::Role;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::auth::sign_in_as;
+use crate::helpers::{TestApp, apps, valid_submission};
+use crate::workflow::step;
+
+/// Takes a submission through the control office to publication.
+async fn publish(
+    app: &TestApp,
+    control: &str,
+    submission: Value,
+    title: &str,
+    question: &str,
+    answer: &str,
+) -> String {
+    let r = app.post_feedback(&submission).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let code = r.body["tracking_code"].as_str().unwrap().to_string();
+    step(
+        app,
+        control,
+        &code,
+        "classify",
+        json!({"content_category": "implementation_problem"}),
+    )
+    .await;
+    step(app, control, &code, "accept", json!({})).await;
+    step(app, control, &code, "answer", json!({"text": answer})).await;
+    step(app, control, &code, "sign-off", json!({})).await;
+    step(app, control, &code, "approve", json!({})).await;
+    let item = step(
+        app,
+        control,
+        &code,
+        "publish",
+        json!({"title_redacted": title, "question_redacted": question}),
+    )
+    .await;
+    assert_eq!(item["state"], "published");
+    code
+}
+
+async fn qa(app: &TestApp, query: &str) -> crate::helpers::Reply {
+    app.send(
+        Method::GET,
+        "/api/v1/public/qa",
+        &format!("/api/v1/public/qa{query}"),
+        |r| r,
+    )
+    .await
+}
+
+const PRIVATE: [&str; 6] = [
+    "Nguyễn Văn An",
+    "0912",
+    "an.nguyen@example.vn",
+    "12 Lê Lợi",
+    "Trần Thị Bí Mật",
+    "lookup_token",
+];
+
+#[tokio::test]
+async fn only_what_was_published_is_public_and_searchable_without_diacritics() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.q", Role::ControlOffice, "48.VP").await;
+        // The original names a third person in the title and the text.
+        let mut submission = valid_submission();
+        submission["title"] = json!("Bà Trần Thị Bí Mật làm chậm hồ sơ cấp phép");
+        submission["content"] = json!(
+            "Cán bộ Trần Thị Bí Mật giữ hồ sơ cấp giấy phép xây dựng của tôi quá hạn ba tuần."
+        );
+        let code = publish(
+            &app,
+            &control,
+            submission,
+            "Hồ sơ cấp phép xây dựng bị chậm",
+            "Cán bộ tiếp nhận giữ hồ sơ cấp giấy phép xây dựng quá hạn ba tuần.",
+            "Sở Xây dựng đã chấn chỉnh bộ phận một cửa; hồ sơ được trả kết quả ngày 25/11.",
+        )
+        .await;
+        // A second, unpublished item never shows.
+        app.post_feedback(&valid_submission()).await;
+
+        let all = qa(&app, "").await;
+        assert_eq!(all.status, StatusCode::OK);
+        assert_eq!(all.body["total"], 1);
+        let item = &all.body["items"][0];
+        assert_eq!(item["tracking_code"], code.as_str());
+        assert_eq!(item["title"], "Hồ sơ cấp phép xây dựng bị chậm");
+        assert!(item["answer"].as_str().unwrap().contains("chấn chỉnh"));
+        assert_eq!(item["agency"]["code"], "48.VP");
+        let text = all.body.to_string();
+        for private in PRIVATE {
+            assert!(!text.contains(private), "{private} leaked: {text}");
+        }
+
+        // Without diacritics, any case, several words.
+        for q in ["cap%20phep", "C%C3%A2p%20PHEP", "chan%20chinh"] {
+            assert_eq!(qa(&app, &format!("?q={q}")).await.body["total"], 1, "{q}");
+        }
+        // A name only in the private original finds nothing.
+        assert_eq!(qa(&app, "?q=bi%20mat").await.body["total"], 0);
+        // Filters.
+        assert_eq!(
+            qa(&app, "?agency=48.VP&kind=phan_anh&year=2026").await.body["total"],
+            1
+        );
+        assert_eq!(qa(&app, "?agency=48.SXD").await.body["total"], 0);
+        assert_eq!(qa(&app, "?kind=kien_nghi").await.body["total"], 0);
+        let bad = qa(&app, "?agency=nope&kind=x&year=1").await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(bad.field_errors().len(), 3);
+        assert_eq!(
+            qa(&app, "?per_page=51").await.status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+
+        // One item; the same 404 for unpublished and unknown.
+        let one = app
+            .send(
+                Method::GET,
+                "/api/v1/public/qa/{tracking_code}",
+                &format!("/api/v1/public/qa/{code}"),
+                |r| r,
+            )
+            .await;
+        assert_eq!(one.status, StatusCode::OK);
+        assert_eq!(
+            one.body["question"],
+            "Cán bộ tiếp nhận giữ hồ sơ cấp giấy phép xây dựng quá hạn ba tuần."
+        );
+        for other in ["PAKN.48.20990101.0001", "not-a-code"] {
+            let r = app
+                .send(
+                    Method::GET,
+                    "/api/v1/public/qa/{tracking_code}",
+                    &format!("/api/v1/public/qa/{other}"),
+                    |r| r,
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND);
+        }
+
+        // Unpublished: gone from the list and the search.
+        let item = crate::workflow::current(&app, &control, &code).await;
+        step(
+            &app,
+            &control,
+            &code,
+            "unpublish",
+            json!({"version": item["version"], "note": "Biên tập lại"}),
+        )
+        .await;
+        assert_eq!(qa(&app, "").await.body["total"], 0);
+        assert_eq!(qa(&app, "?q=cap%20phep").await.body["total"], 0);
+    }
+}
+
+#[tokio::test]
+async fn portals_may_cache_and_call_it_from_the_browser() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.q", Role::ControlOffice, "48.VP").await;
+        publish(
+            &app,
+            &control,
+            valid_submission(),
+            "Cấp phép chậm",
+            "Hồ sơ cấp phép chậm.",
+            "Đã xử lý.",
+        )
+        .await;
+        let first = qa(&app, "").await;
+        assert_eq!(first.header("access-control-allow-origin"), Some("*"));
+        assert!(first.header("cache-control").unwrap().contains("public"));
+        let etag = first.header("etag").unwrap().to_string();
+        assert!(first.header("last-modified").is_some());
+        let again = app
+            .send(Method::GET, "/api/v1/public/qa", "/api/v1/public/qa", |r| {
+                r.header("If-None-Match", &etag)
+            })
+            .await;
+        assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+        assert_eq!(again.header("etag"), Some(etag.as_str()));
+        // Another page is another representation.
+        let other = app
+            .send(
+                Method::GET,
+                "/api/v1/public/qa",
+                "/api/v1/public/qa?page=2",
+                |r| r.header("If-None-Match", &etag),
+            )
+            .await;
+        assert_eq!(other.status, StatusCode::OK);
+        let lm = first.header("last-modified").unwrap().to_string();
+        let since = app
+            .send(Method::GET, "/api/v1/public/qa", "/api/v1/public/qa", |r| {
+                r.header("If-Modified-Since", &lm)
+            })
+            .await;
+        assert_eq!(since.status, StatusCode::NOT_MODIFIED);
+    }
+}
+
+#[tokio::test]
+async fn the_atom_feed_lists_answers_with_stable_ids_and_no_personal_data() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.q", Role::ControlOffice, "48.VP").await;
+        let code = publish(
+            &app,
+            &control,
+            valid_submission(),
+            "Cấp phép <b>chậm</b> & lâu",
+            "Hồ sơ cấp phép chậm.",
+            "Đã xử lý <script>alert(1)</script>.",
+        )
+        .await;
+        let feed = app
+            .send(
+                Method::GET,
+                "/hoi-dap/feed.atom",
+                "/hoi-dap/feed.atom",
+                |r| r,
+            )
+            .await;
+        assert_eq!(feed.status, StatusCode::OK);
+        assert!(
+            feed.header("content-type")
+                .unwrap()
+                .starts_with("application/atom+xml")
+        );
+        let xml = feed.body.as_str().unwrap().to_string();
+        assert!(
+            xml.contains(&format!("<id>tag:danang.gov.vn,2026:{code}</id>")),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("Cấp phép &lt;b&gt;chậm&lt;/b&gt; &amp; lâu"),
+            "{xml}"
+        );
+        assert!(!xml.contains("<script>"), "{xml}");
+        for private in PRIVATE {
+            assert!(!xml.contains(private), "{private} leaked");
+        }
+        let parsed: atom_syndication::Feed = xml.parse().expect("valid Atom");
+        assert_eq!(parsed.entries().len(), 1);
+        let for_sxd = app
+            .send(
+                Method::GET,
+                "/hoi-dap/feed.atom",
+                "/hoi-dap/feed.atom?agency=48.SXD",
+                |r| r,
+            )
+            .await;
+        let parsed: atom_syndication::Feed =
+            for_sxd.body.as_str().unwrap().parse().expect("valid Atom");
+        assert!(parsed.entries().is_empty());
+    }
+}
