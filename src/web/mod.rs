@@ -10,6 +10,7 @@ pub mod health;
 pub mod intake_body;
 pub mod mail;
 pub mod middleware;
+pub mod pages;
 pub mod problem;
 pub mod public;
 pub mod rate_limit;
@@ -285,8 +286,16 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(Method::GET, "/api/v1/public/qa/{tracking_code}", || {
             web::get().to(public::get_qa)
         }),
+        endpoint(Method::GET, "/hoi-dap", || web::get().to(pages::qa_list)),
+        // Before the item page, whose {tracking_code} would match it.
         endpoint(Method::GET, "/hoi-dap/feed.atom", || {
             web::get().to(public::atom_feed)
+        }),
+        endpoint(Method::GET, "/hoi-dap/{tracking_code}", || {
+            web::get().to(pages::qa_item)
+        }),
+        endpoint(Method::GET, "/static/pakn.css", || {
+            web::get().to(pages::stylesheet)
         }),
         endpoint(Method::GET, "/api/v1/agencies", || {
             web::get().to(directory::list_agencies)

@@ -41,6 +41,26 @@ pub struct QaQuery {
     per_page: Option<u64>,
 }
 
+impl QaQuery {
+    /// The filters the HTML page offers.
+    pub(super) fn new(
+        q: Option<String>,
+        agency: Option<String>,
+        kind: Option<String>,
+        year: Option<i32>,
+    ) -> Self {
+        Self {
+            q,
+            agency,
+            field: None,
+            kind,
+            year,
+            page: None,
+            per_page: None,
+        }
+    }
+}
+
 /// The start of `year` in Vietnam (UTC+7, no daylight saving).
 fn year_start(year: i32) -> Option<DateTime<Utc>> {
     let day = NaiveDate::from_ymd_opt(year, 1, 1)?;
@@ -51,7 +71,7 @@ fn year_start(year: i32) -> Option<DateTime<Utc>> {
         .map(|d| d.with_timezone(&Utc))
 }
 
-fn parse_query(
+pub(super) fn parse_query(
     q: &QaQuery,
     directory: &DirectorySnapshot,
     limit: u64,
@@ -200,6 +220,8 @@ fn cacheable(
             format!("public, max-age={MAX_AGE_SECONDS}"),
         ))
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        // Portals' pages load these from another origin.
+        .insert_header(("cross-origin-resource-policy", "cross-origin"))
         .insert_header((header::ACCESS_CONTROL_EXPOSE_HEADERS, "ETag, Last-Modified"));
     if let Some(lm) = last_modified
         && let Ok(v) = HeaderValue::from_str(&lm)

@@ -261,3 +261,102 @@ async fn the_atom_feed_lists_answers_with_stable_ids_and_no_personal_data() {
         assert!(parsed.entries().is_empty());
     }
 }
+
+#[tokio::test]
+async fn the_pages_show_published_answers_escaped_under_a_strict_policy() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.q", Role::ControlOffice, "48.VP").await;
+        let mut submission = valid_submission();
+        submission["content"] = json!(
+            "Tên tôi là Nguyễn Văn An, hồ sơ cấp giấy phép xây dựng của tôi quá hạn <script>alert(1)</script>."
+        );
+        let code = publish(
+            &app,
+            &control,
+            submission,
+            "Hồ sơ cấp phép <script>alert(2)</script> quá hạn",
+            "Hồ sơ cấp giấy phép xây dựng quá hạn <img src=x onerror=alert(3)>.",
+            "Đã trả kết quả.",
+        )
+        .await;
+        let page = app
+            .send(Method::GET, "/hoi-dap", "/hoi-dap?q=cap+phep", |r| r)
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        let csp = page.header("content-security-policy").unwrap();
+        assert!(
+            csp.contains("script-src") || csp.starts_with("default-src 'none'"),
+            "{csp}"
+        );
+        assert!(!csp.contains("unsafe-inline"));
+        assert_eq!(page.header("x-frame-options"), Some("DENY"));
+        let html = page.body.as_str().unwrap();
+        assert!(html.contains("<html lang=\"vi\">"));
+        assert!(html.contains(&format!("/hoi-dap/{code}")));
+        assert!(
+            html.contains("&#60;script&#62;alert(2)&#60;/script&#62;"),
+            "{html}"
+        );
+        assert!(!html.contains("<script>"));
+        assert!(!html.contains("<img src=x"));
+        for private in PRIVATE {
+            assert!(!html.contains(private), "{private} leaked");
+        }
+        let item = app
+            .send(
+                Method::GET,
+                "/hoi-dap/{tracking_code}",
+                &format!("/hoi-dap/{code}"),
+                |r| r,
+            )
+            .await;
+        assert_eq!(item.status, StatusCode::OK);
+        let html = item.body.as_str().unwrap();
+        assert!(html.contains("Đã trả kết quả."));
+        assert!(!html.contains("<img src=x"));
+        assert!(!html.contains("Nguyễn Văn An"));
+        // A bad filter is explained on the page, not a raw error.
+        let bad = app
+            .send(
+                Method::GET,
+                "/hoi-dap",
+                "/hoi-dap?agency=khong-co&year=abc",
+                |r| r,
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::OK);
+        let html = bad.body.as_str().unwrap();
+        assert!(html.contains("Không có cơ quan này"), "{html}");
+        assert!(html.contains("Năm phải là số"));
+        let missing = app
+            .send(
+                Method::GET,
+                "/hoi-dap/{tracking_code}",
+                "/hoi-dap/PAKN.48.20990101.0001",
+                |r| r.header("Accept", "text/html,application/xhtml+xml"),
+            )
+            .await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+        assert!(
+            missing
+                .header("content-type")
+                .unwrap()
+                .starts_with("text/html")
+        );
+        // A program (no text/html in Accept) gets the usual problem+json.
+        let for_a_program = app
+            .send(
+                Method::GET,
+                "/hoi-dap/{tracking_code}",
+                "/hoi-dap/PAKN.48.20990101.0001",
+                |r| r,
+            )
+            .await;
+        assert_eq!(for_a_program.body["code"], "qa_not_found");
+        let css = app
+            .send(Method::GET, "/static/pakn.css", "/static/pakn.css", |r| r)
+            .await;
+        assert_eq!(css.status, StatusCode::OK);
+        assert!(css.header("content-type").unwrap().starts_with("text/css"));
+    }
+}

@@ -1,0 +1,288 @@
+//! Server-rendered pages for citizens (issue #7), in Vietnamese, working
+//! without JavaScript. Every page gets a strict Content-Security-Policy:
+//! its own stylesheet and nothing else, no scripts, no framing. Text is
+//! escaped by the templates (askama escapes every `{{ }}` in `.html`).
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::AppState;
+use super::problem::ApiError;
+use super::public::{QaQuery, parse_query};
+use crate::domain::feedback::FeedbackKind;
+use crate::domain::ids::AgencyId;
+use crate::domain::time::vietnam_date;
+use crate::store::directory_cache::DirectorySnapshot;
+use crate::store::public_qa::PublicItem;
+
+/// Pages load their own stylesheet and nothing else; forms post only here.
+pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const STYLESHEET: &str = include_str!("static/pakn.css");
+const PER_PAGE: u64 = 20;
+
+/// One item as the pages show it.
+struct QaRow {
+    tracking_code: String,
+    title: String,
+    kind_label: &'static str,
+    agency_name: String,
+    received_on: String,
+    answered_on: String,
+    excerpt: String,
+    question: String,
+    answer: String,
+}
+
+fn day(d: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    d.map(|d| vietnam_date(d).format("%d/%m/%Y").to_string())
+        .unwrap_or_default()
+}
+
+fn row(item: &PublicItem, directory: &DirectorySnapshot) -> QaRow {
+    let question = item.question_redacted.clone().unwrap_or_default();
+    let excerpt: String = question.chars().take(280).collect();
+    let excerpt = if excerpt.len() < question.len() {
+        format!("{excerpt}…")
+    } else {
+        excerpt
+    };
+    QaRow {
+        tracking_code: item.tracking_code.clone(),
+        title: item.title_redacted.clone().unwrap_or_default(),
+        kind_label: match FeedbackKind::parse(&item.kind) {
+            Some(FeedbackKind::KienNghi) => "Kiến nghị",
+            _ => "Phản ánh",
+        },
+        agency_name: item
+            .handling_agency_id
+            .and_then(|a| directory.agency_names.get(&AgencyId::from_uuid(a)))
+            .map(|(_, name)| name.clone())
+            .unwrap_or_else(|| "cơ quan có thẩm quyền".into()),
+        received_on: day(Some(item.received_at)),
+        answered_on: day(item.answered_at.or(item.published_at)),
+        excerpt,
+        question,
+        answer: item.answer.clone().unwrap_or_default(),
+    }
+}
+
+struct AgencyOption {
+    code: String,
+    name: String,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "qa_list.html", config = "config/askama.toml")]
+struct QaListPage {
+    site_name: String,
+    section: &'static str,
+    q: String,
+    kind: String,
+    year: String,
+    agencies: Vec<AgencyOption>,
+    errors: Vec<&'static str>,
+    total: u64,
+    items: Vec<QaRow>,
+    prev_page: Option<String>,
+    next_page: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "qa_item.html", config = "config/askama.toml")]
+struct QaItemPage {
+    site_name: String,
+    section: &'static str,
+    item: QaRow,
+}
+
+#[derive(Template)]
+#[template(path = "not_found.html", config = "config/askama.toml")]
+struct NotFoundPage {
+    site_name: String,
+    section: &'static str,
+    message: &'static str,
+}
+
+fn html(status: StatusCode, page: &impl Template) -> Result<HttpResponse, ApiError> {
+    let body = page.render().map_err(|e| {
+        tracing::error!(error = %e, "page did not render");
+        ApiError::internal()
+    })?;
+    Ok(HttpResponse::build(status)
+        .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_CSP))
+        .insert_header(CacheControl(vec![
+            CacheDirective::Public,
+            CacheDirective::MaxAge(60),
+        ]))
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct QaPageQuery {
+    q: Option<String>,
+    agency: Option<String>,
+    kind: Option<String>,
+    year: Option<String>,
+    page: Option<u64>,
+}
+
+fn page_link(query: &QaPageQuery, page: u64) -> String {
+    let mut params: Vec<(&str, String)> = Vec::new();
+    for (k, v) in [
+        ("q", &query.q),
+        ("agency", &query.agency),
+        ("kind", &query.kind),
+        ("year", &query.year),
+    ] {
+        if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+            params.push((k, v.clone()));
+        }
+    }
+    params.push(("page", page.to_string()));
+    format!(
+        "/hoi-dap?{}",
+        serde_urlencoded::to_string(&params).unwrap_or_default()
+    )
+}
+
+/// `GET /hoi-dap`: the public Q&A with search and filters.
+pub async fn qa_list(
+    query: web::Query<QaPageQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let page = query.page.unwrap_or(1).clamp(1, 10_000);
+    let directory = state.store.directory_snapshot().await?;
+    let mut errors = Vec::new();
+    // A year that is not a number is the visitor's typo, not a fault.
+    let year = match query
+        .year
+        .as_deref()
+        .map(str::trim)
+        .filter(|y| !y.is_empty())
+    {
+        Some(y) => match y.parse::<i32>() {
+            Ok(y) => Some(y),
+            Err(_) => {
+                errors.push("Năm phải là số, ví dụ 2026.");
+                None
+            }
+        },
+        None => None,
+    };
+    let filter = parse_query(
+        &QaQuery::new(
+            query.q.clone(),
+            query.agency.clone(),
+            query.kind.clone(),
+            year,
+        ),
+        &directory,
+        PER_PAGE,
+        (page - 1) * PER_PAGE,
+    );
+    let (items, total) = match filter {
+        Ok(filter) => state.store.public_items(&filter).await?,
+        Err(e) => {
+            for f in e.field_errors() {
+                errors.push(match f.field.as_str() {
+                    "agency" => "Không có cơ quan này trong danh bạ.",
+                    "kind" => "Loại phải là phản ánh hoặc kiến nghị.",
+                    "year" => "Năm phải từ 2000 đến 2199.",
+                    _ => "Bộ lọc không hợp lệ.",
+                });
+            }
+            (Vec::new(), 0)
+        }
+    };
+    let mut agencies: Vec<AgencyOption> = directory
+        .agency_names
+        .values()
+        .map(|(code, name)| AgencyOption {
+            selected: query.agency.as_deref() == Some(code.as_str()),
+            code: code.clone(),
+            name: name.clone(),
+        })
+        .collect();
+    agencies.sort_by(|a, b| a.code.cmp(&b.code));
+    let shown = (page - 1) * PER_PAGE + items.len() as u64;
+    let page_view = QaListPage {
+        site_name: state.settings.mail.from_name.clone(),
+        section: "hoi-dap",
+        q: query.q.clone().unwrap_or_default(),
+        kind: query.kind.clone().unwrap_or_default(),
+        year: year.map(|y| y.to_string()).unwrap_or_default(),
+        agencies,
+        errors,
+        total,
+        items: items.iter().map(|i| row(i, &directory)).collect(),
+        prev_page: (page > 1).then(|| page_link(&query, page - 1)),
+        next_page: (shown < total).then(|| page_link(&query, page + 1)),
+    };
+    html(StatusCode::OK, &page_view)
+}
+
+/// `GET /hoi-dap/{tracking_code}`: one answered item.
+pub async fn qa_item(
+    req: actix_web::HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let code = path.into_inner();
+    let site_name = state.settings.mail.from_name.clone();
+    let item = if code.len() <= 64 {
+        state.store.public_item(&code.to_ascii_uppercase()).await?
+    } else {
+        None
+    };
+    let Some(item) = item else {
+        // A browser gets a page; anything else the usual problem+json.
+        let wants_html = req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        if !wants_html {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "qa_not_found",
+                "Không tìm thấy",
+                "Không có câu hỏi – trả lời công khai với mã số này.",
+            ));
+        }
+        return html(
+            StatusCode::NOT_FOUND,
+            &NotFoundPage {
+                site_name,
+                section: "hoi-dap",
+                message: "Không có câu hỏi – trả lời công khai với mã số này.",
+            },
+        );
+    };
+    let directory = state.store.directory_snapshot().await?;
+    html(
+        StatusCode::OK,
+        &QaItemPage {
+            site_name,
+            section: "hoi-dap",
+            item: row(&item, &directory),
+        },
+    )
+}
+
+/// `GET /static/pakn.css`
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(CacheControl(vec![
+            CacheDirective::Public,
+            CacheDirective::MaxAge(86_400),
+        ]))
+        .content_type("text/css; charset=utf-8")
+        .body(STYLESHEET)
+}
