@@ -1024,6 +1024,25 @@ fn simple_transition(
 }
 
 impl Workflow<'_> {
+    /// Writes `t` with its clock change, or reports that `item` changed
+    /// since it was read (the caller acted on the version it saw).
+    async fn apply_seen(
+        &self,
+        t: &mut Transition,
+        clock: Clock<'_>,
+        item: &ItemRow,
+        now: DateTime<Utc>,
+    ) -> Result<(), WorkflowError> {
+        if apply_with_clock(self.store, self.deadlines, t, Some(clock), now).await? {
+            return Ok(());
+        }
+        Err(WorkflowError::VersionConflict {
+            state: item.state.clone(),
+            version: item.version,
+            expected: item.version,
+        })
+    }
+
     /// The service itself asks for what Decree 20 requires and the item
     /// lacks (an e-mail without a name or an address): the item waits for
     /// the submitter and the clock stops, exactly as when staff ask.
@@ -1070,22 +1089,8 @@ impl Workflow<'_> {
             reason: Some(message.to_string()),
             request_id: None,
         };
-        if !apply_with_clock(
-            self.store,
-            self.deadlines,
-            &mut t,
-            Some(Clock::Pause(&clock)),
-            now,
-        )
-        .await?
-        {
-            return Err(WorkflowError::VersionConflict {
-                state: item.state.clone(),
-                version: item.version,
-                expected: item.version,
-            });
-        }
-        Ok(())
+        self.apply_seen(&mut t, Clock::Pause(&clock), item, now)
+            .await
     }
 
     /// The submitter completes an item the office asked about: it goes
@@ -1140,22 +1145,8 @@ impl Workflow<'_> {
             reason: None,
             request_id,
         };
-        if !apply_with_clock(
-            self.store,
-            self.deadlines,
-            &mut t,
-            Some(Clock::Resume(&clock)),
-            now,
-        )
-        .await?
-        {
-            return Err(WorkflowError::VersionConflict {
-                state: item.state.clone(),
-                version: item.version,
-                expected: item.version,
-            });
-        }
-        Ok(())
+        self.apply_seen(&mut t, Clock::Resume(&clock), item, now)
+            .await
     }
 
     /// The submitter rates the answer, once, within the window; a low
