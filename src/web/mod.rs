@@ -294,6 +294,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(Method::GET, "/hoi-dap/{tracking_code}", || {
             web::get().to(pages::qa_item)
         }),
+        endpoint(Method::GET, "/gioi-thieu", || web::get().to(pages::about)),
         endpoint(Method::GET, "/static/pakn.css", || {
             web::get().to(pages::stylesheet)
         }),

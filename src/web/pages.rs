@@ -101,6 +101,27 @@ struct QaItemPage {
 }
 
 #[derive(Template)]
+#[template(path = "about.html", config = "config/askama.toml")]
+struct AboutPage {
+    site_name: String,
+    section: &'static str,
+    published_address: String,
+}
+
+/// `GET /gioi-thieu`: what this channel is for, what it is not, and where
+/// complaints and denunciations go instead (ND 20 Art. 1).
+pub async fn about(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    html(
+        StatusCode::OK,
+        &AboutPage {
+            site_name: state.settings.mail.from_name.clone(),
+            section: "gioi-thieu",
+            published_address: state.settings.mail.published_address.clone(),
+        },
+    )
+}
+
+#[derive(Template)]
 #[template(path = "not_found.html", config = "config/askama.toml")]
 struct NotFoundPage {
     site_name: String,

@@ -360,3 +360,28 @@ async fn the_pages_show_published_answers_escaped_under_a_strict_policy() {
         assert!(css.header("content-type").unwrap().starts_with("text/css"));
     }
 }
+
+#[tokio::test]
+async fn the_about_page_says_what_the_channel_is_not_for() {
+    for app in apps().await {
+        let page = app
+            .send(Method::GET, "/gioi-thieu", "/gioi-thieu", |r| r)
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        let html = page.body.as_str().unwrap();
+        for must in [
+            "Khiếu nại",
+            "Tố cáo",
+            "Nghị định 20/2008/NĐ-CP",
+            "phananh@danang.gov.vn",
+            "aria-current=\"page\"",
+        ] {
+            assert!(html.contains(must), "{must}");
+        }
+        assert!(
+            page.header("content-security-policy")
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
+    }
+}
