@@ -295,6 +295,12 @@ pub fn endpoints() -> Vec<Endpoint> {
             web::get().to(pages::qa_item)
         }),
         endpoint(Method::GET, "/gioi-thieu", || web::get().to(pages::about)),
+        endpoint(Method::GET, "/tra-cuu", || {
+            web::get().to(pages::lookup_form)
+        }),
+        endpoint(Method::POST, "/tra-cuu", || {
+            web::post().to(pages::lookup_submit)
+        }),
         endpoint(Method::GET, "/static/pakn.css", || {
             web::get().to(pages::stylesheet)
         }),
@@ -325,6 +331,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ApiError::malformed("Tham số truy vấn không hợp lệ.").into()
     }))
     .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into()))
+    .app_data(
+        web::FormConfig::default()
+            .limit(16 * 1024)
+            .error_handler(|err, _| {
+                tracing::debug!(error = %err, "malformed form body");
+                match err {
+                    actix_web::error::UrlencodedError::ContentType => {
+                        ApiError::unsupported_media_type().into()
+                    }
+                    actix_web::error::UrlencodedError::Overflow { .. } => {
+                        ApiError::payload_too_large().into()
+                    }
+                    _ => ApiError::malformed("Biểu mẫu thiếu thông tin hoặc không hợp lệ.").into(),
+                }
+            }),
+    )
     .app_data(
         web::JsonConfig::default()
             .limit(64 * 1024)

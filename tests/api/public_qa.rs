@@ -385,3 +385,61 @@ async fn the_about_page_says_what_the_channel_is_not_for() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_lookup_page_shows_the_submitter_their_item_and_nobody_else() {
+    for app in apps().await {
+        let receipt = app.post_feedback(&valid_submission()).await;
+        let code = receipt.body["tracking_code"].as_str().unwrap().to_string();
+        let token = receipt.body["lookup_token"].as_str().unwrap().to_string();
+        let form = app
+            .send(
+                Method::GET,
+                "/tra-cuu",
+                &format!("/tra-cuu?ma={code}"),
+                |r| r,
+            )
+            .await;
+        assert_eq!(form.status, StatusCode::OK);
+        assert!(
+            form.body
+                .as_str()
+                .unwrap()
+                .contains(&format!("value=\"{code}\""))
+        );
+        let post = |code: String, token: String, site: &'static str| {
+            let app = &app;
+            async move {
+                app.send(Method::POST, "/tra-cuu", "/tra-cuu", |r| {
+                    r.header("Sec-Fetch-Site", site)
+                        .form(&[("ma", code.as_str()), ("token", token.as_str())])
+                })
+                .await
+            }
+        };
+        let mine = post(code.to_lowercase(), token.clone(), "same-origin").await;
+        assert_eq!(mine.status, StatusCode::OK);
+        assert_eq!(mine.header("cache-control"), Some("no-store, private"));
+        let html = mine.body.as_str().unwrap();
+        assert!(html.contains("Đã tiếp nhận"), "{html}");
+        assert!(html.contains(&code));
+        // Wrong token and unknown code: the same form, the same words.
+        let wrong = post(code.clone(), "AAAA-BBBB-CCCC-DDDD".into(), "same-origin").await;
+        let unknown = post("PAKN.48.20990101.0001".into(), token.clone(), "same-origin").await;
+        for r in [&wrong, &unknown] {
+            assert_eq!(r.status, StatusCode::OK);
+            let html = r.body.as_str().unwrap();
+            assert!(html.contains("Mã số hoặc mã tra cứu không đúng"));
+            assert!(!html.contains("Đã tiếp nhận"));
+        }
+        // Another site's form cannot post here.
+        let cross = post(code.clone(), token.clone(), "cross-site").await;
+        assert_eq!(cross.status, StatusCode::FORBIDDEN);
+        let missing = app
+            .send(Method::POST, "/tra-cuu", "/tra-cuu", |r| {
+                r.form(&[("ma", code.as_str())])
+            })
+            .await;
+        assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    }
+}
