@@ -331,7 +331,6 @@ pub async fn receive_mail(
         now,
     );
     (record.deadlines, record.due_at) = deadlines.for_new_item(now);
-    record.audit.actor_kind = "submitter".into();
     record.audit.details["inbound_mail_id"] = log.id.to_string().into();
     record.audit.details["refused_attachments"] = refused_files.len().into();
     // The e-mail acknowledgement has its own wording (reply to this mail);

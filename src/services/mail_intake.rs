@@ -21,7 +21,7 @@ use crate::services::deadlines::DeadlineService;
 use crate::services::intake::{self, IncomingAttachment, IntakeError, MailItem};
 use crate::services::workflow::{Workflow, WorkflowError};
 use crate::store::feedback::FeedbackRow;
-use crate::store::mail::NewInboundMail;
+use crate::store::mail::{NewInboundMail, is_same_message};
 use crate::store::{Store, StoreError};
 
 /// Where a message came from.
@@ -186,19 +186,19 @@ impl MailIntake<'_> {
         self.new_item(log, &message, now).await
     }
 
+    async fn code_of(&self, item: Option<Uuid>) -> Result<Option<String>, StoreError> {
+        match item {
+            Some(id) => self.store.tracking_code_of(id).await,
+            None => Ok(None),
+        }
+    }
+
     async fn duplicate(
         &self,
         existing: crate::store::mail::InboundMailRow,
     ) -> Result<Ingested, StoreError> {
         tracing::info!(inbound_mail = %existing.id, "message already ingested; ignored");
-        let tracking_code = match existing.feedback_item_id {
-            Some(id) => self
-                .store
-                .find_feedback_by_id(FeedbackId::from_uuid(id))
-                .await?
-                .map(|r| r.item.tracking_code),
-            None => None,
-        };
+        let tracking_code = self.code_of(existing.feedback_item_id).await?;
         Ok(Ingested {
             inbound_mail_id: existing.id,
             outcome: Outcome::parse(&existing.outcome),
@@ -223,14 +223,7 @@ impl MailIntake<'_> {
             }
         }
         tracing::info!(outcome = outcome.as_str(), inbound_mail = %log.id, "e-mail logged");
-        let tracking_code = match log.feedback_item_id {
-            Some(id) => self
-                .store
-                .find_feedback_by_id(FeedbackId::from_uuid(id))
-                .await?
-                .map(|r| r.item.tracking_code),
-            None => None,
-        };
+        let tracking_code = self.code_of(log.feedback_item_id).await?;
         Ok(Ingested {
             inbound_mail_id: log.id,
             outcome,
@@ -413,9 +406,7 @@ impl MailIntake<'_> {
         {
             Ok(r) => r,
             // The same message, stored by another instance meanwhile.
-            Err(IntakeError::Store(StoreError::Conflict(m)))
-                if m.contains("ingest_key") || m.contains("inbound_mail") =>
-            {
+            Err(IntakeError::Store(e)) if is_same_message(&e) => {
                 let existing = self.store.inbound_mail_by_key(&key).await?.ok_or_else(|| {
                     StoreError::Integrity("inbound mail conflict without a row".into())
                 })?;

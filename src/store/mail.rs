@@ -129,17 +129,29 @@ pub enum DeliveryResult {
     },
 }
 
+/// Whether `err` is the unique ingest key refusing a message stored before
+/// (by another instance, or an earlier try of this one).
+pub fn is_same_message(err: &StoreError) -> bool {
+    matches!(err, StoreError::Conflict(m) if m.contains("ingest_key") || m.contains("inbound_mail"))
+}
+
 impl Store {
+    /// The tracking code of the item `id`, reading nothing else.
+    pub async fn tracking_code_of(&self, id: Uuid) -> Result<Option<String>, StoreError> {
+        Ok(feedback_item::Entity::find_by_id(id)
+            .select_only()
+            .column(feedback_item::Column::TrackingCode)
+            .into_tuple::<String>()
+            .one(self.connection())
+            .await?)
+    }
+
     /// Logs an inbound message; `false` when its ingest key was already
     /// logged (the same message again).
     pub async fn insert_inbound_mail(&self, mail: &NewInboundMail) -> Result<bool, StoreError> {
         match insert_inbound_mail_in(self.connection(), mail).await {
             Ok(()) => Ok(true),
-            Err(StoreError::Conflict(m))
-                if m.contains("ingest_key") || m.contains("inbound_mail") =>
-            {
-                Ok(false)
-            }
+            Err(e) if is_same_message(&e) => Ok(false),
             Err(e) => Err(e),
         }
     }

@@ -112,11 +112,7 @@ const OUTCOMES: [&str; 5] = ["new_item", "reply", "automatic", "bounce", "quaran
 
 async fn code_of(state: &AppState, item: Option<Uuid>) -> Result<Option<String>, ApiError> {
     Ok(match item {
-        Some(id) => state
-            .store
-            .find_feedback_by_id(crate::domain::ids::FeedbackId::from_uuid(id))
-            .await?
-            .map(|r| r.item.tracking_code),
+        Some(id) => state.store.tracking_code_of(id).await?,
         None => None,
     })
 }

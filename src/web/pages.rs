@@ -201,6 +201,7 @@ pub async fn qa_list(
         &QaQuery::new(
             query.q.clone(),
             query.agency.clone(),
+            None,
             query.kind.clone(),
             year,
         ),
@@ -270,12 +271,7 @@ pub async fn qa_item(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains("text/html"));
         if !wants_html {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "qa_not_found",
-                "Không tìm thấy",
-                "Không có câu hỏi – trả lời công khai với mã số này.",
-            ));
+            return Err(ApiError::qa_not_found());
         }
         return html(
             StatusCode::NOT_FOUND,

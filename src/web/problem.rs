@@ -149,6 +149,17 @@ impl ApiError {
         )
     }
 
+    /// No published Q&A item with this code: the same for an unknown code
+    /// and an unpublished item (no enumeration).
+    pub fn qa_not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "qa_not_found",
+            "Không tìm thấy",
+            "Không có câu hỏi – trả lời công khai với mã số này.",
+        )
+    }
+
     pub fn method_not_allowed(allow: String) -> Self {
         let mut e = Self::new(
             StatusCode::METHOD_NOT_ALLOWED,

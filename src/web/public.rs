@@ -42,17 +42,18 @@ pub struct QaQuery {
 }
 
 impl QaQuery {
-    /// The filters the HTML page offers.
+    /// Filters without paging (the HTML page and the feed page themselves).
     pub(super) fn new(
         q: Option<String>,
         agency: Option<String>,
+        field: Option<String>,
         kind: Option<String>,
         year: Option<i32>,
     ) -> Self {
         Self {
             q,
             agency,
-            field: None,
+            field,
             kind,
             year,
             page: None,
@@ -279,23 +280,14 @@ pub async fn get_qa(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let code = path.into_inner();
-    // One answer for "no such code" and "not published": no enumeration.
-    let not_found = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "qa_not_found",
-            "Không tìm thấy",
-            "Không có câu hỏi – trả lời công khai với mã số này.",
-        )
-    };
     if code.len() > 64 {
-        return Err(not_found());
+        return Err(ApiError::qa_not_found());
     }
     let item = state
         .store
         .public_item(&code.to_ascii_uppercase())
         .await?
-        .ok_or_else(not_found)?;
+        .ok_or_else(ApiError::qa_not_found)?;
     let directory = state.store.directory_snapshot().await?;
     let body = item_json(&item, &directory, &state.settings.server.public_base_url);
     Ok(cacheable(
@@ -325,15 +317,7 @@ pub async fn atom_feed(
     let query = query.into_inner();
     let directory = state.store.directory_snapshot().await?;
     let filter = parse_query(
-        &QaQuery {
-            q: None,
-            agency: query.agency.clone(),
-            field: query.field.clone(),
-            kind: None,
-            year: None,
-            page: None,
-            per_page: None,
-        },
+        &QaQuery::new(None, query.agency.clone(), query.field.clone(), None, None),
         &directory,
         FEED_ENTRIES,
         0,
@@ -352,6 +336,8 @@ pub async fn atom_feed(
         .rsplit_once('@')
         .map_or("pakn.invalid", |(_, d)| d)
         .to_string();
+    // An empty feed still needs <updated>: a fixed date keeps its ETag
+    // stable until the first item is published.
     let updated = last_modified(&items).unwrap_or_else(|| {
         Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
             .single()
