@@ -50,6 +50,17 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub workflow: WorkflowSettings,
     pub mail: MailSettings,
+    pub public_pages: PublicPagesSettings,
+}
+
+/// The citizen pages (issue #7): the submission form's bot checks and who
+/// may frame the embeddable Q&A.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicPagesSettings {
+    pub form_min_fill_seconds: u32,
+    pub form_max_age_hours: u32,
+    pub embed_origins: Vec<String>,
 }
 
 /// The e-mail channel (issue #6): the published address, outbound
@@ -264,7 +275,8 @@ impl Settings {
                 .separator("__")
                 .list_separator(",")
                 .with_list_parse_key("rate_limit.trusted_proxies")
-                .with_list_parse_key("intake.allowed_attachment_types"),
+                .with_list_parse_key("intake.allowed_attachment_types")
+                .with_list_parse_key("public_pages.embed_origins"),
         );
         let settings: Settings = builder.build()?.try_deserialize()?;
         settings.check()?;
@@ -306,6 +318,21 @@ impl Settings {
             ));
         }
         self.trusted_proxies().map_err(SettingsError::Invalid)?;
+        if self.public_pages.form_min_fill_seconds > 600
+            || !(1..=720).contains(&self.public_pages.form_max_age_hours)
+        {
+            return invalid(
+                "public_pages.form_min_fill_seconds must be 0–600 and form_max_age_hours 1–720"
+                    .into(),
+            );
+        }
+        for origin in &self.public_pages.embed_origins {
+            if !is_frame_origin(origin) {
+                return invalid(format!(
+                    "public_pages.embed_origins: {origin:?} is not scheme://host[:port]"
+                ));
+            }
+        }
         self.deadline_policy().map_err(SettingsError::Invalid)?;
         self.rejection_reasons().map_err(SettingsError::Invalid)?;
         self.routing_rules().map_err(SettingsError::Invalid)?;
@@ -596,6 +623,11 @@ impl Settings {
                     "mailbox": self.mail.imap.mailbox,
                 },
             },
+            "public_pages": {
+                "form_min_fill_seconds": self.public_pages.form_min_fill_seconds,
+                "form_max_age_hours": self.public_pages.form_max_age_hours,
+                "embed_origins": self.public_pages.embed_origins,
+            },
         })
     }
 }
@@ -629,6 +661,32 @@ fn plain_only_on_loopback(section: &str, host: &str, security: MailSecurity) -> 
     Ok(())
 }
 
+/// An origin that may go into `frame-ancestors` as it is: `http(s)://`, a
+/// host (optionally `*.`-prefixed) and port, nothing that could end the
+/// directive or add another.
+pub fn is_frame_origin(origin: &str) -> bool {
+    let Some(rest) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (rest, None),
+    };
+    let host = host.strip_prefix("*.").unwrap_or(host);
+    !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && !host.starts_with('.')
+        && !host.ends_with('.')
+        && port
+            .is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -652,5 +710,31 @@ mod tests {
         assert!(s.is_sqlite());
         assert_eq!(s.province.code, "48");
         assert_eq!(s.allowed_attachment_kinds().len(), 7);
+    }
+
+    #[test]
+    fn only_plain_origins_may_frame_the_embed() {
+        for ok in [
+            "https://danang.gov.vn",
+            "http://127.0.0.1:8080",
+            "https://*.danang.gov.vn",
+            "https://cong-thong-tin.vn:443",
+        ] {
+            assert!(is_frame_origin(ok), "{ok}");
+        }
+        for bad in [
+            "danang.gov.vn",
+            "https://",
+            "https://a.vn/path",
+            "https://a.vn; script-src *",
+            "https://a.vn 'unsafe-inline'",
+            "*",
+            "https://a.vn:",
+            "https://a.vn:99999x",
+            "javascript://x",
+            "https://.vn",
+        ] {
+            assert!(!is_frame_origin(bad), "{bad}");
+        }
     }
 }

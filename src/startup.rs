@@ -50,6 +50,7 @@ impl Application {
         let reply_addressing = Arc::new(
             crate::services::mail_intake::reply_addressing(&store, &settings, Utc::now()).await?,
         );
+        let form_stamps = Arc::new(form_stamps(&store, &settings).await?);
         let state = web::Data::new(AppState {
             store: store.clone(),
             settings: settings.clone(),
@@ -59,6 +60,7 @@ impl Application {
             rejection_reasons: reasons.clone(),
             routing_rules: Arc::new(settings.routing_rules().map_err(anyhow::Error::msg)?),
             reply_addressing: reply_addressing.clone(),
+            form_stamps,
         });
 
         let mut server = HttpServer::new(move || {
@@ -375,4 +377,31 @@ fn spawn_housekeeping(store: Store, settings: Arc<Settings>, rate_limits: Arc<Ra
             minutes += 1;
         }
     });
+}
+
+/// The submission form's stamps are signed with a key generated once and
+/// kept in the database, so a form rendered by one instance can be posted
+/// to another, and across restarts.
+async fn form_stamps(
+    store: &Store,
+    settings: &Settings,
+) -> anyhow::Result<crate::domain::form_stamp::FormStamps> {
+    let key = store
+        .service_secret(
+            "form_stamp_key",
+            || {
+                let mut key = vec![0u8; 32];
+                if getrandom::fill(&mut key).is_err() {
+                    key = uuid::Uuid::new_v4().as_bytes().repeat(2);
+                }
+                key
+            },
+            Utc::now(),
+        )
+        .await?;
+    Ok(crate::domain::form_stamp::FormStamps::new(
+        &key,
+        settings.public_pages.form_min_fill_seconds,
+        settings.public_pages.form_max_age_hours,
+    ))
 }

@@ -8,6 +8,7 @@ pub mod digest;
 pub mod directory;
 pub mod duplicates;
 pub mod feedback;
+pub mod form_stamp;
 pub mod ids;
 pub mod mail;
 pub mod mail_intake;

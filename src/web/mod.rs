@@ -15,6 +15,7 @@ pub mod problem;
 pub mod public;
 pub mod rate_limit;
 pub mod staff;
+pub mod submit_page;
 
 use std::sync::Arc;
 
@@ -38,6 +39,7 @@ pub struct AppState {
     pub rejection_reasons: Arc<crate::domain::rejection::RejectionReasons>,
     pub routing_rules: Arc<Vec<crate::domain::routing::KeywordRule>>,
     pub reply_addressing: Arc<crate::domain::reply_address::ReplyAddressing>,
+    pub form_stamps: Arc<crate::domain::form_stamp::FormStamps>,
 }
 
 pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");
@@ -295,6 +297,12 @@ pub fn endpoints() -> Vec<Endpoint> {
             web::get().to(pages::qa_item)
         }),
         endpoint(Method::GET, "/gioi-thieu", || web::get().to(pages::about)),
+        endpoint(Method::GET, "/gui-phan-anh", || {
+            web::get().to(submit_page::submit_form)
+        }),
+        endpoint(Method::POST, "/gui-phan-anh", || {
+            web::post().to(submit_page::submit_post)
+        }),
         endpoint(Method::GET, "/tra-cuu", || {
             web::get().to(pages::lookup_form)
         }),

@@ -74,6 +74,8 @@ pub fn test_settings() -> Settings {
     s.server.shutdown_timeout_seconds = 1;
     s.database.demo_data = DemoData::Always;
     s.rate_limit.enabled = false;
+    // The form's minimum fill time has its own test.
+    s.public_pages.form_min_fill_seconds = 0;
     // Tests run the deadline scheduler themselves, at chosen times.
     s.deadlines.scheduler_interval_seconds = 3600;
     // Tests create the accounts they need (hashing costs time).

@@ -21,4 +21,5 @@ mod public_qa;
 mod queue;
 mod staff;
 mod storage;
+mod submit_page;
 mod workflow;

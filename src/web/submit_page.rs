@@ -1,0 +1,572 @@
+//! The submission form `/gui-phan-anh` (issue #7): the same intake as
+//! `POST /api/v1/feedback`, for people with a browser and nothing else.
+//!
+//! What the citizen typed is never lost: every refusal short of a broken
+//! request renders the form again, filled in, with the message next to the
+//! field it concerns and a summary on top that links to each. Bots meet a
+//! honeypot and a signed stamp that must be some seconds old; a person who
+//! trips either gets the filled form back with a word of explanation. A
+//! hidden idempotency key makes a double click or a reload of the
+//! confirmation page replay the first receipt instead of a second item.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use chrono::Utc;
+use serde_json::Value;
+
+use super::AppState;
+use super::intake_body::{read_body, submission_from_value};
+use super::pages::{PAGE_CSP, same_origin_post};
+use super::problem::{ApiError, REQUEST_ID};
+use super::rate_limit::Bucket;
+use crate::domain::directory::AgencyFilter;
+use crate::domain::feedback::{Channel, FieldError};
+use crate::domain::form_stamp::StampProblem;
+use crate::domain::time::vietnam_date;
+use crate::services::intake::{self, IntakeError, Submission};
+
+/// The honeypot: a field people never see nor fill.
+const HONEYPOT: &str = "website";
+const STAMP: &str = "form_stamp";
+const IDEMPOTENCY: &str = "idempotency_key";
+
+/// What the citizen typed, to fill the form again.
+#[derive(Debug, Default)]
+struct FormValues {
+    kind: String,
+    title: String,
+    content: String,
+    content_category: String,
+    field_code: String,
+    agency_code: String,
+    submitter_type: String,
+    full_name: String,
+    organization_name: String,
+    address_detail: String,
+    commune_code: String,
+    phone: String,
+    email: String,
+    consent_to_publish: bool,
+    idempotency_key: String,
+}
+
+impl FormValues {
+    fn from_value(v: &Value) -> Self {
+        let text = |path: &[&str]| -> String {
+            let mut node = v;
+            for p in path {
+                match node.get(p) {
+                    Some(n) => node = n,
+                    None => return String::new(),
+                }
+            }
+            node.as_str()
+                .unwrap_or_default()
+                .chars()
+                .take(20_000)
+                .collect()
+        };
+        Self {
+            kind: text(&["kind"]),
+            title: text(&["title"]),
+            content: text(&["content"]),
+            content_category: text(&["content_category"]),
+            field_code: text(&["field_code"]),
+            agency_code: text(&["agency_code"]),
+            submitter_type: text(&["submitter", "type"]),
+            full_name: text(&["submitter", "full_name"]),
+            organization_name: text(&["submitter", "organization_name"]),
+            address_detail: text(&["submitter", "address", "detail"]),
+            commune_code: text(&["submitter", "address", "commune_code"]),
+            phone: text(&["submitter", "phone"]),
+            email: text(&["submitter", "email"]),
+            consent_to_publish: matches!(
+                text(&["consent_to_publish"]).as_str(),
+                "true" | "on" | "1"
+            ),
+            idempotency_key: text(&[IDEMPOTENCY]),
+        }
+    }
+}
+
+/// One refusal, placed next to its field.
+#[derive(Debug)]
+struct PageError {
+    /// The id of the input it concerns (`submitter-full_name`).
+    anchor: String,
+    label: &'static str,
+    message: &'static str,
+}
+
+#[derive(Debug, Default)]
+struct PageErrors(Vec<PageError>);
+
+impl PageErrors {
+    fn from_fields(errors: &[FieldError]) -> Self {
+        Self(
+            errors
+                .iter()
+                .map(|e| {
+                    // Files are one input however many were chosen.
+                    let field = if e.field.starts_with("attachments") {
+                        "attachments"
+                    } else {
+                        e.field.as_str()
+                    };
+                    let (anchor, label) = field_label(field);
+                    PageError {
+                        anchor: anchor.to_string(),
+                        label,
+                        message: e.message,
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// The messages for the input with this id.
+    fn of(&self, anchor: &str) -> Vec<&'static str> {
+        let mut messages: Vec<&'static str> = self
+            .0
+            .iter()
+            .filter(|e| e.anchor == anchor)
+            .map(|e| e.message)
+            .collect();
+        messages.dedup();
+        messages
+    }
+
+    fn has(&self, anchor: &str) -> bool {
+        self.0.iter().any(|e| e.anchor == anchor)
+    }
+}
+
+/// The input a wire field is typed into, and its name on the page. Errors
+/// about anything else point at the top of the form.
+fn field_label(field: &str) -> (&'static str, &'static str) {
+    match field {
+        "kind" => ("kind", "Loại"),
+        "title" => ("title", "Tiêu đề"),
+        "content" => ("content", "Nội dung"),
+        "content_category" => ("content_category", "Nội dung thuộc loại"),
+        "field_code" => ("field_code", "Lĩnh vực"),
+        "agency_code" => ("agency_code", "Cơ quan nhận"),
+        "submitter" | "submitter.type" => ("submitter-type", "Người gửi là"),
+        "submitter.full_name" => ("submitter-full_name", "Họ và tên"),
+        "submitter.organization_name" => ("submitter-organization_name", "Tên tổ chức"),
+        "submitter.address" | "submitter.address.detail" => ("submitter-address-detail", "Địa chỉ"),
+        "submitter.address.province_code" | "submitter.address.commune_code" => {
+            ("submitter-address-commune_code", "Xã, phường")
+        }
+        "submitter.phone" => ("submitter-phone", "Số điện thoại"),
+        "submitter.email" => ("submitter-email", "Thư điện tử"),
+        "consent_to_publish" => ("consent_to_publish", "Đồng ý công khai"),
+        "attachments" => ("attachments", "Tệp đính kèm"),
+        _ => ("bieu-mau", "Biểu mẫu"),
+    }
+}
+
+struct Choice {
+    code: String,
+    name: String,
+    selected: bool,
+}
+
+fn choices(items: impl Iterator<Item = (String, String)>, selected: &str) -> Vec<Choice> {
+    items
+        .map(|(code, name)| Choice {
+            selected: code == selected,
+            code,
+            name,
+        })
+        .collect()
+}
+
+/// ND 20 Art. 5 as amended by ND 92/2017: what feedback may be about.
+const CATEGORIES: [(&str, &str); 8] = [
+    (
+        "implementation_problem",
+        "Vướng mắc cụ thể trong thực hiện quy định hành chính",
+    ),
+    (
+        "unfit_for_reality",
+        "Quy định hành chính không phù hợp với thực tế",
+    ),
+    (
+        "inconsistent",
+        "Quy định hành chính không đồng bộ, không thống nhất",
+    ),
+    ("unlawful", "Quy định hành chính không hợp pháp"),
+    (
+        "contrary_to_treaty",
+        "Quy định hành chính trái với điều ước quốc tế mà Việt Nam là thành viên",
+    ),
+    ("other", "Vấn đề khác liên quan đến quy định hành chính"),
+    (
+        "proposed_solution",
+        "Phương án xử lý những vấn đề nêu trên (kiến nghị)",
+    ),
+    (
+        "new_regulation_initiative",
+        "Sáng kiến ban hành mới quy định hành chính (kiến nghị)",
+    ),
+];
+
+#[derive(Template)]
+#[template(path = "submit_form.html", config = "config/askama.toml")]
+struct SubmitFormPage {
+    site_name: String,
+    section: &'static str,
+    v: FormValues,
+    errors: PageErrors,
+    /// A message about the whole form (bot checks, files to choose again).
+    notice: Option<&'static str>,
+    fields: Vec<Choice>,
+    agencies: Vec<Choice>,
+    communes: Vec<Choice>,
+    categories: Vec<Choice>,
+    stamp: String,
+    title_max: u64,
+    content_min: u64,
+    content_max: u64,
+    max_attachments: usize,
+    max_attachment_mb: usize,
+    attachment_types: String,
+}
+
+#[derive(Template)]
+#[template(path = "submit_done.html", config = "config/askama.toml")]
+struct SubmitDonePage {
+    site_name: String,
+    section: &'static str,
+    tracking_code: String,
+    lookup_token: String,
+    received_on: String,
+    attachments: Vec<String>,
+    gave_email: bool,
+    language_flagged: bool,
+}
+
+#[derive(Template)]
+#[template(path = "submit_refused.html", config = "config/askama.toml")]
+struct SubmitRefusedPage {
+    site_name: String,
+    section: &'static str,
+    title: String,
+    detail: String,
+}
+
+/// `GET /gui-phan-anh`: the empty form.
+pub async fn submit_form(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let values = FormValues {
+        kind: "phan_anh".into(),
+        submitter_type: "individual".into(),
+        ..FormValues::default()
+    };
+    form_page(&state, values, PageErrors::default(), None, StatusCode::OK).await
+}
+
+/// `POST /gui-phan-anh` (multipart/form-data or urlencoded).
+pub async fn submit_post(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if !same_origin_post(&req, &state.settings.server.public_base_url) {
+        return Err(ApiError::forbidden());
+    }
+    let (mut body, files) = match read_body(&req, payload, &state.settings).await {
+        Ok(read) => read,
+        // The body itself could not be read (too large, not a form): there
+        // is nothing to fill the form with. Browsers get a page that says
+        // what happened; the back button still holds what was typed.
+        Err(e) if wants_html(&req) => return refused_page(&state, e),
+        Err(e) => return Err(e),
+    };
+    let mut values = FormValues::from_value(&body);
+    let honeypot = take(&mut body, HONEYPOT);
+    let stamp = take(&mut body, STAMP);
+    let key = take(&mut body, IDEMPOTENCY);
+    let files_note = (!files.is_empty()).then_some(
+        " Các tệp đính kèm cần được chọn lại (trình duyệt không giữ tệp khi biểu mẫu được hiển thị lại).",
+    );
+    let again = |values: FormValues, errors: PageErrors, notice: &'static str| {
+        let state = state.clone();
+        async move {
+            form_page(
+                &state,
+                values,
+                errors,
+                Some(notice),
+                // The form again is a page like the first one (as on
+                // /tra-cuu); programs read the intake's 422 at /api/v1.
+                StatusCode::OK,
+            )
+            .await
+        }
+    };
+    if let Err(limited) = state.rate_limits.check(Bucket::Submission, &req) {
+        if !wants_html(&req) {
+            return Err(limited);
+        }
+        let mut response = form_page(
+            &state,
+            values,
+            PageErrors::default(),
+            Some(
+                "Có quá nhiều phản ánh được gửi từ địa chỉ mạng này trong thời gian ngắn. Vui lòng đợi vài phút rồi bấm Gửi lại; thông tin Ông/Bà đã nhập vẫn được giữ.",
+            ),
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+        .await?;
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        return Ok(response);
+    }
+    if !honeypot.trim().is_empty() {
+        tracing::info!("submission form: honeypot filled, not accepted");
+        return again(
+            values,
+            PageErrors::default(),
+            "Biểu mẫu chưa được gửi: ô “Không điền vào ô này” phải để trống. Vui lòng xóa nội dung ô đó rồi bấm Gửi.",
+        )
+        .await;
+    }
+    if let Err(problem) = state.form_stamps.check(&stamp, Utc::now().timestamp()) {
+        tracing::info!(?problem, "submission form: stamp refused");
+        let notice = match problem {
+            StampProblem::TooFast => {
+                "Biểu mẫu được gửi quá nhanh sau khi mở, nên chưa được tiếp nhận (để chống gửi tự động). Vui lòng kiểm tra lại thông tin rồi bấm Gửi một lần nữa."
+            }
+            StampProblem::Expired => {
+                "Biểu mẫu đã được mở quá lâu nên chưa được tiếp nhận. Thông tin Ông/Bà đã nhập vẫn được giữ; vui lòng kiểm tra rồi bấm Gửi một lần nữa."
+            }
+            StampProblem::Invalid => {
+                "Biểu mẫu không hợp lệ hoặc không được mở từ trang này. Vui lòng kiểm tra thông tin rồi bấm Gửi một lần nữa."
+            }
+        };
+        return again(values, PageErrors::default(), notice).await;
+    }
+    // A commune chosen from the list is in the province of this service.
+    if let Some(address) = body
+        .get_mut("submitter")
+        .and_then(|s| s.get_mut("address"))
+        .and_then(Value::as_object_mut)
+        && address
+            .get("commune_code")
+            .and_then(Value::as_str)
+            .is_some_and(|c| !c.trim().is_empty())
+    {
+        address.insert(
+            "province_code".into(),
+            Value::String(state.settings.province.code.clone()),
+        );
+    }
+    let input = match submission_from_value(body) {
+        Ok(input) => input,
+        Err(e) => {
+            let errors = PageErrors::from_fields(&e.field_errors());
+            return again(values, errors, files_note.unwrap_or(CHECK_FIELDS)).await;
+        }
+    };
+    let gave_email = input
+        .submitter
+        .as_ref()
+        .and_then(|s| s.email.as_deref())
+        .is_some_and(|e| !e.trim().is_empty());
+    let submission = Submission {
+        input,
+        attachments: files,
+        channel: Channel::WebForm,
+        idempotency_key: (!key.is_empty()).then_some(key),
+        request_id: REQUEST_ID.try_with(Clone::clone).ok(),
+        staff_entry: None,
+        via_integration: None,
+    };
+    let had_files = !submission.attachments.is_empty();
+    match intake::receive(
+        &state.store,
+        &state.settings,
+        &state.deadlines,
+        submission,
+        Utc::now(),
+    )
+    .await
+    {
+        Ok(receipt) => done_page(&state, &receipt.body, gave_email),
+        Err(IntakeError::Invalid(errors)) => {
+            let notice = if had_files {
+                "Vui lòng sửa các mục được nêu dưới đây. Các tệp đính kèm cần được chọn lại (trình duyệt không giữ tệp khi biểu mẫu được hiển thị lại)."
+            } else {
+                CHECK_FIELDS
+            };
+            again(values, PageErrors::from_fields(&errors), notice).await
+        }
+        // The key came from an earlier rendering whose form was already
+        // sent with other content (the back button): this is a new item.
+        Err(IntakeError::IdempotencyKeyReused | IntakeError::IdempotencyKeyInvalid) => {
+            values.idempotency_key = uuid::Uuid::new_v4().to_string();
+            again(
+                values,
+                PageErrors::default(),
+                "Biểu mẫu này đã được gửi trước đó với nội dung khác. Nếu Ông/Bà muốn gửi thêm một phản ánh, kiến nghị mới, vui lòng kiểm tra rồi bấm Gửi.",
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+const CHECK_FIELDS: &str = "Vui lòng sửa các mục được nêu dưới đây.";
+
+fn wants_html(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+/// Removes a page-only field from the body and returns its text.
+fn take(body: &mut Value, name: &str) -> String {
+    body.as_object_mut()
+        .and_then(|m| m.remove(name))
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+async fn form_page(
+    state: &AppState,
+    mut values: FormValues,
+    errors: PageErrors,
+    notice: Option<&'static str>,
+    status: StatusCode,
+) -> Result<HttpResponse, ApiError> {
+    if uuid::Uuid::try_parse(&values.idempotency_key).is_err() {
+        values.idempotency_key = uuid::Uuid::new_v4().to_string();
+    }
+    let settings = &state.settings;
+    let province = settings.province.code.clone();
+    let fields = state.store.list_fields().await?;
+    let agencies = state
+        .store
+        .list_agencies(
+            &AgencyFilter {
+                province_code: Some(province.clone()),
+                ..AgencyFilter::default()
+            },
+            vietnam_date(Utc::now()),
+        )
+        .await?;
+    let mut agencies: Vec<(String, String)> =
+        agencies.into_iter().map(|a| (a.code, a.name)).collect();
+    agencies.sort_by(|a, b| a.1.cmp(&b.1));
+    let communes = state
+        .store
+        .list_administrative_units(Some(&province))
+        .await?;
+    let today = vietnam_date(Utc::now());
+    let page = SubmitFormPage {
+        site_name: settings.mail.from_name.clone(),
+        section: "gui-phan-anh",
+        fields: choices(
+            fields.into_iter().map(|f| (f.code, f.name)),
+            &values.field_code,
+        ),
+        agencies: choices(agencies.into_iter(), &values.agency_code),
+        communes: choices(
+            communes
+                .into_iter()
+                .filter(|u| u.valid_to.is_none_or(|to| today < to))
+                .map(|u| (u.code, u.name)),
+            &values.commune_code,
+        ),
+        categories: choices(
+            CATEGORIES
+                .iter()
+                .map(|(c, n)| (c.to_string(), n.to_string())),
+            &values.content_category,
+        ),
+        stamp: state.form_stamps.issue(Utc::now().timestamp()),
+        title_max: settings.intake.title_max_chars,
+        content_min: settings.intake.content_min_chars,
+        content_max: settings.intake.content_max_chars,
+        max_attachments: settings.intake.max_attachments,
+        max_attachment_mb: settings.intake.max_attachment_bytes.div_ceil(1024 * 1024),
+        attachment_types: settings
+            .intake
+            .allowed_attachment_types
+            .iter()
+            .map(|t| t.to_uppercase())
+            .collect::<Vec<_>>()
+            .join(", "),
+        v: values,
+        errors,
+        notice,
+    };
+    private_page(status, &page)
+}
+
+fn done_page(
+    state: &AppState,
+    receipt: &Value,
+    gave_email: bool,
+) -> Result<HttpResponse, ApiError> {
+    let s = |k: &str| receipt.get(k).and_then(Value::as_str).unwrap_or_default();
+    let page = SubmitDonePage {
+        site_name: state.settings.mail.from_name.clone(),
+        section: "gui-phan-anh",
+        tracking_code: s("tracking_code").to_string(),
+        lookup_token: s("lookup_token").to_string(),
+        received_on: chrono::DateTime::parse_from_rfc3339(s("received_at"))
+            .map(|d| d.format("%H:%M ngày %d/%m/%Y").to_string())
+            .unwrap_or_default(),
+        attachments: receipt
+            .get("attachments")
+            .and_then(Value::as_array)
+            .map(|files| {
+                files
+                    .iter()
+                    .filter_map(|f| f.get("file_name").and_then(Value::as_str))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        gave_email,
+        language_flagged: receipt
+            .get("language_flagged")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    };
+    private_page(StatusCode::CREATED, &page)
+}
+
+fn refused_page(state: &AppState, error: ApiError) -> Result<HttpResponse, ApiError> {
+    let status = actix_web::ResponseError::status_code(&error);
+    let (title, detail) = error.title_and_detail();
+    private_page(
+        status,
+        &SubmitRefusedPage {
+            site_name: state.settings.mail.from_name.clone(),
+            section: "gui-phan-anh",
+            title,
+            detail,
+        },
+    )
+}
+
+/// The form carries a fresh stamp and key, the confirmation a secret
+/// token: neither may be cached or shared.
+fn private_page(status: StatusCode, page: &impl Template) -> Result<HttpResponse, ApiError> {
+    let body = page.render().map_err(|e| {
+        tracing::error!(error = %e, "page did not render");
+        ApiError::internal()
+    })?;
+    Ok(HttpResponse::build(status)
+        .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_CSP))
+        .insert_header((header::CACHE_CONTROL, "no-store, private"))
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
