@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::config::Settings;
 use crate::domain::feedback::{FeedbackKind, FeedbackState};
 use crate::domain::ids::{AgencyId, FeedbackId};
 use crate::domain::time::to_vietnam_rfc3339;
@@ -56,6 +57,14 @@ pub struct CitizenView {
     pub attachments: usize,
     /// The submitter's rating of the answer, once given.
     pub rating: Option<u8>,
+    /// What the office asked for, while the item waits for the submitter
+    /// (ND 20 Art. 7: they may complete it).
+    pub information_requested: Option<String>,
+    /// Whether the submitter can send a supplement now.
+    pub can_supplement: bool,
+    /// Until when the answer can be rated; `None` when it cannot (not
+    /// answered, already rated, or the window has passed).
+    pub rating_open_until: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -74,6 +83,7 @@ pub struct AnswerView {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FileRef {
+    pub id: String,
     pub file_name: String,
     pub media_type: String,
     pub size_bytes: i64,
@@ -156,8 +166,17 @@ pub async fn authorize(store: &Store, code: &str, token: &str) -> Result<Feedbac
 }
 
 #[tracing::instrument(name = "Citizen lookup", skip_all)]
-pub async fn lookup(store: &Store, code: &str, token: &str) -> Result<CitizenView, LookupError> {
+pub async fn lookup(
+    store: &Store,
+    settings: &Settings,
+    code: &str,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<CitizenView, LookupError> {
     let row = authorize(store, code, token).await?;
+    let own_id = FeedbackId::from_uuid(row.item.id);
+    let own_state = row.item.state.clone();
+    let rated = row.item.rated_at.is_some();
     let submitted_files = row
         .attachments
         .iter()
@@ -195,6 +214,40 @@ pub async fn lookup(store: &Store, code: &str, token: &str) -> Result<CitizenVie
     })?;
     let status = state.citizen_status();
     let fmt = |t: DateTime<Utc>| to_vietnam_rfc3339(t);
+    // The item itself waits (a merged duplicate follows its primary).
+    let waiting = own_state == FeedbackState::AwaitingInformation.as_str();
+    let information_requested = if waiting {
+        store
+            .audit_events_for(own_id)
+            .await?
+            .into_iter()
+            .rev()
+            // Staff ask with `request-info`; the service itself (an
+            // e-mail that lacked a name or address) with `request_info`.
+            .find(|e| {
+                matches!(
+                    e.action.as_str(),
+                    "feedback.request-info" | "feedback.request_info"
+                )
+            })
+            .and_then(|e| e.reason)
+    } else {
+        None
+    };
+    // The same rule as `Workflow::rate`: once, within the window after
+    // the answer was sent.
+    let answered = matches!(
+        state,
+        FeedbackState::Answered
+            | FeedbackState::Published
+            | FeedbackState::Withheld
+            | FeedbackState::Closed
+    );
+    let rating_open_until = item
+        .answered_at
+        .map(|t| t + chrono::Duration::days(i64::from(settings.workflow.rating_window_days)))
+        .filter(|until| answered && !rated && now <= *until)
+        .map(fmt);
     Ok(CitizenView {
         tracking_code: item.tracking_code,
         status: status.as_str(),
@@ -214,6 +267,7 @@ pub async fn lookup(store: &Store, code: &str, token: &str) -> Result<CitizenVie
             attachments: answer_files
                 .iter()
                 .map(|a| FileRef {
+                    id: a.id.to_string(),
                     file_name: a.file_name.clone(),
                     media_type: a.media_type.clone(),
                     size_bytes: a.size_bytes,
@@ -223,5 +277,8 @@ pub async fn lookup(store: &Store, code: &str, token: &str) -> Result<CitizenVie
         }),
         attachments: submitted_files,
         rating: item.rating_score.and_then(|s| u8::try_from(s).ok()),
+        information_requested,
+        can_supplement: waiting,
+        rating_open_until,
     })
 }

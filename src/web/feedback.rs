@@ -81,7 +81,14 @@ pub async fn get_feedback(
 ) -> Result<HttpResponse, ApiError> {
     state.rate_limits.check(Bucket::Lookup, &req)?;
     let token = lookup_token(&req, query.into_inner())?;
-    let view = lookup::lookup(&state.store, &path.into_inner(), &token).await?;
+    let view = lookup::lookup(
+        &state.store,
+        &state.settings,
+        &path.into_inner(),
+        &token,
+        Utc::now(),
+    )
+    .await?;
     Ok(private_json(view))
 }
 
@@ -193,7 +200,7 @@ pub async fn post_supplement(
             Utc::now(),
         )
         .await?;
-    let view = lookup::lookup(&state.store, &code, &token).await?;
+    let view = lookup::lookup(&state.store, &state.settings, &code, &token, Utc::now()).await?;
     Ok(private_json(view))
 }
 
@@ -214,6 +221,6 @@ pub async fn post_rating(
     workflow(&state)
         .rate(&row, body.score, body.comment.as_deref(), Utc::now())
         .await?;
-    let view = lookup::lookup(&state.store, &code, &token).await?;
+    let view = lookup::lookup(&state.store, &state.settings, &code, &token, Utc::now()).await?;
     Ok(private_json(view))
 }

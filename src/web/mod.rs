@@ -8,6 +8,7 @@ pub mod directory;
 pub mod feedback;
 pub mod health;
 pub mod intake_body;
+pub mod lookup_page;
 pub mod mail;
 pub mod middleware;
 pub mod pages;
@@ -304,10 +305,19 @@ pub fn endpoints() -> Vec<Endpoint> {
             web::post().to(submit_page::submit_post)
         }),
         endpoint(Method::GET, "/tra-cuu", || {
-            web::get().to(pages::lookup_form)
+            web::get().to(lookup_page::lookup_form)
         }),
         endpoint(Method::POST, "/tra-cuu", || {
-            web::post().to(pages::lookup_submit)
+            web::post().to(lookup_page::lookup_submit)
+        }),
+        endpoint(Method::POST, "/tra-cuu/bo-sung", || {
+            web::post().to(lookup_page::supplement_submit)
+        }),
+        endpoint(Method::POST, "/tra-cuu/danh-gia", || {
+            web::post().to(lookup_page::rating_submit)
+        }),
+        endpoint(Method::POST, "/tra-cuu/tep", || {
+            web::post().to(lookup_page::file_submit)
         }),
         endpoint(Method::GET, "/static/pakn.css", || {
             web::get().to(pages::stylesheet)

@@ -129,7 +129,7 @@ struct NotFoundPage {
     message: &'static str,
 }
 
-fn html(status: StatusCode, page: &impl Template) -> Result<HttpResponse, ApiError> {
+pub(super) fn html(status: StatusCode, page: &impl Template) -> Result<HttpResponse, ApiError> {
     let body = page.render().map_err(|e| {
         tracing::error!(error = %e, "page did not render");
         ApiError::internal()
@@ -304,60 +304,6 @@ pub async fn stylesheet() -> HttpResponse {
         .body(STYLESHEET)
 }
 
-#[derive(Template)]
-#[template(path = "lookup_form.html", config = "config/askama.toml")]
-struct LookupFormPage {
-    site_name: String,
-    section: &'static str,
-    code: String,
-    error: Option<&'static str>,
-}
-
-#[derive(Template)]
-#[template(path = "lookup_result.html", config = "config/askama.toml")]
-struct LookupResultPage {
-    site_name: String,
-    section: &'static str,
-    v: crate::services::lookup::CitizenView,
-    received_on: String,
-    due_on: Option<String>,
-    answered_on: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct LookupPageQuery {
-    ma: Option<String>,
-}
-
-/// `GET /tra-cuu`: the lookup form (the code may come in `?ma=`; the
-/// token never travels in a URL).
-pub async fn lookup_form(
-    query: web::Query<LookupPageQuery>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    html(
-        StatusCode::OK,
-        &LookupFormPage {
-            site_name: state.settings.mail.from_name.clone(),
-            section: "tra-cuu",
-            code: query
-                .into_inner()
-                .ma
-                .unwrap_or_default()
-                .chars()
-                .take(64)
-                .collect(),
-            error: None,
-        },
-    )
-}
-
-#[derive(Debug, Deserialize)]
-pub struct LookupPageForm {
-    ma: String,
-    token: String,
-}
-
 /// A form posted from another site is refused: browsers say where a
 /// request comes from (`Sec-Fetch-Site`, `Origin`), and only our own pages
 /// may post to us.
@@ -376,62 +322,5 @@ pub fn same_origin_post(req: &actix_web::HttpRequest, public_base_url: &str) -> 
         }
         // Neither header: not a browser's cross-site form post.
         None => true,
-    }
-}
-
-fn rfc3339_day(s: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .map(|d| d.format("%d/%m/%Y").to_string())
-        .unwrap_or_else(|_| s.to_string())
-}
-
-/// `POST /tra-cuu`: code and token in, the citizen's view out (the same
-/// message for an unknown code and a wrong token).
-pub async fn lookup_submit(
-    req: actix_web::HttpRequest,
-    form: web::Form<LookupPageForm>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    if !same_origin_post(&req, &state.settings.server.public_base_url) {
-        return Err(ApiError::forbidden());
-    }
-    state
-        .rate_limits
-        .check(super::rate_limit::Bucket::Lookup, &req)?;
-    let form = form.into_inner();
-    let code = form.ma.trim().to_ascii_uppercase();
-    let site_name = state.settings.mail.from_name.clone();
-    match crate::services::lookup::lookup(&state.store, &code, form.token.trim()).await {
-        Ok(v) => {
-            let page = LookupResultPage {
-                site_name,
-                section: "tra-cuu",
-                received_on: rfc3339_day(&v.received_at),
-                due_on: v.due_at.as_deref().map(rfc3339_day),
-                answered_on: v
-                    .answer
-                    .as_ref()
-                    .and_then(|a| a.answered_at.as_deref())
-                    .map(rfc3339_day),
-                v,
-            };
-            let mut response = html(StatusCode::OK, &page)?;
-            // The submitter's own data: never cached, never shared.
-            response.headers_mut().insert(
-                header::CACHE_CONTROL,
-                header::HeaderValue::from_static("no-store, private"),
-            );
-            Ok(response)
-        }
-        Err(crate::services::lookup::LookupError::NotFound) => html(
-            StatusCode::OK,
-            &LookupFormPage {
-                site_name,
-                section: "tra-cuu",
-                code: code.chars().take(64).collect(),
-                error: Some("Mã số hoặc mã tra cứu không đúng. Vui lòng kiểm tra lại."),
-            },
-        ),
-        Err(crate::services::lookup::LookupError::Store(e)) => Err(e.into()),
     }
 }

@@ -559,7 +559,10 @@ fn refused_page(state: &AppState, error: ApiError) -> Result<HttpResponse, ApiEr
 
 /// The form carries a fresh stamp and key, the confirmation a secret
 /// token: neither may be cached or shared.
-fn private_page(status: StatusCode, page: &impl Template) -> Result<HttpResponse, ApiError> {
+pub(super) fn private_page(
+    status: StatusCode,
+    page: &impl Template,
+) -> Result<HttpResponse, ApiError> {
     let body = page.render().map_err(|e| {
         tracing::error!(error = %e, "page did not render");
         ApiError::internal()

@@ -14,6 +14,7 @@ mod helpers;
 mod imap;
 mod intake;
 mod lookup;
+mod lookup_page;
 mod mail;
 mod mail_servers;
 mod operations;
