@@ -79,7 +79,21 @@ fn apply_security_headers(headers: &mut actix_web::http::header::HeaderMap) {
             "same-origin",
         ),
     ];
+    // A page that names who may frame it (the embeddable Q&A) must not be
+    // contradicted by the blanket X-Frame-Options.
+    let framable = headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|csp| {
+            csp.split(';').any(|d| {
+                let d = d.trim();
+                d.starts_with("frame-ancestors") && !d.contains("'none'")
+            })
+        });
     for (name, value) in defaults {
+        if name == header::X_FRAME_OPTIONS && framable {
+            continue;
+        }
         if !headers.contains_key(&name) {
             headers.insert(name, HeaderValue::from_static(value));
         }

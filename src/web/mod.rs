@@ -290,9 +290,12 @@ pub fn endpoints() -> Vec<Endpoint> {
             web::get().to(public::get_qa)
         }),
         endpoint(Method::GET, "/hoi-dap", || web::get().to(pages::qa_list)),
-        // Before the item page, whose {tracking_code} would match it.
+        // Before the item page, whose {tracking_code} would match them.
         endpoint(Method::GET, "/hoi-dap/feed.atom", || {
             web::get().to(public::atom_feed)
+        }),
+        endpoint(Method::GET, "/hoi-dap/embed", || {
+            web::get().to(pages::qa_embed)
         }),
         endpoint(Method::GET, "/hoi-dap/{tracking_code}", || {
             web::get().to(pages::qa_item)
@@ -321,6 +324,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         }),
         endpoint(Method::GET, "/static/pakn.css", || {
             web::get().to(pages::stylesheet)
+        }),
+        endpoint(Method::GET, "/embed.js", || {
+            web::get().to(pages::embed_script)
         }),
         endpoint(Method::GET, "/api/v1/agencies", || {
             web::get().to(directory::list_agencies)

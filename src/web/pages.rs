@@ -250,6 +250,140 @@ pub async fn qa_list(
     html(StatusCode::OK, &page_view)
 }
 
+#[derive(Template)]
+#[template(path = "qa_embed.html", config = "config/askama.toml")]
+struct QaEmbedPage {
+    site_name: String,
+    items: Vec<QaRow>,
+    total: u64,
+    error: bool,
+    /// The full Q&A with the same filters, opened outside the frame.
+    all_link: String,
+    next_page: Option<String>,
+    prev_page: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct QaEmbedQuery {
+    q: Option<String>,
+    agency: Option<String>,
+    field: Option<String>,
+    kind: Option<String>,
+    year: Option<i32>,
+    limit: Option<u64>,
+    page: Option<u64>,
+}
+
+/// The embed may be framed by the portals configured, and by nobody else.
+pub fn embed_csp(origins: &[String]) -> String {
+    let mut ancestors = String::from("'self'");
+    for o in origins {
+        ancestors.push(' ');
+        ancestors.push_str(o);
+    }
+    format!(
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors {ancestors}"
+    )
+}
+
+/// `GET /hoi-dap/embed`: the latest answers without the site's header and
+/// footer, for portals to show in an iframe (filters in the query string).
+pub async fn qa_embed(
+    query: web::Query<QaEmbedQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let limit = query.limit.unwrap_or(10).clamp(1, 50);
+    let page = query.page.unwrap_or(1).clamp(1, 10_000);
+    let directory = state.store.directory_snapshot().await?;
+    let filter = parse_query(
+        &QaQuery::new(
+            query.q.clone(),
+            query.agency.clone(),
+            query.field.clone(),
+            query.kind.clone(),
+            query.year,
+        ),
+        &directory,
+        limit,
+        (page - 1) * limit,
+    );
+    // A portal's typo in a filter shows an empty list with a note, not a
+    // broken frame.
+    let (items, total, error) = match filter {
+        Ok(filter) => {
+            let (items, total) = state.store.public_items(&filter).await?;
+            (items, total, false)
+        }
+        Err(_) => (Vec::new(), 0, true),
+    };
+    let mut params: Vec<(&str, String)> = Vec::new();
+    for (k, v) in [
+        ("q", &query.q),
+        ("agency", &query.agency),
+        ("kind", &query.kind),
+    ] {
+        if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+            params.push((k, v.clone()));
+        }
+    }
+    if let Some(y) = query.year {
+        params.push(("year", y.to_string()));
+    }
+    let all_query = serde_urlencoded::to_string(&params).unwrap_or_default();
+    let base = state.settings.server.public_base_url.trim_end_matches('/');
+    let all_link = if all_query.is_empty() {
+        format!("{base}/hoi-dap")
+    } else {
+        format!("{base}/hoi-dap?{all_query}")
+    };
+    let embed_link = |p: u64| {
+        let mut params = params.clone();
+        if let Some(f) = query.field.as_ref().filter(|f| !f.is_empty()) {
+            params.push(("field", f.clone()));
+        }
+        params.push(("limit", limit.to_string()));
+        params.push(("page", p.to_string()));
+        format!(
+            "/hoi-dap/embed?{}",
+            serde_urlencoded::to_string(&params).unwrap_or_default()
+        )
+    };
+    let shown = (page - 1) * limit + items.len() as u64;
+    let view = QaEmbedPage {
+        site_name: state.settings.mail.from_name.clone(),
+        items: items.iter().map(|i| row(i, &directory)).collect(),
+        total,
+        error,
+        all_link,
+        prev_page: (page > 1).then(|| embed_link(page - 1)),
+        next_page: (shown < total).then(|| embed_link(page + 1)),
+    };
+    let mut response = html(StatusCode::OK, &view)?;
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_str(&embed_csp(&state.settings.public_pages.embed_origins))
+            .map_err(|_| ApiError::internal())?,
+    );
+    Ok(response)
+}
+
+const EMBED_JS: &str = include_str!("static/embed.js");
+
+/// `GET /embed.js`: renders the latest answers into an element of the
+/// host page from the JSON, as text only.
+pub async fn embed_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(CacheControl(vec![
+            CacheDirective::Public,
+            CacheDirective::MaxAge(3600),
+        ]))
+        // Loaded by other sites' pages.
+        .insert_header(("cross-origin-resource-policy", "cross-origin"))
+        .content_type("text/javascript; charset=utf-8")
+        .body(EMBED_JS)
+}
+
 /// `GET /hoi-dap/{tracking_code}`: one answered item.
 pub async fn qa_item(
     req: actix_web::HttpRequest,

@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::auth::sign_in_as;
-use crate::helpers::{TestApp, apps, valid_submission};
+use crate::helpers::{TestApp, apps, apps_with, valid_submission};
 use crate::workflow::step;
 
 /// Takes a submission through the control office to publication.
@@ -441,5 +441,92 @@ async fn the_lookup_page_shows_the_submitter_their_item_and_nobody_else() {
             })
             .await;
         assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    }
+}
+
+#[tokio::test]
+async fn only_the_configured_portals_may_frame_the_embed() {
+    for app in apps_with(|s| {
+        s.public_pages.embed_origins = vec!["https://danang.gov.vn".into()];
+    })
+    .await
+    {
+        let control = sign_in_as(&app, "kiemsoat.e", Role::ControlOffice, "48.VP").await;
+        let mut submission = valid_submission();
+        submission["agency_code"] = json!("48.SXD");
+        let code = publish(
+            &app,
+            &control,
+            submission,
+            "Cấp phép <script>alert(4)</script> chậm",
+            "Hồ sơ cấp phép xây dựng chậm.",
+            "Sở Xây dựng đã trả kết quả.",
+        )
+        .await;
+        let embed = app
+            .send(
+                Method::GET,
+                "/hoi-dap/embed",
+                "/hoi-dap/embed?limit=5",
+                |r| r,
+            )
+            .await;
+        assert_eq!(embed.status, StatusCode::OK);
+        let csp = embed.header("content-security-policy").unwrap();
+        assert!(
+            csp.contains("frame-ancestors 'self' https://danang.gov.vn"),
+            "{csp}"
+        );
+        assert!(!csp.contains("script-src"), "no script runs in the frame");
+        assert_eq!(embed.header("x-frame-options"), None);
+        let html = embed.body.as_str().unwrap();
+        assert!(html.contains(&format!("/hoi-dap/{code}\" target=\"_blank\"")));
+        assert!(html.contains("&#60;script&#62;alert(4)"));
+        assert!(!html.contains("<header"), "no site chrome");
+        // Filters narrow it; an unknown one is a note, not a broken frame.
+        let other = app
+            .send(
+                Method::GET,
+                "/hoi-dap/embed",
+                "/hoi-dap/embed?kind=kien_nghi",
+                |r| r,
+            )
+            .await;
+        assert!(!other.body.as_str().unwrap().contains(&code));
+        let typo = app
+            .send(
+                Method::GET,
+                "/hoi-dap/embed",
+                "/hoi-dap/embed?agency=KHONG.CO",
+                |r| r,
+            )
+            .await;
+        assert_eq!(typo.status, StatusCode::OK);
+        assert!(typo.body.as_str().unwrap().contains("không hợp lệ"));
+        // Every other page still refuses to be framed.
+        for path in ["/hoi-dap", "/tra-cuu", "/gui-phan-anh", "/gioi-thieu"] {
+            let page = app.send(Method::GET, path, path, |r| r).await;
+            assert_eq!(page.header("x-frame-options"), Some("DENY"), "{path}");
+            assert!(
+                page.header("content-security-policy")
+                    .unwrap()
+                    .contains("frame-ancestors 'none'"),
+                "{path}"
+            );
+        }
+        // The script for portals' own pages renders text, never HTML.
+        let script = app.send(Method::GET, "/embed.js", "/embed.js", |r| r).await;
+        assert_eq!(script.status, StatusCode::OK);
+        assert_eq!(
+            script.header("content-type"),
+            Some("text/javascript; charset=utf-8")
+        );
+        assert_eq!(
+            script.header("cross-origin-resource-policy"),
+            Some("cross-origin")
+        );
+        let js = script.body.as_str().unwrap();
+        assert!(js.contains("textContent"));
+        assert!(!js.contains("innerHTML"));
     }
 }
