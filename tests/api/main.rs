@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod browser;
 mod calendar;
 mod cli;
 mod contract;

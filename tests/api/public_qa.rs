@@ -10,7 +10,7 @@ use crate::helpers::{TestApp, apps, apps_with, valid_submission};
 use crate::workflow::step;
 
 /// Takes a submission through the control office to publication.
-async fn publish(
+pub async fn publish(
     app: &TestApp,
     control: &str,
     submission: Value,
