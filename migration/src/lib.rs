@@ -16,6 +16,7 @@ mod m20261122_000009_supplements_and_ratings;
 mod m20261122_000010_coordination;
 mod m20261122_000011_email_channel;
 mod m20261122_000012_public_qa;
+mod m20261122_000013_public_qa_search;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000010_coordination::Migration),
             Box::new(m20261122_000011_email_channel::Migration),
             Box::new(m20261122_000012_public_qa::Migration),
+            Box::new(m20261122_000013_public_qa_search::Migration),
         ]
     }
 }

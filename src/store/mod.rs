@@ -100,6 +100,9 @@ pub struct Store {
     directory: Arc<directory_cache::DirectoryCache>,
     /// PostgreSQL tracking sequences known to exist (created once a day).
     sequences: Arc<Mutex<HashSet<String>>>,
+    /// Whether PostgreSQL has `fuzzystrmatch` (migration 13, best
+    /// effort), asked once.
+    fuzzy_match: Arc<tokio::sync::OnceCell<bool>>,
 }
 
 impl Store {
@@ -151,6 +154,7 @@ impl Store {
             db,
             directory: Arc::default(),
             sequences: Arc::default(),
+            fuzzy_match: Arc::default(),
         })
     }
 

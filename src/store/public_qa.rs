@@ -8,7 +8,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use sea_orm::sea_query::{Expr, JoinType, Order, Query};
+use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, Statement};
+
 use super::entities::feedback_item;
+
 use super::{Store, StoreError};
 
 /// One published item as the public sees it.
@@ -28,6 +32,20 @@ pub struct PublicItem {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Matches are counted up to this many.
+pub const PUBLIC_COUNT_CAP: u64 = 10_000;
+
+/// On PostgreSQL, the newest this many matches are ranked by relevance.
+const RANK_WINDOW: u64 = 1_000;
+
+/// How many items match: exact up to [`PUBLIC_COUNT_CAP`], else the cap
+/// and `capped`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PublicTotal {
+    pub count: u64,
+    pub capped: bool,
+}
+
 /// Filters of the public list; `terms` are folded (see
 /// `domain::text::fold_for_search`) and must all occur.
 #[derive(Debug, Clone, Default)]
@@ -43,12 +61,18 @@ pub struct PublicQuery {
     pub offset: u64,
 }
 
+/// Published rows. `publish` sets the redacted title and question, the
+/// publication time and the folded public text together, and `unpublish`
+/// clears the text: these two columns say it all, and they are exactly the
+/// predicate of migration 13's partial indexes (so counting the published
+/// rows reads an index, not the table).
 fn published() -> Condition {
+    // A literal, not a bound parameter: a planner can only use a partial
+    // index when it can see that the query's condition implies the
+    // index's (SQLite never, PostgreSQL not in a generic plan).
     Condition::all()
-        .add(feedback_item::Column::State.eq("published"))
-        .add(feedback_item::Column::PublishedAt.is_not_null())
-        .add(feedback_item::Column::TitleRedacted.is_not_null())
-        .add(feedback_item::Column::QuestionRedacted.is_not_null())
+        .add(Expr::cust("feedback_item.state = 'published'"))
+        .add(feedback_item::Column::PublicSearchText.is_not_null())
 }
 
 fn public_columns<E: QuerySelect>(query: E) -> E {
@@ -70,15 +94,13 @@ fn public_columns<E: QuerySelect>(query: E) -> E {
 }
 
 impl Store {
-    /// A page of published items, newest first, and how many match.
+    /// A page of published items, best match (PostgreSQL) then newest
+    /// first, and how many match.
     pub async fn public_items(
         &self,
         q: &PublicQuery,
-    ) -> Result<(Vec<PublicItem>, u64), StoreError> {
+    ) -> Result<(Vec<PublicItem>, PublicTotal), StoreError> {
         let mut filter = published();
-        for term in &q.terms {
-            filter = filter.add(feedback_item::Column::PublicSearchText.contains(term.as_str()));
-        }
         if let Some(a) = q.agency_id {
             filter = filter.add(feedback_item::Column::HandlingAgencyId.eq(a));
         }
@@ -94,9 +116,84 @@ impl Store {
         if let Some(to) = q.published_to {
             filter = filter.add(feedback_item::Column::PublishedAt.lt(to));
         }
-        let query = feedback_item::Entity::find().filter(filter);
-        let total = query.clone().count(self.connection()).await?;
-        let items = public_columns(query)
+        let mut select = public_columns(feedback_item::Entity::find().filter(filter));
+        let mut rank_window = None;
+        // Words are matched through each backend's index and the best
+        // matches come first; without words, the newest.
+        if !q.terms.is_empty() {
+            match self.backend() {
+                DbBackend::Postgres => {
+                    let phrase = self.corrected_terms(&q.terms).await?.join(" ");
+                    select = select.filter(Expr::cust_with_values(
+                        "public_search_tsv @@ plainto_tsquery('simple', $1)",
+                        [phrase.clone()],
+                    ));
+                    // Ranking reads every candidate's tsvector: only the
+                    // newest RANK_WINDOW matches are ranked, so a common
+                    // word costs the same as a rare one.
+                    let mut newest = select.clone();
+                    QueryTrait::query(&mut newest)
+                        .clear_selects()
+                        .column((feedback_item::Entity, feedback_item::Column::Id))
+                        .order_by(
+                            (feedback_item::Entity, feedback_item::Column::PublishedAt),
+                            Order::Desc,
+                        )
+                        .limit(RANK_WINDOW);
+                    rank_window = Some(QueryTrait::into_query(newest));
+                    select = select.order_by(
+                        Expr::cust_with_values(
+                            "ts_rank(public_search_tsv, plainto_tsquery('simple', $1))",
+                            [phrase],
+                        ),
+                        Order::Desc,
+                    );
+                }
+                _ => {
+                    // Every word, each quoted (FTS5 syntax has operators).
+                    let words: Vec<String> = q
+                        .terms
+                        .iter()
+                        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+                        .collect();
+                    let matches = Query::select()
+                        .expr_as(Expr::cust("rowid"), "match_rowid")
+                        .expr_as(Expr::cust("bm25(public_search)"), "match_score")
+                        .from("public_search")
+                        .and_where(Expr::cust_with_values(
+                            "public_search MATCH ?",
+                            [words.join(" ")],
+                        ))
+                        .to_owned();
+                    QueryTrait::query(&mut select).join_subquery(
+                        JoinType::InnerJoin,
+                        matches,
+                        "public_match",
+                        Expr::cust("public_match.match_rowid = feedback_item.rowid"),
+                    );
+                    // bm25: lower is better.
+                    select = select.order_by(Expr::cust("public_match.match_score"), Order::Asc);
+                }
+            }
+        }
+        // Counted up to a cap: past it, the exact number costs a pass over
+        // every match (the whole table for a plain list on SQLite) and
+        // tells a reader nothing a "more than" does not.
+        let mut counting = select.clone();
+        QueryTrait::query(&mut counting)
+            .clear_order_by()
+            .clear_selects()
+            .expr(Expr::val(1))
+            .limit(PUBLIC_COUNT_CAP + 1);
+        let counted = counting.count(self.connection()).await?;
+        let total = PublicTotal {
+            count: counted.min(PUBLIC_COUNT_CAP),
+            capped: counted > PUBLIC_COUNT_CAP,
+        };
+        if let Some(window) = rank_window {
+            select = select.filter(feedback_item::Column::Id.in_subquery(window));
+        }
+        let items = select
             .order_by_desc(feedback_item::Column::PublishedAt)
             .order_by_desc(feedback_item::Column::TrackingCode)
             .limit(q.limit)
@@ -105,6 +202,71 @@ impl Store {
             .all(self.connection())
             .await?;
         Ok((items, total))
+    }
+
+    /// The words to search for on PostgreSQL: each as typed when some
+    /// published text has it, else the nearest word that does (one edit
+    /// away, two for long words), else as typed (and nothing matches).
+    async fn corrected_terms(&self, terms: &[String]) -> Result<Vec<String>, StoreError> {
+        if !self.has_fuzzy_match().await? {
+            return Ok(terms.to_vec());
+        }
+        let mut out = Vec::with_capacity(terms.len());
+        for term in terms {
+            let len = term.chars().count();
+            // Short words and numbers have too many neighbours to guess.
+            // ("mat" is one edit from "mot", "mat", "mau", …: guessing
+            // would find what nobody asked for.)
+            if len < 4 || term.chars().any(|c| c.is_ascii_digit()) {
+                out.push(term.clone());
+                continue;
+            }
+            let max_edits: i32 = if len >= 7 { 2 } else { 1 };
+            let row = self
+                .connection()
+                .query_one_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT word FROM public_search_word WHERE word = $1 \
+                     UNION ALL \
+                     (SELECT word FROM public_search_word \
+                      WHERE length(word) BETWEEN length($1) - $2 AND length($1) + $2 \
+                        AND levenshtein(word, $1) <= $2 \
+                      ORDER BY levenshtein(word, $1), word LIMIT 1) \
+                     LIMIT 1",
+                    [term.clone().into(), max_edits.into()],
+                ))
+                .await?;
+            let word = match row {
+                Some(row) => row.try_get::<String>("", "word")?,
+                None => term.clone(),
+            };
+            out.push(word);
+        }
+        Ok(out)
+    }
+
+    /// Whether PostgreSQL has `fuzzystrmatch` (migration 13, best effort),
+    /// asked once.
+    async fn has_fuzzy_match(&self) -> Result<bool, StoreError> {
+        let known = self
+            .fuzzy_match
+            .get_or_try_init(|| async {
+                let row = self
+                    .connection()
+                    .query_one_raw(Statement::from_string(
+                        DbBackend::Postgres,
+                        "SELECT 1 AS present FROM pg_extension WHERE extname = 'fuzzystrmatch'",
+                    ))
+                    .await?;
+                if row.is_none() {
+                    tracing::warn!(
+                        "fuzzystrmatch is not installed: public search does not correct typos"
+                    );
+                }
+                Ok::<_, StoreError>(row.is_some())
+            })
+            .await?;
+        Ok(*known)
     }
 
     /// One published item by its tracking code.

@@ -16,7 +16,7 @@ use crate::domain::feedback::FeedbackKind;
 use crate::domain::ids::AgencyId;
 use crate::domain::time::vietnam_date;
 use crate::store::directory_cache::DirectorySnapshot;
-use crate::store::public_qa::PublicItem;
+use crate::store::public_qa::{PublicItem, PublicTotal};
 
 /// Pages load their own stylesheet and nothing else; forms post only here.
 pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -87,6 +87,8 @@ struct QaListPage {
     agencies: Vec<AgencyOption>,
     errors: Vec<&'static str>,
     total: u64,
+    /// More than `total` match (counting stops there).
+    more: bool,
     items: Vec<QaRow>,
     prev_page: Option<String>,
     next_page: Option<String>,
@@ -220,7 +222,7 @@ pub async fn qa_list(
                     _ => "Bộ lọc không hợp lệ.",
                 });
             }
-            (Vec::new(), 0)
+            (Vec::new(), PublicTotal::default())
         }
     };
     let mut agencies: Vec<AgencyOption> = directory
@@ -234,7 +236,10 @@ pub async fn qa_list(
         .collect();
     agencies.sort_by(|a, b| a.code.cmp(&b.code));
     let shown = (page - 1) * PER_PAGE + items.len() as u64;
+    let more = total.capped;
+    let total = total.count;
     let page_view = QaListPage {
+        more,
         site_name: state.settings.mail.from_name.clone(),
         section: "hoi-dap",
         q: query.q.clone().unwrap_or_default(),
@@ -256,6 +261,7 @@ struct QaEmbedPage {
     site_name: String,
     items: Vec<QaRow>,
     total: u64,
+    more: bool,
     error: bool,
     /// The full Q&A with the same filters, opened outside the frame.
     all_link: String,
@@ -315,8 +321,9 @@ pub async fn qa_embed(
             let (items, total) = state.store.public_items(&filter).await?;
             (items, total, false)
         }
-        Err(_) => (Vec::new(), 0, true),
+        Err(_) => (Vec::new(), PublicTotal::default(), true),
     };
+    let (total, more) = (total.count, total.capped);
     let mut params: Vec<(&str, String)> = Vec::new();
     for (k, v) in [
         ("q", &query.q),
@@ -354,6 +361,7 @@ pub async fn qa_embed(
         site_name: state.settings.mail.from_name.clone(),
         items: items.iter().map(|i| row(i, &directory)).collect(),
         total,
+        more,
         error,
         all_link,
         prev_page: (page > 1).then(|| embed_link(page - 1)),

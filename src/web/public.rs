@@ -260,7 +260,8 @@ pub async fn list_qa(
     let base = &state.settings.server.public_base_url;
     let body = serde_json::json!({
         "items": items.iter().map(|i| item_json(i, &directory, base)).collect::<Vec<_>>(),
-        "total": total,
+        "total": total.count,
+        "total_capped": total.capped,
         "page": page,
         "per_page": per_page,
     });

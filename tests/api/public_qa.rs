@@ -530,3 +530,54 @@ async fn only_the_configured_portals_may_frame_the_embed() {
         assert!(!js.contains("innerHTML"));
     }
 }
+
+#[tokio::test]
+async fn the_closest_answer_comes_first_and_postgresql_forgives_typos() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.r", Role::ControlOffice, "48.VP").await;
+        // The closer match is published first, so "newest first" alone
+        // would put it second.
+        let close = publish(
+            &app,
+            &control,
+            valid_submission(),
+            "Cấp giấy phép xây dựng nhà ở riêng lẻ quá hạn",
+            "Hồ sơ cấp giấy phép xây dựng nhà ở riêng lẻ quá hạn hai tuần.",
+            "Sở Xây dựng đã trả giấy phép.",
+        )
+        .await;
+        let loose = publish(
+            &app,
+            &control,
+            valid_submission(),
+            "Thủ tục đăng ký hộ kinh doanh",
+            "Đăng ký hộ kinh doanh mất nhiều thời gian; nhà ở của tôi cũng cần giấy phép sửa chữa.",
+            "Đã hướng dẫn thủ tục đăng ký và xây dựng lại quy trình.",
+        )
+        .await;
+        let codes = |r: &crate::helpers::Reply| -> Vec<String> {
+            r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["tracking_code"].as_str().unwrap().to_string())
+                .collect()
+        };
+        // Both contain every word; the closer one comes first.
+        let both = qa(&app, "?q=giay%20phep%20xay%20dung%20nha%20o").await;
+        assert_eq!(both.body["total"], 2, "{}", both.body);
+        let typo = qa(&app, "?q=giay%20phep%20xay%20dumg%20nha%20o%20rieng%20le").await;
+        assert_eq!(codes(&both), vec![close.clone(), loose.clone()]);
+        if app.backend == "postgres" {
+            // One letter wrong: still found, on PostgreSQL.
+            assert_eq!(codes(&typo), vec![close.clone()], "{}", typo.body);
+        } else {
+            assert_eq!(typo.body["total"], 0);
+        }
+        // Unrelated words find nothing anywhere; similarity is not a guess.
+        assert_eq!(
+            qa(&app, "?q=bao%20hiem%20that%20nghiep").await.body["total"],
+            0
+        );
+    }
+}
