@@ -51,6 +51,14 @@ pub struct Settings {
     pub workflow: WorkflowSettings,
     pub mail: MailSettings,
     pub public_pages: PublicPagesSettings,
+    pub reporting: ReportingSettings,
+}
+
+/// Statistics and reports (issue #8).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportingSettings {
+    pub cutoff_day: u32,
 }
 
 /// The citizen pages (issue #7): the submission form's bot checks and who
@@ -325,6 +333,12 @@ impl Settings {
                 "public_pages.form_min_fill_seconds must be 0–600 and form_max_age_hours 1–720"
                     .into(),
             );
+        }
+        if !(1..=28).contains(&self.reporting.cutoff_day) {
+            return invalid(format!(
+                "reporting.cutoff_day must be 1–28, got {}",
+                self.reporting.cutoff_day
+            ));
         }
         for origin in &self.public_pages.embed_origins {
             if !is_frame_origin(origin) {
@@ -623,6 +637,7 @@ impl Settings {
                     "mailbox": self.mail.imap.mailbox,
                 },
             },
+            "reporting": { "cutoff_day": self.reporting.cutoff_day },
             "public_pages": {
                 "form_min_fill_seconds": self.public_pages.form_min_fill_seconds,
                 "form_max_age_hours": self.public_pages.form_max_age_hours,

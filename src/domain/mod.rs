@@ -17,6 +17,7 @@ pub mod phone;
 pub mod redaction;
 pub mod rejection;
 pub mod reply_address;
+pub mod reporting;
 pub mod routing;
 pub mod staff;
 pub mod staff_intake;

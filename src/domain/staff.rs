@@ -77,10 +77,12 @@ pub enum Permission {
     /// Read the inbound mail log and its raw messages (every e-mail to
     /// the published address, matched or not).
     ReadMailLog,
+    /// Read the statistics (scoped: an agency's lead sees its own).
+    ReadStatistics,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 7] = [
+    pub const ALL: [Permission; 8] = [
         Permission::OwnSession,
         Permission::EditCalendar,
         Permission::ManageStaff,
@@ -88,6 +90,7 @@ impl Permission {
         Permission::ViewItems,
         Permission::AddNote,
         Permission::ReadMailLog,
+        Permission::ReadStatistics,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -99,6 +102,7 @@ impl Permission {
             Permission::ViewItems => "view_items",
             Permission::AddNote => "add_note",
             Permission::ReadMailLog => "read_mail_log",
+            Permission::ReadStatistics => "read_statistics",
         }
     }
 
@@ -115,6 +119,9 @@ impl Permission {
             }
             // The office that reads the published mailbox, and auditors.
             Permission::ReadMailLog => &[Role::ControlOffice, Role::Auditor],
+            // Supervisors (auditors), the control office, and an agency's
+            // lead for the agency's own figures (ND 20 Art. 22 reports).
+            Permission::ReadStatistics => &[Role::ControlOffice, Role::AgencyLead, Role::Auditor],
             Permission::ViewItems => &[
                 Role::ControlOffice,
                 Role::AgencyOfficer,

@@ -12,6 +12,7 @@ pub mod mail;
 pub mod public_qa;
 pub mod queue;
 pub mod staff;
+pub mod statistics;
 pub mod workflow;
 
 use std::collections::HashSet;

@@ -16,6 +16,7 @@ pub mod problem;
 pub mod public;
 pub mod rate_limit;
 pub mod staff;
+pub mod stats;
 pub mod submit_page;
 
 use std::sync::Arc;
@@ -116,6 +117,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         }),
         endpoint(Method::GET, "/api/v1/staff/feedback/summary", || {
             web::get().to(staff::queue_summary)
+        }),
+        endpoint(Method::GET, "/api/v1/staff/stats", || {
+            web::get().to(stats::get_stats)
         }),
         endpoint(
             Method::GET,

@@ -77,7 +77,8 @@ async fn staff_sign_in_see_themselves_and_sign_out() {
                 "enter_feedback",
                 "view_items",
                 "add_note",
-                "read_mail_log"
+                "read_mail_log",
+                "read_statistics"
             ])
         );
         assert!(reply.header("cache-control").unwrap().contains("no-store"));
@@ -487,6 +488,13 @@ fn matrix() -> Vec<Rule> {
             "/api/v1/staff/inbound-email",
             None,
             &[Role::ControlOffice, Role::Auditor],
+        ),
+        (
+            Method::GET,
+            "/api/v1/staff/stats",
+            "/api/v1/staff/stats?period=2026-H1",
+            None,
+            &[Role::ControlOffice, Role::AgencyLead, Role::Auditor],
         ),
         (
             Method::GET,

@@ -22,6 +22,7 @@ mod operations;
 mod public_qa;
 mod queue;
 mod staff;
+mod stats;
 mod storage;
 mod submit_page;
 mod workflow;

@@ -1,0 +1,275 @@
+//! Reporting periods (issue #8). Decree 20 Art. 22 asks provinces and
+//! ministries for a report every six months; the Government's reporting
+//! regime (ND 09/2019/NĐ-CP Art. 12, DOMAIN §11, marked unconfirmed for
+//! PAKN) closes the data before the period ends: a quarter runs from the
+//! 15th of the month before it to the 14th of its last month, the half
+//! year from 15/12 to 14/06 (and 15/06 to 14/12), the year from 15/12 to
+//! 14/12. The cut-off day is configuration (`reporting.cutoff_day`), not
+//! law hard-coded here; `1` gives calendar periods.
+
+use chrono::{Datelike, Months, NaiveDate};
+
+/// A period a report covers, as people name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportPeriod {
+    Quarter {
+        year: i32,
+        quarter: u8,
+    },
+    Half {
+        year: i32,
+        half: u8,
+    },
+    Year {
+        year: i32,
+    },
+    /// Any dates, both included.
+    Range {
+        from: NaiveDate,
+        to: NaiveDate,
+    },
+}
+
+/// The days a period covers, both included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateRange {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeriodError {
+    /// Not `2026`, `2026-H1`, `2026-Q3` (or a range).
+    Malformed,
+    /// A range that ends before it starts, or spans more than ten years.
+    BadRange,
+}
+
+impl ReportPeriod {
+    /// `2026`, `2026-H1`/`2026-H2`, `2026-Q1`…`2026-Q4` (case-insensitive).
+    pub fn parse(s: &str) -> Result<Self, PeriodError> {
+        let s = s.trim().to_ascii_uppercase();
+        let (year, rest) = match s.split_once('-') {
+            Some((y, r)) => (y, Some(r)),
+            None => (s.as_str(), None),
+        };
+        let year: i32 = year.parse().map_err(|_| PeriodError::Malformed)?;
+        if !(2000..=2199).contains(&year) {
+            return Err(PeriodError::Malformed);
+        }
+        match rest {
+            None => Ok(Self::Year { year }),
+            Some("H1") => Ok(Self::Half { year, half: 1 }),
+            Some("H2") => Ok(Self::Half { year, half: 2 }),
+            Some(q) => match q.strip_prefix('Q').and_then(|n| n.parse::<u8>().ok()) {
+                Some(quarter @ 1..=4) => Ok(Self::Quarter { year, quarter }),
+                _ => Err(PeriodError::Malformed),
+            },
+        }
+    }
+
+    pub fn range(from: NaiveDate, to: NaiveDate) -> Result<Self, PeriodError> {
+        if to < from || (to - from).num_days() > 3660 {
+            return Err(PeriodError::BadRange);
+        }
+        Ok(Self::Range { from, to })
+    }
+
+    /// The days covered with reports closing on `cutoff_day` (1–28): the
+    /// period starts on that day of the month before its first month and
+    /// ends the day before that day of its last month. With `1`, calendar
+    /// months.
+    pub fn dates(self, cutoff_day: u32) -> DateRange {
+        let (year, first_month, months) = match self {
+            Self::Range { from, to } => return DateRange { from, to },
+            Self::Quarter { year, quarter } => (year, u32::from(quarter - 1) * 3 + 1, 3),
+            Self::Half { year, half } => (year, u32::from(half - 1) * 6 + 1, 6),
+            Self::Year { year } => (year, 1, 12),
+        };
+        let cutoff_day = cutoff_day.clamp(1, 28);
+        // The first day of the period by the calendar; both days exist
+        // (day ≤ 28) and the year is in range, so these cannot fail.
+        let calendar_start = NaiveDate::from_ymd_opt(year, first_month, 1).unwrap_or_default();
+        let calendar_end = calendar_start + Months::new(months);
+        if cutoff_day == 1 {
+            return DateRange {
+                from: calendar_start,
+                to: calendar_end.pred_opt().unwrap_or(calendar_end),
+            };
+        }
+        let shift = |d: NaiveDate| {
+            let before = d - Months::new(1);
+            NaiveDate::from_ymd_opt(before.year(), before.month(), cutoff_day).unwrap_or(before)
+        };
+        let from = shift(calendar_start);
+        let next = shift(calendar_end);
+        DateRange {
+            from,
+            to: next.pred_opt().unwrap_or(next),
+        }
+    }
+
+    /// How the period is written in a report's title.
+    pub fn label_vi(self) -> String {
+        match self {
+            Self::Quarter { year, quarter } => format!("Quý {} năm {year}", roman(quarter)),
+            Self::Half { year, half: 1 } => format!("6 tháng đầu năm {year}"),
+            Self::Half { year, .. } => format!("6 tháng cuối năm {year}"),
+            Self::Year { year } => format!("Năm {year}"),
+            Self::Range { from, to } => format!(
+                "Từ ngày {} đến ngày {}",
+                from.format("%d/%m/%Y"),
+                to.format("%d/%m/%Y")
+            ),
+        }
+    }
+}
+
+fn roman(n: u8) -> &'static str {
+    match n {
+        1 => "I",
+        2 => "II",
+        3 => "III",
+        _ => "IV",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn periods_close_on_the_fourteenth_as_nd_09_2019_sets_out() {
+        let dates = |s: &str| ReportPeriod::parse(s).unwrap().dates(15);
+        assert_eq!(
+            dates("2026-H1"),
+            DateRange {
+                from: d(2025, 12, 15),
+                to: d(2026, 6, 14)
+            }
+        );
+        assert_eq!(
+            dates("2026-h2"),
+            DateRange {
+                from: d(2026, 6, 15),
+                to: d(2026, 12, 14)
+            }
+        );
+        assert_eq!(
+            dates("2026"),
+            DateRange {
+                from: d(2025, 12, 15),
+                to: d(2026, 12, 14)
+            }
+        );
+        assert_eq!(
+            dates("2026-Q1"),
+            DateRange {
+                from: d(2025, 12, 15),
+                to: d(2026, 3, 14)
+            }
+        );
+        assert_eq!(
+            dates("2026-Q2"),
+            DateRange {
+                from: d(2026, 3, 15),
+                to: d(2026, 6, 14)
+            }
+        );
+        assert_eq!(
+            dates("2026-Q4"),
+            DateRange {
+                from: d(2026, 9, 15),
+                to: d(2026, 12, 14)
+            }
+        );
+    }
+
+    #[test]
+    fn consecutive_periods_leave_no_gap_and_no_overlap() {
+        for cutoff in [1, 10, 15, 28] {
+            for year in [2025, 2026, 2028] {
+                let q: Vec<DateRange> = (1..=4)
+                    .map(|quarter| ReportPeriod::Quarter { year, quarter }.dates(cutoff))
+                    .collect();
+                for w in q.windows(2) {
+                    assert_eq!(w[0].to.succ_opt().unwrap(), w[1].from, "{cutoff} {year}");
+                }
+                let y = ReportPeriod::Year { year }.dates(cutoff);
+                let h1 = ReportPeriod::Half { year, half: 1 }.dates(cutoff);
+                let h2 = ReportPeriod::Half { year, half: 2 }.dates(cutoff);
+                assert_eq!((y.from, y.to), (q[0].from, q[3].to));
+                assert_eq!(
+                    (h1.from, h1.to, h2.from, h2.to),
+                    (q[0].from, q[1].to, q[2].from, q[3].to)
+                );
+                let next = ReportPeriod::Year { year: year + 1 }.dates(cutoff);
+                assert_eq!(y.to.succ_opt().unwrap(), next.from);
+            }
+        }
+    }
+
+    #[test]
+    fn a_cutoff_of_one_gives_calendar_periods() {
+        let q1 = ReportPeriod::parse("2028-Q1").unwrap().dates(1);
+        assert_eq!(
+            q1,
+            DateRange {
+                from: d(2028, 1, 1),
+                to: d(2028, 3, 31)
+            }
+        );
+        let y = ReportPeriod::parse("2028").unwrap().dates(1);
+        assert_eq!(
+            y,
+            DateRange {
+                from: d(2028, 1, 1),
+                to: d(2028, 12, 31)
+            }
+        );
+    }
+
+    #[test]
+    fn malformed_periods_and_ranges_are_refused() {
+        for bad in [
+            "", "26", "2026-Q5", "2026-Q0", "2026-H3", "2026-X", "1999", "abcd-Q1",
+        ] {
+            assert_eq!(
+                ReportPeriod::parse(bad),
+                Err(PeriodError::Malformed),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            ReportPeriod::range(d(2026, 2, 1), d(2026, 1, 1)),
+            Err(PeriodError::BadRange)
+        );
+        assert_eq!(
+            ReportPeriod::range(d(2000, 1, 1), d(2026, 1, 1)),
+            Err(PeriodError::BadRange)
+        );
+        assert!(ReportPeriod::range(d(2026, 1, 1), d(2026, 1, 1)).is_ok());
+    }
+
+    #[test]
+    fn titles_read_as_reports_name_them() {
+        assert_eq!(
+            ReportPeriod::parse("2026-H1").unwrap().label_vi(),
+            "6 tháng đầu năm 2026"
+        );
+        assert_eq!(
+            ReportPeriod::parse("2026-Q3").unwrap().label_vi(),
+            "Quý III năm 2026"
+        );
+        assert_eq!(
+            ReportPeriod::range(d(2026, 1, 5), d(2026, 2, 6))
+                .unwrap()
+                .label_vi(),
+            "Từ ngày 05/01/2026 đến ngày 06/02/2026"
+        );
+    }
+}

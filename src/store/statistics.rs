@@ -1,0 +1,233 @@
+//! Figures for supervisors and the six-monthly report (issue #8; ND 20
+//! Art. 22). Each figure is one grouped query over an indexed time column
+//! (`received_at`, `answered_at`, `published_at`, `rated_at`) or over the
+//! open items' answer deadlines: nothing reads every item of the database.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, QueryTrait,
+};
+use uuid::Uuid;
+
+use super::entities::{feedback_deadline, feedback_item};
+use super::{Store, StoreError};
+
+/// Whose items: the province (none set), one handling agency, one field.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StatsScope {
+    pub agency_id: Option<Uuid>,
+    pub field_id: Option<Uuid>,
+}
+
+/// The figures of one period. Maps are keyed by wire codes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Statistics {
+    pub received_total: u64,
+    pub received_by_channel: BTreeMap<String, u64>,
+    pub received_by_kind: BTreeMap<String, u64>,
+    /// `unclassified` for items whose content category is not decided.
+    pub received_by_content_category: BTreeMap<String, u64>,
+    pub not_accepted_total: u64,
+    pub not_accepted_by_reason: BTreeMap<String, u64>,
+    pub answered_total: u64,
+    /// By the original due date.
+    pub answered_on_time: u64,
+    /// After the original due date but within an extension.
+    pub answered_within_extension: u64,
+    pub answered_late: u64,
+    pub published: u64,
+    pub rated: u64,
+    /// Score (1–5) → count.
+    pub rating_by_score: BTreeMap<String, u64>,
+    /// Open now (at the time asked), by their answer deadline.
+    pub open_within_deadline: u64,
+    pub open_past_deadline: u64,
+}
+
+/// When an answer was sent, and its deadline's original and current due.
+type AnswerTimes = (
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+
+/// States in which an item still waits for its answer.
+const OPEN_STATES: [&str; 6] = [
+    "received",
+    "awaiting_information",
+    "classified",
+    "forwarded",
+    "in_handling",
+    "answer_under_review",
+];
+
+fn scoped(scope: StatsScope) -> Condition {
+    let mut c = Condition::all();
+    if let Some(a) = scope.agency_id {
+        c = c.add(feedback_item::Column::HandlingAgencyId.eq(a));
+    }
+    if let Some(f) = scope.field_id {
+        c = c.add(feedback_item::Column::FieldId.eq(f));
+    }
+    c
+}
+
+fn count(map: &mut BTreeMap<String, u64>, key: String, n: i64) {
+    *map.entry(key).or_default() += u64::try_from(n).unwrap_or(0);
+}
+
+impl Store {
+    /// The figures for `[from, to)` in `scope`; "open" figures as of `now`.
+    pub async fn statistics(
+        &self,
+        scope: StatsScope,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Statistics, StoreError> {
+        use feedback_item::Column as C;
+        let db = self.connection();
+        let mut s = Statistics::default();
+
+        let received: Vec<(String, String, Option<String>, i64)> = feedback_item::Entity::find()
+            .select_only()
+            .column(C::Channel)
+            .column(C::Kind)
+            .column(C::ContentCategory)
+            .column_as(C::Id.count(), "n")
+            .filter(scoped(scope))
+            .filter(C::ReceivedAt.gte(from))
+            .filter(C::ReceivedAt.lt(to))
+            .group_by(C::Channel)
+            .group_by(C::Kind)
+            .group_by(C::ContentCategory)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (channel, kind, category, n) in received {
+            s.received_total += u64::try_from(n).unwrap_or(0);
+            count(&mut s.received_by_channel, channel, n);
+            count(&mut s.received_by_kind, kind, n);
+            count(
+                &mut s.received_by_content_category,
+                category.unwrap_or_else(|| "unclassified".into()),
+                n,
+            );
+        }
+
+        let refused: Vec<(Option<String>, i64)> = feedback_item::Entity::find()
+            .select_only()
+            .column(C::RejectionCode)
+            .column_as(C::Id.count(), "n")
+            .filter(scoped(scope))
+            .filter(C::State.eq("not_accepted"))
+            .filter(C::ReceivedAt.gte(from))
+            .filter(C::ReceivedAt.lt(to))
+            .group_by(C::RejectionCode)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (reason, n) in refused {
+            s.not_accepted_total += u64::try_from(n).unwrap_or(0);
+            count(
+                &mut s.not_accepted_by_reason,
+                reason.unwrap_or_else(|| "unknown".into()),
+                n,
+            );
+        }
+
+        // Answers sent in the period, against their answer deadline.
+        let answer_deadline = || {
+            Expr::col((
+                feedback_deadline::Entity,
+                feedback_deadline::Column::FeedbackItemId,
+            ))
+            .equals((feedback_item::Entity, C::Id))
+            .and(
+                Expr::col((feedback_deadline::Entity, feedback_deadline::Column::Kind))
+                    .eq("answer"),
+            )
+        };
+        let mut answered = feedback_item::Entity::find()
+            .select_only()
+            .column(C::AnsweredAt)
+            .expr(Expr::col((
+                feedback_deadline::Entity,
+                feedback_deadline::Column::OriginalDueAt,
+            )))
+            .expr(Expr::col((
+                feedback_deadline::Entity,
+                feedback_deadline::Column::DueAt,
+            )))
+            .filter(scoped(scope))
+            .filter(C::AnsweredAt.gte(from))
+            .filter(C::AnsweredAt.lt(to));
+        QueryTrait::query(&mut answered).join(
+            JoinType::LeftJoin,
+            feedback_deadline::Entity,
+            answer_deadline(),
+        );
+        let answered: Vec<AnswerTimes> = answered.into_tuple().all(db).await?;
+        for (answered_at, original_due, due) in answered {
+            let Some(at) = answered_at else { continue };
+            s.answered_total += 1;
+            match (original_due.or(due), due) {
+                (Some(original), _) if at <= original => s.answered_on_time += 1,
+                (_, Some(extended)) if at <= extended => s.answered_within_extension += 1,
+                // No deadline (not computed): not late by any rule we know.
+                (None, None) => s.answered_on_time += 1,
+                _ => s.answered_late += 1,
+            }
+        }
+
+        s.published = feedback_item::Entity::find()
+            .filter(scoped(scope))
+            .filter(C::PublishedAt.gte(from))
+            .filter(C::PublishedAt.lt(to))
+            .filter(C::PublicSearchText.is_not_null())
+            .count(db)
+            .await?;
+
+        let ratings: Vec<(Option<i32>, i64)> = feedback_item::Entity::find()
+            .select_only()
+            .column(C::RatingScore)
+            .column_as(C::Id.count(), "n")
+            .filter(scoped(scope))
+            .filter(C::RatedAt.gte(from))
+            .filter(C::RatedAt.lt(to))
+            .group_by(C::RatingScore)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (score, n) in ratings {
+            let Some(score) = score else { continue };
+            s.rated += u64::try_from(n).unwrap_or(0);
+            count(&mut s.rating_by_score, score.to_string(), n);
+        }
+
+        let mut open = feedback_item::Entity::find()
+            .select_only()
+            .expr(Expr::col((
+                feedback_deadline::Entity,
+                feedback_deadline::Column::DueAt,
+            )))
+            .filter(scoped(scope))
+            .filter(C::State.is_in(OPEN_STATES));
+        QueryTrait::query(&mut open).join(
+            JoinType::LeftJoin,
+            feedback_deadline::Entity,
+            answer_deadline(),
+        );
+        let open: Vec<Option<DateTime<Utc>>> = open.into_tuple().all(db).await?;
+        for due in open {
+            match due {
+                Some(due) if due < now => s.open_past_deadline += 1,
+                _ => s.open_within_deadline += 1,
+            }
+        }
+        Ok(s)
+    }
+}

@@ -1,0 +1,177 @@
+//! The statistics a supervisor reads (issue #8): a known set of items, and
+//! every figure checked exactly, for the province and for one agency.
+
+use chrono::{Duration, Utc};
+use pakn::domain::staff::Role;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::auth::sign_in_as;
+use crate::helpers::{Reply, TestApp, apps, valid_submission};
+use crate::public_qa::publish;
+use crate::workflow::step;
+
+async fn stats(app: &TestApp, token: &str, query: &str) -> Reply {
+    app.send(
+        Method::GET,
+        "/api/v1/staff/stats",
+        &format!("/api/v1/staff/stats?{query}"),
+        |r| r.bearer_auth(token),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn every_figure_of_a_known_set_of_items_is_exact() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.tk", Role::ControlOffice, "48.VP").await;
+        let auditor = sign_in_as(&app, "thanhtra.tk", Role::Auditor, "48.VP").await;
+        let lead = sign_in_as(&app, "truongphong.xd", Role::AgencyLead, "48.SXD").await;
+        let officer = sign_in_as(&app, "chuyenvien.xd", Role::AgencyOfficer, "48.SXD").await;
+
+        // A: web form, answered on time by the office, published.
+        publish(
+            &app,
+            &control,
+            valid_submission(),
+            "Cấp phép xây dựng chậm",
+            "Hồ sơ cấp phép xây dựng quá hạn.",
+            "Đã trả kết quả.",
+        )
+        .await;
+        // B: web form, a kiến nghị with its category, not accepted (R02).
+        let mut b = valid_submission();
+        b["kind"] = json!("kien_nghi");
+        b["content_category"] = json!("proposed_solution");
+        let b = app.post_feedback(&b).await;
+        let b_code = b.body["tracking_code"].as_str().unwrap().to_string();
+        step(
+            &app,
+            &control,
+            &b_code,
+            "reject",
+            json!({"reason_code": "R02", "note": "Tố cáo"}),
+        )
+        .await;
+        // C: a call keyed in 40 days after it came: open, past its deadline.
+        let call = crate::staff::hotline_call(Utc::now() - Duration::days(40));
+        let c = app
+            .send(
+                Method::POST,
+                "/api/v1/staff/feedback",
+                "/api/v1/staff/feedback",
+                |r| r.bearer_auth(&control).json(&call),
+            )
+            .await;
+        assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+        // D: web form, forwarded to the Sở Xây dựng, answered there, rated 2.
+        let d = app.post_feedback(&valid_submission()).await;
+        let d_code = d.body["tracking_code"].as_str().unwrap().to_string();
+        let d_token = d.body["lookup_token"].as_str().unwrap().to_string();
+        step(
+            &app,
+            &control,
+            &d_code,
+            "classify",
+            json!({"content_category": "unfit_for_reality"}),
+        )
+        .await;
+        step(
+            &app,
+            &control,
+            &d_code,
+            "forward",
+            json!({"agency_code": "48.SXD"}),
+        )
+        .await;
+        step(&app, &officer, &d_code, "accept", json!({})).await;
+        step(
+            &app,
+            &officer,
+            &d_code,
+            "answer",
+            json!({"text": "Sở đã rà soát quy định."}),
+        )
+        .await;
+        step(&app, &lead, &d_code, "sign-off", json!({})).await;
+        step(&app, &control, &d_code, "approve", json!({})).await;
+        let rated = app
+            .send(
+                Method::POST,
+                "/api/v1/feedback/{tracking_code}/rating",
+                &format!("/api/v1/feedback/{d_code}/rating"),
+                |r| {
+                    r.header("X-Lookup-Token", &d_token)
+                        .json(&json!({"score": 2}))
+                },
+            )
+            .await;
+        assert_eq!(rated.status, StatusCode::OK, "{}", rated.body);
+
+        // The province, this half year (15/06–14/12/2026).
+        let province = stats(&app, &auditor, "period=2026-H2").await;
+        assert_eq!(province.status, StatusCode::OK, "{}", province.body);
+        assert_eq!(province.body["period"]["from"], "2026-06-15");
+        assert_eq!(province.body["period"]["to"], "2026-12-14");
+        assert_eq!(province.body["period"]["label"], "6 tháng cuối năm 2026");
+        let f = &province.body["figures"];
+        assert_eq!(f["received_total"], 4, "{f}");
+        assert_eq!(
+            f["received_by_channel"],
+            json!({"web_form": 3, "hotline": 1})
+        );
+        assert_eq!(
+            f["received_by_kind"],
+            json!({"phan_anh": 3, "kien_nghi": 1})
+        );
+        assert_eq!(
+            f["received_by_content_category"],
+            json!({"implementation_problem": 1, "proposed_solution": 1, "unfit_for_reality": 1, "unclassified": 1})
+        );
+        assert_eq!(f["not_accepted_total"], 1);
+        assert_eq!(f["not_accepted_by_reason"], json!({"R02": 1}));
+        assert_eq!(f["answered_total"], 2);
+        assert_eq!(f["answered_on_time"], 2);
+        assert_eq!(f["answered_within_extension"], 0);
+        assert_eq!(f["answered_late"], 0);
+        assert_eq!(f["published"], 1);
+        assert_eq!(f["rated"], 1);
+        assert_eq!(f["rating_by_score"], json!({"2": 1}));
+        assert_eq!(f["open_within_deadline"], 0);
+        assert_eq!(f["open_past_deadline"], 1);
+        // The same days as dates give the same figures; another year none.
+        let range = stats(&app, &control, "from=2026-06-15&to=2026-12-14").await;
+        assert_eq!(range.body["figures"], province.body["figures"]);
+        let before = stats(&app, &control, "period=2025").await;
+        assert_eq!(before.body["figures"]["received_total"], 0);
+        assert_eq!(before.body["figures"]["answered_total"], 0);
+
+        // The Sở's lead sees the Sở's items only, asked or not.
+        for query in ["period=2026-H2", "period=2026-H2&agency=48.SXD"] {
+            let own = stats(&app, &lead, query).await;
+            assert_eq!(own.status, StatusCode::OK);
+            assert_eq!(own.body["scope"]["agency"], "48.SXD");
+            let f = &own.body["figures"];
+            assert_eq!(f["received_total"], 1, "{f}");
+            assert_eq!(f["answered_on_time"], 1);
+            assert_eq!(f["rating_by_score"], json!({"2": 1}));
+            assert_eq!(f["published"], 0);
+        }
+        assert_eq!(
+            stats(&app, &lead, "period=2026-H2&agency=48.VP")
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            stats(&app, &officer, "period=2026-H2").await.status,
+            StatusCode::FORBIDDEN
+        );
+        // Mistakes are named.
+        let bad = stats(&app, &auditor, "period=2026-Q5&agency=KHONG").await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(bad.field_errors().len(), 2);
+        let reversed = stats(&app, &auditor, "from=2026-12-01&to=2026-01-01").await;
+        assert_eq!(reversed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}
