@@ -125,6 +125,60 @@ impl ReportPeriod {
     }
 }
 
+/// A median and a 90th percentile, and over how many values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Distribution {
+    pub count: u64,
+    pub median: Option<f64>,
+    pub p90: Option<f64>,
+}
+
+impl Distribution {
+    /// Nearest-rank percentiles (a value that occurred, as a report can
+    /// quote it), rounded to one decimal.
+    pub fn of(mut values: Vec<f64>) -> Self {
+        values.retain(|v| v.is_finite());
+        if values.is_empty() {
+            return Self::default();
+        }
+        values.sort_by(f64::total_cmp);
+        let rank = |p: f64| {
+            let n = values.len();
+            let i = ((p * n as f64).ceil() as usize).clamp(1, n) - 1;
+            (values[i] * 10.0).round() / 10.0
+        };
+        Self {
+            count: values.len() as u64,
+            median: Some(rank(0.5)),
+            p90: Some(rank(0.9)),
+        }
+    }
+}
+
+/// Working days from `received` to `answered`: each working day after the
+/// day of receipt up to and including the day of the answer (an answer on
+/// the day of receipt took 0).
+pub fn working_days_between(
+    received: NaiveDate,
+    answered: NaiveDate,
+    is_working_day: impl Fn(NaiveDate) -> bool,
+) -> u32 {
+    let mut days = 0;
+    let mut d = received;
+    // Bounded: a report never spans more than ten years.
+    for _ in 0..3700 {
+        if d >= answered {
+            break;
+        }
+        let Some(next) = d.succ_opt() else { break };
+        d = next;
+        if is_working_day(d) {
+            days += 1;
+        }
+    }
+    days
+}
+
 fn roman(n: u8) -> &'static str {
     match n {
         1 => "I",
@@ -253,6 +307,41 @@ mod tests {
             Err(PeriodError::BadRange)
         );
         assert!(ReportPeriod::range(d(2026, 1, 1), d(2026, 1, 1)).is_ok());
+    }
+
+    #[test]
+    fn percentiles_are_values_that_occurred() {
+        let d = Distribution::of(vec![5.0, 1.0, 3.0, 2.0, 4.0, 10.0, 6.0, 7.0, 8.0, 9.0]);
+        assert_eq!(d.count, 10);
+        assert_eq!(d.median, Some(5.0));
+        assert_eq!(d.p90, Some(9.0));
+        assert_eq!(Distribution::of(vec![2.25]).median, Some(2.3));
+        assert_eq!(Distribution::of(vec![]), Distribution::default());
+        assert_eq!(Distribution::of(vec![f64::NAN]).count, 0);
+    }
+
+    #[test]
+    fn handling_time_counts_working_days_after_receipt() {
+        use chrono::Weekday;
+        let weekdays = |d: NaiveDate| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun);
+        // Friday → Monday: one working day (Monday).
+        assert_eq!(
+            working_days_between(d(2026, 11, 20), d(2026, 11, 23), weekdays),
+            1
+        );
+        assert_eq!(
+            working_days_between(d(2026, 11, 20), d(2026, 11, 20), weekdays),
+            0
+        );
+        assert_eq!(
+            working_days_between(d(2026, 11, 16), d(2026, 11, 27), weekdays),
+            9
+        );
+        // An answer dated before receipt (bad data) counts 0, not a panic.
+        assert_eq!(
+            working_days_between(d(2026, 11, 27), d(2026, 11, 16), weekdays),
+            0
+        );
     }
 
     #[test]

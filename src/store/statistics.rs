@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::entities::{feedback_deadline, feedback_item};
 use super::{Store, StoreError};
+use crate::domain::reporting::Distribution;
 
 /// Whose items: the province (none set), one handling agency, one field.
 #[derive(Debug, Clone, Copy, Default)]
@@ -23,7 +24,7 @@ pub struct StatsScope {
 }
 
 /// The figures of one period. Maps are keyed by wire codes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Statistics {
     pub received_total: u64,
     pub received_by_channel: BTreeMap<String, u64>,
@@ -45,10 +46,21 @@ pub struct Statistics {
     /// Open now (at the time asked), by their answer deadline.
     pub open_within_deadline: u64,
     pub open_past_deadline: u64,
+    /// Working days from receipt to answer, of the answers counted above
+    /// (filled in by the caller, which has the calendar).
+    pub handling_working_days: Distribution,
+    /// Hours between a letter's or call's arrival and its entry by staff,
+    /// for staff-entered items received in the period.
+    pub entry_delay_hours: Distribution,
+    /// (received, answered) of the answers counted above.
+    #[serde(skip)]
+    pub answered_spans: Vec<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
-/// When an answer was sent, and its deadline's original and current due.
+/// When the item came, when its answer was sent, and its deadline's
+/// original and current due.
 type AnswerTimes = (
+    DateTime<Utc>,
     Option<DateTime<Utc>>,
     Option<DateTime<Utc>>,
     Option<DateTime<Utc>>,
@@ -153,6 +165,7 @@ impl Store {
         };
         let mut answered = feedback_item::Entity::find()
             .select_only()
+            .column(C::ReceivedAt)
             .column(C::AnsweredAt)
             .expr(Expr::col((
                 feedback_deadline::Entity,
@@ -171,9 +184,10 @@ impl Store {
             answer_deadline(),
         );
         let answered: Vec<AnswerTimes> = answered.into_tuple().all(db).await?;
-        for (answered_at, original_due, due) in answered {
+        for (received_at, answered_at, original_due, due) in answered {
             let Some(at) = answered_at else { continue };
             s.answered_total += 1;
+            s.answered_spans.push((received_at, at));
             match (original_due.or(due), due) {
                 (Some(original), _) if at <= original => s.answered_on_time += 1,
                 (_, Some(extended)) if at <= extended => s.answered_within_extension += 1,
@@ -228,6 +242,25 @@ impl Store {
                 _ => s.open_within_deadline += 1,
             }
         }
+        let entered: Vec<(DateTime<Utc>, DateTime<Utc>)> = feedback_item::Entity::find()
+            .select_only()
+            .column(C::ReceivedAt)
+            .column(C::CreatedAt)
+            .filter(scoped(scope))
+            .filter(C::EnteredByStaffId.is_not_null())
+            .filter(C::ReceivedAt.gte(from))
+            .filter(C::ReceivedAt.lt(to))
+            .into_tuple()
+            .all(db)
+            .await?;
+        s.entry_delay_hours = Distribution::of(
+            entered
+                .into_iter()
+                .map(|(received, created)| {
+                    Ord::max((created - received).num_minutes(), 0) as f64 / 60.0
+                })
+                .collect(),
+        );
         Ok(s)
     }
 }

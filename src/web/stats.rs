@@ -11,9 +11,9 @@ use super::AppState;
 use super::auth::Caller;
 use super::problem::ApiError;
 use crate::domain::feedback::FieldError;
-use crate::domain::reporting::{PeriodError, ReportPeriod};
+use crate::domain::reporting::{Distribution, PeriodError, ReportPeriod, working_days_between};
 use crate::domain::staff::{ApiScope, ItemScope, Permission};
-use crate::domain::time::vietnam_instant;
+use crate::domain::time::{vietnam_date, vietnam_instant};
 use crate::store::statistics::StatsScope;
 
 #[derive(Debug, Deserialize)]
@@ -89,7 +89,21 @@ pub async fn get_stats(
         dates.to.succ_opt().unwrap_or(dates.to),
         chrono::NaiveTime::MIN,
     );
-    let figures = state.store.statistics(scope, from, to, Utc::now()).await?;
+    let mut figures = state.store.statistics(scope, from, to, Utc::now()).await?;
+    let calendar = state.calendar.current();
+    figures.handling_working_days = Distribution::of(
+        figures
+            .answered_spans
+            .iter()
+            .map(|(received, answered)| {
+                f64::from(working_days_between(
+                    vietnam_date(*received),
+                    vietnam_date(*answered),
+                    |d| calendar.calendar.is_working_day(d),
+                ))
+            })
+            .collect(),
+    );
     let agency_code = scope.agency_id.and_then(|a| {
         directory
             .agency_names

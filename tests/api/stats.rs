@@ -139,6 +139,15 @@ async fn every_figure_of_a_known_set_of_items_is_exact() {
         assert_eq!(f["rating_by_score"], json!({"2": 1}));
         assert_eq!(f["open_within_deadline"], 0);
         assert_eq!(f["open_past_deadline"], 1);
+        // Both answers came the day they were received: 0 working days.
+        assert_eq!(
+            f["handling_working_days"],
+            json!({"count": 2, "median": 0.0, "p90": 0.0})
+        );
+        // The call was keyed in 40 days (960 hours) after it came.
+        assert_eq!(f["entry_delay_hours"]["count"], 1);
+        let delay = f["entry_delay_hours"]["median"].as_f64().unwrap();
+        assert!((959.9..=960.1).contains(&delay), "{delay}");
         // The same days as dates give the same figures; another year none.
         let range = stats(&app, &control, "from=2026-06-15&to=2026-12-14").await;
         assert_eq!(range.body["figures"], province.body["figures"]);
