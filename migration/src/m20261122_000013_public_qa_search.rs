@@ -4,8 +4,8 @@
 //! removed in Rust before it is stored) word by word; Vietnamese is written
 //! in syllables, so a word is a syllable and needs no stemmer.
 //!
-//! - SQLite: an FTS5 table with external content (the folded text stays in
-//!   `feedback_item`), kept in step by triggers, ranked by `bm25`.
+//! - SQLite: an FTS5 table of the folded public text and the item's id,
+//!   kept in step by triggers, ranked by `bm25`.
 //! - PostgreSQL: a stored `tsvector` (config `simple`) with a GIN index,
 //!   ranked by `ts_rank`; and, for typos, the distinct words of published
 //!   text in `public_search_word` (kept by a trigger), matched with
@@ -26,24 +26,25 @@ const ORDER_INDEX: &str = "CREATE INDEX idx_feedback_item_public_order \
      ON feedback_item (published_at, tracking_code) \
      WHERE state = 'published' AND public_search_text IS NOT NULL";
 
+/// The FTS5 table keeps its own copy of the folded text and the item's
+/// id: `feedback_item` has a UUID key, so its implicit rowid may change on
+/// `VACUUM` and must not be what the index points at. Publishing and
+/// unpublishing (the only writes) delete by id, a scan of the search table
+/// that is rare and cheap beside the write itself.
 const SQLITE_UP: [&str; 5] = [
     "CREATE VIRTUAL TABLE public_search USING fts5(\
-         public_search_text, content='feedback_item', content_rowid='rowid', \
-         tokenize='unicode61 remove_diacritics 0')",
-    "INSERT INTO public_search(rowid, public_search_text) \
-         SELECT rowid, public_search_text FROM feedback_item WHERE public_search_text IS NOT NULL",
+         item_id UNINDEXED, public_search_text, tokenize='unicode61 remove_diacritics 0')",
+    "INSERT INTO public_search(item_id, public_search_text) \
+         SELECT id, public_search_text FROM feedback_item WHERE public_search_text IS NOT NULL",
     "CREATE TRIGGER feedback_item_public_search_insert AFTER INSERT ON feedback_item \
          WHEN new.public_search_text IS NOT NULL BEGIN \
-         INSERT INTO public_search(rowid, public_search_text) VALUES (new.rowid, new.public_search_text); END",
+         INSERT INTO public_search(item_id, public_search_text) VALUES (new.id, new.public_search_text); END",
     "CREATE TRIGGER feedback_item_public_search_update AFTER UPDATE OF public_search_text ON feedback_item BEGIN \
-         INSERT INTO public_search(public_search, rowid, public_search_text) \
-             SELECT 'delete', old.rowid, old.public_search_text WHERE old.public_search_text IS NOT NULL; \
-         INSERT INTO public_search(rowid, public_search_text) \
-             SELECT new.rowid, new.public_search_text WHERE new.public_search_text IS NOT NULL; END",
-    "CREATE TRIGGER feedback_item_public_search_delete AFTER DELETE ON feedback_item \
-         WHEN old.public_search_text IS NOT NULL BEGIN \
-         INSERT INTO public_search(public_search, rowid, public_search_text) \
-             VALUES ('delete', old.rowid, old.public_search_text); END",
+         DELETE FROM public_search WHERE item_id = old.id; \
+         INSERT INTO public_search(item_id, public_search_text) \
+             SELECT new.id, new.public_search_text WHERE new.public_search_text IS NOT NULL; END",
+    "CREATE TRIGGER feedback_item_public_search_delete AFTER DELETE ON feedback_item BEGIN \
+         DELETE FROM public_search WHERE item_id = old.id; END",
 ];
 
 const POSTGRES_UP: [&str; 8] = [

@@ -157,7 +157,7 @@ impl Store {
                         .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
                         .collect();
                     let matches = Query::select()
-                        .expr_as(Expr::cust("rowid"), "match_rowid")
+                        .expr_as(Expr::cust("item_id"), "match_item_id")
                         .expr_as(Expr::cust("bm25(public_search)"), "match_score")
                         .from("public_search")
                         .and_where(Expr::cust_with_values(
@@ -169,7 +169,7 @@ impl Store {
                         JoinType::InnerJoin,
                         matches,
                         "public_match",
-                        Expr::cust("public_match.match_rowid = feedback_item.rowid"),
+                        Expr::cust("public_match.match_item_id = feedback_item.id"),
                     );
                     // bm25: lower is better.
                     select = select.order_by(Expr::cust("public_match.match_score"), Order::Asc);
@@ -184,11 +184,22 @@ impl Store {
             .clear_order_by()
             .clear_selects()
             .expr(Expr::val(1))
-            .limit(PUBLIC_COUNT_CAP + 1);
+            .limit(if rank_window.is_some() {
+                RANK_WINDOW + 1
+            } else {
+                PUBLIC_COUNT_CAP + 1
+            });
         let counted = counting.count(self.connection()).await?;
+        // Where only the newest RANK_WINDOW matches are listed, that is
+        // what the total promises too (no page past them comes up empty).
+        let cap = if rank_window.is_some() {
+            RANK_WINDOW
+        } else {
+            PUBLIC_COUNT_CAP
+        };
         let total = PublicTotal {
-            count: counted.min(PUBLIC_COUNT_CAP),
-            capped: counted > PUBLIC_COUNT_CAP,
+            count: counted.min(cap),
+            capped: counted > cap,
         };
         if let Some(window) = rank_window {
             select = select.filter(feedback_item::Column::Id.in_subquery(window));

@@ -144,7 +144,11 @@ async fn item_page(
                     .as_ref()
                     .and_then(|a| a.answered_at.as_deref())
                     .map(day),
-                rating_until: v.rating_open_until.as_deref().map(day),
+                rating_until: v.rating_open_until.as_deref().map(|t| {
+                    chrono::DateTime::parse_from_rfc3339(t)
+                        .map(|d| d.format("%H:%M ngày %d/%m/%Y").to_string())
+                        .unwrap_or_else(|_| t.to_string())
+                }),
                 v,
                 flash,
                 supplement_text,
@@ -156,7 +160,8 @@ async fn item_page(
 }
 
 fn not_found(state: &AppState, code: &str) -> Result<HttpResponse, ApiError> {
-    html(
+    // The answer to a POST that carries what the person typed: not cached.
+    private_page(
         StatusCode::OK,
         &LookupFormPage {
             site_name: state.settings.mail.from_name.clone(),

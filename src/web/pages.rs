@@ -275,9 +275,11 @@ pub struct QaEmbedQuery {
     agency: Option<String>,
     field: Option<String>,
     kind: Option<String>,
-    year: Option<i32>,
-    limit: Option<u64>,
-    page: Option<u64>,
+    // Text, read leniently: a portal's typo must not turn the frame into
+    // an error that the frame policy then refuses to show.
+    year: Option<String>,
+    limit: Option<String>,
+    page: Option<String>,
 }
 
 /// The embed may be framed by the portals configured, and by nobody else.
@@ -299,8 +301,16 @@ pub async fn qa_embed(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let limit = query.limit.unwrap_or(10).clamp(1, 50);
-    let page = query.page.unwrap_or(1).clamp(1, 10_000);
+    let number = |v: &Option<String>| v.as_deref().and_then(|v| v.trim().parse::<u64>().ok());
+    let limit = number(&query.limit).unwrap_or(10).clamp(1, 50);
+    let page = number(&query.page).unwrap_or(1).clamp(1, 10_000);
+    let year_text = query
+        .year
+        .as_deref()
+        .map(str::trim)
+        .filter(|y| !y.is_empty());
+    let year = year_text.and_then(|y| y.parse::<i32>().ok());
+    let bad_year = year_text.is_some() && year.is_none();
     let directory = state.store.directory_snapshot().await?;
     let filter = parse_query(
         &QaQuery::new(
@@ -308,7 +318,7 @@ pub async fn qa_embed(
             query.agency.clone(),
             query.field.clone(),
             query.kind.clone(),
-            query.year,
+            year,
         ),
         &directory,
         limit,
@@ -317,6 +327,7 @@ pub async fn qa_embed(
     // A portal's typo in a filter shows an empty list with a note, not a
     // broken frame.
     let (items, total, error) = match filter {
+        Ok(_) if bad_year => (Vec::new(), PublicTotal::default(), true),
         Ok(filter) => {
             let (items, total) = state.store.public_items(&filter).await?;
             (items, total, false)
@@ -334,7 +345,7 @@ pub async fn qa_embed(
             params.push((k, v.clone()));
         }
     }
-    if let Some(y) = query.year {
+    if let Some(y) = year {
         params.push(("year", y.to_string()));
     }
     let all_query = serde_urlencoded::to_string(&params).unwrap_or_default();

@@ -97,12 +97,12 @@ impl ApiError {
         e
     }
 
-    /// The per-field errors of a validation problem (empty otherwise).
     /// The title and detail, for a page that explains the refusal.
     pub fn title_and_detail(&self) -> (String, String) {
         (self.0.title.to_string(), self.0.detail.to_string())
     }
 
+    /// The per-field errors of a validation problem (empty otherwise).
     pub fn field_errors(self) -> Vec<FieldError> {
         self.0.errors
     }

@@ -50,6 +50,8 @@ struct FormValues {
     email: String,
     consent_to_publish: bool,
     idempotency_key: String,
+    /// A stamp that passed, to render the form again with.
+    stamp: Option<String>,
 }
 
 impl FormValues {
@@ -87,6 +89,7 @@ impl FormValues {
                 "true" | "on" | "1"
             ),
             idempotency_key: text(&[IDEMPOTENCY]),
+            stamp: None,
         }
     }
 }
@@ -128,14 +131,19 @@ impl PageErrors {
 
     /// The messages for the input with this id.
     fn of(&self, anchor: &str) -> Vec<&'static str> {
-        let mut messages: Vec<&'static str> = self
-            .0
-            .iter()
-            .filter(|e| e.anchor == anchor)
-            .map(|e| e.message)
-            .collect();
-        messages.dedup();
+        let mut messages: Vec<&'static str> = Vec::new();
+        for e in self.0.iter().filter(|e| e.anchor == anchor) {
+            if !messages.contains(&e.message) {
+                messages.push(e.message);
+            }
+        }
         messages
+    }
+
+    /// The messages for the input with this id, as one text (one element
+    /// per field, so its id is unique).
+    fn joined(&self, anchor: &str) -> String {
+        self.of(anchor).join(" ")
     }
 
     fn has(&self, anchor: &str) -> bool {
@@ -256,6 +264,8 @@ struct SubmitRefusedPage {
     section: &'static str,
     title: String,
     detail: String,
+    /// What to do before sending again.
+    advice: &'static str,
 }
 
 /// `GET /gui-phan-anh`: the empty form.
@@ -276,6 +286,19 @@ pub async fn submit_post(
 ) -> Result<HttpResponse, ApiError> {
     if !same_origin_post(&req, &state.settings.server.public_base_url) {
         return Err(ApiError::forbidden());
+    }
+    // Before the body is read: a client over its limit does not get to
+    // upload (up to `intake.max_request_bytes`) first. What the person
+    // typed is still in their browser, one Back away.
+    if let Err(limited) = state.rate_limits.check(Bucket::Submission, &req) {
+        if !wants_html(&req) {
+            return Err(limited);
+        }
+        let mut response = refused_page(&state, limited)?;
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        return Ok(response);
     }
     let (mut body, files) = match read_body(&req, payload, &state.settings).await {
         Ok(read) => read,
@@ -307,25 +330,6 @@ pub async fn submit_post(
             .await
         }
     };
-    if let Err(limited) = state.rate_limits.check(Bucket::Submission, &req) {
-        if !wants_html(&req) {
-            return Err(limited);
-        }
-        let mut response = form_page(
-            &state,
-            values,
-            PageErrors::default(),
-            Some(
-                "Có quá nhiều phản ánh được gửi từ địa chỉ mạng này trong thời gian ngắn. Vui lòng đợi vài phút rồi bấm Gửi lại; thông tin Ông/Bà đã nhập vẫn được giữ.",
-            ),
-            StatusCode::TOO_MANY_REQUESTS,
-        )
-        .await?;
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
-        return Ok(response);
-    }
     if !honeypot.trim().is_empty() {
         tracing::info!("submission form: honeypot filled, not accepted");
         return again(
@@ -335,7 +339,13 @@ pub async fn submit_post(
         )
         .await;
     }
-    if let Err(problem) = state.form_stamps.check(&stamp, Utc::now().timestamp()) {
+    let checked = state.form_stamps.check(&stamp, Utc::now().timestamp());
+    if checked.is_ok() {
+        // Corrections go back with the time already spent on the form,
+        // not a fresh stamp that would make a quick fix "too fast".
+        values.stamp = Some(stamp.clone());
+    }
+    if let Err(problem) = checked {
         tracing::info!(?problem, "submission form: stamp refused");
         let notice = match problem {
             StampProblem::TooFast => {
@@ -489,7 +499,10 @@ async fn form_page(
                 .map(|(c, n)| (c.to_string(), n.to_string())),
             &values.content_category,
         ),
-        stamp: state.form_stamps.issue(Utc::now().timestamp()),
+        stamp: values
+            .stamp
+            .take()
+            .unwrap_or_else(|| state.form_stamps.issue(Utc::now().timestamp())),
         title_max: settings.intake.title_max_chars,
         content_min: settings.intake.content_min_chars,
         content_max: settings.intake.content_max_chars,
@@ -553,6 +566,11 @@ fn refused_page(state: &AppState, error: ApiError) -> Result<HttpResponse, ApiEr
             section: "gui-phan-anh",
             title,
             detail,
+            advice: if status == StatusCode::TOO_MANY_REQUESTS {
+                "đợi vài phút"
+            } else {
+                "bớt hoặc thu nhỏ tệp đính kèm"
+            },
         },
     )
 }

@@ -503,6 +503,19 @@ async fn only_the_configured_portals_may_frame_the_embed() {
             .await;
         assert_eq!(typo.status, StatusCode::OK);
         assert!(typo.body.as_str().unwrap().contains("không hợp lệ"));
+        // A number that is not one: still a frame with a note, not an error
+        // that the frame policy would then refuse to show.
+        let not_a_year = app
+            .send(
+                Method::GET,
+                "/hoi-dap/embed",
+                "/hoi-dap/embed?year=abc&limit=x",
+                |r| r,
+            )
+            .await;
+        assert_eq!(not_a_year.status, StatusCode::OK);
+        assert_eq!(not_a_year.header("x-frame-options"), None);
+        assert!(not_a_year.body.as_str().unwrap().contains("không hợp lệ"));
         // Every other page still refuses to be framed.
         for path in ["/hoi-dap", "/tra-cuu", "/gui-phan-anh", "/gioi-thieu"] {
             let page = app.send(Method::GET, path, path, |r| r).await;

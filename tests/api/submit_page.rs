@@ -237,6 +237,17 @@ async fn mistakes_come_back_next_to_their_fields_with_what_was_typed() {
             key,
             "same key: nothing was created"
         );
+        // The time already spent counts: the stamp goes back unchanged, so
+        // a quick fix is not refused as "too fast".
+        assert_eq!(hidden(page, "form_stamp"), stamp);
+        // One message element per field, so each id is unique.
+        for id in [
+            "content-loi",
+            "submitter-email-loi",
+            "submitter-full_name-loi",
+        ] {
+            assert_eq!(page.matches(&format!("id=\"{id}\"")).count(), 1, "{id}");
+        }
         assert_eq!(items_in_queue(&app).await, 0);
     }
 }
@@ -269,11 +280,14 @@ async fn bots_are_turned_away_and_people_keep_what_they_typed() {
         .await;
         assert_eq!(honey.status, StatusCode::OK);
         assert!(html(&honey).contains("phải để trống"));
-        // The rate limit: the form again, filled in, with Retry-After.
+        // The rate limit, checked before the upload is read: the page says
+        // so, and what was typed is one Back away in the browser.
         let limited = post_form(&app, &filled(&stamp, &key)).await;
         assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
         assert!(limited.header("retry-after").is_some());
-        assert!(html(&limited).contains("Nguyễn Văn An"));
+        assert!(html(&limited).contains("Chưa gửi được"));
+        assert!(html(&limited).contains("Quay lại"));
+        assert!(html(&limited).contains("đợi vài phút"));
         // Another site's page cannot post here.
         let cross = app
             .send(Method::POST, "/gui-phan-anh", "/gui-phan-anh", |r| {

@@ -76,7 +76,7 @@
         ["agency", "kind", "q", "year"].forEach(function (name) {
           if (params.get(name)) all.set(name, params.get(name));
         });
-        var more = el("a", "pakn-more", "Xem tất cả (" + (data.total || items.length) + ")");
+        var more = el("a", "pakn-more", "Xem tất cả (" + (data.total_capped ? "hơn " : "") + (data.total || items.length) + ")");
         more.href = base + "/hoi-dap" + (all.toString() ? "?" + all.toString() : "");
         more.target = "_blank";
         more.rel = "noopener";
