@@ -35,7 +35,8 @@ pub struct PublicItem {
 /// Matches are counted up to this many.
 pub const PUBLIC_COUNT_CAP: u64 = 10_000;
 
-/// On PostgreSQL, the newest this many matches are ranked by relevance.
+/// A search lists this many matches at most: on PostgreSQL the newest,
+/// ranked by `ts_rank`; on SQLite the best by `bm25`.
 const RANK_WINDOW: u64 = 1_000;
 
 /// How many items match: exact up to [`PUBLIC_COUNT_CAP`], else the cap
@@ -118,6 +119,8 @@ impl Store {
         }
         let mut select = public_columns(feedback_item::Entity::find().filter(filter));
         let mut rank_window = None;
+        // Whether only the best RANK_WINDOW matches are listed.
+        let mut windowed = false;
         // Words are matched through each backend's index and the best
         // matches come first; without words, the newest.
         if !q.terms.is_empty() {
@@ -141,6 +144,7 @@ impl Store {
                         )
                         .limit(RANK_WINDOW);
                     rank_window = Some(QueryTrait::into_query(newest));
+                    windowed = true;
                     select = select.order_by(
                         Expr::cust_with_values(
                             "ts_rank(public_search_tsv, plainto_tsquery('simple', $1))",
@@ -164,7 +168,12 @@ impl Store {
                             "public_search MATCH ?",
                             [words.join(" ")],
                         ))
+                        // The best RANK_WINDOW by bm25, chosen inside FTS5:
+                        // only those are joined to the items.
+                        .order_by_expr(Expr::cust("rank"), Order::Asc)
+                        .limit(RANK_WINDOW)
                         .to_owned();
+                    windowed = true;
                     QueryTrait::query(&mut select).join_subquery(
                         JoinType::InnerJoin,
                         matches,
@@ -184,15 +193,15 @@ impl Store {
             .clear_order_by()
             .clear_selects()
             .expr(Expr::val(1))
-            .limit(if rank_window.is_some() {
+            .limit(if windowed {
                 RANK_WINDOW + 1
             } else {
                 PUBLIC_COUNT_CAP + 1
             });
         let counted = counting.count(self.connection()).await?;
-        // Where only the newest RANK_WINDOW matches are listed, that is
-        // what the total promises too (no page past them comes up empty).
-        let cap = if rank_window.is_some() {
+        // Where only RANK_WINDOW matches are listed, that is what the
+        // total promises too (no page past them comes up empty).
+        let cap = if windowed {
             RANK_WINDOW
         } else {
             PUBLIC_COUNT_CAP
