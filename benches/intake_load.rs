@@ -15,9 +15,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/wrk.rs"]
+mod wrk;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use wrk::{Step, percentile};
 
 use pakn::config::{DemoData, Settings};
 use pakn::startup::Application;
@@ -29,30 +34,7 @@ use serde_json::json;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// One measured step: successful operations per second, latency
-/// percentiles in milliseconds, failed requests.
-struct Step {
-    rate: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    errors: u64,
-}
-
-fn percentile(sorted_us: &[u64], p: f64) -> f64 {
-    if sorted_us.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted_us.len() as f64 - 1.0) * p).round() as usize;
-    sorted_us[i] as f64 / 1000.0
-}
-
 const SUBMISSION: &str = r#"{"kind":"phan_anh","title":"Thủ tục cấp phép xây dựng chậm","content":"Hồ sơ xin cấp giấy phép xây dựng của tôi đã quá hạn 30 ngày mà chưa có kết quả, đề nghị xem xét.","field_code":"xay_dung","submitter":{"full_name":"Nguyễn Văn An","address":{"detail":"12 Lê Lợi","commune_code":"20242"},"phone":"0912 345 678"}}"#;
-
-/// Whether Debian's `wrk` is installed: a load generator in C, in its own
-/// process, takes far less of the 2 cores than the built-in client does.
-fn wrk_available() -> bool {
-    std::process::Command::new("wrk").arg("-v").output().is_ok()
-}
 
 /// Drives one step with `wrk` (one thread, `clients` connections).
 fn drive_wrk(
@@ -62,13 +44,7 @@ fn drive_wrk(
     duration: Duration,
     dir: &std::path::Path,
 ) -> Step {
-    let mut cmd = std::process::Command::new("wrk");
-    cmd.args([
-        "-t1",
-        &format!("-c{clients}"),
-        &format!("-d{}s", duration.as_secs()),
-        "--latency",
-    ]);
+    let mut cmd = wrk::command(clients, duration);
     let url = match op {
         Op::Submit => {
             let script = dir.join("post.lua");
@@ -81,49 +57,7 @@ fn drive_wrk(
         }
         Op::Live => format!("{base}/health/live"),
     };
-    let out = cmd.arg(url).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let millis = |s: &str| {
-        let s = s.trim();
-        let (num, factor) = if let Some(v) = s.strip_suffix("us") {
-            (v, 0.001)
-        } else if let Some(v) = s.strip_suffix("ms") {
-            (v, 1.0)
-        } else if let Some(v) = s.strip_suffix('s') {
-            (v, 1000.0)
-        } else {
-            (s, 1.0)
-        };
-        num.parse::<f64>().unwrap_or(0.0) * factor
-    };
-    let field = |prefix: &str| {
-        text.lines()
-            .find_map(|l| l.trim().strip_prefix(prefix).map(str::to_string))
-    };
-    let requests: f64 = field("Requests/sec:")
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0);
-    let errors: u64 = field("Non-2xx or 3xx responses:")
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    let total: f64 = text
-        .lines()
-        .find(|l| l.contains("requests in"))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0.0);
-    // Requests/sec counts failures too; report successes only.
-    let ok_share = if total > 0.0 {
-        (total - errors as f64) / total
-    } else {
-        1.0
-    };
-    Step {
-        rate: requests * ok_share,
-        p50_ms: field("50%").map(|v| millis(&v)).unwrap_or(0.0),
-        p99_ms: field("99%").map(|v| millis(&v)).unwrap_or(0.0),
-        errors,
-    }
+    wrk::run(cmd, &url)
 }
 
 #[derive(Clone, Copy)]
@@ -257,7 +191,7 @@ async fn main() {
         backends.push(("postgres", format!("{head}/{name}"), Some((conn, name))));
     }
     let use_wrk =
-        wrk_available() && std::env::var("PAKN_BENCH_CLIENT").map_or(true, |c| c != "builtin");
+        wrk::available() && std::env::var("PAKN_BENCH_CLIENT").map_or(true, |c| c != "builtin");
     println!(
         "load generator: {}",
         if use_wrk {

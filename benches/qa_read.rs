@@ -12,9 +12,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/wrk.rs"]
+mod wrk;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use wrk::{Step, percentile};
 
 use chrono::{TimeZone, Utc};
 use pakn::config::{DemoData, Settings};
@@ -26,21 +31,6 @@ use secrecy::SecretString;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-struct Step {
-    rate: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    errors: u64,
-}
-
-fn percentile(sorted_us: &[u64], p: f64) -> f64 {
-    if sorted_us.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted_us.len() as f64 - 1.0) * p).round() as usize;
-    sorted_us[i] as f64 / 1000.0
-}
 
 /// Subjects and troubles people write about, combined into varied items.
 const SUBJECTS: [&str; 12] = [
@@ -143,62 +133,8 @@ impl AllSet for feedback_item::Model {
     }
 }
 
-fn wrk_available() -> bool {
-    std::process::Command::new("wrk").arg("-v").output().is_ok()
-}
-
 fn drive_wrk(url: &str, clients: usize, duration: Duration) -> Step {
-    let out = std::process::Command::new("wrk")
-        .args([
-            "-t1",
-            &format!("-c{clients}"),
-            &format!("-d{}s", duration.as_secs()),
-            "--latency",
-            url,
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let millis = |s: &str| {
-        let s = s.trim();
-        let (num, factor) = if let Some(v) = s.strip_suffix("us") {
-            (v, 0.001)
-        } else if let Some(v) = s.strip_suffix("ms") {
-            (v, 1.0)
-        } else if let Some(v) = s.strip_suffix('s') {
-            (v, 1000.0)
-        } else {
-            (s, 1.0)
-        };
-        num.parse::<f64>().unwrap_or(0.0) * factor
-    };
-    let field = |prefix: &str| {
-        text.lines()
-            .find_map(|l| l.trim().strip_prefix(prefix).map(str::to_string))
-    };
-    let requests: f64 = field("Requests/sec:")
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0);
-    let errors: u64 = field("Non-2xx or 3xx responses:")
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    let total: f64 = text
-        .lines()
-        .find(|l| l.contains("requests in"))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0.0);
-    let ok_share = if total > 0.0 {
-        (total - errors as f64) / total
-    } else {
-        1.0
-    };
-    Step {
-        rate: requests * ok_share,
-        p50_ms: field("50%").map(|v| millis(&v)).unwrap_or(0.0),
-        p99_ms: field("99%").map(|v| millis(&v)).unwrap_or(0.0),
-        errors,
-    }
+    wrk::run(wrk::command(clients, duration), url)
 }
 
 async fn drive(url: &str, clients: usize, duration: Duration) -> Step {
@@ -297,7 +233,7 @@ async fn main() {
         backends.push(("postgres", format!("{head}/{name}"), Some((conn, name))));
     }
     let use_wrk =
-        wrk_available() && std::env::var("PAKN_BENCH_CLIENT").map_or(true, |c| c != "builtin");
+        wrk::available() && std::env::var("PAKN_BENCH_CLIENT").map_or(true, |c| c != "builtin");
     println!(
         "load generator: {}; {items} published items",
         if use_wrk {

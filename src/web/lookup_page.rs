@@ -17,6 +17,7 @@ use super::rate_limit::Bucket;
 use super::submit_page::private_page;
 use crate::services::lookup::{self, CitizenView, LookupError};
 use crate::services::workflow::{Workflow, WorkflowError};
+use crate::store::feedback::FeedbackRow;
 
 const NOT_FOUND: &str = "Mã số hoặc mã tra cứu không đúng. Vui lòng kiểm tra lại.";
 
@@ -172,6 +173,20 @@ fn not_found(state: &AppState, code: &str) -> Result<HttpResponse, ApiError> {
     )
 }
 
+/// The item the code and token open, or the lookup form again (the same
+/// answer for an unknown code and a wrong token).
+async fn authorized(
+    state: &AppState,
+    code: &str,
+    token: &str,
+) -> Result<Result<FeedbackRow, HttpResponse>, ApiError> {
+    match lookup::authorize(&state.store, code, token).await {
+        Ok(row) => Ok(Ok(row)),
+        Err(LookupError::NotFound) => not_found(state, code).map(Err),
+        Err(LookupError::Store(e)) => Err(e.into()),
+    }
+}
+
 fn normalize(code: &str, token: &str) -> (String, String) {
     (code.trim().to_ascii_uppercase(), token.trim().to_string())
 }
@@ -227,10 +242,9 @@ pub async fn supplement_submit(
     guard(&req, &state, Bucket::Submission)?;
     let form = form.into_inner();
     let (code, token) = normalize(&form.ma, &form.token);
-    let row = match lookup::authorize(&state.store, &code, &token).await {
+    let row = match authorized(&state, &code, &token).await? {
         Ok(row) => row,
-        Err(LookupError::NotFound) => return not_found(&state, &code),
-        Err(LookupError::Store(e)) => return Err(e.into()),
+        Err(form_again) => return Ok(form_again),
     };
     let outcome = workflow(&state)
         .citizen_supplement(
@@ -268,10 +282,9 @@ pub async fn rating_submit(
     guard(&req, &state, Bucket::Submission)?;
     let form = form.into_inner();
     let (code, token) = normalize(&form.ma, &form.token);
-    let row = match lookup::authorize(&state.store, &code, &token).await {
+    let row = match authorized(&state, &code, &token).await? {
         Ok(row) => row,
-        Err(LookupError::NotFound) => return not_found(&state, &code),
-        Err(LookupError::Store(e)) => return Err(e.into()),
+        Err(form_again) => return Ok(form_again),
     };
     // No choice, or a made-up one, is "choose one of 1–5", not a fault.
     let score = form

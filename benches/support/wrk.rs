@@ -1,0 +1,89 @@
+//! What the load benchmarks share: one measured step, percentiles, and
+//! Debian's `wrk` (one thread, in its own process) run and read.
+
+#![allow(dead_code)]
+
+use std::process::Command;
+use std::time::Duration;
+
+/// One measured step: successful operations per second, latency
+/// percentiles in milliseconds, failed requests.
+pub struct Step {
+    pub rate: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub errors: u64,
+}
+
+pub fn percentile(sorted_us: &[u64], p: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted_us.len() as f64 - 1.0) * p).round() as usize;
+    sorted_us[i] as f64 / 1000.0
+}
+
+/// Whether Debian's `wrk` is installed: a load generator in C, in its own
+/// process, takes far less of the 2 cores than the built-in client does.
+pub fn available() -> bool {
+    Command::new("wrk").arg("-v").output().is_ok()
+}
+
+/// `wrk` with one thread, `clients` connections, for `duration`.
+pub fn command(clients: usize, duration: Duration) -> Command {
+    let mut cmd = Command::new("wrk");
+    cmd.args([
+        "-t1",
+        &format!("-c{clients}"),
+        &format!("-d{}s", duration.as_secs()),
+        "--latency",
+    ]);
+    cmd
+}
+
+/// Runs `cmd` against `url` and reads its report (successes only).
+pub fn run(mut cmd: Command, url: &str) -> Step {
+    let out = cmd.arg(url).output().expect("wrk runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let millis = |s: &str| {
+        let s = s.trim();
+        let (num, factor) = if let Some(v) = s.strip_suffix("us") {
+            (v, 0.001)
+        } else if let Some(v) = s.strip_suffix("ms") {
+            (v, 1.0)
+        } else if let Some(v) = s.strip_suffix('s') {
+            (v, 1000.0)
+        } else {
+            (s, 1.0)
+        };
+        num.parse::<f64>().unwrap_or(0.0) * factor
+    };
+    let field = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(str::to_string))
+    };
+    let requests: f64 = field("Requests/sec:")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    let errors: u64 = field("Non-2xx or 3xx responses:")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let total: f64 = text
+        .lines()
+        .find(|l| l.contains("requests in"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0.0);
+    // Requests/sec counts failures too; report successes only.
+    let ok_share = if total > 0.0 {
+        (total - errors as f64) / total
+    } else {
+        1.0
+    };
+    Step {
+        rate: requests * ok_share,
+        p50_ms: field("50%").map(|v| millis(&v)).unwrap_or(0.0),
+        p99_ms: field("99%").map(|v| millis(&v)).unwrap_or(0.0),
+        errors,
+    }
+}
