@@ -11,7 +11,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::problem::ApiError;
 use crate::domain::feedback::FieldError;
-use crate::domain::reporting::{Distribution, PeriodError, ReportPeriod, working_days_between};
+use crate::domain::reporting::{Distribution, ReportPeriod, working_days_between};
 use crate::domain::staff::{ApiScope, ItemScope, Permission};
 use crate::domain::time::{vietnam_date, vietnam_instant};
 use crate::store::statistics::StatsScope;
@@ -42,10 +42,8 @@ pub async fn get_stats(
     let mut errors = Vec::new();
     let period = match (&q.period, q.from, q.to) {
         (Some(p), None, None) => ReportPeriod::parse(p).map_err(|_| "period"),
-        (None, Some(from), Some(to)) => ReportPeriod::range(from, to).map_err(|e| match e {
-            PeriodError::BadRange | PeriodError::Malformed => "to",
-        }),
-        (None, None, None) => Err("period"),
+        (None, Some(from), Some(to)) => ReportPeriod::range(from, to).map_err(|_| "to"),
+        // Neither, or a mix of both.
         _ => Err("period"),
     };
     let period = match period {
