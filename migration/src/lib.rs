@@ -17,6 +17,7 @@ mod m20261122_000010_coordination;
 mod m20261122_000011_email_channel;
 mod m20261122_000012_public_qa;
 mod m20261122_000013_public_qa_search;
+mod m20261122_000014_statistics_indexes;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000011_email_channel::Migration),
             Box::new(m20261122_000012_public_qa::Migration),
             Box::new(m20261122_000013_public_qa_search::Migration),
+            Box::new(m20261122_000014_statistics_indexes::Migration),
         ]
     }
 }

@@ -480,7 +480,14 @@ async fn take_action(
             if attention {
                 set.push((ItemField::NeedsAttention, Value::from(true)));
             }
-            details = serde_json::json!({"bounces": bounces, "needs_attention": attention});
+            // Which agency sent it back: the statistics count returns per
+            // agency (issue #8).
+            let from = item
+                .handling_agency_id
+                .and_then(|a| directory.agency_names.get(&AgencyId::from_uuid(a)))
+                .map(|(code, _)| code.clone());
+            details =
+                serde_json::json!({"from": from, "bounces": bounces, "needs_attention": attention});
             // The next lead agency asks its own coordinating agencies and
             // writes its own answer.
             coordination_write = Some(CoordinationWrite::WithdrawOpen);

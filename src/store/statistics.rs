@@ -12,7 +12,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::entities::{feedback_deadline, feedback_item};
+use super::entities::{audit_event, feedback_deadline, feedback_item};
 use super::{Store, StoreError};
 use crate::domain::reporting::Distribution;
 
@@ -33,6 +33,14 @@ pub struct Statistics {
     pub received_by_content_category: BTreeMap<String, u64>,
     pub not_accepted_total: u64,
     pub not_accepted_by_reason: BTreeMap<String, u64>,
+    /// Items forwarded to a handling agency in the period (to this
+    /// agency, when the scope is one agency).
+    pub forwarded_in: u64,
+    /// Items an agency sent back as not its competence, or the control
+    /// office took back, in the period (from this agency, in its scope).
+    pub forwarded_out: u64,
+    /// Agency code → forwarded to it (`in`) and sent back from it (`out`).
+    pub forwarded_by_agency: BTreeMap<String, ForwardCounts>,
     pub answered_total: u64,
     /// By the original due date.
     pub answered_on_time: u64,
@@ -55,6 +63,15 @@ pub struct Statistics {
     /// (received, answered) of the answers counted above.
     #[serde(skip)]
     pub answered_spans: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+/// Items moved to and from one agency.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ForwardCounts {
+    #[serde(rename = "in")]
+    pub forwarded_in: u64,
+    #[serde(rename = "out")]
+    pub forwarded_out: u64,
 }
 
 /// When the item came, when its answer was sent, and its deadline's
@@ -151,6 +168,8 @@ impl Store {
             );
         }
 
+        self.count_forwarding(scope, from, to, &mut s).await?;
+
         // Answers sent in the period, against their answer deadline.
         let answer_deadline = || {
             Expr::col((
@@ -222,26 +241,25 @@ impl Store {
             count(&mut s.rating_by_score, score.to_string(), n);
         }
 
-        let mut open = feedback_item::Entity::find()
-            .select_only()
-            .expr(Expr::col((
-                feedback_deadline::Entity,
-                feedback_deadline::Column::DueAt,
-            )))
+        // Counted, not listed: a province may have tens of thousands open.
+        let open_total = feedback_item::Entity::find()
             .filter(scoped(scope))
-            .filter(C::State.is_in(OPEN_STATES));
-        QueryTrait::query(&mut open).join(
-            JoinType::LeftJoin,
+            .filter(C::State.is_in(OPEN_STATES))
+            .count(db)
+            .await?;
+        let mut past = feedback_item::Entity::find()
+            .filter(scoped(scope))
+            .filter(C::State.is_in(OPEN_STATES))
+            .filter(
+                Expr::col((feedback_deadline::Entity, feedback_deadline::Column::DueAt)).lt(now),
+            );
+        QueryTrait::query(&mut past).join(
+            JoinType::InnerJoin,
             feedback_deadline::Entity,
             answer_deadline(),
         );
-        let open: Vec<Option<DateTime<Utc>>> = open.into_tuple().all(db).await?;
-        for due in open {
-            match due {
-                Some(due) if due < now => s.open_past_deadline += 1,
-                _ => s.open_within_deadline += 1,
-            }
-        }
+        s.open_past_deadline = past.count(db).await?;
+        s.open_within_deadline = open_total.saturating_sub(s.open_past_deadline);
         let entered: Vec<(DateTime<Utc>, DateTime<Utc>)> = feedback_item::Entity::find()
             .select_only()
             .column(C::ReceivedAt)
@@ -263,4 +281,76 @@ impl Store {
         );
         Ok(s)
     }
+
+    /// Forwarding and returns, from the audit trail (the item's handling
+    /// agency now says nothing of where it was before).
+    async fn count_forwarding(
+        &self,
+        scope: StatsScope,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        s: &mut Statistics,
+    ) -> Result<(), StoreError> {
+        use audit_event::Column as A;
+        let db = self.connection();
+        let own_code = match scope.agency_id {
+            Some(id) => Some(
+                self.find_agency_by_id(crate::domain::ids::AgencyId::from_uuid(id))
+                    .await?
+                    .map(|a| a.code)
+                    .unwrap_or_default(),
+            ),
+            None => None,
+        };
+        let mut events = audit_event::Entity::find()
+            .select_only()
+            .column(A::Action)
+            .column(A::Details)
+            .filter(A::Action.is_in([FORWARD, RETURN, RECALL]))
+            .filter(A::OccurredAt.gte(from))
+            .filter(A::OccurredAt.lt(to));
+        if let Some(field) = scope.field_id {
+            QueryTrait::query(&mut events).join(
+                JoinType::InnerJoin,
+                feedback_item::Entity,
+                Expr::col((feedback_item::Entity, feedback_item::Column::Id))
+                    .equals((audit_event::Entity, A::FeedbackItemId)),
+            );
+            events = events.filter(feedback_item::Column::FieldId.eq(field));
+        }
+        let events: Vec<(String, serde_json::Value)> = events.into_tuple().all(db).await?;
+        for (action, details) in events {
+            let (key, inbound) = if action == FORWARD {
+                ("to", true)
+            } else {
+                ("from", false)
+            };
+            // A return written before returns named their agency counts
+            // for the province only.
+            let agency = details.get(key).and_then(|v| v.as_str());
+            if let Some(own) = &own_code
+                && agency != Some(own.as_str())
+            {
+                continue;
+            }
+            if inbound {
+                s.forwarded_in += 1;
+            } else {
+                s.forwarded_out += 1;
+            }
+            if let Some(code) = agency {
+                let counts = s.forwarded_by_agency.entry(code.to_string()).or_default();
+                if inbound {
+                    counts.forwarded_in += 1;
+                } else {
+                    counts.forwarded_out += 1;
+                }
+            }
+        }
+        Ok(())
+    }
 }
+
+const FORWARD: &str = "feedback.forward";
+const RETURN: &str = "feedback.return";
+const RECALL: &str = "feedback.recall";

@@ -149,8 +149,24 @@ impl Browser {
         field.send_keys(text).await.expect("types");
     }
 
+    /// Clicks a link or submit button and waits for the next page: until
+    /// the old document is gone, a `find` could still answer from it (and
+    /// its element go stale a moment later).
     async fn click(&self, css: &str) {
+        let old = self.find("html").await;
         self.find(css).await.click().await.expect("clicks");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match old.tag_name().await {
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
+                {
+                    break;
+                }
+                _ if std::time::Instant::now() > deadline => panic!("{css} led nowhere"),
+                _ => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
     }
 
     async fn page_text(&self) -> String {

@@ -1,7 +1,7 @@
 //! The statistics a supervisor reads (issue #8): a known set of items, and
 //! every figure checked exactly, for the province and for one agency.
 
-use chrono::{Duration, Utc};
+use chrono::{Datelike, Duration, Utc};
 use pakn::domain::staff::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -108,25 +108,63 @@ async fn every_figure_of_a_known_set_of_items_is_exact() {
             .await;
         assert_eq!(rated.status, StatusCode::OK, "{}", rated.body);
 
-        // The province, this half year (15/06–14/12/2026).
-        let province = stats(&app, &auditor, "period=2026-H2").await;
+        // E: web form, forwarded to the Sở Xây dựng, sent back as not its
+        // competence, forwarded to the Sở Tư pháp: open, within deadline.
+        let e = app.post_feedback(&valid_submission()).await;
+        let e_code = e.body["tracking_code"].as_str().unwrap().to_string();
+        step(
+            &app,
+            &control,
+            &e_code,
+            "classify",
+            json!({"content_category": "unfit_for_reality"}),
+        )
+        .await;
+        for agency in ["48.SXD", "48.STP"] {
+            step(
+                &app,
+                &control,
+                &e_code,
+                "forward",
+                json!({"agency_code": agency}),
+            )
+            .await;
+            if agency == "48.SXD" {
+                step(
+                    &app,
+                    &officer,
+                    &e_code,
+                    "return",
+                    json!({"note": "Không thuộc thẩm quyền Sở Xây dựng"}),
+                )
+                .await;
+            }
+        }
+
+        // The province, the half year we are in (cut-offs 15/06 and 15/12).
+        let period = current_half_year();
+        let province = stats(&app, &auditor, &format!("period={period}")).await;
         assert_eq!(province.status, StatusCode::OK, "{}", province.body);
-        assert_eq!(province.body["period"]["from"], "2026-06-15");
-        assert_eq!(province.body["period"]["to"], "2026-12-14");
-        assert_eq!(province.body["period"]["label"], "6 tháng cuối năm 2026");
         let f = &province.body["figures"];
-        assert_eq!(f["received_total"], 4, "{f}");
+        assert_eq!(f["received_total"], 5, "{f}");
         assert_eq!(
             f["received_by_channel"],
-            json!({"web_form": 3, "hotline": 1})
+            json!({"web_form": 4, "hotline": 1})
         );
         assert_eq!(
             f["received_by_kind"],
-            json!({"phan_anh": 3, "kien_nghi": 1})
+            json!({"phan_anh": 4, "kien_nghi": 1})
         );
         assert_eq!(
             f["received_by_content_category"],
-            json!({"implementation_problem": 1, "proposed_solution": 1, "unfit_for_reality": 1, "unclassified": 1})
+            json!({"implementation_problem": 1, "proposed_solution": 1, "unfit_for_reality": 2, "unclassified": 1})
+        );
+        // D once and E twice were forwarded; E came back once.
+        assert_eq!(f["forwarded_in"], 3);
+        assert_eq!(f["forwarded_out"], 1);
+        assert_eq!(
+            f["forwarded_by_agency"],
+            json!({"48.SXD": {"in": 2, "out": 1}, "48.STP": {"in": 1, "out": 0}})
         );
         assert_eq!(f["not_accepted_total"], 1);
         assert_eq!(f["not_accepted_by_reason"], json!({"R02": 1}));
@@ -137,7 +175,7 @@ async fn every_figure_of_a_known_set_of_items_is_exact() {
         assert_eq!(f["published"], 1);
         assert_eq!(f["rated"], 1);
         assert_eq!(f["rating_by_score"], json!({"2": 1}));
-        assert_eq!(f["open_within_deadline"], 0);
+        assert_eq!(f["open_within_deadline"], 1);
         assert_eq!(f["open_past_deadline"], 1);
         // Both answers came the day they were received: 0 working days.
         assert_eq!(
@@ -149,15 +187,23 @@ async fn every_figure_of_a_known_set_of_items_is_exact() {
         let delay = f["entry_delay_hours"]["median"].as_f64().unwrap();
         assert!((959.9..=960.1).contains(&delay), "{delay}");
         // The same days as dates give the same figures; another year none.
-        let range = stats(&app, &control, "from=2026-06-15&to=2026-12-14").await;
+        let (from, to) = (
+            province.body["period"]["from"].as_str().unwrap(),
+            province.body["period"]["to"].as_str().unwrap(),
+        );
+        let range = stats(&app, &control, &format!("from={from}&to={to}")).await;
         assert_eq!(range.body["figures"], province.body["figures"]);
         let before = stats(&app, &control, "period=2025").await;
         assert_eq!(before.body["figures"]["received_total"], 0);
         assert_eq!(before.body["figures"]["answered_total"], 0);
 
-        // The Sở's lead sees the Sở's items only, asked or not.
-        for query in ["period=2026-H2", "period=2026-H2&agency=48.SXD"] {
-            let own = stats(&app, &lead, query).await;
+        // The Sở's lead sees the Sở's items only, asked or not: what it
+        // holds, and what came to it and went back.
+        for query in [
+            format!("period={period}"),
+            format!("period={period}&agency=48.SXD"),
+        ] {
+            let own = stats(&app, &lead, &query).await;
             assert_eq!(own.status, StatusCode::OK);
             assert_eq!(own.body["scope"]["agency"], "48.SXD");
             let f = &own.body["figures"];
@@ -165,15 +211,31 @@ async fn every_figure_of_a_known_set_of_items_is_exact() {
             assert_eq!(f["answered_on_time"], 1);
             assert_eq!(f["rating_by_score"], json!({"2": 1}));
             assert_eq!(f["published"], 0);
+            assert_eq!(f["forwarded_in"], 2);
+            assert_eq!(f["forwarded_out"], 1);
+            assert_eq!(
+                f["forwarded_by_agency"],
+                json!({"48.SXD": {"in": 2, "out": 1}})
+            );
         }
+        // One field: the forwarding of its items only.
+        let field = stats(&app, &auditor, &format!("period={period}&field=xay_dung")).await;
+        assert_eq!(field.status, StatusCode::OK, "{}", field.body);
+        assert_eq!(field.body["figures"]["forwarded_in"], 3);
+        let other = stats(&app, &auditor, &format!("period={period}&field=ho_tich")).await;
+        assert_eq!(other.status, StatusCode::OK, "{}", other.body);
+        assert_eq!(other.body["figures"]["forwarded_in"], 0);
+        assert_eq!(other.body["figures"]["forwarded_by_agency"], json!({}));
         assert_eq!(
-            stats(&app, &lead, "period=2026-H2&agency=48.VP")
+            stats(&app, &lead, &format!("period={period}&agency=48.VP"))
                 .await
                 .status,
             StatusCode::FORBIDDEN
         );
         assert_eq!(
-            stats(&app, &officer, "period=2026-H2").await.status,
+            stats(&app, &officer, &format!("period={period}"))
+                .await
+                .status,
             StatusCode::FORBIDDEN
         );
         // Mistakes are named.
@@ -183,4 +245,31 @@ async fn every_figure_of_a_known_set_of_items_is_exact() {
         let reversed = stats(&app, &auditor, "from=2026-12-01&to=2026-01-01").await;
         assert_eq!(reversed.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
+}
+
+/// The six-month period (ND 09/2019 cut-offs: 15/12–14/06, 15/06–14/12)
+/// that today falls in, as `YYYY-H1` / `YYYY-H2`.
+pub fn current_half_year() -> String {
+    let today = pakn::domain::time::vietnam_date(Utc::now());
+    let (year, md) = (today.year(), (today.month(), today.day()));
+    if md >= (12, 15) {
+        format!("{}-H1", year + 1)
+    } else if md >= (6, 15) {
+        format!("{year}-H2")
+    } else {
+        format!("{year}-H1")
+    }
+}
+
+#[tokio::test]
+async fn a_half_year_runs_from_the_15th_to_the_14th() {
+    let app = crate::helpers::spawn("sqlite", &|_| {}).await;
+    let auditor = sign_in_as(&app, "thanhtra.ky", Role::Auditor, "48.VP").await;
+    let h2 = stats(&app, &auditor, "period=2026-H2").await;
+    assert_eq!(h2.body["period"]["from"], "2026-06-15");
+    assert_eq!(h2.body["period"]["to"], "2026-12-14");
+    assert_eq!(h2.body["period"]["label"], "6 tháng cuối năm 2026");
+    let h1 = stats(&app, &auditor, "period=2027-H1").await;
+    assert_eq!(h1.body["period"]["from"], "2026-12-15");
+    assert_eq!(h1.body["period"]["to"], "2027-06-14");
 }
