@@ -59,6 +59,9 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 pub struct ReportingSettings {
     pub cutoff_day: u32,
+    /// The most items one export lists; a longer period is refused with
+    /// a request to narrow it (the file is built in memory).
+    pub export_max_rows: u64,
 }
 
 /// The citizen pages (issue #7): the submission form's bot checks and who
@@ -338,6 +341,13 @@ impl Settings {
             return invalid(format!(
                 "reporting.cutoff_day must be 1–28, got {}",
                 self.reporting.cutoff_day
+            ));
+        }
+        if !(1..=1_048_575).contains(&self.reporting.export_max_rows) {
+            // An XLSX sheet holds 1,048,576 rows, one of them the header.
+            return invalid(format!(
+                "reporting.export_max_rows must be 1–1048575, got {}",
+                self.reporting.export_max_rows
             ));
         }
         for origin in &self.public_pages.embed_origins {
@@ -637,7 +647,10 @@ impl Settings {
                     "mailbox": self.mail.imap.mailbox,
                 },
             },
-            "reporting": { "cutoff_day": self.reporting.cutoff_day },
+            "reporting": {
+                "cutoff_day": self.reporting.cutoff_day,
+                "export_max_rows": self.reporting.export_max_rows,
+            },
             "public_pages": {
                 "form_min_fill_seconds": self.public_pages.form_min_fill_seconds,
                 "form_max_age_hours": self.public_pages.form_max_age_hours,

@@ -106,7 +106,67 @@ wire_enum!(
     }
 );
 
+impl Channel {
+    /// As staff reports name the channel.
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Channel::WebForm => "Cổng thông tin (biểu mẫu trực tuyến)",
+            Channel::Email => "Thư điện tử",
+            Channel::Hotline => "Điện thoại (đường dây nóng)",
+            Channel::LetterPost => "Thư gửi qua bưu điện",
+            Channel::LetterInPerson => "Văn bản nộp trực tiếp",
+            Channel::LetterBox => "Hòm thư góp ý",
+            Channel::SurveyForm => "Phiếu khảo sát",
+            Channel::NationalPortalSync => "Cổng Dịch vụ công quốc gia",
+            Channel::TransferredIn => "Cơ quan khác chuyển đến",
+        }
+    }
+}
+
+impl ContentCategory {
+    /// ND 20 Art. 5 as amended by ND 92/2017: what feedback may be about.
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            ContentCategory::ImplementationProblem => {
+                "Vướng mắc cụ thể trong thực hiện quy định hành chính"
+            }
+            ContentCategory::UnfitForReality => "Quy định hành chính không phù hợp với thực tế",
+            ContentCategory::Inconsistent => "Quy định hành chính không đồng bộ, không thống nhất",
+            ContentCategory::Unlawful => "Quy định hành chính không hợp pháp",
+            ContentCategory::ContraryToTreaty => {
+                "Quy định hành chính trái với điều ước quốc tế mà Việt Nam là thành viên"
+            }
+            ContentCategory::Other => "Vấn đề khác liên quan đến quy định hành chính",
+            ContentCategory::ProposedSolution => {
+                "Phương án xử lý những vấn đề nêu trên (kiến nghị)"
+            }
+            ContentCategory::NewRegulationInitiative => {
+                "Sáng kiến ban hành mới quy định hành chính (kiến nghị)"
+            }
+        }
+    }
+}
+
 impl FeedbackState {
+    /// As staff lists and exports name the state.
+    pub fn label_vi(self) -> &'static str {
+        use FeedbackState::*;
+        match self {
+            Received => "Mới tiếp nhận",
+            AwaitingInformation => "Chờ bổ sung thông tin",
+            Classified => "Đã phân loại",
+            Forwarded => "Đã chuyển cơ quan xử lý",
+            InHandling => "Đang xử lý",
+            AnswerUnderReview => "Chờ duyệt trả lời",
+            Answered => "Đã trả lời",
+            Published => "Đã trả lời, đã công khai",
+            Withheld => "Đã trả lời, không công khai",
+            Closed => "Đã đóng",
+            NotAccepted => "Không tiếp nhận",
+            Merged => "Đã gộp vào phản ánh khác",
+        }
+    }
+
     pub fn citizen_status(self) -> CitizenStatus {
         use FeedbackState::*;
         match self {
@@ -259,6 +319,9 @@ pub fn message_vi(code: &str) -> &'static str {
         "organization_name_required" => "Tổ chức gửi phản ánh, kiến nghị cần ghi tên tổ chức.",
         "representative_required" => "Vui lòng ghi họ và tên người đại diện của tổ chức.",
         "unknown_code" => "Mã không tồn tại trong danh mục.",
+        "too_many_items" => {
+            "Kỳ đã chọn có quá nhiều phản ánh, kiến nghị cho một tệp; vui lòng chọn kỳ ngắn hơn (quý hoặc tháng)."
+        }
         "commune_not_in_province" => "Xã/phường không thuộc tỉnh/thành phố đã chọn.",
         "kind_mismatch" => {
             "Nội dung đề xuất giải pháp hoặc sáng kiến ban hành quy định mới là kiến nghị."

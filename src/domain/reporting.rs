@@ -7,7 +7,9 @@
 //! 14/12. The cut-off day is configuration (`reporting.cutoff_day`), not
 //! law hard-coded here; `1` gives calendar periods.
 
-use chrono::{Datelike, Months, NaiveDate};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 
 /// A period a report covers, as people name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +108,37 @@ impl ReportPeriod {
         DateRange {
             from,
             to: next.pred_opt().unwrap_or(next),
+        }
+    }
+
+    /// The six months `day` falls in, with reports closing on
+    /// `cutoff_day`: after the cut-off in December it is already the next
+    /// year's first half.
+    pub fn half_containing(day: NaiveDate, cutoff_day: u32) -> Self {
+        let year = day.year();
+        [
+            Self::Half { year, half: 1 },
+            Self::Half { year, half: 2 },
+            Self::Half {
+                year: year + 1,
+                half: 1,
+            },
+        ]
+        .into_iter()
+        .find(|p| {
+            let r = p.dates(cutoff_day);
+            r.from <= day && day <= r.to
+        })
+        .unwrap_or(Self::Half { year, half: 2 })
+    }
+
+    /// The `period` parameter that names it (`2026-H1`); none for a range.
+    pub fn code(self) -> Option<String> {
+        match self {
+            Self::Quarter { year, quarter } => Some(format!("{year}-Q{quarter}")),
+            Self::Half { year, half } => Some(format!("{year}-H{half}")),
+            Self::Year { year } => Some(year.to_string()),
+            Self::Range { .. } => None,
         }
     }
 
@@ -361,4 +394,243 @@ mod tests {
             "Từ ngày 05/01/2026 đến ngày 06/02/2026"
         );
     }
+}
+
+/// The figures of one period. Maps are keyed by wire codes.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Statistics {
+    pub received_total: u64,
+    pub received_by_channel: BTreeMap<String, u64>,
+    pub received_by_kind: BTreeMap<String, u64>,
+    /// `unclassified` for items whose content category is not decided.
+    pub received_by_content_category: BTreeMap<String, u64>,
+    pub not_accepted_total: u64,
+    pub not_accepted_by_reason: BTreeMap<String, u64>,
+    /// Items forwarded to a handling agency in the period (to this
+    /// agency, when the scope is one agency).
+    pub forwarded_in: u64,
+    /// Items an agency sent back as not its competence, or the control
+    /// office took back, in the period (from this agency, in its scope).
+    pub forwarded_out: u64,
+    /// Agency code → forwarded to it (`in`) and sent back from it (`out`).
+    pub forwarded_by_agency: BTreeMap<String, ForwardCounts>,
+    pub answered_total: u64,
+    /// By the original due date.
+    pub answered_on_time: u64,
+    /// After the original due date but within an extension.
+    pub answered_within_extension: u64,
+    pub answered_late: u64,
+    /// Handling agency code → its answers, by the same rule
+    /// (`unrouted` for answers of items the office handled itself before
+    /// an agency was recorded).
+    pub answered_by_agency: BTreeMap<String, AnswerCounts>,
+    pub published: u64,
+    pub rated: u64,
+    /// Score (1–5) → count.
+    pub rating_by_score: BTreeMap<String, u64>,
+    /// Open now (at the time asked), by their answer deadline.
+    pub open_within_deadline: u64,
+    pub open_past_deadline: u64,
+    /// Working days from receipt to answer, of the answers counted above
+    /// (filled in by the caller, which has the calendar).
+    pub handling_working_days: Distribution,
+    /// Hours between a letter's or call's arrival and its entry by staff,
+    /// for staff-entered items received in the period.
+    pub entry_delay_hours: Distribution,
+    /// (received, answered) of the answers counted above.
+    #[serde(skip)]
+    pub answered_spans: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+/// Items moved to and from one agency.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ForwardCounts {
+    #[serde(rename = "in")]
+    pub forwarded_in: u64,
+    #[serde(rename = "out")]
+    pub forwarded_out: u64,
+}
+
+/// Answers of one agency, by timeliness.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AnswerCounts {
+    pub total: u64,
+    pub on_time: u64,
+    pub within_extension: u64,
+    pub late: u64,
+}
+
+impl AnswerCounts {
+    pub fn add(&mut self, t: Timeliness) {
+        self.total += 1;
+        match t {
+            Timeliness::OnTime => self.on_time += 1,
+            Timeliness::WithinExtension => self.within_extension += 1,
+            _ => self.late += 1,
+        }
+    }
+
+    /// Share answered by the original due date, in per cent (one decimal).
+    pub fn on_time_percent(&self) -> Option<f64> {
+        percent(self.on_time, self.total)
+    }
+}
+
+/// Where an item stands against its answer deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeliness {
+    /// Answered by the original due date (or no deadline applies).
+    OnTime,
+    /// Answered after the original due date but within an extension.
+    WithinExtension,
+    Late,
+    /// Not answered; the deadline has not passed.
+    Open,
+    /// Not answered; the deadline has passed.
+    Overdue,
+    /// Not answered and never will be (not accepted, merged).
+    NotApplicable,
+}
+
+impl Timeliness {
+    /// An answer sent `at` against its deadline's original and current due.
+    pub fn of_answer(
+        at: DateTime<Utc>,
+        original_due: Option<DateTime<Utc>>,
+        due: Option<DateTime<Utc>>,
+    ) -> Self {
+        match (original_due.or(due), due) {
+            (Some(original), _) if at <= original => Self::OnTime,
+            (_, Some(extended)) if at <= extended => Self::WithinExtension,
+            // No deadline (not computed): not late by any rule we know.
+            (None, None) => Self::OnTime,
+            _ => Self::Late,
+        }
+    }
+
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Self::OnTime => "Đúng hạn",
+            Self::WithinExtension => "Trong thời hạn gia hạn",
+            Self::Late => "Trễ hạn",
+            Self::Open => "Đang xử lý, trong hạn",
+            Self::Overdue => "Đang xử lý, quá hạn",
+            Self::NotApplicable => "",
+        }
+    }
+}
+
+/// `part` of `whole` in per cent, one decimal; none of nothing.
+pub fn percent(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| (part as f64 * 1000.0 / whole as f64).round() / 10.0)
+}
+
+/// `12,5` — Vietnamese writes a decimal comma.
+pub fn decimal_vi(v: f64) -> String {
+    let s = format!("{v:.1}");
+    s.strip_suffix(".0")
+        .map(str::to_string)
+        .unwrap_or(s)
+        .replace('.', ",")
+}
+
+/// The report's assessment, written from the figures: what a reader
+/// would otherwise work out with a calculator. Plain sentences, no
+/// judgement the figures do not support.
+pub fn narrative(s: &Statistics) -> Vec<String> {
+    let mut out = Vec::new();
+    if s.received_total == 0 {
+        out.push("Trong kỳ báo cáo không tiếp nhận phản ánh, kiến nghị nào.".into());
+    } else {
+        let kinds = format!(
+            "{} phản ánh, {} kiến nghị",
+            s.received_by_kind.get("phan_anh").copied().unwrap_or(0),
+            s.received_by_kind.get("kien_nghi").copied().unwrap_or(0)
+        );
+        let top_channel = s
+            .received_by_channel
+            .iter()
+            .max_by_key(|(code, n)| (**n, std::cmp::Reverse(code.as_str())))
+            .map(|(code, n)| {
+                let label = crate::domain::feedback::Channel::parse(code)
+                    .map(|c| c.label_vi())
+                    .unwrap_or("khác");
+                format!(
+                    "; nhiều nhất qua {} ({} lượt, {}%)",
+                    label.to_lowercase(),
+                    n,
+                    decimal_vi(percent(*n, s.received_total).unwrap_or(0.0))
+                )
+            })
+            .unwrap_or_default();
+        out.push(format!(
+            "Trong kỳ, tiếp nhận {} phản ánh, kiến nghị ({kinds}){top_channel}. Không tiếp nhận {} trường hợp do không thuộc phạm vi hoặc không đủ điều kiện theo quy định.",
+            s.received_total, s.not_accepted_total
+        ));
+    }
+    if s.answered_total > 0 {
+        let on_time = percent(s.answered_on_time, s.answered_total).unwrap_or(0.0);
+        let mut text = format!(
+            "Đã trả lời {} phản ánh, kiến nghị, trong đó {} đúng hạn ({}%), {} trong thời hạn gia hạn và {} trễ hạn.",
+            s.answered_total,
+            s.answered_on_time,
+            decimal_vi(on_time),
+            s.answered_within_extension,
+            s.answered_late
+        );
+        if let Some(median) = s.handling_working_days.median {
+            text.push_str(&format!(
+                " Thời gian xử lý trung vị là {} ngày làm việc; 90% được trả lời trong {} ngày làm việc.",
+                decimal_vi(median),
+                decimal_vi(s.handling_working_days.p90.unwrap_or(median))
+            ));
+        }
+        out.push(text);
+    } else {
+        out.push("Trong kỳ chưa có phản ánh, kiến nghị nào được trả lời.".into());
+    }
+    if s.open_past_deadline > 0 {
+        out.push(format!(
+            "Tại thời điểm lập báo cáo còn {} phản ánh, kiến nghị đang xử lý, trong đó {} đã quá hạn, cần được đôn đốc.",
+            s.open_within_deadline + s.open_past_deadline,
+            s.open_past_deadline
+        ));
+    } else {
+        out.push(format!(
+            "Tại thời điểm lập báo cáo còn {} phản ánh, kiến nghị đang xử lý, không có trường hợp quá hạn.",
+            s.open_within_deadline
+        ));
+    }
+    let slowest = s
+        .answered_by_agency
+        .iter()
+        .filter(|(_, a)| a.late > 0)
+        .max_by_key(|(code, a)| (a.late, std::cmp::Reverse(code.as_str())));
+    if let Some((code, a)) = slowest {
+        out.push(format!(
+            "Cơ quan có nhiều trường hợp trả lời trễ hạn nhất: {code} ({} trường hợp).",
+            a.late
+        ));
+    }
+    if s.rated > 0 {
+        let satisfied: u64 = s
+            .rating_by_score
+            .iter()
+            .filter(|(score, _)| score.as_str() >= "4")
+            .map(|(_, n)| n)
+            .sum();
+        out.push(format!(
+            "Có {} lượt đánh giá kết quả trả lời, {} lượt hài lòng (4–5 điểm, {}%). Đã công khai {} câu trả lời trên trang Hỏi – đáp.",
+            s.rated,
+            satisfied,
+            decimal_vi(percent(satisfied, s.rated).unwrap_or(0.0)),
+            s.published
+        ));
+    } else {
+        out.push(format!(
+            "Chưa có lượt đánh giá kết quả trả lời nào. Đã công khai {} câu trả lời trên trang Hỏi – đáp.",
+            s.published
+        ));
+    }
+    out
 }

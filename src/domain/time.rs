@@ -20,6 +20,11 @@ pub fn vietnam_date(t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&vietnam_offset()).date_naive()
 }
 
+/// Date and time of day in Vietnam at instant `t`.
+pub fn vietnam_datetime(t: DateTime<Utc>) -> chrono::NaiveDateTime {
+    t.with_timezone(&vietnam_offset()).naive_local()
+}
+
 /// The instant of `time` on `date` in Vietnam.
 pub fn vietnam_instant(date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
     // UTC+7 has no gaps or folds, so the conversion is exact. At the very

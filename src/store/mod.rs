@@ -11,6 +11,7 @@ pub mod feedback;
 pub mod mail;
 pub mod public_qa;
 pub mod queue;
+pub mod reports;
 pub mod staff;
 pub mod statistics;
 pub mod workflow;

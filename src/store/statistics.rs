@@ -14,7 +14,9 @@ use uuid::Uuid;
 
 use super::entities::{audit_event, feedback_deadline, feedback_item};
 use super::{Store, StoreError};
+use crate::domain::ids::AgencyId;
 use crate::domain::reporting::Distribution;
+pub use crate::domain::reporting::{AnswerCounts, ForwardCounts, Statistics, Timeliness};
 
 /// Whose items: the province (none set), one handling agency, one field.
 #[derive(Debug, Clone, Copy, Default)]
@@ -23,68 +25,18 @@ pub struct StatsScope {
     pub field_id: Option<Uuid>,
 }
 
-/// The figures of one period. Maps are keyed by wire codes.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct Statistics {
-    pub received_total: u64,
-    pub received_by_channel: BTreeMap<String, u64>,
-    pub received_by_kind: BTreeMap<String, u64>,
-    /// `unclassified` for items whose content category is not decided.
-    pub received_by_content_category: BTreeMap<String, u64>,
-    pub not_accepted_total: u64,
-    pub not_accepted_by_reason: BTreeMap<String, u64>,
-    /// Items forwarded to a handling agency in the period (to this
-    /// agency, when the scope is one agency).
-    pub forwarded_in: u64,
-    /// Items an agency sent back as not its competence, or the control
-    /// office took back, in the period (from this agency, in its scope).
-    pub forwarded_out: u64,
-    /// Agency code → forwarded to it (`in`) and sent back from it (`out`).
-    pub forwarded_by_agency: BTreeMap<String, ForwardCounts>,
-    pub answered_total: u64,
-    /// By the original due date.
-    pub answered_on_time: u64,
-    /// After the original due date but within an extension.
-    pub answered_within_extension: u64,
-    pub answered_late: u64,
-    pub published: u64,
-    pub rated: u64,
-    /// Score (1–5) → count.
-    pub rating_by_score: BTreeMap<String, u64>,
-    /// Open now (at the time asked), by their answer deadline.
-    pub open_within_deadline: u64,
-    pub open_past_deadline: u64,
-    /// Working days from receipt to answer, of the answers counted above
-    /// (filled in by the caller, which has the calendar).
-    pub handling_working_days: Distribution,
-    /// Hours between a letter's or call's arrival and its entry by staff,
-    /// for staff-entered items received in the period.
-    pub entry_delay_hours: Distribution,
-    /// (received, answered) of the answers counted above.
-    #[serde(skip)]
-    pub answered_spans: Vec<(DateTime<Utc>, DateTime<Utc>)>,
-}
-
-/// Items moved to and from one agency.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct ForwardCounts {
-    #[serde(rename = "in")]
-    pub forwarded_in: u64,
-    #[serde(rename = "out")]
-    pub forwarded_out: u64,
-}
-
 /// When the item came, when its answer was sent, and its deadline's
 /// original and current due.
 type AnswerTimes = (
     DateTime<Utc>,
     Option<DateTime<Utc>>,
+    Option<Uuid>,
     Option<DateTime<Utc>>,
     Option<DateTime<Utc>>,
 );
 
 /// States in which an item still waits for its answer.
-const OPEN_STATES: [&str; 6] = [
+pub(super) const OPEN_STATES: [&str; 6] = [
     "received",
     "awaiting_information",
     "classified",
@@ -93,7 +45,7 @@ const OPEN_STATES: [&str; 6] = [
     "answer_under_review",
 ];
 
-fn scoped(scope: StatsScope) -> Condition {
+pub(super) fn scoped(scope: StatsScope) -> Condition {
     let mut c = Condition::all();
     if let Some(a) = scope.agency_id {
         c = c.add(feedback_item::Column::HandlingAgencyId.eq(a));
@@ -102,6 +54,16 @@ fn scoped(scope: StatsScope) -> Condition {
         c = c.add(feedback_item::Column::FieldId.eq(f));
     }
     c
+}
+
+/// Joins an item's answer deadline (one per item).
+pub(super) fn answer_deadline() -> sea_orm::sea_query::SimpleExpr {
+    Expr::col((
+        feedback_deadline::Entity,
+        feedback_deadline::Column::FeedbackItemId,
+    ))
+    .equals((feedback_item::Entity, feedback_item::Column::Id))
+    .and(Expr::col((feedback_deadline::Entity, feedback_deadline::Column::Kind)).eq("answer"))
 }
 
 fn count(map: &mut BTreeMap<String, u64>, key: String, n: i64) {
@@ -171,21 +133,11 @@ impl Store {
         self.count_forwarding(scope, from, to, &mut s).await?;
 
         // Answers sent in the period, against their answer deadline.
-        let answer_deadline = || {
-            Expr::col((
-                feedback_deadline::Entity,
-                feedback_deadline::Column::FeedbackItemId,
-            ))
-            .equals((feedback_item::Entity, C::Id))
-            .and(
-                Expr::col((feedback_deadline::Entity, feedback_deadline::Column::Kind))
-                    .eq("answer"),
-            )
-        };
         let mut answered = feedback_item::Entity::find()
             .select_only()
             .column(C::ReceivedAt)
             .column(C::AnsweredAt)
+            .column(C::HandlingAgencyId)
             .expr(Expr::col((
                 feedback_deadline::Entity,
                 feedback_deadline::Column::OriginalDueAt,
@@ -203,17 +155,25 @@ impl Store {
             answer_deadline(),
         );
         let answered: Vec<AnswerTimes> = answered.into_tuple().all(db).await?;
-        for (received_at, answered_at, original_due, due) in answered {
+        let directory = self.directory_snapshot().await?;
+        for (received_at, answered_at, handling, original_due, due) in answered {
             let Some(at) = answered_at else { continue };
             s.answered_total += 1;
             s.answered_spans.push((received_at, at));
-            match (original_due.or(due), due) {
-                (Some(original), _) if at <= original => s.answered_on_time += 1,
-                (_, Some(extended)) if at <= extended => s.answered_within_extension += 1,
-                // No deadline (not computed): not late by any rule we know.
-                (None, None) => s.answered_on_time += 1,
+            let timeliness = Timeliness::of_answer(at, original_due, due);
+            match timeliness {
+                Timeliness::OnTime => s.answered_on_time += 1,
+                Timeliness::WithinExtension => s.answered_within_extension += 1,
                 _ => s.answered_late += 1,
             }
+            let agency = handling
+                .and_then(|a| directory.agency_names.get(&AgencyId::from_uuid(a)))
+                .map(|(code, _)| code.clone())
+                .unwrap_or_else(|| "unrouted".into());
+            s.answered_by_agency
+                .entry(agency)
+                .or_default()
+                .add(timeliness);
         }
 
         s.published = feedback_item::Entity::find()
@@ -295,7 +255,7 @@ impl Store {
         let db = self.connection();
         let own_code = match scope.agency_id {
             Some(id) => Some(
-                self.find_agency_by_id(crate::domain::ids::AgencyId::from_uuid(id))
+                self.find_agency_by_id(AgencyId::from_uuid(id))
                     .await?
                     .map(|a| a.code)
                     .unwrap_or_default(),

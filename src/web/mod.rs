@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod calendar;
+pub mod charts;
 pub mod directory;
 pub mod feedback;
 pub mod health;
@@ -15,7 +16,10 @@ pub mod pages;
 pub mod problem;
 pub mod public;
 pub mod rate_limit;
+pub mod report_doc;
+pub mod reports;
 pub mod staff;
+pub mod staff_pages;
 pub mod stats;
 pub mod submit_page;
 
@@ -325,6 +329,30 @@ pub fn endpoints() -> Vec<Endpoint> {
         }),
         endpoint(Method::POST, "/tra-cuu/tep", || {
             web::post().to(lookup_page::file_submit)
+        }),
+        endpoint(Method::GET, "/nhan-vien/dang-nhap", || {
+            web::get().to(staff_pages::sign_in_form)
+        }),
+        endpoint(Method::POST, "/nhan-vien/dang-nhap", || {
+            web::post().to(staff_pages::sign_in)
+        }),
+        endpoint(Method::POST, "/nhan-vien/dang-xuat", || {
+            web::post().to(staff_pages::sign_out)
+        }),
+        endpoint(Method::GET, "/nhan-vien/thong-ke", || {
+            web::get().to(reports::dashboard)
+        }),
+        endpoint(Method::GET, "/nhan-vien/bao-cao", || {
+            web::get().to(reports::report_page)
+        }),
+        endpoint(Method::GET, "/nhan-vien/bao-cao.xlsx", || {
+            web::get().to(reports::report_xlsx)
+        }),
+        endpoint(Method::GET, "/nhan-vien/du-lieu.csv", || {
+            web::get().to(reports::export_csv)
+        }),
+        endpoint(Method::GET, "/nhan-vien/du-lieu.xlsx", || {
+            web::get().to(reports::export_xlsx)
         }),
         endpoint(Method::GET, "/static/pakn.css", || {
             web::get().to(pages::stylesheet)

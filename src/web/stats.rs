@@ -4,46 +4,58 @@
 
 use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{HttpResponse, web};
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::AppState;
 use super::auth::Caller;
 use super::problem::ApiError;
 use crate::domain::feedback::FieldError;
-use crate::domain::reporting::{Distribution, ReportPeriod, working_days_between};
+use crate::domain::ids::{AgencyId, FieldId};
+use crate::domain::reporting::{
+    DateRange, Distribution, ReportPeriod, Statistics, working_days_between,
+};
 use crate::domain::staff::{ApiScope, ItemScope, Permission};
 use crate::domain::time::{vietnam_date, vietnam_instant};
+use crate::store::directory_cache::DirectorySnapshot;
 use crate::store::statistics::StatsScope;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatsQuery {
-    period: Option<String>,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-    agency: Option<String>,
-    field: Option<String>,
+    pub period: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub agency: Option<String>,
+    pub field: Option<String>,
 }
 
-pub async fn get_stats(
-    caller: Caller,
-    query: web::Query<StatsQuery>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    // Staff within their scope; a reporting tool's key (`read_statistics`)
-    // the province's figures, which carry no personal data.
-    let item_scope = match &caller {
-        Caller::Staff(staff) => staff.require(Permission::ReadStatistics)?.item_scope(),
-        Caller::Integration(client) if client.may(ApiScope::ReadStatistics) => ItemScope::Province,
-        Caller::Integration(_) => return Err(ApiError::forbidden()),
-    };
-    let q = query.into_inner();
+/// A report's period and scope, resolved, with its figures.
+pub struct Figures {
+    pub period: ReportPeriod,
+    pub dates: DateRange,
+    pub scope: StatsScope,
+    pub agency_code: Option<String>,
+    pub field_code: Option<String>,
+    pub statistics: Statistics,
+}
+
+/// The period and scope a request asks for, within what the reader may
+/// see: an agency's lead always gets their own agency. `default_period`
+/// stands in when the request names none (the pages open on the current
+/// six months).
+pub(super) fn resolve(
+    q: &StatsQuery,
+    item_scope: ItemScope,
+    directory: &DirectorySnapshot,
+    default_period: Option<ReportPeriod>,
+) -> Result<(ReportPeriod, StatsScope), ApiError> {
     let mut errors = Vec::new();
-    let period = match (&q.period, q.from, q.to) {
+    let period = match (q.period.as_deref().filter(|p| !p.is_empty()), q.from, q.to) {
         (Some(p), None, None) => ReportPeriod::parse(p).map_err(|_| "period"),
         (None, Some(from), Some(to)) => ReportPeriod::range(from, to).map_err(|_| "to"),
-        // Neither, or a mix of both.
+        (None, None, None) => default_period.ok_or("period"),
+        // A mix of both.
         _ => Err("period"),
     };
     let period = match period {
@@ -53,7 +65,6 @@ pub async fn get_stats(
             None
         }
     };
-    let directory = state.store.directory_snapshot().await?;
     let mut scope = StatsScope::default();
     if let Some(code) = q.agency.as_deref().filter(|c| !c.is_empty()) {
         match directory.agencies.get(code) {
@@ -80,17 +91,34 @@ pub async fn get_stats(
         }
         ItemScope::Nothing => return Err(ApiError::forbidden()),
     }
-    let cutoff = state.settings.reporting.cutoff_day;
-    let dates = period.dates(cutoff);
-    let from = vietnam_instant(dates.from, chrono::NaiveTime::MIN);
-    let to = vietnam_instant(
-        dates.to.succ_opt().unwrap_or(dates.to),
-        chrono::NaiveTime::MIN,
-    );
-    let mut figures = state.store.statistics(scope, from, to, Utc::now()).await?;
+    Ok((period, scope))
+}
+
+/// The bounds of a period as instants (Vietnam's days).
+pub(super) fn instants(dates: DateRange) -> (DateTime<Utc>, DateTime<Utc>) {
+    (
+        vietnam_instant(dates.from, chrono::NaiveTime::MIN),
+        vietnam_instant(
+            dates.to.succ_opt().unwrap_or(dates.to),
+            chrono::NaiveTime::MIN,
+        ),
+    )
+}
+
+/// The figures of a resolved period and scope, working days counted on
+/// the calendar in force.
+pub(super) async fn figures(
+    state: &AppState,
+    directory: &DirectorySnapshot,
+    period: ReportPeriod,
+    scope: StatsScope,
+) -> Result<Figures, ApiError> {
+    let dates = period.dates(state.settings.reporting.cutoff_day);
+    let (from, to) = instants(dates);
+    let mut statistics = state.store.statistics(scope, from, to, Utc::now()).await?;
     let calendar = state.calendar.current();
-    figures.handling_working_days = Distribution::of(
-        figures
+    statistics.handling_working_days = Distribution::of(
+        statistics
             .answered_spans
             .iter()
             .map(|(received, answered)| {
@@ -102,12 +130,38 @@ pub async fn get_stats(
             })
             .collect(),
     );
-    let agency_code = scope.agency_id.and_then(|a| {
-        directory
-            .agency_names
-            .get(&crate::domain::ids::AgencyId::from_uuid(a))
+    let code_of = |id: Option<uuid::Uuid>| {
+        id.and_then(|a| directory.agency_names.get(&AgencyId::from_uuid(a)))
             .map(|(code, _)| code.clone())
-    });
+    };
+    Ok(Figures {
+        period,
+        dates,
+        scope,
+        agency_code: code_of(scope.agency_id),
+        field_code: scope
+            .field_id
+            .and_then(|f| directory.field_codes.get(&FieldId::from_uuid(f)).cloned()),
+        statistics,
+    })
+}
+
+/// `GET /api/v1/staff/stats`
+pub async fn get_stats(
+    caller: Caller,
+    query: web::Query<StatsQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    // Staff within their scope; a reporting tool's key (`read_statistics`)
+    // the province's figures, which carry no personal data.
+    let item_scope = match &caller {
+        Caller::Staff(staff) => staff.require(Permission::ReadStatistics)?.item_scope(),
+        Caller::Integration(client) if client.may(ApiScope::ReadStatistics) => ItemScope::Province,
+        Caller::Integration(_) => return Err(ApiError::forbidden()),
+    };
+    let directory = state.store.directory_snapshot().await?;
+    let (period, scope) = resolve(&query, item_scope, &directory, None)?;
+    let f = figures(&state, &directory, period, scope).await?;
     Ok(HttpResponse::Ok()
         .insert_header(CacheControl(vec![
             CacheDirective::NoStore,
@@ -116,14 +170,14 @@ pub async fn get_stats(
         .json(serde_json::json!({
             "period": {
                 "label": period.label_vi(),
-                "from": dates.from,
-                "to": dates.to,
-                "cutoff_day": cutoff,
+                "from": f.dates.from,
+                "to": f.dates.to,
+                "cutoff_day": state.settings.reporting.cutoff_day,
             },
             "scope": {
-                "agency": agency_code,
-                "field": q.field.filter(|f| !f.is_empty()),
+                "agency": f.agency_code,
+                "field": f.field_code,
             },
-            "figures": figures,
+            "figures": f.statistics,
         })))
 }

@@ -22,7 +22,7 @@ use super::pages::{PAGE_CSP, same_origin_post};
 use super::problem::{ApiError, REQUEST_ID};
 use super::rate_limit::Bucket;
 use crate::domain::directory::AgencyFilter;
-use crate::domain::feedback::{Channel, FieldError};
+use crate::domain::feedback::{Channel, ContentCategory, FieldError};
 use crate::domain::form_stamp::StampProblem;
 use crate::domain::time::vietnam_date;
 use crate::services::intake::{self, IntakeError, Submission};
@@ -191,36 +191,6 @@ fn choices(items: impl Iterator<Item = (String, String)>, selected: &str) -> Vec
         })
         .collect()
 }
-
-/// ND 20 Art. 5 as amended by ND 92/2017: what feedback may be about.
-const CATEGORIES: [(&str, &str); 8] = [
-    (
-        "implementation_problem",
-        "Vướng mắc cụ thể trong thực hiện quy định hành chính",
-    ),
-    (
-        "unfit_for_reality",
-        "Quy định hành chính không phù hợp với thực tế",
-    ),
-    (
-        "inconsistent",
-        "Quy định hành chính không đồng bộ, không thống nhất",
-    ),
-    ("unlawful", "Quy định hành chính không hợp pháp"),
-    (
-        "contrary_to_treaty",
-        "Quy định hành chính trái với điều ước quốc tế mà Việt Nam là thành viên",
-    ),
-    ("other", "Vấn đề khác liên quan đến quy định hành chính"),
-    (
-        "proposed_solution",
-        "Phương án xử lý những vấn đề nêu trên (kiến nghị)",
-    ),
-    (
-        "new_regulation_initiative",
-        "Sáng kiến ban hành mới quy định hành chính (kiến nghị)",
-    ),
-];
 
 #[derive(Template)]
 #[template(path = "submit_form.html", config = "config/askama.toml")]
@@ -494,9 +464,9 @@ async fn form_page(
             &values.commune_code,
         ),
         categories: choices(
-            CATEGORIES
+            ContentCategory::ALL
                 .iter()
-                .map(|(c, n)| (c.to_string(), n.to_string())),
+                .map(|c| (c.as_str().to_string(), c.label_vi().to_string())),
             &values.content_category,
         ),
         stamp: values

@@ -26,6 +26,8 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
 pub struct TestApp {
     pub backend: &'static str,
     pub base: String,
+    /// Shows redirects instead of following them: every response a test
+    /// sees is the service's own, checked against the spec.
     pub client: reqwest::Client,
     pub store: Store,
     pub deadlines: Arc<DeadlineService>,
@@ -39,6 +41,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Value,
+    /// The body as sent (files: spreadsheets, CSV).
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -167,7 +171,10 @@ async fn spawn_on(
     TestApp {
         backend,
         base,
-        client: reqwest::Client::builder().build().expect("client"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
         store,
         deadlines,
         database_url: url,
@@ -227,6 +234,7 @@ impl TestApp {
             status,
             headers,
             body,
+            bytes: bytes.to_vec(),
         }
     }
 

@@ -21,6 +21,7 @@ mod mail_servers;
 mod operations;
 mod public_qa;
 mod queue;
+mod reports;
 mod staff;
 mod stats;
 mod storage;

@@ -172,6 +172,13 @@ async fn every_figure_of_a_known_set_of_items_is_exact() {
         assert_eq!(f["answered_on_time"], 2);
         assert_eq!(f["answered_within_extension"], 0);
         assert_eq!(f["answered_late"], 0);
+        assert_eq!(
+            f["answered_by_agency"],
+            json!({
+                "48.VP": {"total": 1, "on_time": 1, "within_extension": 0, "late": 0},
+                "48.SXD": {"total": 1, "on_time": 1, "within_extension": 0, "late": 0},
+            })
+        );
         assert_eq!(f["published"], 1);
         assert_eq!(f["rated"], 1);
         assert_eq!(f["rating_by_score"], json!({"2": 1}));

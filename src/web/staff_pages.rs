@@ -1,0 +1,325 @@
+//! Staff pages in a browser (issue #8): a sign-in page that keeps the
+//! session in a cookie, so the dashboard, the report and the exports open
+//! as ordinary links. The cookie is the same session the API's bearer
+//! token is (revoked by signing out, expiring with `auth.session_hours`);
+//! it is `HttpOnly`, `SameSite=Strict` and scoped to `/nhan-vien`, so no
+//! script and no other site's page can use it, and it is `Secure` when the
+//! service is published over HTTPS. Every staff page also accepts the
+//! bearer token, for programs.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload, web};
+use askama::Template;
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::AppState;
+use super::pages::same_origin_post;
+use super::problem::ApiError;
+use super::rate_limit::Bucket;
+use super::submit_page::private_page;
+use crate::domain::staff::{Actor, Permission};
+use crate::services::auth;
+
+pub const SESSION_COOKIE: &str = "pakn_staff";
+pub const SIGN_IN_PATH: &str = "/nhan-vien/dang-nhap";
+const HOME: &str = "/nhan-vien/thong-ke";
+
+/// A signed-in staff member on a staff page.
+pub struct StaffPage {
+    pub actor: Actor,
+    token: String,
+}
+
+impl StaffPage {
+    pub fn require(&self, permission: Permission) -> Result<&Actor, ApiError> {
+        if self.actor.may(permission) {
+            Ok(&self.actor)
+        } else {
+            tracing::info!(staff = %self.actor.staff_id, ?permission, "permission denied");
+            Err(ApiError::forbidden())
+        }
+    }
+}
+
+/// A request without a valid session: a browser is sent to sign in and
+/// brought back; a program gets the API's 401.
+#[derive(Debug)]
+pub struct SignInFirst {
+    next: Option<String>,
+    error: ApiError,
+}
+
+impl std::fmt::Display for SignInFirst {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl ResponseError for SignInFirst {
+    fn status_code(&self) -> StatusCode {
+        if self.next.is_some() {
+            StatusCode::SEE_OTHER
+        } else {
+            self.error.status_code()
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match &self.next {
+            Some(next) => HttpResponse::SeeOther()
+                .insert_header((
+                    header::LOCATION,
+                    format!(
+                        "{SIGN_IN_PATH}?tiep={}",
+                        serde_urlencoded::to_string([("", next.as_str())])
+                            .unwrap_or_default()
+                            .trim_start_matches('=')
+                    ),
+                ))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .finish(),
+            None => self.error.error_response(),
+        }
+    }
+}
+
+pub(super) fn wants_html(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+fn cookie_token(req: &HttpRequest) -> Option<String> {
+    let cookies = req.headers().get(header::COOKIE)?.to_str().ok()?;
+    cookies.split(';').find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == SESSION_COOKIE && !value.is_empty()).then(|| value.to_string())
+    })
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+impl FromRequest for StaffPage {
+    type Error = SignInFirst;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req).or_else(|| cookie_token(req));
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        // Back to the page asked for, once signed in (a GET of ours only).
+        let next = (wants_html(req) && req.method() == actix_web::http::Method::GET)
+            .then(|| req.uri().path_and_query().map(|p| p.to_string()))
+            .flatten()
+            .filter(|p| local_staff_path(p));
+        Box::pin(async move {
+            let refuse = |error: ApiError| SignInFirst {
+                next: next.clone(),
+                error,
+            };
+            let (Some(token), Some(state)) = (token, state) else {
+                return Err(refuse(ApiError::unauthorized()));
+            };
+            match auth::authenticate(&state.store, &token, Utc::now()).await {
+                Ok(actor) => Ok(StaffPage { actor, token }),
+                Err(e) => Err(refuse(e.into())),
+            }
+        })
+    }
+}
+
+/// Only our own staff pages are places to go back to: never another
+/// site (`//evil`, `/\evil`) and never the sign-in page itself.
+fn local_staff_path(p: &str) -> bool {
+    p.starts_with("/nhan-vien/")
+        && !p.starts_with(SIGN_IN_PATH)
+        && !p.contains("//")
+        && !p.contains('\\')
+        && p.bytes().all(|b| b.is_ascii_graphic())
+        && p.len() <= 512
+}
+
+fn session_cookie(state: &AppState, token: &str, max_age_seconds: i64) -> String {
+    let secure = if state
+        .settings
+        .server
+        .public_base_url
+        .starts_with("https://")
+    {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/nhan-vien; HttpOnly; SameSite=Strict; Max-Age={max_age_seconds}{secure}"
+    )
+}
+
+#[derive(Template)]
+#[template(path = "staff_sign_in.html", config = "config/askama.toml")]
+struct SignInPage {
+    site_name: String,
+    next: String,
+    username: String,
+    message: Option<&'static str>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignInQuery {
+    tiep: Option<String>,
+}
+
+fn next_or_home(next: Option<&str>) -> String {
+    next.filter(|p| local_staff_path(p))
+        .unwrap_or(HOME)
+        .to_string()
+}
+
+/// `GET /nhan-vien/dang-nhap`
+pub async fn sign_in_form(
+    query: web::Query<SignInQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    private_page(
+        StatusCode::OK,
+        &SignInPage {
+            site_name: state.settings.mail.from_name.clone(),
+            next: next_or_home(query.tiep.as_deref()),
+            username: String::new(),
+            message: None,
+        },
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    tiep: Option<String>,
+}
+
+/// `POST /nhan-vien/dang-nhap`
+pub async fn sign_in(
+    req: HttpRequest,
+    form: web::Form<SignInForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if !same_origin_post(&req, &state.settings.server.public_base_url) {
+        return Err(ApiError::forbidden());
+    }
+    let form = form.into_inner();
+    let next = next_or_home(form.tiep.as_deref());
+    let again = |status: StatusCode, message: &'static str| {
+        private_page(
+            status,
+            &SignInPage {
+                site_name: state.settings.mail.from_name.clone(),
+                next: next.clone(),
+                username: form.username.chars().take(64).collect(),
+                message: Some(message),
+            },
+        )
+    };
+    if let Err(limited) = state.rate_limits.check(Bucket::Login, &req) {
+        let mut page = again(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Đăng nhập sai quá nhiều lần. Vui lòng đợi vài phút rồi thử lại.",
+        )?;
+        if let Some(after) = limited.error_response().headers().get(header::RETRY_AFTER) {
+            page.headers_mut()
+                .insert(header::RETRY_AFTER, after.clone());
+        }
+        return Ok(page);
+    }
+    match auth::login(
+        &state.store,
+        &state.settings,
+        &form.username,
+        &form.password,
+        Utc::now(),
+    )
+    .await
+    {
+        Ok(signed_in) => {
+            let max_age = (signed_in.expires_at - Utc::now()).num_seconds().max(0);
+            Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, next))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .insert_header((
+                    header::SET_COOKIE,
+                    session_cookie(&state, &signed_in.token, max_age),
+                ))
+                .finish())
+        }
+        Err(auth::AuthError::InvalidCredentials) => again(
+            StatusCode::OK,
+            "Tên đăng nhập hoặc mật khẩu không đúng (hoặc tài khoản đang bị khóa).",
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /nhan-vien/dang-xuat`: ends the session, here and for the API.
+/// A tab whose session already ended signs out all the same.
+pub async fn sign_out(
+    req: HttpRequest,
+    staff: Option<StaffPage>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if !same_origin_post(&req, &state.settings.server.public_base_url) {
+        return Err(ApiError::forbidden());
+    }
+    if let Some(staff) = staff {
+        auth::logout(&state.store, &staff.token, Utc::now()).await?;
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, SIGN_IN_PATH))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::SET_COOKIE,
+            HeaderValue::from_str(&session_cookie(&state, "", 0))
+                .unwrap_or(HeaderValue::from_static("pakn_staff=; Max-Age=0")),
+        ))
+        .finish())
+}
+
+#[derive(Template)]
+#[template(path = "staff_error.html", config = "config/askama.toml")]
+struct StaffErrorPage {
+    site_name: String,
+    title: String,
+    detail: String,
+}
+
+/// An error on a staff page: a page for a browser, problem+json for a
+/// program.
+pub(super) fn staff_error(req: &HttpRequest, state: &AppState, error: ApiError) -> HttpResponse {
+    if !wants_html(req) {
+        return error.error_response();
+    }
+    let status = error.status_code();
+    let (title, detail) = error.title_and_detail();
+    private_page(
+        status,
+        &StaffErrorPage {
+            site_name: state.settings.mail.from_name.clone(),
+            title,
+            detail,
+        },
+    )
+    .unwrap_or_else(|e| e.error_response())
+}
