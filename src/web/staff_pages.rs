@@ -18,6 +18,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::AppState;
+use super::auth::bearer;
 use super::pages::same_origin_post;
 use super::problem::ApiError;
 use super::rate_limit::Bucket;
@@ -101,15 +102,6 @@ fn cookie_token(req: &HttpRequest) -> Option<String> {
         let (name, value) = pair.trim().split_once('=')?;
         (name == SESSION_COOKIE && !value.is_empty()).then(|| value.to_string())
     })
-}
-
-fn bearer(req: &HttpRequest) -> Option<String> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_string())
-        .filter(|t| !t.is_empty())
 }
 
 impl FromRequest for StaffPage {

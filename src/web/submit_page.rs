@@ -21,6 +21,7 @@ use super::intake_body::{read_body, submission_from_value};
 use super::pages::{PAGE_CSP, same_origin_post};
 use super::problem::{ApiError, REQUEST_ID};
 use super::rate_limit::Bucket;
+use super::staff_pages::wants_html;
 use crate::domain::directory::AgencyFilter;
 use crate::domain::feedback::{Channel, ContentCategory, FieldError};
 use crate::domain::form_stamp::StampProblem;
@@ -401,13 +402,6 @@ pub async fn submit_post(
 }
 
 const CHECK_FIELDS: &str = "Vui lòng sửa các mục được nêu dưới đây.";
-
-fn wants_html(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"))
-}
 
 /// Removes a page-only field from the body and returns its text.
 fn take(body: &mut Value, name: &str) -> String {
