@@ -741,6 +741,21 @@ mod tests {
     }
 
     #[test]
+    fn reporting_settings_outside_their_bounds_are_refused() {
+        let ok = Settings::defaults().unwrap();
+        assert_eq!(ok.reporting.export_max_rows, 200_000);
+        for (cutoff_day, export_max_rows) in [(0, 10), (29, 10), (15, 0), (15, 1_048_576)] {
+            let mut s = ok.clone();
+            s.reporting.cutoff_day = cutoff_day;
+            s.reporting.export_max_rows = export_max_rows;
+            assert!(s.check().is_err(), "{cutoff_day}, {export_max_rows}");
+        }
+        let mut largest = ok.clone();
+        largest.reporting.export_max_rows = 1_048_575;
+        assert!(largest.check().is_ok());
+    }
+
+    #[test]
     fn only_plain_origins_may_frame_the_embed() {
         for ok in [
             "https://danang.gov.vn",

@@ -451,6 +451,10 @@ pub struct ForwardCounts {
     pub forwarded_out: u64,
 }
 
+/// The `answered_by_agency` key of answers no agency was recorded for
+/// (the office answered before routing).
+pub const UNROUTED: &str = "unrouted";
+
 /// Answers of one agency, by timeliness.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct AnswerCounts {
@@ -505,6 +509,24 @@ impl Timeliness {
             // No deadline (not computed): not late by any rule we know.
             (None, None) => Self::OnTime,
             _ => Self::Late,
+        }
+    }
+
+    /// Where an item in `state` stands `now`: by its answer if it has
+    /// one, else by its current due date.
+    pub fn of_item(
+        state: Option<crate::domain::feedback::FeedbackState>,
+        answered_at: Option<DateTime<Utc>>,
+        original_due: Option<DateTime<Utc>>,
+        due: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        use crate::domain::feedback::FeedbackState as S;
+        match (answered_at, state) {
+            (Some(at), _) => Self::of_answer(at, original_due, due),
+            (None, Some(S::NotAccepted | S::Merged)) => Self::NotApplicable,
+            (None, _) if due.is_some_and(|d| d < now) => Self::Overdue,
+            (None, _) => Self::Open,
         }
     }
 

@@ -482,10 +482,7 @@ async fn take_action(
             }
             // Which agency sent it back: the statistics count returns per
             // agency (issue #8).
-            let from = item
-                .handling_agency_id
-                .and_then(|a| directory.agency_names.get(&AgencyId::from_uuid(a)))
-                .map(|(code, _)| code.clone());
+            let from = directory.agency_code(item.handling_agency_id);
             details =
                 serde_json::json!({"from": from, "bounces": bounces, "needs_attention": attention});
             // The next lead agency asks its own coordinating agencies and
@@ -509,7 +506,7 @@ async fn take_action(
         Action::Recall => {
             reason = required(&body.note, "note", 2000, true, &mut errors);
             set.push((ItemField::HandlingAgencyId, Value::from(None::<uuid::Uuid>)));
-            details = serde_json::json!({"from": item.handling_agency_id.and_then(|a| directory.agency_names.get(&AgencyId::from_uuid(a))).map(|(code, _)| code.clone())});
+            details = serde_json::json!({"from": directory.agency_code(item.handling_agency_id)});
             coordination_write = Some(CoordinationWrite::WithdrawOpen);
             effects.cancel.extend(["coordinate", "forward"]);
             clear_draft(&mut set);

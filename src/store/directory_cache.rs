@@ -41,6 +41,36 @@ impl DirectorySnapshot {
     pub fn agency_exists_on(&self, agency: AgencyId, day: chrono::NaiveDate) -> bool {
         self.valid_to.get(&agency).is_none_or(|to| day < *to)
     }
+
+    /// The code of the agency with identifier `id`, if any.
+    pub fn agency_code(&self, id: Option<uuid::Uuid>) -> Option<&str> {
+        self.agency_names
+            .get(&AgencyId::from_uuid(id?))
+            .map(|(code, _)| code.as_str())
+    }
+
+    /// The name of the agency with identifier `id`, if any.
+    pub fn agency_name(&self, id: Option<uuid::Uuid>) -> Option<&str> {
+        self.agency_names
+            .get(&AgencyId::from_uuid(id?))
+            .map(|(_, name)| name.as_str())
+    }
+
+    /// The code of the field with identifier `id`, if any.
+    pub fn field_code(&self, id: Option<uuid::Uuid>) -> Option<&str> {
+        self.field_codes
+            .get(&FieldId::from_uuid(id?))
+            .map(String::as_str)
+    }
+
+    /// The name of the agency with code `code`; the code when unknown.
+    pub fn agency_name_by_code(&self, code: &str) -> String {
+        self.agencies
+            .get(code)
+            .and_then(|id| self.agency_names.get(id))
+            .map(|(_, name)| name.clone())
+            .unwrap_or_else(|| code.to_string())
+    }
 }
 
 #[derive(Debug, Default)]

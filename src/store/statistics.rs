@@ -12,11 +12,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::directory_cache::DirectorySnapshot;
 use super::entities::{audit_event, feedback_deadline, feedback_item};
 use super::{Store, StoreError};
-use crate::domain::ids::AgencyId;
 use crate::domain::reporting::Distribution;
-pub use crate::domain::reporting::{AnswerCounts, ForwardCounts, Statistics, Timeliness};
+pub use crate::domain::reporting::{AnswerCounts, ForwardCounts, Statistics, Timeliness, UNROUTED};
 
 /// Whose items: the province (none set), one handling agency, one field.
 #[derive(Debug, Clone, Copy, Default)]
@@ -130,7 +130,9 @@ impl Store {
             );
         }
 
-        self.count_forwarding(scope, from, to, &mut s).await?;
+        let directory = self.directory_snapshot().await?;
+        self.count_forwarding(scope, &directory, from, to, &mut s)
+            .await?;
 
         // Answers sent in the period, against their answer deadline.
         let mut answered = feedback_item::Entity::find()
@@ -155,7 +157,6 @@ impl Store {
             answer_deadline(),
         );
         let answered: Vec<AnswerTimes> = answered.into_tuple().all(db).await?;
-        let directory = self.directory_snapshot().await?;
         for (received_at, answered_at, handling, original_due, due) in answered {
             let Some(at) = answered_at else { continue };
             s.answered_total += 1;
@@ -166,12 +167,9 @@ impl Store {
                 Timeliness::WithinExtension => s.answered_within_extension += 1,
                 _ => s.answered_late += 1,
             }
-            let agency = handling
-                .and_then(|a| directory.agency_names.get(&AgencyId::from_uuid(a)))
-                .map(|(code, _)| code.clone())
-                .unwrap_or_else(|| "unrouted".into());
+            let agency = directory.agency_code(handling).unwrap_or(UNROUTED);
             s.answered_by_agency
-                .entry(agency)
+                .entry(agency.to_string())
                 .or_default()
                 .add(timeliness);
         }
@@ -247,21 +245,16 @@ impl Store {
     async fn count_forwarding(
         &self,
         scope: StatsScope,
+        directory: &DirectorySnapshot,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         s: &mut Statistics,
     ) -> Result<(), StoreError> {
         use audit_event::Column as A;
         let db = self.connection();
-        let own_code = match scope.agency_id {
-            Some(id) => Some(
-                self.find_agency_by_id(AgencyId::from_uuid(id))
-                    .await?
-                    .map(|a| a.code)
-                    .unwrap_or_default(),
-            ),
-            None => None,
-        };
+        let own_code = scope
+            .agency_id
+            .map(|id| directory.agency_code(Some(id)).unwrap_or_default());
         let mut events = audit_event::Entity::find()
             .select_only()
             .column(A::Action)
@@ -288,8 +281,8 @@ impl Store {
             // A return written before returns named their agency counts
             // for the province only.
             let agency = details.get(key).and_then(|v| v.as_str());
-            if let Some(own) = &own_code
-                && agency != Some(own.as_str())
+            if let Some(own) = own_code
+                && agency != Some(own)
             {
                 continue;
             }

@@ -26,12 +26,18 @@ impl Staff {
     /// The one place a handler asks for permission: 403 unless the
     /// actor's role grants `permission`.
     pub fn require(&self, permission: Permission) -> Result<&Actor, ApiError> {
-        if self.actor.may(permission) {
-            Ok(&self.actor)
-        } else {
-            tracing::info!(staff = %self.actor.staff_id, ?permission, "permission denied");
-            Err(ApiError::forbidden())
-        }
+        require(&self.actor, permission)
+    }
+}
+
+/// 403 unless `actor`'s role grants `permission` (the API's and the
+/// staff pages' one check).
+pub(super) fn require(actor: &Actor, permission: Permission) -> Result<&Actor, ApiError> {
+    if actor.may(permission) {
+        Ok(actor)
+    } else {
+        tracing::info!(staff = %actor.staff_id, ?permission, "permission denied");
+        Err(ApiError::forbidden())
     }
 }
 

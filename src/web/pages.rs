@@ -418,12 +418,7 @@ pub async fn qa_item(
     };
     let Some(item) = item else {
         // A browser gets a page; anything else the usual problem+json.
-        let wants_html = req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"));
-        if !wants_html {
+        if !wants_html(&req) {
             return Err(ApiError::qa_not_found());
         }
         return html(
@@ -455,6 +450,15 @@ pub async fn stylesheet() -> HttpResponse {
         ]))
         .content_type("text/css; charset=utf-8")
         .body(STYLESHEET)
+}
+
+/// Whether the client is a browser asking for a page (errors then come
+/// as pages, not problem+json).
+pub(super) fn wants_html(req: &actix_web::HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
 }
 
 /// A form posted from another site is refused: browsers say where a

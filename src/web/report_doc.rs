@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use rust_xlsxwriter::{Format, FormatAlign, Workbook, XlsxError};
 
 use crate::domain::feedback::{Channel, ContentCategory, FeedbackKind, FeedbackState};
-use crate::domain::reporting::{Statistics, Timeliness, decimal_vi, percent};
+use crate::domain::reporting::{Statistics, Timeliness, UNROUTED, decimal_vi, percent};
 use crate::domain::time::vietnam_datetime;
 use crate::store::reports::ExportRow;
 
@@ -92,6 +92,15 @@ fn kind_label(code: &str) -> String {
     FeedbackKind::parse(code)
         .map(|k| k.label_vi().to_string())
         .unwrap_or_else(|| code.to_string())
+}
+
+/// How a report names the agency behind an `answered_by_agency` key.
+pub fn agency_label(code: &str, agency_name: &dyn Fn(&str) -> String) -> String {
+    if code == UNROUTED {
+        "Văn phòng xử lý trực tiếp".to_string()
+    } else {
+        agency_name(code)
+    }
 }
 
 /// The report's sections from the figures; `agency_name` and
@@ -198,11 +207,7 @@ pub fn sections(
             let a = s.answered_by_agency.get(code).copied().unwrap_or_default();
             let f = s.forwarded_by_agency.get(code).copied().unwrap_or_default();
             vec![
-                text(if code == "unrouted" {
-                    "Văn phòng xử lý trực tiếp".to_string()
-                } else {
-                    agency_name(code)
-                }),
+                text(agency_label(code, agency_name)),
                 Cell::Count(f.forwarded_in),
                 Cell::Count(f.forwarded_out),
                 Cell::Count(a.total),
@@ -378,7 +383,7 @@ pub const EXPORT_HEAD: [&str; 16] = [
 /// One export row as cells, in [`EXPORT_HEAD`] order.
 pub fn export_cells(
     row: &ExportRow,
-    field_name: &dyn Fn(Option<uuid::Uuid>) -> String,
+    field_code: &dyn Fn(Option<uuid::Uuid>) -> String,
     agency_name: &dyn Fn(Option<uuid::Uuid>) -> String,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<Cell> {
@@ -389,14 +394,8 @@ pub fn export_cells(
         )
     };
     let state = FeedbackState::parse(&row.state);
-    let timeliness = match (row.answered_at, state) {
-        (Some(at), _) => Timeliness::of_answer(at, row.original_due_at, row.due_at),
-        (None, Some(FeedbackState::NotAccepted | FeedbackState::Merged)) => {
-            Timeliness::NotApplicable
-        }
-        (None, _) if row.due_at.is_some_and(|d| d < now) => Timeliness::Overdue,
-        (None, _) => Timeliness::Open,
-    };
+    let timeliness =
+        Timeliness::of_item(state, row.answered_at, row.original_due_at, row.due_at, now);
     vec![
         text(&row.tracking_code),
         when(Some(row.received_at)),
@@ -408,7 +407,7 @@ pub fn export_cells(
                 .map(category_label)
                 .unwrap_or_else(|| "Chưa phân loại".into()),
         ),
-        text(field_name(row.field_id)),
+        text(field_code(row.field_id)),
         text(agency_name(row.handling_agency_id)),
         text(state.map(|s| s.label_vi()).unwrap_or(row.state.as_str())),
         text(&row.title),

@@ -18,7 +18,7 @@ use super::staff_pages::{StaffPage, staff_error};
 use super::stats::{Figures, StatsQuery, figures, instants, resolve};
 use super::submit_page::private_page;
 use crate::domain::feedback::{Channel, FieldError};
-use crate::domain::ids::{AgencyId, FieldId};
+use crate::domain::ids::AgencyId;
 use crate::domain::reporting::{ReportPeriod, decimal_vi, narrative, working_days_between};
 use crate::domain::staff::{ItemScope, Permission};
 use crate::domain::time::{vietnam_date, vietnam_instant};
@@ -40,15 +40,6 @@ async fn read(
     let (period, scope) = resolve(query, actor.item_scope(), &directory, Some(current))?;
     let f = figures(state, &directory, period, scope).await?;
     Ok((f, directory))
-}
-
-fn agency_name(directory: &DirectorySnapshot, code: &str) -> String {
-    directory
-        .agencies
-        .get(code)
-        .and_then(|id| directory.agency_names.get(id))
-        .map(|(_, name)| name.clone())
-        .unwrap_or_else(|| code.to_string())
 }
 
 /// The query string that names the same period and scope (for links).
@@ -73,7 +64,7 @@ fn query_string(f: &Figures) -> String {
 fn sections_of(state: &AppState, f: &Figures, directory: &DirectorySnapshot) -> Vec<Section> {
     report_doc::sections(
         &f.statistics,
-        &|code| agency_name(directory, code),
+        &|code| directory.agency_name_by_code(code),
         &|code| {
             state
                 .rejection_reasons
@@ -259,20 +250,46 @@ async fn export_rows(
         )]));
     }
     let now = Utc::now();
-    let field_name = |id: Option<uuid::Uuid>| {
-        id.and_then(|f| directory.field_codes.get(&FieldId::from_uuid(f)).cloned())
-            .unwrap_or_default()
-    };
-    let agency = |id: Option<uuid::Uuid>| {
-        id.and_then(|a| directory.agency_names.get(&AgencyId::from_uuid(a)))
-            .map(|(_, name)| name.clone())
-            .unwrap_or_default()
-    };
+    let field_code = |id| directory.field_code(id).unwrap_or_default().to_string();
+    let agency = |id| directory.agency_name(id).unwrap_or_default().to_string();
     let cells = rows
         .iter()
-        .map(|r| report_doc::export_cells(r, &field_name, &agency, now))
+        .map(|r| report_doc::export_cells(r, &field_code, &agency, now))
         .collect();
     Ok((f, cells))
+}
+
+/// The export's two forms.
+#[derive(Clone, Copy)]
+enum ExportFormat {
+    Csv,
+    Xlsx,
+}
+
+async fn export(
+    req: HttpRequest,
+    staff: StaffPage,
+    query: web::Query<StatsQuery>,
+    state: web::Data<AppState>,
+    format: ExportFormat,
+) -> HttpResponse {
+    let file = async {
+        let (f, cells) = export_rows(&staff, &query, &state).await?;
+        let stem = file_stem("phan-anh-kien-nghi", &f);
+        Ok::<_, ApiError>(match format {
+            ExportFormat::Csv => download(
+                "text/csv; charset=utf-8",
+                format!("{stem}.csv"),
+                report_doc::export_csv(&cells).map_err(file_failed)?,
+            ),
+            ExportFormat::Xlsx => download(
+                XLSX,
+                format!("{stem}.xlsx"),
+                report_doc::export_xlsx(&cells).map_err(file_failed)?,
+            ),
+        })
+    };
+    file.await.unwrap_or_else(|e| staff_error(&req, &state, e))
 }
 
 /// `GET /nhan-vien/du-lieu.csv`
@@ -282,16 +299,7 @@ pub async fn export_csv(
     query: web::Query<StatsQuery>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let file = async {
-        let (f, cells) = export_rows(&staff, &query, &state).await?;
-        let body = report_doc::export_csv(&cells).map_err(file_failed)?;
-        Ok::<_, ApiError>(download(
-            "text/csv; charset=utf-8",
-            format!("{}.csv", file_stem("phan-anh-kien-nghi", &f)),
-            body,
-        ))
-    };
-    file.await.unwrap_or_else(|e| staff_error(&req, &state, e))
+    export(req, staff, query, state, ExportFormat::Csv).await
 }
 
 /// `GET /nhan-vien/du-lieu.xlsx`
@@ -301,16 +309,7 @@ pub async fn export_xlsx(
     query: web::Query<StatsQuery>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let file = async {
-        let (f, cells) = export_rows(&staff, &query, &state).await?;
-        let body = report_doc::export_xlsx(&cells).map_err(file_failed)?;
-        Ok::<_, ApiError>(download(
-            XLSX,
-            format!("{}.xlsx", file_stem("phan-anh-kien-nghi", &f)),
-            body,
-        ))
-    };
-    file.await.unwrap_or_else(|e| staff_error(&req, &state, e))
+    export(req, staff, query, state, ExportFormat::Xlsx).await
 }
 
 struct Choice {
@@ -397,7 +396,10 @@ pub async fn dashboard(
         periods.push(ReportPeriod::Year { year: year - 1 });
         let actor = &staff.actor;
         let agency_fixed = match actor.item_scope() {
-            ItemScope::OwnAgency(_) => f.agency_code.as_deref().map(|c| agency_name(&directory, c)),
+            ItemScope::OwnAgency(_) => f
+                .agency_code
+                .as_deref()
+                .map(|c| directory.agency_name_by_code(c)),
             _ => None,
         };
         let mut agencies: Vec<Choice> = directory
@@ -521,11 +523,7 @@ fn on_time_chart(s: &crate::domain::reporting::Statistics, directory: &Directory
         .answered_by_agency
         .iter()
         .map(|(code, a)| {
-            let name = if code == "unrouted" {
-                "Văn phòng xử lý trực tiếp".to_string()
-            } else {
-                agency_name(directory, code)
-            };
+            let name = report_doc::agency_label(code, &|c| directory.agency_name_by_code(c));
             (name, *a)
         })
         .collect();

@@ -18,8 +18,8 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::AppState;
-use super::auth::bearer;
-use super::pages::same_origin_post;
+use super::auth::{bearer, require};
+use super::pages::{same_origin_post, wants_html};
 use super::problem::ApiError;
 use super::rate_limit::Bucket;
 use super::submit_page::private_page;
@@ -38,12 +38,7 @@ pub struct StaffPage {
 
 impl StaffPage {
     pub fn require(&self, permission: Permission) -> Result<&Actor, ApiError> {
-        if self.actor.may(permission) {
-            Ok(&self.actor)
-        } else {
-            tracing::info!(staff = %self.actor.staff_id, ?permission, "permission denied");
-            Err(ApiError::forbidden())
-        }
+        require(&self.actor, permission)
     }
 }
 
@@ -76,10 +71,8 @@ impl ResponseError for SignInFirst {
                 .insert_header((
                     header::LOCATION,
                     format!(
-                        "{SIGN_IN_PATH}?tiep={}",
-                        serde_urlencoded::to_string([("", next.as_str())])
-                            .unwrap_or_default()
-                            .trim_start_matches('=')
+                        "{SIGN_IN_PATH}?{}",
+                        serde_urlencoded::to_string([("tiep", next.as_str())]).unwrap_or_default()
                     ),
                 ))
                 .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -87,13 +80,6 @@ impl ResponseError for SignInFirst {
             None => self.error.error_response(),
         }
     }
-}
-
-pub(super) fn wants_html(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"))
 }
 
 fn cookie_token(req: &HttpRequest) -> Option<String> {

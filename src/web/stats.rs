@@ -11,7 +11,6 @@ use super::AppState;
 use super::auth::Caller;
 use super::problem::ApiError;
 use crate::domain::feedback::FieldError;
-use crate::domain::ids::{AgencyId, FieldId};
 use crate::domain::reporting::{
     DateRange, Distribution, ReportPeriod, Statistics, working_days_between,
 };
@@ -130,18 +129,12 @@ pub(super) async fn figures(
             })
             .collect(),
     );
-    let code_of = |id: Option<uuid::Uuid>| {
-        id.and_then(|a| directory.agency_names.get(&AgencyId::from_uuid(a)))
-            .map(|(code, _)| code.clone())
-    };
     Ok(Figures {
         period,
         dates,
         scope,
-        agency_code: code_of(scope.agency_id),
-        field_code: scope
-            .field_id
-            .and_then(|f| directory.field_codes.get(&FieldId::from_uuid(f)).cloned()),
+        agency_code: directory.agency_code(scope.agency_id).map(str::to_string),
+        field_code: directory.field_code(scope.field_id).map(str::to_string),
         statistics,
     })
 }

@@ -18,10 +18,9 @@ use serde_json::Value;
 
 use super::AppState;
 use super::intake_body::{read_body, submission_from_value};
-use super::pages::{PAGE_CSP, same_origin_post};
+use super::pages::{PAGE_CSP, same_origin_post, wants_html};
 use super::problem::{ApiError, REQUEST_ID};
 use super::rate_limit::Bucket;
-use super::staff_pages::wants_html;
 use crate::domain::directory::AgencyFilter;
 use crate::domain::feedback::{Channel, ContentCategory, FieldError};
 use crate::domain::form_stamp::StampProblem;

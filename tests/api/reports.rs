@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::auth::{PASSWORD, sign_in_as};
 use crate::helpers::{Reply, TestApp, apps, apps_with, valid_submission};
 use crate::public_qa::publish;
-use crate::stats::current_half_year;
+use crate::stats::{answered_by_the_so, current_half_year};
 use crate::workflow::step;
 
 async fn page(app: &TestApp, path: &str, query: &str, token: &str) -> Reply {
@@ -92,35 +92,7 @@ async fn the_report_and_the_exports_say_what_happened_and_no_more() {
         )
         .await;
         // D: forwarded to the Sở Xây dựng and answered there.
-        let d = app.post_feedback(&valid_submission()).await;
-        let d_code = d.body["tracking_code"].as_str().unwrap().to_string();
-        step(
-            &app,
-            &control,
-            &d_code,
-            "classify",
-            json!({"content_category": "unfit_for_reality"}),
-        )
-        .await;
-        step(
-            &app,
-            &control,
-            &d_code,
-            "forward",
-            json!({"agency_code": "48.SXD"}),
-        )
-        .await;
-        step(&app, &officer, &d_code, "accept", json!({})).await;
-        step(
-            &app,
-            &officer,
-            &d_code,
-            "answer",
-            json!({"text": "Sở đã rà soát quy định."}),
-        )
-        .await;
-        step(&app, &lead, &d_code, "sign-off", json!({})).await;
-        step(&app, &control, &d_code, "approve", json!({})).await;
+        let (d_code, _) = answered_by_the_so(&app, &control, &officer, &lead).await;
 
         let period = current_half_year();
         let query = format!("period={period}");

@@ -65,36 +65,7 @@ async fn every_figure_of_a_known_set_of_items_is_exact() {
             .await;
         assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
         // D: web form, forwarded to the Sở Xây dựng, answered there, rated 2.
-        let d = app.post_feedback(&valid_submission()).await;
-        let d_code = d.body["tracking_code"].as_str().unwrap().to_string();
-        let d_token = d.body["lookup_token"].as_str().unwrap().to_string();
-        step(
-            &app,
-            &control,
-            &d_code,
-            "classify",
-            json!({"content_category": "unfit_for_reality"}),
-        )
-        .await;
-        step(
-            &app,
-            &control,
-            &d_code,
-            "forward",
-            json!({"agency_code": "48.SXD"}),
-        )
-        .await;
-        step(&app, &officer, &d_code, "accept", json!({})).await;
-        step(
-            &app,
-            &officer,
-            &d_code,
-            "answer",
-            json!({"text": "Sở đã rà soát quy định."}),
-        )
-        .await;
-        step(&app, &lead, &d_code, "sign-off", json!({})).await;
-        step(&app, &control, &d_code, "approve", json!({})).await;
+        let (d_code, d_token) = answered_by_the_so(&app, &control, &officer, &lead).await;
         let rated = app
             .send(
                 Method::POST,
@@ -252,6 +223,47 @@ async fn every_figure_of_a_known_set_of_items_is_exact() {
         let reversed = stats(&app, &auditor, "from=2026-12-01&to=2026-01-01").await;
         assert_eq!(reversed.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
+}
+
+/// A web-form item classified, forwarded to the Sở Xây dựng (48.SXD) and
+/// answered there on the day: its tracking code and lookup token.
+pub async fn answered_by_the_so(
+    app: &TestApp,
+    control: &str,
+    officer: &str,
+    lead: &str,
+) -> (String, String) {
+    let d = app.post_feedback(&valid_submission()).await;
+    let d_code = d.body["tracking_code"].as_str().unwrap().to_string();
+    let d_token = d.body["lookup_token"].as_str().unwrap().to_string();
+    step(
+        app,
+        control,
+        &d_code,
+        "classify",
+        json!({"content_category": "unfit_for_reality"}),
+    )
+    .await;
+    step(
+        app,
+        control,
+        &d_code,
+        "forward",
+        json!({"agency_code": "48.SXD"}),
+    )
+    .await;
+    step(app, officer, &d_code, "accept", json!({})).await;
+    step(
+        app,
+        officer,
+        &d_code,
+        "answer",
+        json!({"text": "Sở đã rà soát quy định."}),
+    )
+    .await;
+    step(app, lead, &d_code, "sign-off", json!({})).await;
+    step(app, control, &d_code, "approve", json!({})).await;
+    (d_code, d_token)
 }
 
 /// The six-month period (ND 09/2019 cut-offs: 15/12–14/06, 15/06–14/12)
