@@ -374,6 +374,16 @@ impl Settings {
                 "auth.lock_after_failures must be 1–100 and auth.lock_minutes 1–1440".into(),
             );
         }
+        // Two at least: start-up holds one connection for its lock while
+        // another does the work.
+        if !(2..=1000).contains(&self.database.max_connections)
+            || self.database.min_connections > self.database.max_connections
+        {
+            return invalid(format!(
+                "database.max_connections must be 2–1000 and min_connections at most that, got {} and {}",
+                self.database.max_connections, self.database.min_connections
+            ));
+        }
         if !(5..=3600).contains(&self.deadlines.scheduler_interval_seconds) {
             return invalid(format!(
                 "deadlines.scheduler_interval_seconds must be 5–3600, got {}",

@@ -33,6 +33,9 @@ impl Application {
     pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
         let store = Store::connect(&settings.database).await?;
         store.migrate_up().await?;
+        // Instances started together take turns at the shared start-up
+        // writes (demo directory, calendar years, generated keys).
+        let startup = store.startup_lock().await?;
         let demo_loaded = load_demo_data_if_wanted(&store, &settings).await?;
         if demo_loaded && settings.auth.demo_accounts {
             print_demo_accounts(&store).await?;
@@ -51,6 +54,7 @@ impl Application {
             crate::services::mail_intake::reply_addressing(&store, &settings, Utc::now()).await?,
         );
         let form_stamps = Arc::new(form_stamps(&store, &settings).await?);
+        startup.release().await?;
         let state = web::Data::new(AppState {
             store: store.clone(),
             settings: settings.clone(),

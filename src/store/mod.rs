@@ -25,7 +25,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, RuntimeErr,
-    SqlErr, Statement,
+    SqlErr, Statement, TransactionTrait,
 };
 use secrecy::ExposeSecret;
 
@@ -92,6 +92,21 @@ fn is_unavailable(err: &DbErr) -> bool {
                 || code == "40P01"
         }
         _ => false,
+    }
+}
+
+/// The advisory lock key of start-up work ("pakn" in ASCII, then 1).
+const STARTUP_LOCK_KEY: i64 = 0x7061_6b6e_0001;
+
+/// See [`Store::startup_lock`].
+pub struct StartupLock(Option<sea_orm::DatabaseTransaction>);
+
+impl StartupLock {
+    pub async fn release(self) -> Result<(), StoreError> {
+        if let Some(txn) = self.0 {
+            txn.commit().await?;
+        }
+        Ok(())
     }
 }
 
@@ -176,8 +191,30 @@ impl Store {
         self.db.get_database_backend()
     }
 
+    /// Applies pending migrations, one instance at a time: instances
+    /// started together on an empty PostgreSQL database would otherwise
+    /// race to create the same tables (seen with three `pakn serve` at
+    /// once: a duplicate `pg_type` row and two of them exiting).
     pub async fn migrate_up(&self) -> Result<(), StoreError> {
-        Migrator::up(&self.db, None).await.map_err(StoreError::from)
+        let lock = self.startup_lock().await?;
+        Migrator::up(&self.db, None).await?;
+        lock.release().await
+    }
+
+    /// Holds PostgreSQL's transaction-level advisory lock for start-up
+    /// work that writes shared rows (migrations; the demo directory, the
+    /// calendar and generated secrets). Other instances wait at this point
+    /// until it is released; a process that dies releases it with its
+    /// connection. SQLite serves one process, so there it is a no-op
+    /// (and its single pooled connection must stay free).
+    pub async fn startup_lock(&self) -> Result<StartupLock, StoreError> {
+        if self.backend() != DbBackend::Postgres {
+            return Ok(StartupLock(None));
+        }
+        let txn = self.db.begin().await?;
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({STARTUP_LOCK_KEY})"))
+            .await?;
+        Ok(StartupLock(Some(txn)))
     }
 
     /// Rolls back `steps` migrations (all when `None`).

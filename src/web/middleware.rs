@@ -48,7 +48,12 @@ pub async fn request_context(
     let status = res.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| {
-        if status >= 500 {
+        if status == 503 {
+            // Told to come back (database away, overloaded): the service
+            // working as designed, with the cause logged where it arose.
+            // ERROR stays for what someone must fix.
+            tracing::warn!(%route, status, latency_ms, "request refused for now");
+        } else if status >= 500 {
             tracing::error!(%route, status, latency_ms, "request failed");
         } else {
             tracing::info!(%route, status, latency_ms, "request");

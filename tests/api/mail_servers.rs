@@ -33,7 +33,7 @@ fn wait_for_port(port: u16, child: &mut Child, what: &str) {
 }
 
 /// Whether a missing server fails the test (CI) or skips it.
-fn required() -> bool {
+pub fn required() -> bool {
     std::env::var("PAKN_TEST_REQUIRE_MAIL_SERVERS").is_ok_and(|v| v == "1")
 }
 
