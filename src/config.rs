@@ -180,6 +180,8 @@ pub struct ServerSettings {
     pub public_base_url: String,
     pub shutdown_timeout_seconds: u64,
     pub max_body_bytes: usize,
+    /// A request body that stops arriving for this long is dropped (408).
+    pub body_idle_timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -373,6 +375,12 @@ impl Settings {
             return invalid(
                 "auth.lock_after_failures must be 1–100 and auth.lock_minutes 1–1440".into(),
             );
+        }
+        if !(1..=600).contains(&self.server.body_idle_timeout_seconds) {
+            return invalid(format!(
+                "server.body_idle_timeout_seconds must be 1–600, got {}",
+                self.server.body_idle_timeout_seconds
+            ));
         }
         // Two at least: start-up holds one connection for its lock while
         // another does the work.
@@ -607,6 +615,7 @@ impl Settings {
                 "public_base_url": self.server.public_base_url,
                 "shutdown_timeout_seconds": self.server.shutdown_timeout_seconds,
                 "max_body_bytes": self.server.max_body_bytes,
+                "body_idle_timeout_seconds": self.server.body_idle_timeout_seconds,
             },
             "database": {
                 "url": redact_url(self.database.url.expose_secret()),

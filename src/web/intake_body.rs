@@ -7,7 +7,13 @@ use actix_multipart::Multipart;
 use actix_web::HttpRequest;
 use actix_web::http::header;
 use actix_web::web::{self, BytesMut};
-use futures_util::StreamExt;
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use actix_web::error::PayloadError;
+use actix_web::web::Bytes;
+use futures_util::{Stream, StreamExt};
 use serde_json::{Map, Value};
 
 use super::problem::ApiError;
@@ -40,7 +46,7 @@ pub fn submission_from_value(value: Value) -> Result<SubmissionInput, ApiError> 
 /// bracketed names) and any attached files.
 pub async fn read_body(
     req: &HttpRequest,
-    mut payload: web::Payload,
+    payload: web::Payload,
     settings: &Settings,
 ) -> Result<(Value, Vec<IncomingAttachment>), ApiError> {
     let content_type = req
@@ -60,6 +66,19 @@ pub async fn read_body(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
+    // A client that stops sending its body is dropped: slow bodies must
+    // not hold connections and memory (the headers have actix's own
+    // `client_request_timeout`).
+    let stalled = Rc::new(Cell::new(false));
+    let idle = Duration::from_secs(settings.server.body_idle_timeout_seconds);
+    let mut payload = Box::pin(guarded(payload, idle, stalled.clone()));
+    let read_error = |malformed: ApiError| {
+        if stalled.get() {
+            ApiError::request_timeout()
+        } else {
+            malformed
+        }
+    };
     match essence.as_str() {
         "application/json" | "application/x-www-form-urlencoded" => {
             let limit = settings.server.max_body_bytes;
@@ -68,8 +87,9 @@ pub async fn read_body(
             }
             let mut body = BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|_| ApiError::malformed("Không đọc được dữ liệu gửi lên."))?;
+                let chunk = chunk.map_err(|_| {
+                    read_error(ApiError::malformed("Không đọc được dữ liệu gửi lên."))
+                })?;
                 if body.len() + chunk.len() > limit {
                     return Err(ApiError::payload_too_large());
                 }
@@ -89,18 +109,52 @@ pub async fn read_body(
             if declared.is_some_and(|n| n > settings.intake.max_request_bytes) {
                 return Err(ApiError::payload_too_large());
             }
-            read_multipart(req, payload, settings).await
+            read_multipart(req, payload, settings).await.map_err(|e| {
+                if stalled.get() {
+                    ApiError::request_timeout()
+                } else {
+                    e
+                }
+            })
         }
         _ => Err(ApiError::unsupported_media_type()),
     }
 }
 
+/// The body's chunks, ending in an error once none has come for `idle`.
+fn guarded(
+    payload: web::Payload,
+    idle: Duration,
+    stalled: Rc<Cell<bool>>,
+) -> impl Stream<Item = Result<Bytes, PayloadError>> + 'static {
+    futures_util::stream::unfold(Some(payload), move |state| {
+        let stalled = stalled.clone();
+        async move {
+            let mut payload = state?;
+            match tokio::time::timeout(idle, payload.next()).await {
+                Ok(Some(chunk)) => Some((chunk, Some(payload))),
+                Ok(None) => None,
+                Err(_) => {
+                    stalled.set(true);
+                    let e =
+                        std::io::Error::new(std::io::ErrorKind::TimedOut, "request body stalled");
+                    Some((Err(PayloadError::Io(e)), None))
+                }
+            }
+        }
+    })
+    // The multipart reader polls again after the end; `unfold` alone
+    // panics on that (found by the 50-file test), a fused stream says
+    // "no more" again.
+    .fuse()
+}
+
 async fn read_multipart(
     req: &HttpRequest,
-    payload: web::Payload,
+    payload: impl Stream<Item = Result<Bytes, PayloadError>> + 'static,
     settings: &Settings,
 ) -> Result<(Value, Vec<IncomingAttachment>), ApiError> {
-    let mut multipart = Multipart::new(req.headers(), payload.into_inner());
+    let mut multipart = Multipart::new(req.headers(), payload);
     let mut pairs = Vec::new();
     let mut files = Vec::new();
     let mut total = 0usize;

@@ -185,6 +185,15 @@ impl ApiError {
         )
     }
 
+    pub fn request_timeout() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "Gửi dữ liệu quá lâu",
+            "Dữ liệu gửi lên bị ngắt quãng quá lâu nên yêu cầu đã bị huỷ. Vui lòng gửi lại.",
+        )
+    }
+
     pub fn payload_too_large() -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
