@@ -1,0 +1,389 @@
+//! The load profile of a province after some years (issue #9 §5):
+//! `PAKN_BENCH_ITEMS` (default 1,000,000) items with their three
+//! deadlines each, spread over two years, states, channels, agencies and
+//! fields, written into a fresh PostgreSQL database by SQL from one real
+//! item; then the control office's queue (first page, filters, search),
+//! its summary, a half year's statistics, the public Q&A and web intake
+//! are driven beside `GET /health/live` on the same server, the run's
+//! baseline. The process's resident memory is read at rest (after start,
+//! before the seed), after the seed, and after the load.
+//!
+//! Run: `PAKN_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres
+//! cargo bench --bench queue_load`. `PAKN_BENCH_SECONDS` (default 5),
+//! `PAKN_BENCH_CONCURRENCY` (default 1,16), `PAKN_BENCH_KEEP=1` keeps the
+//! database for EXPLAIN.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "support/wrk.rs"]
+mod wrk;
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use pakn::config::{DemoData, Settings};
+use pakn::domain::staff::Role;
+use pakn::services::auth::{StaffSpec, add_staff};
+use pakn::startup::Application;
+use pakn::store::Store;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use secrecy::SecretString;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const PASSWORD: &str = "mật khẩu đo tải 2026";
+
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+async fn columns(db: &DatabaseConnection, table: &str) -> Vec<String> {
+    db.query_all_raw(Statement::from_string(
+        db.get_database_backend(),
+        format!(
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name = '{table}' \
+             AND is_generated = 'NEVER' ORDER BY ordinal_position"
+        ),
+    ))
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.try_get_by_index::<String>(0).unwrap())
+    .collect()
+}
+
+/// `INSERT INTO table (every column) SELECT <override or source.column>`.
+async fn copy_sql(
+    db: &DatabaseConnection,
+    table: &str,
+    source: &str,
+    overrides: &[(&str, String)],
+) -> String {
+    let cols = columns(db, table).await;
+    let exprs: Vec<String> = cols
+        .iter()
+        .map(|c| {
+            overrides
+                .iter()
+                .find(|(name, _)| name == c)
+                .map_or_else(|| format!("{source}.{c}"), |(_, e)| e.clone())
+        })
+        .collect();
+    format!(
+        "INSERT INTO {table} ({}) SELECT {}",
+        cols.join(", "),
+        exprs.join(", ")
+    )
+}
+
+/// Writes `n` items (and three deadlines each) from the one real item.
+async fn seed(base: &str, url: &str, n: usize) -> Duration {
+    let started = Instant::now();
+    let reply = reqwest::Client::new()
+        .post(format!("{base}/api/v1/feedback"))
+        .json(&serde_json::json!({
+            "kind": "phan_anh",
+            "title": "Thủ tục cấp phép xây dựng chậm",
+            "content": "Hồ sơ xin cấp giấy phép xây dựng của tôi đã quá hạn 30 ngày mà chưa có kết quả, đề nghị xem xét.",
+            "field_code": "xay_dung",
+            "submitter": {"full_name": "Nguyễn Văn An", "address": {"detail": "12 Lê Lợi"}, "phone": "0912 345 678"}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 201);
+    let db = Database::connect(url).await.unwrap();
+    let template: String = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT id::text FROM feedback_item LIMIT 1",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index(0)
+        .unwrap();
+    let states = "ARRAY['received','classified','forwarded','in_handling','answer_under_review','answered','published','closed','not_accepted','awaiting_information']";
+    let channels = "ARRAY['web_form','web_form','web_form','email','email','hotline','letter_post','letter_box']";
+    let item = copy_sql(
+        &db,
+        "feedback_item",
+        "t",
+        &[
+            ("id", "gen_random_uuid()".into()),
+            ("tracking_code", "'PAKN.48.LOAD.' || lpad(g::text, 7, '0')".into()),
+            ("state", format!("({states})[1 + g % 10]")),
+            ("channel", format!("({channels})[1 + g % 8]")),
+            ("received_at", "now() - (g % 730) * interval '1 day' - (g % 1440) * interval '1 minute'".into()),
+            ("created_at", "now() - (g % 730) * interval '1 day' - (g % 1440) * interval '1 minute'".into()),
+            ("updated_at", "now() - (g % 730) * interval '1 day'".into()),
+            ("due_at", "now() - (g % 730) * interval '1 day' + interval '28 days'".into()),
+            ("handling_agency_id", "CASE WHEN g % 10 >= 2 THEN (a.ids)[1 + g % array_length(a.ids, 1)] END".into()),
+            ("field_id", "(f.ids)[1 + g % array_length(f.ids, 1)]".into()),
+            ("search_text", "t.search_text || ' hoso' || g".into()),
+            ("answer", "CASE WHEN g % 10 IN (5, 6, 7) THEN 'Cơ quan đã kiểm tra và giải quyết hồ sơ theo đúng quy định.' END".into()),
+            ("answered_at", "CASE WHEN g % 10 IN (5, 6, 7) THEN now() - (g % 730) * interval '1 day' + (g % 30) * interval '1 day' END".into()),
+            ("published_at", "CASE WHEN g % 10 = 6 THEN now() - (g % 730) * interval '1 day' + (g % 30) * interval '1 day' END".into()),
+            ("title_redacted", "CASE WHEN g % 10 = 6 THEN t.title END".into()),
+            ("question_redacted", "CASE WHEN g % 10 = 6 THEN t.content END".into()),
+            ("public_search_text", "CASE WHEN g % 10 = 6 THEN t.search_text END".into()),
+        ],
+    )
+    .await;
+    db.execute_unprepared(&format!(
+        "{item} FROM feedback_item t, generate_series(1, {n}) g, \
+         (SELECT array_agg(id) AS ids FROM agency WHERE code LIKE '48.S%') a, \
+         (SELECT array_agg(id) AS ids FROM field) f \
+         WHERE t.id = '{template}'"
+    ))
+    .await
+    .unwrap();
+    let deadline = copy_sql(
+        &db,
+        "feedback_deadline",
+        "d",
+        &[
+            ("id", "gen_random_uuid()".into()),
+            ("feedback_item_id", "i.id".into()),
+            ("starts_at", "i.received_at".into()),
+            ("due_at", "i.due_at".into()),
+            ("original_due_at", "i.due_at".into()),
+            ("remind_at", "i.due_at - interval '2 days'".into()),
+            ("next_overdue_notice_at", "i.due_at".into()),
+            ("state", "CASE WHEN i.answered_at IS NULL AND i.state NOT IN ('closed','not_accepted') THEN d.state ELSE 'met' END".into()),
+            ("met_at", "CASE WHEN i.answered_at IS NULL THEN NULL ELSE i.answered_at END".into()),
+        ],
+    )
+    .await;
+    db.execute_unprepared(&format!(
+        "{deadline} FROM feedback_item i, feedback_deadline d \
+         WHERE d.feedback_item_id = '{template}' AND i.id <> '{template}'"
+    ))
+    .await
+    .unwrap();
+    db.execute_unprepared("VACUUM ANALYZE").await.unwrap();
+    db.close().await.unwrap();
+    started.elapsed()
+}
+
+async fn start(url: &str) -> (String, Store) {
+    let mut settings = Settings::defaults().unwrap();
+    settings.server.bind = "127.0.0.1:0".into();
+    settings.server.public_base_url = String::new();
+    settings.database.url = SecretString::from(url.to_string());
+    settings.database.demo_data = DemoData::Always;
+    settings.database.max_connections = 32;
+    settings.rate_limit.enabled = false;
+    settings.auth.demo_accounts = false;
+    settings.mail.outbound.transport = pakn::config::MailTransport::Off;
+    let app = Application::build(settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let store = app.store().clone();
+    tokio::spawn(app.run_until_stopped());
+    (base, store)
+}
+
+async fn token(base: &str, store: &Store, username: &str, role: Role) -> String {
+    add_staff(
+        store,
+        StaffSpec {
+            username: username.into(),
+            display_name: username.into(),
+            role,
+            agency_code: "48.VP".into(),
+            password: Some(PASSWORD.into()),
+            is_demo: false,
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let reply: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": username, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    reply["token"].as_str().unwrap().to_string()
+}
+
+#[tokio::main]
+async fn main() {
+    let _ = pakn::telemetry::init("warn", pakn::config::LogFormat::Pretty, std::io::stderr);
+    let env_num = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(d)
+    };
+    let items = env_num("PAKN_BENCH_ITEMS", 1_000_000) as usize;
+    let duration = Duration::from_secs(env_num("PAKN_BENCH_SECONDS", 5));
+    let levels: Vec<usize> = std::env::var("PAKN_BENCH_CONCURRENCY")
+        .ok()
+        .map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 16]);
+    let Some(admin) = std::env::var("PAKN_BENCH_POSTGRES_URL")
+        .ok()
+        .or_else(|| std::env::var("PAKN_TEST_POSTGRES_URL").ok())
+        .filter(|s| !s.is_empty())
+    else {
+        eprintln!("queue_load needs PostgreSQL: set PAKN_TEST_POSTGRES_URL");
+        return;
+    };
+    assert!(
+        wrk::available(),
+        "queue_load needs wrk (apt-get install wrk)"
+    );
+    let name = format!("pakn_bench_{}", uuid::Uuid::now_v7().simple());
+    let conn = Database::connect(&admin).await.unwrap();
+    conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let (head, _) = admin.rsplit_once('/').unwrap();
+    let url = format!("{head}/{name}");
+
+    let (base, store) = start(&url).await;
+    let office = token(&base, &store, "do.tai", Role::ControlOffice).await;
+    let at_rest = rss_kb();
+    let took = seed(&base, &url, items).await;
+    let after_seed = rss_kb();
+    println!(
+        "{items} items and {} deadlines seeded in {:.0} s; load generator wrk (Debian), 1 thread, {} s per step",
+        items * 3,
+        took.as_secs_f64(),
+        duration.as_secs()
+    );
+    let requests: [(&str, &str, bool); 11] = [
+        ("GET /health/live (baseline)", "/health/live", false),
+        ("queue, first page", "/api/v1/staff/feedback", true),
+        (
+            "queue, one state",
+            "/api/v1/staff/feedback?state=forwarded",
+            true,
+        ),
+        (
+            "queue, agency + field",
+            "/api/v1/staff/feedback?agency_code=48.SXD&field_code=xay_dung",
+            true,
+        ),
+        (
+            "queue, overdue",
+            "/api/v1/staff/feedback?overdue=true",
+            true,
+        ),
+        (
+            "queue, search one item",
+            "/api/v1/staff/feedback?q=hoso123457",
+            true,
+        ),
+        ("queue summary", "/api/v1/staff/feedback/summary", true),
+        (
+            "statistics, half year",
+            "/api/v1/staff/stats?period=2026-H1",
+            true,
+        ),
+        ("public Q&A, page 1", "/api/v1/public/qa", false),
+        (
+            "public Q&A, search",
+            "/api/v1/public/qa?q=giay%20phep",
+            false,
+        ),
+        ("public Q&A page /hoi-dap", "/hoi-dap", false),
+    ];
+    println!("| request | clients | req/s | p50 ms | p99 ms | errors |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let client = reqwest::Client::new();
+    for (label, path, staff) in requests {
+        let url = format!("{base}{path}");
+        let mut probe = client.get(&url);
+        if staff {
+            probe = probe.bearer_auth(&office);
+        }
+        let probe = probe.send().await.unwrap();
+        assert!(probe.status().is_success(), "{label}: {}", probe.status());
+        for &clients in &levels {
+            let mut cmd = wrk::command(clients, duration);
+            if staff {
+                cmd.args(["-H", &format!("Authorization: Bearer {office}")]);
+            }
+            let step = wrk::run(cmd, &url);
+            println!(
+                "| {label} | {clients} | {:.0} | {:.2} | {:.2} | {} |",
+                step.rate, step.p50_ms, step.p99_ms, step.errors
+            );
+        }
+    }
+    // Web intake into the full table (the built-in client: a POST body).
+    let body = serde_json::json!({
+        "kind": "phan_anh",
+        "title": "Thủ tục cấp phép xây dựng chậm",
+        "content": "Hồ sơ xin cấp giấy phép xây dựng của tôi đã quá hạn 30 ngày mà chưa có kết quả, đề nghị xem xét.",
+        "submitter": {"full_name": "Nguyễn Văn An", "address": {"detail": "12 Lê Lợi"}, "phone": "0912 345 678"}
+    });
+    for &clients in &levels {
+        let deadline = Instant::now() + duration;
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..clients)
+            .map(|_| {
+                let (client, base, body) = (client.clone(), base.clone(), body.clone());
+                tokio::spawn(async move {
+                    let mut ok = 0u64;
+                    let mut latencies = Vec::new();
+                    while Instant::now() < deadline {
+                        let t = Instant::now();
+                        let r = client
+                            .post(format!("{base}/api/v1/feedback"))
+                            .json(&body)
+                            .send()
+                            .await;
+                        latencies.push(t.elapsed().as_micros() as u64);
+                        if r.is_ok_and(|r| r.status().as_u16() == 201) {
+                            ok += 1;
+                        }
+                    }
+                    (ok, latencies)
+                })
+            })
+            .collect();
+        let (mut ok, mut latencies) = (0, Vec::new());
+        for t in tasks {
+            let (o, l) = t.await.unwrap();
+            ok += o;
+            latencies.extend(l);
+        }
+        latencies.sort_unstable();
+        println!(
+            "| POST /api/v1/feedback (built-in client) | {clients} | {:.0} | {:.2} | {:.2} | {} |",
+            ok as f64 / started.elapsed().as_secs_f64(),
+            wrk::percentile(&latencies, 0.5),
+            wrk::percentile(&latencies, 0.99),
+            latencies.len() as u64 - ok
+        );
+    }
+    println!(
+        "resident memory of the process (server and seeding client): {} MiB at rest, {} MiB after the seed, {} MiB after the load",
+        at_rest / 1024,
+        after_seed / 1024,
+        rss_kb() / 1024
+    );
+    if std::env::var("PAKN_BENCH_KEEP").is_ok_and(|v| v == "1") {
+        eprintln!("kept database {name}");
+        return;
+    }
+    let _ = conn
+        .execute_unprepared(&format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"))
+        .await;
+    let _ = conn
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+        .await;
+}
