@@ -11,13 +11,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::Value;
 
 use crate::helpers::{fresh_database, postgres_admin_url, valid_submission};
 use crate::mail::citizen_mail;
 use crate::mail_servers::Imap;
-use crate::processes::{PrivatePostgres, Server};
+use crate::processes::{PrivatePostgres, Server, count, polling};
 
 const MAIL_BODY: &str = "Thủ tục đăng ký hộ kinh doanh tại phường đòi nộp lại giấy tờ đã có trên cơ sở dữ liệu quốc gia.\n\nHọ và tên: Lê Thị Hoa\nĐịa chỉ: 3 Hùng Vương, phường Hải Châu, TP Đà Nẵng\n";
 
@@ -119,15 +119,6 @@ fn drive(base: String, clients: usize, stop: Arc<AtomicBool>) -> tokio::task::Jo
     })
 }
 
-async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
-    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .expect("a row")
-        .try_get_by_index::<i64>(0)
-        .expect("a count")
-}
-
 async fn wait_for(what: &str, limit: Duration, mut done: impl AsyncFnMut() -> bool) {
     let started = Instant::now();
     while !done().await {
@@ -202,23 +193,17 @@ async fn a_killed_server_loses_no_acknowledged_item_and_reads_the_mailbox_on() {
                 .as_bytes(),
             );
         }
-        let env = vec![
+        let mut env = vec![
             ("PAKN__DATABASE__URL", url.clone()),
             ("PAKN__DATABASE__DEMO_DATA", "always".to_string()),
             ("PAKN__RATE_LIMIT__ENABLED", "false".to_string()),
             // Notices stay queued, to be counted.
             ("PAKN__MAIL__OUTBOUND__TRANSPORT", "off".to_string()),
-            ("PAKN__MAIL__IMAP__ENABLED", "true".to_string()),
-            ("PAKN__MAIL__IMAP__HOST", "127.0.0.1".to_string()),
-            ("PAKN__MAIL__IMAP__PORT", imap.port.to_string()),
-            ("PAKN__MAIL__IMAP__SECURITY", "plain".to_string()),
-            ("PAKN__MAIL__IMAP__USERNAME", imap.user.to_string()),
-            ("PAKN__MAIL__IMAP__PASSWORD", imap.password.to_string()),
-            ("PAKN__MAIL__IMAP__POLL_INTERVAL_SECONDS", "5".to_string()),
             // The mailbox lease a killed process leaves runs out after
             // 4 × timeout + interval = 9 s.
             ("PAKN__MAIL__IMAP__TIMEOUT_SECONDS", "1".to_string()),
         ];
+        env.extend(polling(&imap));
         let mut first = Server::start(dir.path(), "first", &env);
         let db = Database::connect(&url).await.unwrap();
         let email_items = "SELECT count(*) FROM feedback_item WHERE channel = 'email'";

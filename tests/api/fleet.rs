@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::helpers::{fresh_database, postgres_admin_url, valid_submission};
 use crate::mail::citizen_mail;
 use crate::mail_servers::{Imap, SmtpSink};
-use crate::processes::Server;
+use crate::processes::{Server, count, polling};
 
 const WEB_ITEMS: usize = 180;
 const MAIL_ITEMS: usize = 24;
@@ -24,15 +24,6 @@ const OVERDUE_ITEMS: usize = 15;
 const CONTROL_OFFICE_MAIL: &str = "vanphong-fleet@example.vn";
 
 const MAIL_BODY: &str = "Thủ tục đăng ký hộ kinh doanh tại phường đòi nộp lại giấy tờ đã có trên cơ sở dữ liệu quốc gia.\n\nHọ và tên: Lê Thị Hoa\nĐịa chỉ: 3 Hùng Vương, phường Hải Châu, TP Đà Nẵng\n";
-
-async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
-    let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .expect("a row");
-    row.try_get_by_index::<i64>(0).expect("a count")
-}
 
 async fn strings(db: &DatabaseConnection, sql: &str) -> Vec<String> {
     db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
@@ -81,7 +72,7 @@ async fn three_instances_share_intake_mail_outbox_and_scheduler_exactly_once() {
     };
     let dir = tempfile::tempdir().unwrap();
     let url = fresh_database("postgres", &dir).await;
-    let env = vec![
+    let mut env = vec![
         ("PAKN__DATABASE__URL", url.clone()),
         ("PAKN__DATABASE__DEMO_DATA", "always".to_string()),
         ("PAKN__DATABASE__MAX_CONNECTIONS", "8".to_string()),
@@ -91,18 +82,12 @@ async fn three_instances_share_intake_mail_outbox_and_scheduler_exactly_once() {
         ("PAKN__MAIL__OUTBOUND__SMTP_PORT", sink.port.to_string()),
         ("PAKN__MAIL__OUTBOUND__SMTP_SECURITY", "plain".to_string()),
         ("PAKN__MAIL__OUTBOUND__INTERVAL_SECONDS", "1".to_string()),
-        ("PAKN__MAIL__IMAP__ENABLED", "true".to_string()),
-        ("PAKN__MAIL__IMAP__HOST", "127.0.0.1".to_string()),
-        ("PAKN__MAIL__IMAP__PORT", imap.port.to_string()),
-        ("PAKN__MAIL__IMAP__SECURITY", "plain".to_string()),
-        ("PAKN__MAIL__IMAP__USERNAME", imap.user.to_string()),
-        ("PAKN__MAIL__IMAP__PASSWORD", imap.password.to_string()),
-        ("PAKN__MAIL__IMAP__POLL_INTERVAL_SECONDS", "5".to_string()),
         (
             "PAKN__DEADLINES__SCHEDULER_INTERVAL_SECONDS",
             "5".to_string(),
         ),
     ];
+    env.extend(polling(&imap));
     for i in 0..MAIL_ITEMS / 2 {
         imap.deliver(
             citizen_mail(

@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+
+use crate::mail_servers::Imap;
+
 pub struct Server {
     child: Option<Child>,
     /// `http://127.0.0.1:PORT`
@@ -270,4 +274,27 @@ fn running_as_root() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Settings that make a server poll `imap` every 5 s (the shortest).
+pub fn polling(imap: &Imap) -> Vec<(&'static str, String)> {
+    vec![
+        ("PAKN__MAIL__IMAP__ENABLED", "true".to_string()),
+        ("PAKN__MAIL__IMAP__HOST", "127.0.0.1".to_string()),
+        ("PAKN__MAIL__IMAP__PORT", imap.port.to_string()),
+        ("PAKN__MAIL__IMAP__SECURITY", "plain".to_string()),
+        ("PAKN__MAIL__IMAP__USERNAME", imap.user.to_string()),
+        ("PAKN__MAIL__IMAP__PASSWORD", imap.password.to_string()),
+        ("PAKN__MAIL__IMAP__POLL_INTERVAL_SECONDS", "5".to_string()),
+    ]
+}
+
+/// The single number `sql` (a count) answers.
+pub async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
+    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .expect("a row")
+        .try_get_by_index::<i64>(0)
+        .expect("a count")
 }
