@@ -34,6 +34,17 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const PASSWORD: &str = "mật khẩu đo tải 2026";
 
+/// The item the seed copies and the intake steps submit.
+fn submission() -> serde_json::Value {
+    serde_json::json!({
+        "kind": "phan_anh",
+        "title": "Thủ tục cấp phép xây dựng chậm",
+        "content": "Hồ sơ xin cấp giấy phép xây dựng của tôi đã quá hạn 30 ngày mà chưa có kết quả, đề nghị xem xét.",
+        "field_code": "xay_dung",
+        "submitter": {"full_name": "Nguyễn Văn An", "address": {"detail": "12 Lê Lợi"}, "phone": "0912 345 678"}
+    })
+}
+
 fn rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
@@ -88,13 +99,7 @@ async fn seed(base: &str, url: &str, n: usize) -> Duration {
     let started = Instant::now();
     let reply = reqwest::Client::new()
         .post(format!("{base}/api/v1/feedback"))
-        .json(&serde_json::json!({
-            "kind": "phan_anh",
-            "title": "Thủ tục cấp phép xây dựng chậm",
-            "content": "Hồ sơ xin cấp giấy phép xây dựng của tôi đã quá hạn 30 ngày mà chưa có kết quả, đề nghị xem xét.",
-            "field_code": "xay_dung",
-            "submitter": {"full_name": "Nguyễn Văn An", "address": {"detail": "12 Lê Lợi"}, "phone": "0912 345 678"}
-        }))
+        .json(&submission())
         .send()
         .await
         .unwrap();
@@ -324,12 +329,7 @@ async fn main() {
         }
     }
     // Web intake into the full table (the built-in client: a POST body).
-    let body = serde_json::json!({
-        "kind": "phan_anh",
-        "title": "Thủ tục cấp phép xây dựng chậm",
-        "content": "Hồ sơ xin cấp giấy phép xây dựng của tôi đã quá hạn 30 ngày mà chưa có kết quả, đề nghị xem xét.",
-        "submitter": {"full_name": "Nguyễn Văn An", "address": {"detail": "12 Lê Lợi"}, "phone": "0912 345 678"}
-    });
+    let body = submission();
     for &clients in &levels {
         let deadline = Instant::now() + duration;
         let started = Instant::now();

@@ -775,6 +775,28 @@ mod tests {
     }
 
     #[test]
+    fn server_and_pool_settings_outside_their_bounds_are_refused() {
+        let ok = Settings::defaults().unwrap();
+        assert_eq!(ok.server.body_idle_timeout_seconds, 20);
+        for idle in [0, 601] {
+            let mut s = ok.clone();
+            s.server.body_idle_timeout_seconds = idle;
+            assert!(s.check().is_err(), "body_idle_timeout_seconds {idle}");
+        }
+        // Start-up holds one pooled connection for its lock.
+        for (max, min) in [(1, 1), (1001, 1), (4, 5)] {
+            let mut s = ok.clone();
+            s.database.max_connections = max;
+            s.database.min_connections = min;
+            assert!(s.check().is_err(), "max {max}, min {min}");
+        }
+        let mut smallest = ok.clone();
+        smallest.database.max_connections = 2;
+        smallest.server.body_idle_timeout_seconds = 1;
+        assert!(smallest.check().is_ok());
+    }
+
+    #[test]
     fn only_plain_origins_may_frame_the_embed() {
         for ok in [
             "https://danang.gov.vn",

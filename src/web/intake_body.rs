@@ -3,16 +3,15 @@
 //! [`SubmissionInput`]. Form encodings name nested fields with dots
 //! (`submitter.address.detail`) or brackets (`submitter[address][detail]`).
 
-use actix_multipart::Multipart;
-use actix_web::HttpRequest;
-use actix_web::http::header;
-use actix_web::web::{self, BytesMut};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use actix_multipart::Multipart;
+use actix_web::HttpRequest;
 use actix_web::error::PayloadError;
-use actix_web::web::Bytes;
+use actix_web::http::header;
+use actix_web::web::{self, Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use serde_json::{Map, Value};
 
@@ -72,11 +71,12 @@ pub async fn read_body(
     let stalled = Rc::new(Cell::new(false));
     let idle = Duration::from_secs(settings.server.body_idle_timeout_seconds);
     let mut payload = Box::pin(guarded(payload, idle, stalled.clone()));
-    let read_error = |malformed: ApiError| {
+    // Whatever a read failed with, a stalled body is a timeout.
+    let or_timeout = |e: ApiError| {
         if stalled.get() {
             ApiError::request_timeout()
         } else {
-            malformed
+            e
         }
     };
     match essence.as_str() {
@@ -88,7 +88,7 @@ pub async fn read_body(
             let mut body = BytesMut::new();
             while let Some(chunk) = payload.next().await {
                 let chunk = chunk.map_err(|_| {
-                    read_error(ApiError::malformed("Không đọc được dữ liệu gửi lên."))
+                    or_timeout(ApiError::malformed("Không đọc được dữ liệu gửi lên."))
                 })?;
                 if body.len() + chunk.len() > limit {
                     return Err(ApiError::payload_too_large());
@@ -109,13 +109,9 @@ pub async fn read_body(
             if declared.is_some_and(|n| n > settings.intake.max_request_bytes) {
                 return Err(ApiError::payload_too_large());
             }
-            read_multipart(req, payload, settings).await.map_err(|e| {
-                if stalled.get() {
-                    ApiError::request_timeout()
-                } else {
-                    e
-                }
-            })
+            read_multipart(req, payload, settings)
+                .await
+                .map_err(or_timeout)
         }
         _ => Err(ApiError::unsupported_media_type()),
     }

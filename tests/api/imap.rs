@@ -17,7 +17,8 @@ use crate::helpers::{TestApp, apps};
 use crate::mail::{citizen_mail, deliver, header};
 use crate::mail_servers::{Imap, SmtpSink};
 
-const BODY: &str = "Thủ tục đăng ký hộ kinh doanh tại phường đòi nộp lại giấy tờ đã có trên cơ sở dữ liệu quốc gia.\n\nHọ và tên: Lê Thị Hoa\nĐịa chỉ: 3 Hùng Vương, phường Hải Châu, TP Đà Nẵng\n";
+/// A complete citizen mail body (name and address given).
+pub const BODY: &str = "Thủ tục đăng ký hộ kinh doanh tại phường đòi nộp lại giấy tờ đã có trên cơ sở dữ liệu quốc gia.\n\nHọ và tên: Lê Thị Hoa\nĐịa chỉ: 3 Hùng Vương, phường Hải Châu, TP Đà Nẵng\n";
 
 fn imap_settings(app: &TestApp, imap: &Imap) -> Settings {
     let mut s = app.settings.clone();

@@ -123,6 +123,25 @@ impl Server {
         String::from_utf8_lossy(&std::fs::read(&self.log).unwrap_or_default()).into_owned()
     }
 
+    /// Fails if the log holds any detail of the test submitters (names,
+    /// phones, street addresses from `valid_submission` and the mail
+    /// corpus) or any of `addresses`.
+    pub fn assert_no_personal_data(&self, addresses: &[&str]) {
+        let log = self.log_text();
+        let details = [
+            "Nguyễn Văn An",
+            "Lê Thị Hoa",
+            "0912345678",
+            "0912 345 678",
+            "912345678",
+            "12 Lê Lợi",
+            "Hùng Vương",
+        ];
+        for personal in details.iter().chain(addresses) {
+            assert!(!log.contains(personal), "{} logged {personal}", self.name);
+        }
+    }
+
     /// Log lines at ERROR level.
     pub fn errors(&self) -> Vec<String> {
         self.log_text()
