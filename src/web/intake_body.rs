@@ -48,8 +48,73 @@ pub async fn read_body(
     payload: web::Payload,
     settings: &Settings,
 ) -> Result<(Value, Vec<IncomingAttachment>), ApiError> {
-    let content_type = req
-        .headers()
+    // A client that stops sending its body is dropped: slow bodies must
+    // not hold connections and memory (the headers have actix's own
+    // `client_request_timeout`).
+    let stalled = Rc::new(Cell::new(false));
+    let idle = Duration::from_secs(settings.server.body_idle_timeout_seconds);
+    let payload = guarded(payload, idle, stalled.clone());
+    parse_body(req.headers(), payload, BodyLimits::of(settings))
+        .await
+        // Whatever a read failed with, a stalled body is a timeout.
+        .map_err(|e| {
+            if stalled.get() {
+                ApiError::request_timeout()
+            } else {
+                e
+            }
+        })
+}
+
+/// The sizes a body is read under (`server.max_body_bytes` and the
+/// `intake` attachment limits).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    /// JSON and urlencoded bodies, and a multipart body's text fields.
+    pub max_body_bytes: usize,
+    /// A whole multipart body, files included.
+    pub max_request_bytes: usize,
+    pub max_attachments: usize,
+    pub max_attachment_bytes: usize,
+}
+
+impl BodyLimits {
+    pub fn of(settings: &Settings) -> Self {
+        Self {
+            max_body_bytes: settings.server.max_body_bytes,
+            max_request_bytes: settings.intake.max_request_bytes,
+            max_attachments: settings.intake.max_attachments,
+            max_attachment_bytes: settings.intake.max_attachment_bytes,
+        }
+    }
+}
+
+/// [`read_body`] without a request: the body given as chunks in memory,
+/// for the form parser's fuzz target (`tests/fuzz`).
+#[doc(hidden)]
+pub async fn parse_body_chunks(
+    content_type: &str,
+    content_length: Option<usize>,
+    chunks: Vec<Vec<u8>>,
+    limits: BodyLimits,
+) -> Result<(Value, Vec<IncomingAttachment>), ApiError> {
+    let mut headers = header::HeaderMap::new();
+    if let Ok(v) = header::HeaderValue::from_str(content_type) {
+        headers.insert(header::CONTENT_TYPE, v);
+    }
+    if let Some(n) = content_length {
+        headers.insert(header::CONTENT_LENGTH, header::HeaderValue::from(n));
+    }
+    let stream = futures_util::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from(c))));
+    parse_body(&headers, stream, limits).await
+}
+
+async fn parse_body(
+    headers: &header::HeaderMap,
+    payload: impl Stream<Item = Result<Bytes, PayloadError>> + 'static,
+    limits: BodyLimits,
+) -> Result<(Value, Vec<IncomingAttachment>), ApiError> {
+    let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
@@ -60,36 +125,21 @@ pub async fn read_body(
         .unwrap_or_default()
         .trim()
         .to_string();
-    let declared = req
-        .headers()
+    let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    // A client that stops sending its body is dropped: slow bodies must
-    // not hold connections and memory (the headers have actix's own
-    // `client_request_timeout`).
-    let stalled = Rc::new(Cell::new(false));
-    let idle = Duration::from_secs(settings.server.body_idle_timeout_seconds);
-    let mut payload = Box::pin(guarded(payload, idle, stalled.clone()));
-    // Whatever a read failed with, a stalled body is a timeout.
-    let or_timeout = |e: ApiError| {
-        if stalled.get() {
-            ApiError::request_timeout()
-        } else {
-            e
-        }
-    };
+    let mut payload = Box::pin(payload);
     match essence.as_str() {
         "application/json" | "application/x-www-form-urlencoded" => {
-            let limit = settings.server.max_body_bytes;
+            let limit = limits.max_body_bytes;
             if declared.is_some_and(|n| n > limit) {
                 return Err(ApiError::payload_too_large());
             }
             let mut body = BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| {
-                    or_timeout(ApiError::malformed("Không đọc được dữ liệu gửi lên."))
-                })?;
+                let chunk =
+                    chunk.map_err(|_| ApiError::malformed("Không đọc được dữ liệu gửi lên."))?;
                 if body.len() + chunk.len() > limit {
                     return Err(ApiError::payload_too_large());
                 }
@@ -106,12 +156,10 @@ pub async fn read_body(
             Ok((input, Vec::new()))
         }
         "multipart/form-data" => {
-            if declared.is_some_and(|n| n > settings.intake.max_request_bytes) {
+            if declared.is_some_and(|n| n > limits.max_request_bytes) {
                 return Err(ApiError::payload_too_large());
             }
-            read_multipart(req, payload, settings)
-                .await
-                .map_err(or_timeout)
+            read_multipart(headers, payload, limits).await
         }
         _ => Err(ApiError::unsupported_media_type()),
     }
@@ -146,11 +194,11 @@ fn guarded(
 }
 
 async fn read_multipart(
-    req: &HttpRequest,
+    headers: &header::HeaderMap,
     payload: impl Stream<Item = Result<Bytes, PayloadError>> + 'static,
-    settings: &Settings,
+    limits: BodyLimits,
 ) -> Result<(Value, Vec<IncomingAttachment>), ApiError> {
-    let mut multipart = Multipart::new(req.headers(), payload);
+    let mut multipart = Multipart::new(headers, payload);
     let mut pairs = Vec::new();
     let mut files = Vec::new();
     let mut total = 0usize;
@@ -170,7 +218,7 @@ async fn read_multipart(
                 "unknown_field",
             )]));
         }
-        if is_file && files.len() >= settings.intake.max_attachments {
+        if is_file && files.len() >= limits.max_attachments {
             return Err(ApiError::validation(vec![FieldError::new(
                 "attachments",
                 "too_many_attachments",
@@ -179,20 +227,20 @@ async fn read_multipart(
         // Keep one byte past the per-file limit so the check downstream
         // knows the file was too large; drop the rest as it streams by.
         let keep = if is_file {
-            settings.intake.max_attachment_bytes + 1
+            limits.max_attachment_bytes + 1
         } else {
-            settings.server.max_body_bytes
+            limits.max_body_bytes
         };
         let mut content = Vec::new();
         while let Some(chunk) = field.next().await {
             let chunk = chunk.map_err(|_| malformed())?;
             total += chunk.len();
-            if total > settings.intake.max_request_bytes {
+            if total > limits.max_request_bytes {
                 return Err(ApiError::payload_too_large());
             }
             if !is_file {
                 text_bytes += chunk.len();
-                if text_bytes > settings.server.max_body_bytes {
+                if text_bytes > limits.max_body_bytes {
                     return Err(ApiError::payload_too_large());
                 }
             }
