@@ -115,8 +115,20 @@ async fn seed(base: &str, url: &str, n: usize) -> Duration {
         .unwrap()
         .try_get_by_index(0)
         .unwrap();
-    let states = "ARRAY['received','classified','forwarded','in_handling','answer_under_review','answered','published','closed','not_accepted','awaiting_information']";
+    // What a province looks like after two years: the last 45 days' items
+    // in every state, older ones answered, published, closed or not
+    // accepted, but for 3 in 100 still open (the backlog). Written as the
+    // service writes them: an item's `due_at` is its open answer
+    // deadline's, so a closed or paused item has none.
+    let state = "CASE WHEN g % 730 < 45 THEN (ARRAY['received','classified','forwarded','in_handling',\
+                 'answer_under_review','answered','published','closed','not_accepted','awaiting_information'])[1 + g % 10] \
+                 WHEN g % 100 < 3 THEN (ARRAY['received','classified','forwarded','in_handling',\
+                 'answer_under_review','awaiting_information'])[1 + g % 6] \
+                 ELSE (ARRAY['answered','answered','answered','answered','published','closed','closed',\
+                 'closed','not_accepted','not_accepted'])[1 + (g / 730) % 10] END";
     let channels = "ARRAY['web_form','web_form','web_form','email','email','hotline','letter_post','letter_box']";
+    let received = "now() - (g % 730) * interval '1 day' - (g % 1440) * interval '1 minute'";
+    let answered = format!("LEAST(now(), {received} + (g % 30) * interval '1 day')");
     let item = copy_sql(
         &db,
         "feedback_item",
@@ -124,32 +136,36 @@ async fn seed(base: &str, url: &str, n: usize) -> Duration {
         &[
             ("id", "gen_random_uuid()".into()),
             ("tracking_code", "'PAKN.48.LOAD.' || lpad(g::text, 7, '0')".into()),
-            ("state", format!("({states})[1 + g % 10]")),
+            ("state", "st".into()),
             ("channel", format!("({channels})[1 + g % 8]")),
-            ("received_at", "now() - (g % 730) * interval '1 day' - (g % 1440) * interval '1 minute'".into()),
-            ("created_at", "now() - (g % 730) * interval '1 day' - (g % 1440) * interval '1 minute'".into()),
+            ("received_at", received.into()),
+            ("created_at", received.into()),
             ("updated_at", "now() - (g % 730) * interval '1 day'".into()),
-            ("due_at", "now() - (g % 730) * interval '1 day' + interval '28 days'".into()),
-            ("handling_agency_id", "CASE WHEN g % 10 >= 2 THEN (a.ids)[1 + g % array_length(a.ids, 1)] END".into()),
+            ("due_at", format!("CASE WHEN st IN ('received','classified','forwarded','in_handling','answer_under_review') THEN {received} + interval '28 days' END")),
+            ("handling_agency_id", "CASE WHEN st NOT IN ('received','classified','not_accepted') THEN (a.ids)[1 + g % array_length(a.ids, 1)] END".into()),
             ("field_id", "(f.ids)[1 + g % array_length(f.ids, 1)]".into()),
+            ("rejection_code", "CASE WHEN st = 'not_accepted' THEN (ARRAY['R01','R02','R03'])[1 + g % 3] END".into()),
             ("search_text", "t.search_text || ' hoso' || g".into()),
-            ("answer", "CASE WHEN g % 10 IN (5, 6, 7) THEN 'Cơ quan đã kiểm tra và giải quyết hồ sơ theo đúng quy định.' END".into()),
-            ("answered_at", "CASE WHEN g % 10 IN (5, 6, 7) THEN now() - (g % 730) * interval '1 day' + (g % 30) * interval '1 day' END".into()),
-            ("published_at", "CASE WHEN g % 10 = 6 THEN now() - (g % 730) * interval '1 day' + (g % 30) * interval '1 day' END".into()),
-            ("title_redacted", "CASE WHEN g % 10 = 6 THEN t.title END".into()),
-            ("question_redacted", "CASE WHEN g % 10 = 6 THEN t.content END".into()),
-            ("public_search_text", "CASE WHEN g % 10 = 6 THEN t.search_text END".into()),
+            ("answer", "CASE WHEN st IN ('answered','published','closed') THEN 'Cơ quan đã kiểm tra và giải quyết hồ sơ theo đúng quy định.' END".into()),
+            ("answered_at", format!("CASE WHEN st IN ('answered','published','closed') THEN {answered} END")),
+            ("published_at", format!("CASE WHEN st = 'published' THEN {answered} END")),
+            ("title_redacted", "CASE WHEN st = 'published' THEN t.title END".into()),
+            ("question_redacted", "CASE WHEN st = 'published' THEN t.content END".into()),
+            ("public_search_text", "CASE WHEN st = 'published' THEN t.search_text END".into()),
         ],
     )
     .await;
     db.execute_unprepared(&format!(
-        "{item} FROM feedback_item t, generate_series(1, {n}) g, \
+        "{item} FROM feedback_item t, (SELECT g, {state} AS st FROM generate_series(1, {n}) g) s, \
          (SELECT array_agg(id) AS ids FROM agency WHERE code LIKE '48.S%') a, \
          (SELECT array_agg(id) AS ids FROM field) f \
          WHERE t.id = '{template}'"
     ))
     .await
     .unwrap();
+    // Every item's three deadlines, due four weeks after receipt; met when
+    // the item was answered, ended with it when it was closed otherwise.
+    let due = "i.received_at + interval '28 days'";
     let deadline = copy_sql(
         &db,
         "feedback_deadline",
@@ -158,12 +174,12 @@ async fn seed(base: &str, url: &str, n: usize) -> Duration {
             ("id", "gen_random_uuid()".into()),
             ("feedback_item_id", "i.id".into()),
             ("starts_at", "i.received_at".into()),
-            ("due_at", "i.due_at".into()),
-            ("original_due_at", "i.due_at".into()),
-            ("remind_at", "i.due_at - interval '2 days'".into()),
-            ("next_overdue_notice_at", "i.due_at".into()),
+            ("due_at", due.into()),
+            ("original_due_at", due.into()),
+            ("remind_at", format!("{due} - interval '2 days'")),
+            ("next_overdue_notice_at", due.into()),
             ("state", "CASE WHEN i.answered_at IS NULL AND i.state NOT IN ('closed','not_accepted') THEN d.state ELSE 'met' END".into()),
-            ("met_at", "CASE WHEN i.answered_at IS NULL THEN NULL ELSE i.answered_at END".into()),
+            ("met_at", "i.answered_at".into()),
         ],
     )
     .await;

@@ -18,6 +18,7 @@ mod m20261122_000011_email_channel;
 mod m20261122_000012_public_qa;
 mod m20261122_000013_public_qa_search;
 mod m20261122_000014_statistics_indexes;
+mod m20261123_000015_figures_at_scale;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000012_public_qa::Migration),
             Box::new(m20261122_000013_public_qa_search::Migration),
             Box::new(m20261122_000014_statistics_indexes::Migration),
+            Box::new(m20261123_000015_figures_at_scale::Migration),
         ]
     }
 }

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::coordination::ACTIVE;
 use super::entities::{coordination, feedback_item};
+use super::statistics::count_rows;
 use super::{Store, StoreError};
 
 /// Who may see what: everything of the instance's province, or the items
@@ -169,7 +170,7 @@ impl Store {
             feedback_item::Entity::find()
                 .select_only()
                 .column(C::State)
-                .column_as(C::Id.count(), "n")
+                .column_as(count_rows(), "n")
                 .filter(condition)
                 .group_by(C::State)
                 .into_tuple::<(String, i64)>()

@@ -66,6 +66,13 @@ pub(super) fn answer_deadline() -> sea_orm::sea_query::SimpleExpr {
     .and(Expr::col((feedback_deadline::Entity, feedback_deadline::Column::Kind)).eq("answer"))
 }
 
+/// `COUNT(*)`, not `COUNT(id)`: PostgreSQL answers it from an index that
+/// holds the grouped columns (an index-only scan), where counting a
+/// column not in the index reads every row (issue #9's load profile).
+pub(super) fn count_rows() -> sea_orm::sea_query::SimpleExpr {
+    Expr::cust("COUNT(*)")
+}
+
 fn count(map: &mut BTreeMap<String, u64>, key: String, n: i64) {
     *map.entry(key).or_default() += u64::try_from(n).unwrap_or(0);
 }
@@ -88,7 +95,7 @@ impl Store {
             .column(C::Channel)
             .column(C::Kind)
             .column(C::ContentCategory)
-            .column_as(C::Id.count(), "n")
+            .column_as(count_rows(), "n")
             .filter(scoped(scope))
             .filter(C::ReceivedAt.gte(from))
             .filter(C::ReceivedAt.lt(to))
@@ -112,7 +119,7 @@ impl Store {
         let refused: Vec<(Option<String>, i64)> = feedback_item::Entity::find()
             .select_only()
             .column(C::RejectionCode)
-            .column_as(C::Id.count(), "n")
+            .column_as(count_rows(), "n")
             .filter(scoped(scope))
             .filter(C::State.eq("not_accepted"))
             .filter(C::ReceivedAt.gte(from))
@@ -185,7 +192,7 @@ impl Store {
         let ratings: Vec<(Option<i32>, i64)> = feedback_item::Entity::find()
             .select_only()
             .column(C::RatingScore)
-            .column_as(C::Id.count(), "n")
+            .column_as(count_rows(), "n")
             .filter(scoped(scope))
             .filter(C::RatedAt.gte(from))
             .filter(C::RatedAt.lt(to))
@@ -205,18 +212,16 @@ impl Store {
             .filter(C::State.is_in(OPEN_STATES))
             .count(db)
             .await?;
-        let mut past = feedback_item::Entity::find()
+        // An item's `due_at` is its open answer deadline's due date (kept
+        // so by every change to that deadline, cleared when it is met or
+        // cancelled: store/workflow.rs, store/deadlines.rs), so no join:
+        // the (state, due_at) index answers it.
+        s.open_past_deadline = feedback_item::Entity::find()
             .filter(scoped(scope))
             .filter(C::State.is_in(OPEN_STATES))
-            .filter(
-                Expr::col((feedback_deadline::Entity, feedback_deadline::Column::DueAt)).lt(now),
-            );
-        QueryTrait::query(&mut past).join(
-            JoinType::InnerJoin,
-            feedback_deadline::Entity,
-            answer_deadline(),
-        );
-        s.open_past_deadline = past.count(db).await?;
+            .filter(C::DueAt.lt(now))
+            .count(db)
+            .await?;
         s.open_within_deadline = open_total.saturating_sub(s.open_past_deadline);
         let entered: Vec<(DateTime<Utc>, DateTime<Utc>)> = feedback_item::Entity::find()
             .select_only()
