@@ -120,12 +120,15 @@ async fn seed(base: &str, url: &str, n: usize) -> Duration {
     // accepted, but for 3 in 100 still open (the backlog). Written as the
     // service writes them: an item's `due_at` is its open answer
     // deadline's, so a closed or paused item has none.
-    let state = "CASE WHEN g % 730 < 45 THEN (ARRAY['received','classified','forwarded','in_handling',\
-                 'answer_under_review','answered','published','closed','not_accepted','awaiting_information'])[1 + g % 10] \
-                 WHEN g % 100 < 3 THEN (ARRAY['received','classified','forwarded','in_handling',\
-                 'answer_under_review','awaiting_information'])[1 + g % 6] \
+    // Open and not paused: the states whose items have a `due_at`.
+    let running = "'received','classified','forwarded','in_handling','answer_under_review'";
+    let state = format!(
+        "CASE WHEN g % 730 < 45 THEN (ARRAY[{running},\
+                 'answered','published','closed','not_accepted','awaiting_information'])[1 + g % 10] \
+                 WHEN g % 100 < 3 THEN (ARRAY[{running},'awaiting_information'])[1 + g % 6] \
                  ELSE (ARRAY['answered','answered','answered','answered','published','closed','closed',\
-                 'closed','not_accepted','not_accepted'])[1 + (g / 730) % 10] END";
+                 'closed','not_accepted','not_accepted'])[1 + (g / 730) % 10] END"
+    );
     let channels = "ARRAY['web_form','web_form','web_form','email','email','hotline','letter_post','letter_box']";
     let received = "now() - (g % 730) * interval '1 day' - (g % 1440) * interval '1 minute'";
     let answered = format!("LEAST(now(), {received} + (g % 30) * interval '1 day')");
@@ -141,7 +144,7 @@ async fn seed(base: &str, url: &str, n: usize) -> Duration {
             ("received_at", received.into()),
             ("created_at", received.into()),
             ("updated_at", "now() - (g % 730) * interval '1 day'".into()),
-            ("due_at", format!("CASE WHEN st IN ('received','classified','forwarded','in_handling','answer_under_review') THEN {received} + interval '28 days' END")),
+            ("due_at", format!("CASE WHEN st IN ({running}) THEN {received} + interval '28 days' END")),
             ("handling_agency_id", "CASE WHEN st NOT IN ('received','classified','not_accepted') THEN (a.ids)[1 + g % array_length(a.ids, 1)] END".into()),
             ("field_id", "(f.ids)[1 + g % array_length(f.ids, 1)]".into()),
             ("rejection_code", "CASE WHEN st = 'not_accepted' THEN (ARRAY['R01','R02','R03'])[1 + g % 3] END".into()),

@@ -39,13 +39,21 @@ const INDEXES: [(&str, &str); 3] = [
     ),
 ];
 
-const POSTGRES_SEARCH: &str = "DO $$ BEGIN \
+/// Only a missing or forbidden extension is tolerated; a failure to build
+/// the index itself fails the migration.
+const POSTGRES_SEARCH: [&str; 2] = [
+    "DO $$ BEGIN \
          CREATE EXTENSION IF NOT EXISTS pg_trgm; \
-         CREATE INDEX idx_feedback_item_search_trgm ON feedback_item \
-             USING gin (search_text gin_trgm_ops); \
      EXCEPTION WHEN OTHERS THEN \
          RAISE NOTICE 'pg_trgm is not available (%); queue search reads every item', SQLERRM; \
-     END $$";
+     END $$",
+    "DO $$ BEGIN \
+         IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN \
+             CREATE INDEX idx_feedback_item_search_trgm ON feedback_item \
+                 USING gin (search_text gin_trgm_ops); \
+         END IF; \
+     END $$",
+];
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -55,7 +63,9 @@ impl MigrationTrait for Migration {
             db.execute_unprepared(sql).await?;
         }
         if manager.get_database_backend() == DbBackend::Postgres {
-            db.execute_unprepared(POSTGRES_SEARCH).await?;
+            for sql in POSTGRES_SEARCH {
+                db.execute_unprepared(sql).await?;
+            }
         }
         Ok(())
     }

@@ -8,7 +8,6 @@ use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
 use pakn::config::Settings;
-use pakn::domain::feedback::IntakeRules;
 use pakn::services::intake::check_files;
 use pakn::web::intake_body::{BodyLimits, parse_body_chunks, submission_from_value};
 
@@ -51,13 +50,6 @@ fuzz_target!(|data: &[u8]| {
     );
     let _ = check_files(&files, &SETTINGS, 0, "submitter");
     if let Ok(input) = submission_from_value(value) {
-        let rules = IntakeRules {
-            title_max_chars: 200,
-            content_min_chars: 20,
-            content_max_chars: 20000,
-            name_max_chars: 150,
-            address_max_chars: 300,
-        };
-        let _ = input.normalized().parse(&rules);
+        let _ = input.normalized().parse(&SETTINGS.intake_rules());
     }
 });
