@@ -87,7 +87,7 @@ enum Command {
         unsent: bool,
         /// Only those with this delivery status: queued, sent, failed or
         /// skipped (e.g. `--status failed` after a relay outage).
-        #[arg(long, value_parser = ["queued", "sent", "failed", "skipped"])]
+        #[arg(long, value_parser = ["queued", "sent", "bounced", "failed", "skipped"])]
         status: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: u64,

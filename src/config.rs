@@ -51,7 +51,27 @@ pub struct Settings {
     pub workflow: WorkflowSettings,
     pub mail: MailSettings,
     pub public_pages: PublicPagesSettings,
+    pub publication: PublicationSettings,
     pub reporting: ReportingSettings,
+}
+
+/// What publishing an answered item rests on (DOMAIN §8 rule 5 marks the
+/// legal basis unconfirmed, so it is a setting, never a silent default).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicationSettings {
+    pub basis: PublicationBasis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PublicationBasis {
+    /// Only items whose submitter agreed are ever published (the form
+    /// asks; e-mail and staff-entered items never infer consent).
+    Consent,
+    /// The office publishes redacted questions and answers as a duty; the
+    /// form tells the submitter so instead of asking.
+    Duty,
 }
 
 /// Statistics and reports (issue #8).
@@ -83,6 +103,9 @@ pub struct MailSettings {
     pub from_name: String,
     pub reply_secret: SecretString,
     pub acknowledgement_window_minutes: u32,
+    /// How long a hard delivery failure (a 5.x.x report about a message we
+    /// sent) stops notices to that address; staff can clear it sooner.
+    pub bounce_block_days: u32,
     pub outbound: OutboundMailSettings,
     pub imap: ImapSettings,
 }
@@ -426,6 +449,12 @@ impl Settings {
         let secret = mail.reply_secret.expose_secret();
         if !secret.is_empty() && secret.len() < 16 {
             return Err("mail.reply_secret must be empty (generated) or at least 16 bytes".into());
+        }
+        if !(1..=3650).contains(&mail.bounce_block_days) {
+            return Err(format!(
+                "mail.bounce_block_days must be 1–3650, got {}",
+                mail.bounce_block_days
+            ));
         }
         let out = &mail.outbound;
         if !(1..=50).contains(&out.max_attempts)

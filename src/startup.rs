@@ -72,6 +72,7 @@ impl Application {
                 .app_data(state.clone())
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
+                .wrap(from_fn(crate::web::middleware::refuse_cross_site))
                 .wrap(from_fn(request_context))
         })
         .listen(listener)?
@@ -205,6 +206,7 @@ pub async fn scheduler_pass(
         reasons,
     };
     report.clarifications_expired = workflow.expire_clarifications(now).await?;
+    store.forget_expired_form_stamps(now).await?;
     Ok(report)
 }
 

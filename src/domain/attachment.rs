@@ -100,7 +100,30 @@ pub fn safe_file_name(raw: Option<&str>, kind: AttachmentKind) -> String {
     if cleaned.is_empty() {
         format!("tep-dinh-kem.{}", kind.as_str())
     } else {
-        cleaned
+        with_extension_of(&cleaned, kind)
+    }
+}
+
+/// `name` ending in `kind`'s extension: a name that says otherwise
+/// (`scan.html` on PNG bytes) would make a browser or a desktop open the
+/// file as what it is not. A name's own extension is kept when it is one
+/// of the kind's (`.jpeg` for JPEG); a trailing part that is no extension
+/// (`Công văn số 12.2024`) stays in the name.
+pub fn with_extension_of(name: &str, kind: AttachmentKind) -> String {
+    let (stem, extension) = match name.rsplit_once('.') {
+        Some((stem, ext))
+            if !stem.is_empty()
+                && (1..=5).contains(&ext.len())
+                && ext.chars().all(|c| c.is_ascii_alphanumeric())
+                && ext.chars().any(|c| c.is_ascii_alphabetic()) =>
+        {
+            (stem, Some(ext))
+        }
+        _ => (name, None),
+    };
+    match extension {
+        Some(ext) if AttachmentKind::parse(ext) == Some(kind) => name.to_string(),
+        _ => format!("{stem}.{}", kind.as_str()),
     }
 }
 
@@ -137,7 +160,7 @@ mod tests {
         );
         assert_eq!(
             safe_file_name(Some("../../etc/passwd"), AttachmentKind::Pdf),
-            "passwd"
+            "passwd.pdf"
         );
         assert_eq!(
             safe_file_name(Some("..."), AttachmentKind::Png),
@@ -149,7 +172,31 @@ mod tests {
         );
         assert_eq!(
             safe_file_name(Some("a\u{202E}gpj.exe"), AttachmentKind::Jpg),
-            "agpj.exe"
+            "agpj.jpg"
         );
+    }
+
+    #[test]
+    fn a_name_carries_the_extension_of_what_the_file_is() {
+        let cases = [
+            ("scan.html", AttachmentKind::Png, "scan.png"),
+            (
+                "ảnh hiện trường.JPEG",
+                AttachmentKind::Jpg,
+                "ảnh hiện trường.JPEG",
+            ),
+            ("don.pdf", AttachmentKind::Pdf, "don.pdf"),
+            ("bao-cao.xls", AttachmentKind::Xlsx, "bao-cao.xlsx"),
+            (
+                "Công văn số 12.2024",
+                AttachmentKind::Pdf,
+                "Công văn số 12.2024.pdf",
+            ),
+            ("khong-duoi", AttachmentKind::Docx, "khong-duoi.docx"),
+            ("a.tar.gz", AttachmentKind::Pdf, "a.tar.pdf"),
+        ];
+        for (name, kind, expected) in cases {
+            assert_eq!(safe_file_name(Some(name), kind), expected, "{name}");
+        }
     }
 }

@@ -346,6 +346,15 @@ pub fn message_vi(code: &str) -> &'static str {
         "not_publishable" => {
             "Phản ánh, kiến nghị này không được công khai (khiếu nại, tố cáo hoặc nội dung vi phạm)."
         }
+        "personal_data_found" => {
+            "Văn bản công khai vẫn còn thông tin cá nhân (họ tên, số điện thoại, thư điện tử, địa chỉ, số giấy tờ). Vui lòng xoá, hoặc xác nhận kèm lý do nếu đó không phải thông tin cá nhân."
+        }
+        "consent_missing" => {
+            "Người gửi không đồng ý công khai nên phản ánh, kiến nghị này không được đăng lên trang Hỏi – đáp."
+        }
+        "clarification_not_over" => {
+            "Chỉ được từ chối với lý do R07 khi đang chờ bổ sung và đã hết thời hạn bổ sung thông tin."
+        }
         "already_requested" => "Cơ quan này đã được đề nghị phối hợp.",
         "not_requested" => "Cơ quan này không có đề nghị phối hợp đang chờ ý kiến.",
         "dissolved_agency" => {

@@ -2,7 +2,9 @@
 //! rendered, signed so a script cannot make one up. A person needs some
 //! seconds to fill in a feedback form; a bot posts at once, or replays one
 //! stamp for ever. Neither check ever loses what a person typed: the form
-//! comes back filled in, with a fresh stamp and an explanation.
+//! comes back filled in, with a fresh stamp and an explanation. Each
+//! stamp carries a nonce the service remembers once used (with the
+//! form's idempotency key), so a stamp cannot be replayed for new items.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -44,7 +46,7 @@ impl FormStamps {
         }
     }
 
-    fn signature(&self, issued_at: i64) -> String {
+    fn signature(&self, issued_at: i64, nonce: &str) -> String {
         let mut mac = match Hmac::<Sha256>::new_from_slice(&self.key) {
             Ok(mac) => mac,
             // HMAC takes a key of any length; this cannot happen.
@@ -52,22 +54,51 @@ impl FormStamps {
         };
         mac.update(b"pakn-form-stamp:");
         mac.update(issued_at.to_string().as_bytes());
+        mac.update(b":");
+        mac.update(nonce.as_bytes());
         mac.finalize().into_bytes()[..16]
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()
     }
 
-    /// The stamp for a form rendered at `now` (seconds since the epoch).
-    pub fn issue(&self, now: i64) -> String {
-        format!("{now}.{}", self.signature(now))
+    /// The stamp for a form rendered at `now` (seconds since the epoch),
+    /// with `nonce` (random, 16 hexadecimal digits) to make it single-use.
+    pub fn issue(&self, now: i64, nonce: &str) -> String {
+        format!("{now}.{nonce}.{}", self.signature(now, nonce))
     }
 
-    /// Whether `stamp` is ours and its age fits a person filling the form.
-    pub fn check(&self, stamp: &str, now: i64) -> Result<(), StampProblem> {
-        let (issued, signature) = stamp.split_once('.').ok_or(StampProblem::Invalid)?;
+    /// A fresh random nonce for [`Self::issue`].
+    pub fn new_nonce() -> String {
+        let mut bytes = [0u8; 8];
+        if getrandom::fill(&mut bytes).is_err() {
+            // Uniqueness is what matters; a v4 UUID's bits will do.
+            bytes.copy_from_slice(&uuid::Uuid::new_v4().as_bytes()[..8]);
+        }
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Until when a stamp issued at `issued_at` can pass (its nonce need
+    /// not be remembered longer).
+    pub fn expires_at(&self, issued_at: i64) -> i64 {
+        issued_at.saturating_add(self.max_age_seconds)
+    }
+
+    /// Whether `stamp` is ours and its age fits a person filling the form;
+    /// its issue time and nonce when it is (the caller makes sure a nonce
+    /// is used once).
+    pub fn check(&self, stamp: &str, now: i64) -> Result<(i64, String), StampProblem> {
+        let mut parts = stamp.splitn(3, '.');
+        let (Some(issued), Some(nonce), Some(signature)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(StampProblem::Invalid);
+        };
         let issued: i64 = issued.parse().map_err(|_| StampProblem::Invalid)?;
-        let expected = self.signature(issued);
+        if nonce.len() != 16 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(StampProblem::Invalid);
+        }
+        let expected = self.signature(issued, nonce);
         // Compared without an early exit, like any MAC.
         if expected.is_empty()
             || expected.len() != signature.len()
@@ -88,7 +119,7 @@ impl FormStamps {
         if age > self.max_age_seconds {
             return Err(StampProblem::Expired);
         }
-        Ok(())
+        Ok((issued, nonce.to_string()))
     }
 }
 
@@ -100,12 +131,15 @@ mod tests {
         FormStamps::new(b"0123456789abcdef0123456789abcdef", 4, 24)
     }
 
+    const NONCE: &str = "0123456789abcdef";
+
     #[test]
     fn a_stamp_is_accepted_between_the_fill_time_and_the_age_limit() {
         let s = stamps();
-        let stamp = s.issue(1_000_000);
-        assert_eq!(s.check(&stamp, 1_000_004), Ok(()));
-        assert_eq!(s.check(&stamp, 1_000_000 + 24 * 3600), Ok(()));
+        let stamp = s.issue(1_000_000, NONCE);
+        let ok = Ok((1_000_000, NONCE.to_string()));
+        assert_eq!(s.check(&stamp, 1_000_004), ok);
+        assert_eq!(s.check(&stamp, 1_000_000 + 24 * 3600), ok);
         assert_eq!(s.check(&stamp, 1_000_003), Err(StampProblem::TooFast));
         assert_eq!(s.check(&stamp, 999_000), Err(StampProblem::TooFast));
         assert_eq!(
@@ -117,13 +151,25 @@ mod tests {
     #[test]
     fn forged_or_altered_stamps_are_invalid() {
         let s = stamps();
-        let stamp = s.issue(1_000_000);
-        let (_, sig) = stamp.split_once('.').unwrap();
+        let stamp = s.issue(1_000_000, NONCE);
+        let sig = stamp.rsplit('.').next().unwrap();
         // An earlier time with the same signature: the age check would pass.
         assert_eq!(
-            s.check(&format!("900000.{sig}"), 1_000_010),
+            s.check(&format!("900000.{NONCE}.{sig}"), 1_000_010),
             Err(StampProblem::Invalid)
         );
+        // Another nonce with the same signature: a replay made new.
+        assert_eq!(
+            s.check(&format!("1000000.fedcba9876543210.{sig}"), 1_000_010),
+            Err(StampProblem::Invalid)
+        );
+        // The form of stamps before nonces.
+        assert_eq!(
+            s.check(&format!("1000000.{sig}"), 1_000_010),
+            Err(StampProblem::Invalid)
+        );
+        assert_ne!(FormStamps::new_nonce(), FormStamps::new_nonce());
+        assert_eq!(FormStamps::new_nonce().len(), 16);
         let other = FormStamps::new(b"another key, another service....", 4, 24);
         assert_eq!(other.check(&stamp, 1_000_010), Err(StampProblem::Invalid));
         for bad in ["", ".", "abc", "1000000", "1000000.", "x.y", "1000000.zz"] {

@@ -82,7 +82,9 @@ pub struct InboundMessage {
     pub message_id: Option<String>,
     pub in_reply_to: Vec<String>,
     pub references: Vec<String>,
+    /// Who wrote: the only address that identifies a person.
     pub from: Option<Mailbox>,
+    /// Where the sender wants answers; never taken as their identity.
     pub reply_to: Option<Mailbox>,
     /// Every `To`/`Cc`/`Delivered-To` address (a per-item reply address
     /// may be any of them).
@@ -96,13 +98,6 @@ pub struct InboundMessage {
     /// SHA-256 of the raw bytes (evidence; deduplication with the
     /// Message-ID).
     pub sha256: String,
-}
-
-impl InboundMessage {
-    /// Where answers go: `Reply-To`, else `From`.
-    pub fn answer_to(&self) -> Option<&Mailbox> {
-        self.reply_to.as_ref().or(self.from.as_ref())
-    }
 }
 
 /// Why a message cannot be read; it is quarantined for staff.
@@ -165,7 +160,7 @@ pub fn parse(raw: &[u8]) -> Result<InboundMessage, Unreadable> {
             .collect()
     };
     Ok(InboundMessage {
-        message_id: message.message_id().map(message_id),
+        message_id: message.message_id().and_then(message_id),
         in_reply_to: ids(message.in_reply_to()),
         references: ids(message.references()),
         from,
@@ -193,8 +188,45 @@ fn mailbox(addr: &mail_parser::Addr<'_>) -> Option<Mailbox> {
     })
 }
 
-fn message_id(raw: &str) -> String {
-    raw.trim().trim_matches(['<', '>']).to_string()
+/// The longest Message-ID taken from a stranger's mail: with its angle
+/// brackets it fits four times on one 998-character header line.
+pub const MAX_MESSAGE_ID_CHARS: usize = 240;
+
+/// A Message-ID as RFC 5322 §3.6.4 writes it (`id-left "@" id-right`,
+/// dot-atoms or a domain literal), of a sane length; anything else from
+/// inbound mail is dropped before it can reach a header we send.
+pub fn is_valid_message_id(id: &str) -> bool {
+    fn atext(c: char) -> bool {
+        c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c)
+    }
+    if id.len() < 3 || id.len() > MAX_MESSAGE_ID_CHARS {
+        return false;
+    }
+    let Some((left, right)) = id.rsplit_once('@') else {
+        return false;
+    };
+    let dot_atom = |s: &str| {
+        !s.is_empty()
+            && s.chars().all(atext)
+            && !s.starts_with('.')
+            && !s.ends_with('.')
+            && !s.contains("..")
+    };
+    let literal = |s: &str| {
+        s.len() > 2
+            && s.starts_with('[')
+            && s.ends_with(']')
+            && s[1..s.len() - 1]
+                .chars()
+                .all(|c| c.is_ascii_graphic() && !matches!(c, '[' | ']' | '\\'))
+    };
+    dot_atom(left) && (dot_atom(right) || literal(right))
+}
+
+/// A Message-ID without its angle brackets, if it is a valid one.
+fn message_id(raw: &str) -> Option<String> {
+    let id = raw.trim().trim_matches(['<', '>']);
+    is_valid_message_id(id).then(|| id.to_string())
 }
 
 fn ids(value: &mail_parser::HeaderValue<'_>) -> Vec<String> {
@@ -204,7 +236,13 @@ fn ids(value: &mail_parser::HeaderValue<'_>) -> Vec<String> {
         _ => Vec::new(),
     }
     .into_iter()
-    .filter(|id| !id.is_empty())
+    .flatten()
+    // A stranger's References can be any length: the newest ones matter.
+    .rev()
+    .take(20)
+    .collect::<Vec<_>>()
+    .into_iter()
+    .rev()
     .collect()
 }
 
@@ -515,10 +553,10 @@ fn bounce(message: &Message<'_>) -> Option<Bounce> {
         }
         if is_original && out.original_message_id.is_none() {
             out.original_message_id = match part.message() {
-                Some(inner) => inner.message_id().map(message_id),
+                Some(inner) => inner.message_id().and_then(message_id),
                 None => QUOTED_ID
                     .captures(&String::from_utf8_lossy(part.contents()))
-                    .map(|c| c[1].to_string()),
+                    .and_then(|c| message_id(&c[1])),
             };
         }
     }
@@ -660,6 +698,40 @@ mod tests {
             ["gopy+pakn.48.20261122.0001-abcd2345@danang.gov.vn"]
         );
         assert!(m.subject.contains("PAKN.48.20261122.0001"));
+    }
+
+    #[test]
+    fn only_well_formed_message_ids_are_kept() {
+        for good in [
+            "utf8-plain-1@example.vn",
+            "pakn.0193a1b2@danang.gov.vn",
+            "a.b+c@[192.0.2.1]",
+        ] {
+            assert!(is_valid_message_id(good), "{good}");
+        }
+        let long = format!("{}@example.vn", "a".repeat(300));
+        for bad in [
+            "",
+            "no-at-sign",
+            "@example.vn",
+            "a@",
+            "a b@example.vn",
+            "a@exa mple.vn",
+            "x\"y@example.vn",
+            "trước@example.vn",
+            "a@@b",
+            ".a@b",
+            long.as_str(),
+        ] {
+            assert!(!is_valid_message_id(bad), "{bad}");
+        }
+        let raw = format!(
+            "From: a@example.vn\r\nTo: b@example.vn\r\nSubject: x\r\nMessage-ID: <{long}>\r\nIn-Reply-To: <ok-1@example.vn>\r\nReferences: <ok-0@example.vn> <bad id@x> <{long}> <ok-1@example.vn>\r\n\r\nbody"
+        );
+        let m = parse(raw.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(m.message_id, None);
+        assert_eq!(m.in_reply_to, ["ok-1@example.vn"]);
+        assert_eq!(m.references, ["ok-0@example.vn", "ok-1@example.vn"]);
     }
 
     #[test]

@@ -95,17 +95,17 @@ fn at_most(s: &str, max: u64) -> (String, bool) {
     }
 }
 
-/// Reads a new item from `msg`; `sender` is the address replies go to
-/// (`Reply-To`, else `From`), already known not to be automatic.
+/// Reads a new item from `msg`. The submitter is the `From` address,
+/// already known not to be automatic: a `Reply-To` names nobody (anyone
+/// can write someone else's address there and have us mail them).
 pub fn from_mail(msg: &InboundMessage, rules: &IntakeRules) -> MailSubmission {
     let text = clean_multiline(&msg.text);
     let mut missing = Vec::new();
-    let sender = msg.answer_to();
+    let sender = msg.from.as_ref();
     let name = first_capture(&NAME_LINE, &text)
         .or_else(|| {
             msg.from
                 .as_ref()
-                .or(msg.reply_to.as_ref())
                 .map(|m| clean_line(&m.name))
                 // "phananh@…" as a display name is not a name.
                 .filter(|n| !n.is_empty() && !n.contains('@'))

@@ -162,6 +162,14 @@ pub fn render(kind: &str, payload: &Value) -> Option<Rendered> {
                 payload.get("score").and_then(Value::as_i64).unwrap_or(0)
             ),
         ),
+        // The clarification period ran out on a request that never
+        // reached the citizen: nothing expires by itself, staff decide.
+        "control_office_clarification_undelivered" => (
+            format!("Đề nghị bổ sung chưa đến được người gửi: {code}"),
+            format!(
+                "Đã hết thời hạn bổ sung thông tin cho phản ánh, kiến nghị mã số {code}, nhưng đề nghị bổ sung chưa đến được người gửi (không có địa chỉ thư điện tử, thư bị trả lại hoặc chưa gửi được). Phản ánh, kiến nghị không tự động bị từ chối; đề nghị liên hệ người gửi hoặc quyết định từ chối theo lý do R07."
+            ),
+        ),
         "deadline_near_due" => (
             format!("Sắp đến hạn: {} – {code}", field(payload, "deadline_label")),
             format!(
@@ -199,7 +207,7 @@ fn note_line(payload: &Value) -> String {
 }
 
 /// Every kind the service queues (checked by a test against `render`).
-pub const KINDS: [&str; 23] = [
+pub const KINDS: [&str; 24] = [
     "citizen_acknowledgement",
     "citizen_email_acknowledgement",
     "citizen_request_info",
@@ -218,6 +226,7 @@ pub const KINDS: [&str; 23] = [
     "control_office_supplemented",
     "control_office_low_rating",
     "control_office_mail_reply",
+    "control_office_clarification_undelivered",
     "deadline_near_due",
     "deadline_overdue",
     "deadline_overdue_escalation",

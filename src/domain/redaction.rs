@@ -62,6 +62,8 @@ static PATTERNS: LazyLock<Vec<(SpanKind, Regex)>> = LazyLock::new(|| {
         // one number; phone numbers are matched first by their prefixes.
         p(SpanKind::Phone, r"(?:\+84|\b0)(?:[\s.\-]?\d){8,10}\b"),
         p(SpanKind::IdNumber, r"\b\d{12}\b|\b\d{9}\b"),
+        // Passports: one letter and seven digits (C1234567, N7654321).
+        p(SpanKind::IdNumber, r"\b[A-Z]\d{7}\b"),
         // A title followed by a capitalised Vietnamese name.
         p(
             SpanKind::Name,
@@ -71,6 +73,14 @@ static PATTERNS: LazyLock<Vec<(SpanKind, Regex)>> = LazyLock::new(|| {
         p(
             SpanKind::Address,
             r"(?i:số nhà|số)?\s*\d+[\w/]*\s+(?i:đường|phố|kiệt|hẻm|ngõ|ngách|tổ)\s+(?:\p{Lu}\p{Ll}*\s*){1,4}",
+        ),
+        // A house number before a street's name without the street word,
+        // as titles write it: nhà 12 Lê Lợi, 45/3 Hùng Vương, K12/7 Trần
+        // Phú. Two capitalised words at least, so "Điều 7 Nghị định"
+        // and "20 Ngày" stay.
+        p(
+            SpanKind::Address,
+            r"\b[A-Z]?\d+[A-Za-z]?(?:/\d+[A-Za-z]?)*\s+\p{Lu}\p{Ll}*(?:\s+\p{Lu}\p{Ll}*){1,3}",
         ),
     ]
     .into_iter()
@@ -156,6 +166,18 @@ pub fn find_spans(text: &str, known: &KnownPersonalData<'_>) -> Vec<Span> {
         .collect()
 }
 
+/// The kinds of personal data the detector still finds in `text`, each
+/// once: what publishing refuses unless a person confirms it is not.
+pub fn remaining(text: &str, known: &KnownPersonalData<'_>) -> Vec<SpanKind> {
+    let mut kinds = Vec::new();
+    for span in find_spans(text, known) {
+        if !kinds.contains(&span.kind) {
+            kinds.push(span.kind);
+        }
+    }
+    kinds
+}
+
 /// `text` with each span replaced by its placeholder.
 pub fn apply(text: &str, spans: &[Span]) -> String {
     let chars: Vec<char> = text.chars().collect();
@@ -232,6 +254,35 @@ mod tests {
         assert_eq!(name, "Lê Thị Hoa");
         assert!(spans.iter().any(|s| s.kind == SpanKind::Address));
         assert!(spans.iter().any(|s| s.kind == SpanKind::Phone));
+    }
+
+    #[test]
+    fn house_numbers_in_titles_and_passports_are_found() {
+        let none = KnownPersonalData::default();
+        assert_eq!(
+            redact("Ngập nước trước nhà 12 Lê Lợi", &none),
+            "Ngập nước trước nhà [địa chỉ]"
+        );
+        assert_eq!(
+            redact("Cống hỏng ở 45/3 Hùng Vương kéo dài", &none),
+            "Cống hỏng ở [địa chỉ] kéo dài"
+        );
+        assert_eq!(
+            redact("Hộ chiếu số C1234567 bị giữ", &none),
+            "Hộ chiếu số [số giấy tờ] bị giữ"
+        );
+        // A law's article and a count of days are not addresses.
+        for plain in [
+            "Theo Điều 7 Nghị định 20/2008/NĐ-CP",
+            "Thủ Tục Quá Hạn 20 Ngày",
+            "Phí tăng 50% so với năm 2025",
+        ] {
+            assert_eq!(find_spans(plain, &none), vec![], "{plain}");
+        }
+        assert_eq!(
+            remaining("Gọi 0905123456, nhà 7 Trần Phú", &none),
+            vec![SpanKind::Phone, SpanKind::Address]
+        );
     }
 
     #[test]

@@ -49,12 +49,16 @@ impl ReplyAddressing {
     }
 
     fn signature(&self, code: &TrackingCode) -> String {
+        self.sign(code.to_string().as_bytes())
+    }
+
+    fn sign(&self, what: &[u8]) -> String {
         let mut mac = match Hmac::<Sha256>::new_from_slice(&self.secret) {
             Ok(mac) => mac,
             // HMAC takes a key of any length; this cannot happen.
             Err(_) => return String::new(),
         };
-        mac.update(code.to_string().as_bytes());
+        mac.update(what);
         let digest = mac.finalize().into_bytes();
         let mut bits: u64 = 0;
         for b in digest.iter().take(5) {
@@ -75,6 +79,47 @@ impl ReplyAddressing {
             self.signature(code),
             self.domain
         )
+    }
+
+    /// The return path (envelope sender) of the notice `notice`: a
+    /// delivery report comes back to it, naming the notice, so a report
+    /// about a message we sent can be told from a forged one (VERP).
+    /// `None` when the published address's local part leaves no room
+    /// (RFC 5321 §4.5.3.1.1: 64 characters); reports are then matched by
+    /// the Message-ID they quote.
+    pub fn bounce_address_for(&self, notice: uuid::Uuid) -> Option<String> {
+        let id = base32(notice.as_u128());
+        let local = format!(
+            "{}+b-{id}-{}",
+            self.local,
+            self.sign(format!("bounce:{}", notice.simple()).as_bytes())
+        );
+        (local.len() <= 64).then(|| format!("{local}@{}", self.domain))
+    }
+
+    /// The notice a return path names, if it is one of ours with the
+    /// right signature.
+    pub fn notice_in(&self, address: &str) -> Option<uuid::Uuid> {
+        let (local, domain) = address.trim().rsplit_once('@')?;
+        if !domain.eq_ignore_ascii_case(&self.domain) {
+            return None;
+        }
+        let (base, tag) = local.split_once('+')?;
+        if !base.eq_ignore_ascii_case(&self.local) {
+            return None;
+        }
+        let tag = tag.strip_prefix("b-").or_else(|| tag.strip_prefix("B-"))?;
+        let (id, signature) = tag.split_once('-')?;
+        let notice = uuid::Uuid::from_u128(from_base32(&retyped_signature(id)?)?);
+        let expected = self.sign(format!("bounce:{}", notice.simple()).as_bytes());
+        let given = retyped_signature(signature)?;
+        let same = given.len() == expected.len()
+            && given
+                .bytes()
+                .zip(expected.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        same.then_some(notice)
     }
 
     /// The item a reply address names, if the address is one of ours and
@@ -101,6 +146,33 @@ impl ReplyAddressing {
                 == 0;
         same.then_some(code)
     }
+}
+
+/// 128 bits as 26 characters of Crockford's base-32 (the first carries
+/// three bits).
+fn base32(mut n: u128) -> String {
+    let mut out = [b'0'; 26];
+    for slot in out.iter_mut().rev() {
+        *slot = ALPHABET[(n & 31) as usize];
+        n >>= 5;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn from_base32(s: &str) -> Option<u128> {
+    if s.len() != 26 {
+        return None;
+    }
+    let mut n: u128 = 0;
+    for (i, c) in s.bytes().enumerate() {
+        let v = ALPHABET.iter().position(|a| *a == c)? as u128;
+        // The first character carries the top three bits only.
+        if i == 0 && v > 7 {
+            return None;
+        }
+        n = (n << 5) | v;
+    }
+    Some(n)
 }
 
 /// A tracking code as retyped: `O` for `0` and `l`/`I` for `1` in its
@@ -191,6 +263,30 @@ mod tests {
         ] {
             assert_eq!(a.item_in(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_return_path_names_its_notice_and_cannot_be_forged() {
+        let a = addressing();
+        let notice = uuid::Uuid::now_v7();
+        let path = a
+            .bounce_address_for(notice)
+            .unwrap_or_else(|| panic!("room for it"));
+        assert!(path.starts_with("gopy+b-"), "{path}");
+        assert!(path.split('@').next().is_some_and(|l| l.len() <= 64));
+        assert_eq!(a.notice_in(&path), Some(notice));
+        assert_eq!(a.notice_in(&path.to_lowercase()), Some(notice));
+        let other = uuid::Uuid::now_v7();
+        let forged = path.replace(&base32(notice.as_u128()), &base32(other.as_u128()));
+        assert_eq!(a.notice_in(&forged), None);
+        assert_eq!(a.notice_in("gopy@danang.gov.vn"), None);
+        assert_eq!(a.item_in(&path), None, "not a reply address");
+        let long = ReplyAddressing::new(
+            "tiep.nhan.phan.anh.kien.nghi.thanh.pho@danang.gov.vn",
+            b"a secret of at least sixteen bytes",
+        )
+        .unwrap_or_else(|| panic!("valid"));
+        assert_eq!(long.bounce_address_for(notice), None);
     }
 
     #[test]

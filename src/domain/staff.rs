@@ -79,10 +79,14 @@ pub enum Permission {
     ReadMailLog,
     /// Read the statistics (scoped: an agency's lead sees its own).
     ReadStatistics,
+    /// Clear a delivery failure on a submitter's address (the citizen
+    /// gave a working one by phone, the mailbox is full no more), so
+    /// notices go to it again.
+    ClearMailFailure,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 9] = [
         Permission::OwnSession,
         Permission::EditCalendar,
         Permission::ManageStaff,
@@ -91,6 +95,7 @@ impl Permission {
         Permission::AddNote,
         Permission::ReadMailLog,
         Permission::ReadStatistics,
+        Permission::ClearMailFailure,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -103,6 +108,7 @@ impl Permission {
             Permission::AddNote => "add_note",
             Permission::ReadMailLog => "read_mail_log",
             Permission::ReadStatistics => "read_statistics",
+            Permission::ClearMailFailure => "clear_mail_failure",
         }
     }
 
@@ -114,7 +120,7 @@ impl Permission {
             Permission::EditCalendar | Permission::ManageStaff => &[Role::Admin],
             // Whoever receives calls and letters; not the administrator
             // (no access to items) nor the auditor (read-only).
-            Permission::EnterFeedback | Permission::AddNote => {
+            Permission::EnterFeedback | Permission::AddNote | Permission::ClearMailFailure => {
                 &[Role::ControlOffice, Role::AgencyOfficer, Role::AgencyLead]
             }
             // The office that reads the published mailbox, and auditors.

@@ -135,6 +135,10 @@ pub fn next_state(from: FeedbackState, action: Action) -> Option<FeedbackState> 
         (S::Answered, A::Publish) => S::Published,
         (S::Answered, A::Withhold) => S::Withheld,
         (S::Published, A::Unpublish) => S::Answered,
+        // Publication outlives the case: a closed item that was published
+        // stays public until it is unpublished (the service checks that it
+        // is public).
+        (S::Closed, A::Unpublish) => S::Closed,
         (S::Answered | S::Published | S::Withheld, A::Close) => S::Closed,
         // Any item still being worked on can join a duplicate cluster.
         (
@@ -263,6 +267,7 @@ mod tests {
         (S::Answered, Action::Publish, S::Published),
         (S::Answered, Action::Withhold, S::Withheld),
         (S::Published, Action::Unpublish, S::Answered),
+        (S::Closed, Action::Unpublish, S::Closed),
         (S::Answered, Action::Close, S::Closed),
         (S::Published, Action::Close, S::Closed),
         (S::Withheld, Action::Close, S::Closed),
@@ -295,12 +300,16 @@ mod tests {
     }
 
     #[test]
-    fn terminal_states_accept_nothing() {
+    fn terminal_states_accept_nothing_but_taking_a_closed_item_off_the_public_pages() {
         for from in [S::Closed, S::NotAccepted, S::Merged] {
-            assert!(
-                Action::ALL.iter().all(|a| next_state(from, *a).is_none()),
-                "{from:?}"
-            );
+            for action in Action::ALL {
+                let allowed = from == S::Closed && action == Action::Unpublish;
+                assert_eq!(
+                    next_state(from, action).is_some(),
+                    allowed,
+                    "{from:?} {action:?}"
+                );
+            }
         }
     }
 

@@ -104,6 +104,14 @@ pub async fn receive(
         .as_deref()
         .map(parse_idempotency_key)
         .transpose()?;
+    // A key belongs to whoever used it: an integration's to its API key, a
+    // staff member's to them; anonymous callers share one space, where the
+    // key itself (random, 16 characters at least) is the secret.
+    let caller = match (&via_integration, &staff_entry) {
+        (Some(key_name), _) => format!("api_key:{key_name}"),
+        (None, Some(entry)) => format!("staff:{}", entry.operator.staff_id),
+        (None, None) => "anonymous".to_string(),
+    };
     let attachments = check_attachments(&files, settings);
     // Only a keyed request needs its fingerprint.
     let request_hash = if key.is_some() {
@@ -119,7 +127,9 @@ pub async fn receive(
     // duplicate item; the same key with another body is the client's bug.
     let retention = settings.idempotency_retention();
     if let Some(key) = key
-        && let Some(existing) = store.find_idempotency(&idempotency_key_hash(key)).await?
+        && let Some(existing) = store
+            .find_idempotency(&idempotency_key_hash(&caller, key))
+            .await?
     {
         if existing.created_at + retention > now {
             return replay(key, &request_hash, existing);
@@ -194,7 +204,7 @@ pub async fn receive(
     }
     let idempotency = match key {
         Some(key) => Some(IdempotencyWrite {
-            key_hash: idempotency_key_hash(key),
+            key_hash: idempotency_key_hash(&caller, key),
             request_hash: request_hash.clone(),
             sealed_token: seal(key, &request_hash, &token)?,
         }),
@@ -600,11 +610,18 @@ fn build_record(
     }
 }
 
-/// 1–255 visible ASCII characters (the draft IETF header allows any
-/// string; we bound it so it cannot be abused as storage).
+/// The shortest key accepted: an anonymous caller's key is what stands
+/// between another caller and their receipt (with its lookup token), so
+/// it must be too long to guess (a random UUID is 36).
+pub const IDEMPOTENCY_KEY_MIN_CHARS: usize = 16;
+
+/// 16–255 visible ASCII characters (the draft IETF header allows any
+/// string; we bound it so it cannot be guessed nor abused as storage).
 fn parse_idempotency_key(raw: &str) -> Result<&str, IntakeError> {
     let key = raw.trim();
-    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+    if !(IDEMPOTENCY_KEY_MIN_CHARS..=255).contains(&key.len())
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
         return Err(IntakeError::IdempotencyKeyInvalid);
     }
     Ok(key)
@@ -667,8 +684,15 @@ fn cipher(key: &str, request_hash: &str) -> Result<ChaCha20Poly1305, IntakeError
         .map_err(|_| IntakeError::Internal("bad seal key length".into()))
 }
 
-fn idempotency_key_hash(key: &str) -> String {
-    hash_hex(&[b"pakn.idempotency.key.v1:", key.as_bytes()])
+/// The stored name of `caller`'s key: the same key from another caller
+/// is another record.
+fn idempotency_key_hash(caller: &str, key: &str) -> String {
+    hash_hex(&[
+        b"pakn.idempotency.key.v2:",
+        caller.as_bytes(),
+        b"\0",
+        key.as_bytes(),
+    ])
 }
 
 fn hash_hex(parts: &[&[u8]]) -> String {
@@ -698,7 +722,13 @@ mod tests {
     #[test]
     fn idempotency_keys_are_bounded_visible_ascii() {
         assert!(parse_idempotency_key("0b6c1c3e-5f0e-4d3a-9e84-1f6d2b8f9a10").is_ok());
+        assert!(parse_idempotency_key("0123456789abcdef").is_ok());
         assert!(parse_idempotency_key("").is_err());
+        assert!(
+            parse_idempotency_key("retry-1").is_err(),
+            "too short to be a secret"
+        );
+        assert!(parse_idempotency_key("0123456789abcde").is_err());
         assert!(parse_idempotency_key("có dấu").is_err());
         assert!(parse_idempotency_key(&"x".repeat(256)).is_err());
     }

@@ -159,22 +159,7 @@ impl MailIntake<'_> {
             }
         };
         if let Some(bounce) = &message.bounce {
-            let item = self
-                .store
-                .record_bounce(
-                    bounce.original_message_id.as_deref(),
-                    &bounce.recipients,
-                    bounce.permanent,
-                    now,
-                )
-                .await?;
-            log.feedback_item_id = item;
-            log.note = Some(if bounce.permanent {
-                "Thư báo không gửi được (vĩnh viễn); địa chỉ người nhận được đánh dấu lỗi.".into()
-            } else {
-                "Thư báo gửi chậm hoặc lỗi tạm thời.".into()
-            });
-            return self.log_only(log, Outcome::Bounce, None).await;
+            return self.bounce(log, &message, bounce, now).await;
         }
         if let Some(why) = message.automatic {
             log.note = Some(format!("Thư tự động ({why:?}); không trả lời."));
@@ -184,6 +169,61 @@ impl MailIntake<'_> {
             return self.reply(log, &message, item, matched_by, now).await;
         }
         self.new_item(log, &message, now).await
+    }
+
+    /// A delivery report. It is believed only about a message we sent
+    /// (named by the return path it came back to, or by the Message-ID it
+    /// quotes), and only for that message's recipient; anything else is
+    /// logged as unmatched and changes nothing, so a stranger cannot make
+    /// us stop writing to a citizen.
+    async fn bounce(
+        &self,
+        mut log: NewInboundMail,
+        message: &InboundMessage,
+        bounce: &mail::Bounce,
+        now: DateTime<Utc>,
+    ) -> Result<Ingested, StoreError> {
+        let by_return_path = message
+            .recipients
+            .iter()
+            .find_map(|r| self.addressing.notice_in(r));
+        let sent = self
+            .store
+            .reported_notice(by_return_path, bounce.original_message_id.as_deref())
+            .await?;
+        let about_its_recipient = sent
+            .as_ref()
+            .and_then(|n| n.recipient.as_deref())
+            .is_some_and(|r| {
+                bounce.recipients.is_empty()
+                    || bounce.recipients.iter().any(|b| b.eq_ignore_ascii_case(r))
+            });
+        let Some(sent) = sent.filter(|_| about_its_recipient) else {
+            tracing::info!("delivery report about no message we sent; ignored");
+            log.note = Some(
+                "Báo cáo gửi thư không khớp với thư nào hệ thống đã gửi tới địa chỉ đó; không thay đổi gì."
+                    .into(),
+            );
+            return self.log_only(log, Outcome::Bounce, None).await;
+        };
+        let matched_by = if by_return_path == Some(sent.id) {
+            "return_path"
+        } else {
+            "message_id"
+        };
+        self.store
+            .record_bounce(&sent, bounce.permanent, now)
+            .await?;
+        log.feedback_item_id = sent.feedback_item_id;
+        log.note = Some(if bounce.permanent {
+            format!(
+                "Thư báo không gửi được (lỗi vĩnh viễn); địa chỉ người nhận tạm ngừng nhận thư báo {} ngày hoặc đến khi cán bộ gỡ.",
+                self.settings.mail.bounce_block_days
+            )
+        } else {
+            "Thư báo gửi chậm hoặc lỗi tạm thời; địa chỉ vẫn nhận thư báo.".into()
+        });
+        self.log_only(log, Outcome::Bounce, Some(matched_by)).await
     }
 
     async fn code_of(&self, item: Option<Uuid>) -> Result<Option<String>, StoreError> {
@@ -237,11 +277,11 @@ impl MailIntake<'_> {
     /// or `References`, then a signed reply address among the recipients,
     /// then a tracking code in the subject, only from that item's
     /// submitter (anyone can type a code; nobody can forge the others).
+    /// These identify the item, never the person: who wrote is `From`.
     async fn match_item(
         &self,
         message: &InboundMessage,
     ) -> Result<Option<(FeedbackRow, &'static str)>, StoreError> {
-        let sender = message.answer_to().map(|m| m.address.as_str());
         let from = message.from.as_ref().map(|m| m.address.as_str());
         for (ids, how) in [
             (&message.in_reply_to, "in_reply_to"),
@@ -266,10 +306,7 @@ impl MailIntake<'_> {
         for code in mail_intake::tracking_codes_in(&message.subject) {
             if let Some(row) = self.store.find_feedback_by_code(&code).await?
                 && let Some(submitter) = row.item.email.as_deref()
-                && [sender, from]
-                    .into_iter()
-                    .flatten()
-                    .any(|a| a.eq_ignore_ascii_case(submitter))
+                && from.is_some_and(|a| a.eq_ignore_ascii_case(submitter))
             {
                 return Ok(Some((row, "subject_code")));
             }
@@ -277,9 +314,11 @@ impl MailIntake<'_> {
         Ok(None)
     }
 
-    /// A reply on an item. From the item's submitter while the office
-    /// waits for information, it completes the item and restarts the
-    /// clock; otherwise staff are told and read it in the item's messages.
+    /// A reply on an item. From the item's submitter (by `From`: a
+    /// `Reply-To` is the sender's wish for answers, not who they are)
+    /// while the office waits for information, it completes the item and
+    /// restarts the clock; otherwise staff are told and read it in the
+    /// item's messages.
     async fn reply(
         &self,
         mut log: NewInboundMail,
@@ -289,12 +328,12 @@ impl MailIntake<'_> {
         now: DateTime<Utc>,
     ) -> Result<Ingested, StoreError> {
         log.feedback_item_id = Some(row.item.id);
-        let from_submitter = row.item.email.as_deref().is_some_and(|submitter| {
-            [message.answer_to(), message.from.as_ref()]
-                .into_iter()
-                .flatten()
-                .any(|m| m.address.eq_ignore_ascii_case(submitter))
-        });
+        let from_submitter = row
+            .item
+            .email
+            .as_deref()
+            .zip(message.from.as_ref())
+            .is_some_and(|(submitter, from)| from.address.eq_ignore_ascii_case(submitter));
         let text = mail_intake::reply_text(&message.text);
         let files = message.attachments.len();
         let mut notes = Vec::new();
@@ -361,7 +400,7 @@ impl MailIntake<'_> {
         message: &InboundMessage,
         now: DateTime<Utc>,
     ) -> Result<Ingested, StoreError> {
-        let Some(sender) = message.answer_to() else {
+        let Some(sender) = message.from.as_ref() else {
             log.note = Some("Thư không có địa chỉ người gửi.".into());
             return self.log_only(log, Outcome::Quarantined, None).await;
         };

@@ -10,4 +10,5 @@ pub mod intake;
 pub mod lookup;
 pub mod mail_intake;
 pub mod outbox;
+pub mod publication;
 pub mod workflow;

@@ -19,10 +19,11 @@ use serde::Serialize;
 
 use crate::config::{MailSecurity, MailTransport, Settings};
 use crate::domain::mail::is_machine_address;
+use crate::domain::mail::is_valid_message_id;
 use crate::domain::notice_templates::{Rendered, render};
 use crate::domain::reply_address::ReplyAddressing;
 use crate::domain::tracking::TrackingCode;
-use crate::store::mail::{ClaimedNotice, DeliveryResult};
+use crate::store::mail::{ClaimedNotice, DeliveryResult, SKIPPED_ADDRESS_FAILING};
 use crate::store::{Store, StoreError};
 
 /// How the outbox sends.
@@ -76,16 +77,22 @@ impl Mailer {
         }
     }
 
-    async fn send(&self, message: Message, timeout: Duration) -> Result<(), SendError> {
+    async fn send(
+        &self,
+        envelope: &lettre::address::Envelope,
+        message: Message,
+        timeout: Duration,
+    ) -> Result<(), SendError> {
+        let raw = message.formatted();
         let result = match self {
             Mailer::Off => return Err(SendError::Transient("delivery is off".into())),
-            Mailer::File(t) => tokio::time::timeout(timeout, t.send(message))
+            Mailer::File(t) => tokio::time::timeout(timeout, t.send_raw(envelope, &raw))
                 .await
                 .map(|r| {
                     r.map(|_| ())
                         .map_err(|e| SendError::Transient(e.to_string()))
                 }),
-            Mailer::Smtp(t) => tokio::time::timeout(timeout, t.send(message))
+            Mailer::Smtp(t) => tokio::time::timeout(timeout, t.send_raw(envelope, &raw))
                 .await
                 .map(|r| {
                     r.map(|_| ()).map_err(|e| {
@@ -247,12 +254,20 @@ impl Outbox<'_> {
         if is_machine_address(&recipient) {
             return skip("automatic address");
         }
-        if self.store.address_bounces(&recipient).await? {
-            return skip("the address bounced earlier");
+        let block = chrono::Duration::days(i64::from(self.settings.mail.bounce_block_days));
+        if self
+            .store
+            .address_failure(&recipient, block, Utc::now())
+            .await?
+            .is_some()
+        {
+            return skip(SKIPPED_ADDRESS_FAILING);
         }
+        // Whatever the channel: nobody can make us mail a victim again and
+        // again by submitting with their address.
         let window =
             chrono::Duration::minutes(i64::from(self.settings.mail.acknowledgement_window_minutes));
-        if n.kind == "citizen_email_acknowledgement"
+        if ACKNOWLEDGEMENTS.contains(&n.kind.as_str())
             && self
                 .store
                 .sent_recently(&recipient, &ACKNOWLEDGEMENTS, Utc::now() - window)
@@ -273,7 +288,8 @@ impl Outbox<'_> {
             _ => Vec::new(),
         };
         let message_id = self.message_id(n.id);
-        let message = match self.build(c, &recipient, &rendered, &message_id, &references) {
+        let built = self.build(c, &recipient, &rendered, &message_id, &references);
+        let (envelope, message) = match built {
             Ok(m) => m,
             Err(e) => {
                 return Ok(DeliveryResult::Failed {
@@ -283,7 +299,7 @@ impl Outbox<'_> {
             }
         };
         let timeout = Duration::from_secs(self.settings.mail.outbound.send_timeout_seconds);
-        Ok(match self.mailer.send(message, timeout).await {
+        Ok(match self.mailer.send(&envelope, message, timeout).await {
             Ok(()) => {
                 tracing::info!(notice = %n.id, kind = %n.kind, "notice delivered");
                 DeliveryResult::Sent {
@@ -331,6 +347,8 @@ impl Outbox<'_> {
         format!("pakn.{notice}@{domain}")
     }
 
+    /// The message, and its envelope: the return path names the notice
+    /// (VERP), so a delivery report can be matched to what we sent.
     fn build(
         &self,
         c: &ClaimedNotice,
@@ -338,17 +356,23 @@ impl Outbox<'_> {
         rendered: &Rendered,
         message_id: &str,
         references: &[String],
-    ) -> Result<Message, String> {
+    ) -> Result<(lettre::address::Envelope, Message), String> {
         let mail = &self.settings.mail;
-        let from = Mailbox::new(
-            Some(mail.from_name.clone()),
-            mail.published_address
-                .parse()
-                .map_err(|e| format!("mail.published_address: {e}"))?,
-        );
+        let published: lettre::Address = mail
+            .published_address
+            .parse()
+            .map_err(|e| format!("mail.published_address: {e}"))?;
+        let from = Mailbox::new(Some(mail.from_name.clone()), published.clone());
         let to: Mailbox = recipient
             .parse()
             .map_err(|e| format!("recipient address unusable: {e}"))?;
+        let return_path = self
+            .addressing
+            .bounce_address_for(c.notice.id)
+            .and_then(|a| a.parse::<lettre::Address>().ok())
+            .unwrap_or(published);
+        let envelope = lettre::address::Envelope::new(Some(return_path), vec![to.email.clone()])
+            .map_err(|e| format!("envelope: {e}"))?;
         let mut builder = Message::builder()
             .from(from)
             .to(to)
@@ -379,13 +403,14 @@ impl Outbox<'_> {
         {
             builder = builder.reply_to(Mailbox::new(Some(mail.from_name.clone()), reply_to));
         }
-        if let Some(first) = references.first() {
-            builder = builder.in_reply_to(format!("<{}>", references.last().unwrap_or(first)));
+        let references = thread_references(references);
+        if let Some(last) = references.last() {
+            builder = builder.in_reply_to(format!("<{last}>"));
             let all: Vec<String> = references.iter().map(|r| format!("<{r}>")).collect();
             builder = builder.references(all.join(" "));
         }
         let body = with_footer(rendered, self.settings);
-        builder
+        let message = builder
             .multipart(
                 MultiPart::alternative()
                     .singlepart(
@@ -399,8 +424,40 @@ impl Outbox<'_> {
                             .body(html_body(&rendered.subject, &body)),
                     ),
             )
-            .map_err(|e| format!("message could not be built: {e}"))
+            .map_err(|e| format!("message could not be built: {e}"))?;
+        Ok((envelope, message))
     }
+}
+
+/// The longest header line RFC 5322 §2.1.1 allows.
+const MAX_HEADER_LINE: usize = 998;
+
+/// The Message-IDs our `References` carry: only valid ones (old log rows
+/// predate the check), the thread's first and as many of the newest as
+/// fit on one header line (RFC 5322 §3.6.4 trims the middle).
+fn thread_references(ids: &[String]) -> Vec<&str> {
+    let valid: Vec<&str> = ids
+        .iter()
+        .map(String::as_str)
+        .filter(|id| is_valid_message_id(id))
+        .collect();
+    let Some((first, rest)) = valid.split_first() else {
+        return Vec::new();
+    };
+    // "References: <first>" and " <id>" for each further one.
+    let mut used = "References: ".len() + first.len() + 2;
+    let mut newest: Vec<&str> = Vec::new();
+    for id in rest.iter().rev() {
+        if used + id.len() + 3 > MAX_HEADER_LINE {
+            break;
+        }
+        used += id.len() + 3;
+        newest.push(id);
+    }
+    newest.reverse();
+    let mut out = vec![*first];
+    out.extend(newest);
+    out
 }
 
 /// The plain text with the sender's signature.
@@ -445,6 +502,26 @@ fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn references_hold_only_valid_ids_on_one_header_line() {
+        let long = |i: usize| format!("{i}.{}@example.vn", "x".repeat(200));
+        let mut ids: Vec<String> = (0..10).map(long).collect();
+        ids.insert(3, "not an id".into());
+        let kept = thread_references(&ids);
+        assert_eq!(kept.first().copied(), Some(ids[0].as_str()));
+        assert_eq!(kept.last().copied(), ids.last().map(String::as_str));
+        assert!(!kept.contains(&"not an id"));
+        let line = format!(
+            "References: {}",
+            kept.iter()
+                .map(|k| format!("<{k}>"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        assert!(line.len() <= MAX_HEADER_LINE, "{}", line.len());
+        assert!(thread_references(&["bad".into()]).is_empty());
+    }
 
     #[test]
     fn html_part_escapes_everything() {

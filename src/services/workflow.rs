@@ -18,6 +18,7 @@ use crate::domain::time::to_vietnam_rfc3339;
 use crate::domain::workflow::{Action, may_take, next_state, role_may_ever};
 use crate::services::deadlines::{ClockChange, ClockError, DeadlineService};
 use crate::services::intake::{IncomingAttachment, check_files};
+use crate::services::publication;
 use crate::store::coordination::{CoordinationWrite, active_agencies};
 use crate::store::deadlines::NewNotice;
 use crate::store::feedback::{AuditEntry, FeedbackRow, ItemRow};
@@ -42,6 +43,13 @@ pub struct ActionBody {
     pub question_redacted: Option<String>,
     #[serde(default)]
     pub title_redacted: Option<String>,
+    /// `publish`: the answer as the public reads it (the approved answer
+    /// when absent); checked like the title and question.
+    pub answer_redacted: Option<String>,
+    /// `publish`: why what the detector still finds in the public text is
+    /// not personal data (an official's name, the office's hotline).
+    /// Without it such text is refused; with it the reason is audited.
+    pub confirm_personal_data: Option<String>,
     /// `merge`: the primary item's tracking code.
     pub into: Option<String>,
     /// `request-coordination`: the sub-deadline, in the policy's unit
@@ -186,6 +194,20 @@ fn text(v: Option<String>) -> Value {
     Value::from(v)
 }
 
+/// Whether the item's clarification period (while it waits for the
+/// submitter) is over.
+async fn clarification_over(
+    store: &Store,
+    item: FeedbackId,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    Ok(store.deadlines_for_item(item).await?.iter().any(|d| {
+        d.kind == DeadlineKind::ClarifyTimeout.as_str()
+            && d.state == "open"
+            && d.due_at.is_some_and(|due| due < now)
+    }))
+}
+
 /// What the workflow reads and writes through.
 pub struct Workflow<'a> {
     pub store: &'a Store,
@@ -260,7 +282,10 @@ async fn allowed(
             expected,
         });
     }
-    let Some(to) = next_state(state, action) else {
+    // A closed item leaves the public pages only if it is on them.
+    let public = item.public_search_text.is_some();
+    let Some(to) = next_state(state, action).filter(|_| action != Action::Unpublish || public)
+    else {
         return Err(WorkflowError::InvalidTransition {
             state: item.state.clone(),
             version: item.version,
@@ -377,7 +402,20 @@ async fn take_action(
         }
         Action::Reject => {
             let code = body.reason_code.as_deref().unwrap_or_default();
-            match reasons.get(code).filter(|r| r.staff_may_use) {
+            // R07 is the system's, after the citizen let a delivered
+            // request go unanswered; where the request never reached
+            // them, staff decide once the period is over.
+            let clarification = code == CLARIFICATION_TIMEOUT;
+            if clarification
+                && !(state == FeedbackState::AwaitingInformation
+                    && clarification_over(store, id, now).await?)
+            {
+                errors.push(FieldError::new("reason_code", "clarification_not_over"));
+            }
+            match reasons
+                .get(code)
+                .filter(|r| r.staff_may_use || clarification)
+            {
                 None => errors.push(FieldError::new(
                     "reason_code",
                     if code.is_empty() {
@@ -577,6 +615,9 @@ async fn take_action(
             }
         }
         Action::Publish => {
+            if !publication::basis_allows(settings.publication.basis, item) {
+                errors.push(FieldError::new("consent_to_publish", "consent_missing"));
+            }
             let question = required(
                 &body.question_redacted,
                 "question_redacted",
@@ -601,19 +642,54 @@ async fn take_action(
                 false,
                 &mut errors,
             );
+            // The answer is public text too: a redacted copy, the
+            // approved answer itself when nothing was removed from it.
+            let answer = optional(&body.answer_redacted, "answer_redacted", 20000, &mut errors)
+                .or_else(|| item.answer.clone());
+            let confirmed = optional(
+                &body.confirm_personal_data,
+                "confirm_personal_data",
+                500,
+                &mut errors,
+            );
+            let texts: Vec<(&'static str, &str)> = [
+                ("title_redacted", title.as_deref()),
+                ("question_redacted", question.as_deref()),
+                ("answer_redacted", answer.as_deref()),
+            ]
+            .into_iter()
+            .filter_map(|(f, t)| t.map(|t| (f, t)))
+            .collect();
+            let left = publication::personal_data_left(item, &texts);
+            if !left.is_empty() {
+                match &confirmed {
+                    None => errors.extend(publication::personal_data_errors(&left)),
+                    Some(why) => {
+                        details = serde_json::json!({
+                            "personal_data_confirmed": {
+                                "reason": why,
+                                "fields": left.iter().map(|(f, kinds)| serde_json::json!({"field": f, "kinds": kinds})).collect::<Vec<_>>(),
+                            }
+                        });
+                        reason = Some(why.clone());
+                    }
+                }
+            }
             // Search runs on what is published only: a name left in the
             // private original must not find the item.
             let public_text = match (&title, &question) {
                 (Some(t), Some(q)) => Some(fold_for_search(&format!(
                     "{t} {q} {}",
-                    item.answer.as_deref().unwrap_or_default()
+                    answer.as_deref().unwrap_or_default()
                 ))),
                 _ => None,
             };
             set.push((ItemField::QuestionRedacted, text(question)));
             set.push((ItemField::TitleRedacted, text(title)));
+            set.push((ItemField::AnswerRedacted, text(answer)));
             set.push((ItemField::PublicSearchText, text(public_text)));
             set.push((ItemField::PublishedAt, Value::from(Some(now))));
+            set.push((ItemField::PublicChangedAt, Value::from(Some(now))));
             notices.push(notice(
                 "citizen_published",
                 "submitter",
@@ -629,6 +705,7 @@ async fn take_action(
             reason = optional(&body.note, "note", 2000, &mut errors);
             set.push((ItemField::PublishedAt, Value::from(None::<DateTime<Utc>>)));
             set.push((ItemField::PublicSearchText, text(None)));
+            set.push((ItemField::PublicChangedAt, Value::from(Some(now))));
         }
         Action::Close => {
             reason = optional(&body.note, "note", 2000, &mut errors);
@@ -1238,10 +1315,15 @@ impl Workflow<'_> {
     }
 
     /// Items whose submitter did not complete them in time are not
-    /// accepted (R07). Returns how many.
+    /// accepted (R07), but only where the request reached the submitter:
+    /// a request that was never delivered (no address, a bounce, not sent
+    /// yet) cannot lapse on them. Those are flagged for the control office
+    /// instead, whose staff decide (R07 by hand, or asking again). Returns
+    /// how many were not accepted.
     pub async fn expire_clarifications(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.flag_undelivered_clarifications(now).await?;
         let mut expired = 0;
-        for id in self.store.expired_clarifications(now).await? {
+        for (id, _) in self.store.expired_clarifications(now, true).await? {
             let Some(row) = self
                 .store
                 .find_feedback_by_id(FeedbackId::from_uuid(id))
@@ -1292,5 +1374,41 @@ impl Workflow<'_> {
             }
         }
         Ok(expired)
+    }
+
+    /// Items whose clarification period is over without the request ever
+    /// reaching the submitter: flagged for the control office, once.
+    async fn flag_undelivered_clarifications(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
+        for (id, deadline) in self.store.expired_clarifications(now, false).await? {
+            let Some(row) = self
+                .store
+                .find_feedback_by_id(FeedbackId::from_uuid(id))
+                .await?
+            else {
+                continue;
+            };
+            let state = FeedbackState::AwaitingInformation;
+            let mut t = simple_transition(
+                &row,
+                state,
+                "system",
+                "feedback.clarification_undelivered",
+                Some("Hết thời hạn bổ sung nhưng đề nghị bổ sung chưa đến được người gửi; chờ cán bộ quyết định.".into()),
+                serde_json::json!({"deadline": deadline}),
+            );
+            t.set.push((ItemField::NeedsAttention, Value::from(true)));
+            t.notices.push(NewNotice {
+                dedupe_key: format!("{id}:control_office_clarification_undelivered:{deadline}"),
+                kind: "control_office_clarification_undelivered".into(),
+                audience: "control_office".into(),
+                agency_id: row.item.receiving_agency_id,
+                feedback_item_id: Some(id),
+                deadline_id: Some(deadline),
+                payload: serde_json::json!({"tracking_code": row.item.tracking_code}),
+            });
+            // A lost race (the citizen answered meanwhile) is no loss.
+            self.store.apply_transition(&t, now).await?;
+        }
+        Ok(())
     }
 }

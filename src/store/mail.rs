@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement,
+    QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -127,6 +127,21 @@ pub enum DeliveryResult {
         error: String,
         recipient: Option<String>,
     },
+}
+
+/// What a notice says once a permanent failure was reported for it.
+pub const BOUNCED_PERMANENT: &str = "bounced: the receiving server reported a permanent failure";
+
+/// Why a notice to an address with a hard failure was not sent (and the
+/// mark by which clearing the failure queues it again).
+pub const SKIPPED_ADDRESS_FAILING: &str = "not sent: the address bounced earlier (a permanent failure was reported for a message we sent)";
+
+/// A hard failure blocking notices to an address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressFailure {
+    pub failed_at: DateTime<Utc>,
+    pub blocked_until: DateTime<Utc>,
+    pub detail: Option<String>,
 }
 
 /// Whether `err` is the unique ingest key refusing a message stored before
@@ -274,43 +289,54 @@ impl Store {
             .and_then(|m| m.feedback_item_id))
     }
 
-    /// A bounce for the message we sent as `message_id`: the recipients
-    /// are marked failing (for good when `permanent`) and the notice shows
-    /// the bounce. Returns the notice's item.
+    /// The sent notice a delivery report is about: the one its return path
+    /// names (VERP), else the one whose Message-ID it quotes. Only a
+    /// message we sent can be reported on.
+    pub async fn reported_notice(
+        &self,
+        by_return_path: Option<Uuid>,
+        by_message_id: Option<&str>,
+    ) -> Result<Option<OutboxRow>, StoreError> {
+        let sent = || notice::Column::Status.is_in(["sent", "bounced"]);
+        if let Some(id) = by_return_path
+            && let Some(n) = notice::Entity::find_by_id(id)
+                .filter(sent())
+                .one(self.connection())
+                .await?
+        {
+            return Ok(Some(n));
+        }
+        let Some(message_id) = by_message_id else {
+            return Ok(None);
+        };
+        Ok(notice::Entity::find()
+            .filter(notice::Column::MessageId.eq(message_id))
+            .filter(sent())
+            .one(self.connection())
+            .await?)
+    }
+
+    /// A delivery report about the notice `sent`, whose recipient it names
+    /// (the caller checked): a permanent failure marks that address
+    /// failing and the notice bounced; a temporary one only notes the
+    /// delay on the notice, it never blocks an address.
     pub async fn record_bounce(
         &self,
-        message_id: Option<&str>,
-        recipients: &[String],
+        sent: &OutboxRow,
         permanent: bool,
         now: DateTime<Utc>,
-    ) -> Result<Option<Uuid>, StoreError> {
-        let sent = match message_id {
-            Some(id) => {
-                notice::Entity::find()
-                    .filter(notice::Column::MessageId.eq(id))
-                    .one(self.connection())
-                    .await?
-            }
-            None => None,
+    ) -> Result<(), StoreError> {
+        let Some(address) = sent.recipient.as_deref().map(str::to_lowercase) else {
+            return Ok(());
         };
-        let mut addresses: Vec<String> = recipients.to_vec();
-        if addresses.is_empty()
-            && let Some(r) = sent.as_ref().and_then(|n| n.recipient.clone())
-        {
-            addresses.push(r);
-        }
-        let detail = if permanent {
-            "bounced (permanent)"
-        } else {
-            "bounced (temporary)"
-        };
-        for address in addresses.iter().take(20) {
+        let txn = self.connection().begin().await?;
+        if permanent {
             mail_address_failure::Entity::insert(mail_address_failure::ActiveModel {
-                address: Set(address.to_lowercase()),
-                permanent: Set(permanent),
+                address: Set(address),
+                permanent: Set(true),
                 failed_at: Set(now),
-                notice_id: Set(sent.as_ref().map(|n| n.id)),
-                detail: Set(Some(detail.into())),
+                notice_id: Set(Some(sent.id)),
+                detail: Set(Some(BOUNCED_PERMANENT.into())),
             })
             .on_conflict(
                 OnConflict::column(mail_address_failure::Column::Address)
@@ -322,27 +348,92 @@ impl Store {
                     ])
                     .to_owned(),
             )
-            .exec_without_returning(self.connection())
+            .exec_without_returning(&txn)
             .await?;
         }
-        if let Some(n) = &sent {
-            notice::Entity::update_many()
-                .col_expr(notice::Column::LastError, Expr::value(detail))
-                .filter(notice::Column::Id.eq(n.id))
-                .exec(self.connection())
-                .await?;
+        let mut update = notice::Entity::update_many()
+            .col_expr(
+                notice::Column::LastError,
+                Expr::value(if permanent {
+                    BOUNCED_PERMANENT
+                } else {
+                    "delayed: the receiving server reported a temporary failure"
+                }),
+            )
+            .filter(notice::Column::Id.eq(sent.id));
+        if permanent {
+            update = update.col_expr(notice::Column::Status, Expr::value("bounced"));
         }
-        Ok(sent.and_then(|n| n.feedback_item_id))
+        update.exec(&txn).await?;
+        txn.commit().await?;
+        Ok(())
     }
 
-    /// Whether mail to `address` bounced for good.
-    pub async fn address_bounces(&self, address: &str) -> Result<bool, StoreError> {
+    /// The hard delivery failure that still blocks `address` at `now`,
+    /// with the time it blocks until.
+    pub async fn address_failure(
+        &self,
+        address: &str,
+        block: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AddressFailure>, StoreError> {
         Ok(
-            mail_address_failure::Entity::find_by_id(address.to_lowercase())
+            mail_address_failure::Entity::find_by_id(address.trim().to_lowercase())
                 .one(self.connection())
                 .await?
-                .is_some_and(|f| f.permanent),
+                .filter(|f| f.permanent && f.failed_at + block > now)
+                .map(|f| AddressFailure {
+                    failed_at: f.failed_at,
+                    blocked_until: f.failed_at + block,
+                    detail: f.detail,
+                }),
         )
+    }
+
+    /// Forgets the failure of `address` and queues again the item's
+    /// notices that were skipped because of it; the audit entry says who.
+    /// `false` when there was nothing to clear.
+    pub async fn clear_address_failure(
+        &self,
+        address: &str,
+        item: Uuid,
+        audit: &super::feedback::AuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let txn = self.connection().begin().await?;
+        let gone = mail_address_failure::Entity::delete_by_id(address.trim().to_lowercase())
+            .exec(&txn)
+            .await?;
+        if gone.rows_affected == 0 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        notice::Entity::update_many()
+            .col_expr(notice::Column::Status, Expr::value("queued"))
+            .col_expr(notice::Column::Attempts, Expr::value(0))
+            .col_expr(
+                notice::Column::NextAttemptAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(
+                notice::Column::LastError,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(notice::Column::FeedbackItemId.eq(item))
+            .filter(notice::Column::Audience.eq("submitter"))
+            .filter(notice::Column::Status.eq("skipped"))
+            .filter(notice::Column::LastError.eq(SKIPPED_ADDRESS_FAILING))
+            .exec(&txn)
+            .await?;
+        super::feedback::write_audit(
+            &txn,
+            Some(crate::domain::ids::FeedbackId::from_uuid(item)),
+            audit,
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(true)
     }
 
     /// A generated secret, created on first use and shared by every

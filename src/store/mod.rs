@@ -8,6 +8,7 @@ pub mod directory;
 pub mod directory_cache;
 pub mod entities;
 pub mod feedback;
+pub mod form_stamps;
 pub mod mail;
 pub mod public_qa;
 pub mod queue;

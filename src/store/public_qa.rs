@@ -21,6 +21,7 @@ pub struct PublicItem {
     pub tracking_code: String,
     pub title_redacted: Option<String>,
     pub question_redacted: Option<String>,
+    /// The redacted answer.
     pub answer: Option<String>,
     pub kind: String,
     pub field_id: Option<Uuid>,
@@ -29,7 +30,8 @@ pub struct PublicItem {
     pub received_at: DateTime<Utc>,
     pub answered_at: Option<DateTime<Utc>>,
     pub published_at: Option<DateTime<Utc>>,
-    pub updated_at: DateTime<Utc>,
+    /// When what the public sees of it last changed.
+    pub public_changed_at: Option<DateTime<Utc>>,
 }
 
 /// Matches are counted up to this many.
@@ -62,36 +64,38 @@ pub struct PublicQuery {
     pub offset: u64,
 }
 
-/// Published rows. `publish` sets the redacted title and question, the
-/// publication time and the folded public text together, and `unpublish`
-/// clears the text: these two columns say it all, and they are exactly the
-/// predicate of migration 13's partial indexes (so counting the published
-/// rows reads an index, not the table).
+/// Public rows. `publish` sets the redacted copies, the publication time
+/// and the folded public text together, and `unpublish` clears the text:
+/// an item is public exactly while it has public text, whatever happens
+/// to the case after (closing a published item leaves it public). This is
+/// the predicate of the partial indexes (migration 16), so counting the
+/// public rows reads an index, not the table.
 fn published() -> Condition {
     // A literal, not a bound parameter: a planner can only use a partial
     // index when it can see that the query's condition implies the
     // index's (SQLite never, PostgreSQL not in a generic plan).
-    Condition::all()
-        .add(Expr::cust("feedback_item.state = 'published'"))
-        .add(feedback_item::Column::PublicSearchText.is_not_null())
+    Condition::all().add(Expr::cust("feedback_item.public_search_text IS NOT NULL"))
 }
 
+/// What the public reads of an item: the redacted copies only (the
+/// answer too), never the original text, the submitter or `updated_at`
+/// (which private events such as a rating move).
 fn public_columns<E: QuerySelect>(query: E) -> E {
     use feedback_item::Column as C;
-    query.select_only().columns([
-        C::TrackingCode,
-        C::TitleRedacted,
-        C::QuestionRedacted,
-        C::Answer,
-        C::Kind,
-        C::FieldId,
-        C::HandlingAgencyId,
-        C::SubmitterType,
-        C::ReceivedAt,
-        C::AnsweredAt,
-        C::PublishedAt,
-        C::UpdatedAt,
-    ])
+    query
+        .select_only()
+        .columns([C::TrackingCode, C::TitleRedacted, C::QuestionRedacted])
+        .column_as(C::AnswerRedacted, "answer")
+        .columns([
+            C::Kind,
+            C::FieldId,
+            C::HandlingAgencyId,
+            C::SubmitterType,
+            C::ReceivedAt,
+            C::AnsweredAt,
+            C::PublishedAt,
+            C::PublicChangedAt,
+        ])
 }
 
 impl Store {
@@ -287,6 +291,22 @@ impl Store {
             })
             .await?;
         Ok(*known)
+    }
+
+    /// When anything the public sees last changed: a publication, an
+    /// unpublication, an edit of public text, anywhere (an unpublished
+    /// item keeps the time it left). Every public list's `Last-Modified`;
+    /// read from an index.
+    pub async fn public_version(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(feedback_item::Entity::find()
+            .select_only()
+            .expr(sea_orm::sea_query::ExprTrait::max(Expr::col(
+                feedback_item::Column::PublicChangedAt,
+            )))
+            .into_tuple::<Option<DateTime<Utc>>>()
+            .one(self.connection())
+            .await?
+            .flatten())
     }
 
     /// One published item by its tracking code.

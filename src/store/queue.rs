@@ -34,6 +34,25 @@ pub struct QueueFilter {
     pub received_before: Option<DateTime<Utc>>,
     /// Folded search words (see `fold_for_search`).
     pub words: Vec<String>,
+    /// Words with `%` or `_`, which folding drops: they must occur as
+    /// typed (those characters meaning themselves, not wildcards) in the
+    /// title or the text.
+    pub literals: Vec<String>,
+}
+
+/// `text` as a LIKE pattern that matches it anywhere, `%`, `_` and the
+/// escape character meaning themselves.
+fn contains_pattern(text: &str) -> sea_orm::sea_query::LikeExpr {
+    let mut escaped = String::with_capacity(text.len() + 2);
+    escaped.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped.push('%');
+    sea_orm::sea_query::LikeExpr::new(escaped).escape('\\')
 }
 
 /// Where the previous page ended.
@@ -112,7 +131,14 @@ fn apply(filter: &QueueFilter, scope: QueueScope, now: DateTime<Utc>) -> Conditi
         c = c.add(C::ReceivedAt.lt(t));
     }
     for word in &filter.words {
-        c = c.add(C::SearchText.like(format!("%{word}%")));
+        c = c.add(C::SearchText.like(contains_pattern(word)));
+    }
+    for literal in &filter.literals {
+        c = c.add(
+            Condition::any()
+                .add(C::Title.like(contains_pattern(literal)))
+                .add(C::Content.like(contains_pattern(literal))),
+        );
     }
     c
 }

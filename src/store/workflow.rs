@@ -38,6 +38,8 @@ pub enum ItemField {
     TitleRedacted,
     PublicSearchText,
     PublishedAt,
+    AnswerRedacted,
+    PublicChangedAt,
     WithheldReason,
     BounceCount,
     NeedsAttention,
@@ -68,6 +70,8 @@ impl ItemField {
             ItemField::TitleRedacted => C::TitleRedacted,
             ItemField::PublicSearchText => C::PublicSearchText,
             ItemField::PublishedAt => C::PublishedAt,
+            ItemField::AnswerRedacted => C::AnswerRedacted,
+            ItemField::PublicChangedAt => C::PublicChangedAt,
             ItemField::WithheldReason => C::WithheldReason,
             ItemField::BounceCount => C::BounceCount,
             ItemField::NeedsAttention => C::NeedsAttention,
@@ -275,32 +279,45 @@ impl Store {
     }
 
     /// Open clarification timeouts that have run out.
+    /// Items waiting for the submitter whose clarification period is over,
+    /// with the clarification deadline: those whose request reached the
+    /// submitter (`delivered`: a request notice sent since the clock
+    /// stopped, and not reported bounced), or those whose request did not
+    /// and that nobody was told about yet (not yet needing attention).
     pub async fn expired_clarifications(
         &self,
         now: DateTime<Utc>,
-    ) -> Result<Vec<uuid::Uuid>, StoreError> {
-        use sea_orm::QuerySelect;
-        Ok(feedback_deadline::Entity::find()
-            .select_only()
-            .column(feedback_deadline::Column::FeedbackItemId)
-            .filter(feedback_deadline::Column::State.eq("open"))
-            .filter(feedback_deadline::Column::Kind.eq("clarify_timeout"))
-            .filter(feedback_deadline::Column::DueAt.lt(now))
-            // Only items still waiting: a stale row must not crowd out
-            // real expiries from the batch.
-            .filter(
-                feedback_deadline::Column::FeedbackItemId.in_subquery(
-                    sea_orm::sea_query::Query::select()
-                        .column(feedback_item::Column::Id)
-                        .from(feedback_item::Entity)
-                        .and_where(feedback_item::Column::State.eq("awaiting_information"))
-                        .to_owned(),
-                ),
-            )
-            .limit(500)
-            .into_tuple()
-            .all(self.connection())
-            .await?)
+        delivered: bool,
+    ) -> Result<Vec<(uuid::Uuid, uuid::Uuid)>, StoreError> {
+        use sea_orm::{ConnectionTrait, Statement};
+        let backend = self.backend();
+        let statement = format!(
+            "SELECT d.feedback_item_id AS item_id, d.id AS deadline_id \
+             FROM feedback_deadline d JOIN feedback_item i ON i.id = d.feedback_item_id \
+             WHERE d.state = 'open' AND d.kind = 'clarify_timeout' AND d.due_at < $1 \
+               AND i.state = 'awaiting_information' {} \
+               AND {} EXISTS (SELECT 1 FROM notice n \
+                   WHERE n.feedback_item_id = i.id AND n.kind = 'citizen_request_info' \
+                     AND n.status = 'sent' AND n.created_at >= d.starts_at) \
+             ORDER BY d.due_at LIMIT 500",
+            if delivered {
+                ""
+            } else {
+                "AND i.needs_attention = false"
+            },
+            if delivered { "" } else { "NOT" },
+        );
+        let rows = self
+            .connection()
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                super::sql(backend, &statement),
+                [now.into()],
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("", "item_id")?, r.try_get("", "deadline_id")?)))
+            .collect()
     }
 
     pub async fn find_feedback_by_id(

@@ -213,13 +213,13 @@ async fn read_multipart(
             .map(str::to_string);
         let is_file = ATTACHMENT_FIELDS.contains(&name.as_str());
         if !is_file && file_name.is_some() {
-            return Err(ApiError::validation(vec![FieldError::new(
+            return Err(ApiError::submission_invalid(vec![FieldError::new(
                 name,
                 "unknown_field",
             )]));
         }
         if is_file && files.len() >= limits.max_attachments {
-            return Err(ApiError::validation(vec![FieldError::new(
+            return Err(ApiError::submission_invalid(vec![FieldError::new(
                 "attachments",
                 "too_many_attachments",
             )]));
@@ -255,7 +255,7 @@ async fn read_multipart(
             files.push(IncomingAttachment { file_name, content });
         } else {
             let value = String::from_utf8(content).map_err(|_| {
-                ApiError::validation(vec![FieldError::new(name.clone(), "wrong_type")])
+                ApiError::submission_invalid(vec![FieldError::new(name.clone(), "wrong_type")])
             })?;
             pairs.push((name, value));
         }
@@ -273,7 +273,7 @@ fn from_pairs(pairs: Vec<(String, String)>) -> Result<Value, ApiError> {
             .replace(']', "");
         let parts: Vec<&str> = key.split('.').collect();
         if parts.len() > MAX_FORM_DEPTH || parts.iter().any(|p| p.is_empty()) {
-            return Err(ApiError::validation(vec![FieldError::new(
+            return Err(ApiError::submission_invalid(vec![FieldError::new(
                 raw_key,
                 "unknown_field",
             )]));
@@ -286,7 +286,7 @@ fn from_pairs(pairs: Vec<(String, String)>) -> Result<Value, ApiError> {
             node = match entry {
                 Value::Object(map) => map,
                 _ => {
-                    return Err(ApiError::validation(vec![FieldError::new(
+                    return Err(ApiError::submission_invalid(vec![FieldError::new(
                         raw_key,
                         "wrong_type",
                     )]));
@@ -295,7 +295,7 @@ fn from_pairs(pairs: Vec<(String, String)>) -> Result<Value, ApiError> {
         }
         let leaf = parts[parts.len() - 1].to_string();
         if matches!(node.get(&leaf), Some(Value::Object(_))) {
-            return Err(ApiError::validation(vec![FieldError::new(
+            return Err(ApiError::submission_invalid(vec![FieldError::new(
                 raw_key,
                 "wrong_type",
             )]));
@@ -324,12 +324,12 @@ fn field_error(path: &str, message: &str) -> ApiError {
         } else {
             format!("{path}.{name}")
         };
-        return ApiError::validation(vec![FieldError::new(field, "unknown_field")]);
+        return ApiError::submission_invalid(vec![FieldError::new(field, "unknown_field")]);
     }
     let field = if path == "." || path.is_empty() {
         "body".to_string()
     } else {
         path.to_string()
     };
-    ApiError::validation(vec![FieldError::new(field, "wrong_type")])
+    ApiError::submission_invalid(vec![FieldError::new(field, "wrong_type")])
 }

@@ -128,13 +128,13 @@ pub async fn list_inbound_email(
     if let Some(o) = query.outcome.as_deref()
         && !OUTCOMES.contains(&o)
     {
-        return Err(ApiError::validation(vec![
+        return Err(ApiError::invalid_query(vec![
             crate::domain::feedback::FieldError::new("outcome", "invalid_choice"),
         ]));
     }
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(ApiError::validation(vec![
+        return Err(ApiError::invalid_query(vec![
             crate::domain::feedback::FieldError::new("limit", "out_of_range"),
         ]));
     }

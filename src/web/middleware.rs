@@ -3,8 +3,9 @@
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use tracing::Instrument;
@@ -65,6 +66,38 @@ pub async fn request_context(
     }
     apply_security_headers(headers);
     Ok(res)
+}
+
+/// Browser-made cross-site requests that change state are refused on the
+/// API (the pages check their own forms and answer with a page): a web
+/// page elsewhere must not be able to post a citizen's browser into our
+/// intake, a lookup or a sign-in. A request with credentials (an API key
+/// or a staff token, which no other site's page can attach) and a program
+/// that sends neither `Sec-Fetch-Site` nor `Origin` pass.
+pub async fn refuse_cross_site(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let changes_state = !matches!(
+        *req.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    );
+    if changes_state
+        && req.path().starts_with("/api/")
+        && !req.headers().contains_key(header::AUTHORIZATION)
+    {
+        let base = req
+            .app_data::<actix_web::web::Data<super::AppState>>()
+            .map(|s| s.settings.server.public_base_url.clone())
+            .unwrap_or_default();
+        if !super::pages::same_origin_post(req.request(), &base) {
+            tracing::info!(path = %req.path(), "cross-site request refused");
+            let response =
+                actix_web::ResponseError::error_response(&super::problem::ApiError::cross_site());
+            return Ok(req.into_response(response).map_into_right_body());
+        }
+    }
+    Ok(next.call(req).await?.map_into_left_body())
 }
 
 /// Defaults for an API that serves no pages yet: nothing may be framed,

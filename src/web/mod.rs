@@ -146,6 +146,11 @@ pub fn endpoints() -> Vec<Endpoint> {
             || web::get().to(staff::redaction_suggestion),
         ),
         endpoint(
+            Method::DELETE,
+            "/api/v1/staff/feedback/{tracking_code}/mail-failure",
+            || web::delete().to(staff::clear_mail_failure),
+        ),
+        endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/notes",
             || web::post().to(staff::add_note),

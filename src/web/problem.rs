@@ -86,12 +86,37 @@ impl ApiError {
         }))
     }
 
+    /// Fields of a request body that are not acceptable.
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let mut e = Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
             "Dữ liệu không hợp lệ",
-            "Phản ánh, kiến nghị chưa đáp ứng yêu cầu về thông tin (Nghị định 20/2008/NĐ-CP, Điều 7). Vui lòng kiểm tra các trường được nêu.",
+            "Dữ liệu gửi lên chưa hợp lệ. Vui lòng kiểm tra các trường được nêu.",
+        );
+        e.0.errors = errors;
+        e
+    }
+
+    /// A submission that does not meet what Decree 20 asks of it.
+    pub fn submission_invalid(errors: Vec<FieldError>) -> Self {
+        let mut e = Self::validation(errors);
+        e.0.detail = "Phản ánh, kiến nghị chưa đáp ứng yêu cầu về thông tin (Nghị định 20/2008/NĐ-CP, Điều 7). Vui lòng kiểm tra các trường được nêu.".into();
+        e
+    }
+
+    /// Query parameters that are not acceptable: the detail names each,
+    /// with what is wrong with it.
+    pub fn invalid_query(errors: Vec<FieldError>) -> Self {
+        let listed: Vec<String> = errors
+            .iter()
+            .map(|f| format!("“{}”: {}", f.field, f.message))
+            .collect();
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "Tham số không hợp lệ",
+            format!("Tham số truy vấn không hợp lệ — {}", listed.join("; ")),
         );
         e.0.errors = errors;
         e
@@ -142,6 +167,16 @@ impl ApiError {
             "forbidden",
             "Không có quyền",
             "Tài khoản của Ông/Bà không có quyền thực hiện thao tác này.",
+        )
+    }
+
+    /// A browser posted here from another site's page (CSRF).
+    pub fn cross_site() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "cross_site_request",
+            "Yêu cầu từ trang web khác",
+            "Trình duyệt cho biết yêu cầu này được gửi từ một trang web khác nên không được chấp nhận. Vui lòng gửi tại trang của cơ quan; cổng thông tin tích hợp cần dùng khoá API.",
         )
     }
 
@@ -290,12 +325,12 @@ impl From<StoreError> for ApiError {
 impl From<IntakeError> for ApiError {
     fn from(err: IntakeError) -> Self {
         match err {
-            IntakeError::Invalid(errors) => ApiError::validation(errors),
+            IntakeError::Invalid(errors) => ApiError::submission_invalid(errors),
             IntakeError::IdempotencyKeyInvalid => ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "idempotency_key_invalid",
                 "Idempotency-Key không hợp lệ",
-                "Tiêu đề Idempotency-Key phải gồm 1–255 ký tự ASCII nhìn thấy được.",
+                "Tiêu đề Idempotency-Key phải gồm 16–255 ký tự ASCII nhìn thấy được; hãy dùng một giá trị ngẫu nhiên cho mỗi lần gửi (ví dụ một UUID).",
             ),
             IntakeError::IdempotencyKeyReused => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -125,7 +125,7 @@ pub(super) fn parse_query(
         None => (None, None),
     };
     if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+        return Err(ApiError::invalid_query(errors));
     }
     Ok(PublicQuery {
         terms,
@@ -175,12 +175,10 @@ fn kind_label(kind: FeedbackKind) -> &'static str {
     }
 }
 
-/// The newest change among `items`, for `Last-Modified`.
-fn last_modified(items: &[PublicItem]) -> Option<DateTime<Utc>> {
-    items
-        .iter()
-        .map(|i| i.published_at.unwrap_or(i.updated_at).max(i.updated_at))
-        .max()
+/// When the public copy of `item` last changed (its publication for
+/// items published before that was recorded).
+fn public_time(item: &PublicItem) -> Option<DateTime<Utc>> {
+    item.public_changed_at.or(item.published_at)
 }
 
 /// Answers `body` with validators and caching headers, or 304 when the
@@ -245,7 +243,7 @@ pub async fn list_qa(
     let per_page = query.per_page.unwrap_or(PER_PAGE_DEFAULT);
     let page = query.page.unwrap_or(1);
     if !(1..=PER_PAGE_MAX).contains(&per_page) || !(1..=10_000).contains(&page) {
-        return Err(ApiError::validation(vec![FieldError::new(
+        return Err(ApiError::invalid_query(vec![FieldError::new(
             if (1..=PER_PAGE_MAX).contains(&per_page) {
                 "page"
             } else {
@@ -265,11 +263,14 @@ pub async fn list_qa(
         "page": page,
         "per_page": per_page,
     });
+    // A list changes when anything public changes, also when an item
+    // leaves it: the public version, not its rows' times.
+    let modified = state.store.public_version().await?;
     Ok(cacheable(
         &req,
         "application/json",
         serde_json::to_vec(&body).unwrap_or_default(),
-        last_modified(&items),
+        modified,
     ))
 }
 
@@ -295,7 +296,7 @@ pub async fn get_qa(
         &req,
         "application/json",
         serde_json::to_vec(&body).unwrap_or_default(),
-        last_modified(std::slice::from_ref(&item)),
+        public_time(&item),
     ))
 }
 
@@ -339,7 +340,8 @@ pub async fn atom_feed(
         .to_string();
     // An empty feed still needs <updated>: a fixed date keeps its ETag
     // stable until the first item is published.
-    let updated = last_modified(&items).unwrap_or_else(|| {
+    let modified = state.store.public_version().await?;
+    let updated = modified.unwrap_or_else(|| {
         Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
             .single()
             .unwrap_or_default()
@@ -362,9 +364,9 @@ pub async fn atom_feed(
             let mut entry = Entry::default();
             entry.set_id(format!("tag:{domain},2026:{}", i.tracking_code));
             entry.set_title(Text::plain(i.title_redacted.clone().unwrap_or_default()));
-            let at = i.published_at.unwrap_or(i.updated_at);
-            entry.set_updated(at.fixed_offset());
-            entry.set_published(Some(at.fixed_offset()));
+            let published = i.published_at.unwrap_or(i.received_at);
+            entry.set_updated(public_time(i).unwrap_or(published).fixed_offset());
+            entry.set_published(Some(published.fixed_offset()));
             entry.set_links(vec![Link {
                 href: item_url(&base, &i.tracking_code),
                 rel: "alternate".into(),
@@ -428,6 +430,6 @@ pub async fn atom_feed(
         &req,
         "application/atom+xml; charset=utf-8",
         feed.to_string().into_bytes(),
-        last_modified(&items),
+        modified,
     ))
 }

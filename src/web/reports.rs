@@ -244,7 +244,7 @@ async fn export_rows(
     let limit = state.settings.reporting.export_max_rows;
     let (rows, more) = state.store.export_rows(f.scope, from, to, limit).await?;
     if more {
-        return Err(ApiError::validation(vec![FieldError::new(
+        return Err(ApiError::invalid_query(vec![FieldError::new(
             "period",
             "too_many_items",
         )]));

@@ -54,11 +54,11 @@ pub async fn create_staff_feedback(
             if let Err(more) = input.normalized().parse(&state.settings.intake_rules()) {
                 errors.extend(more);
             }
-            return Err(ApiError::validation(errors));
+            return Err(ApiError::submission_invalid(errors));
         }
         (Err(e), Err(mut errors)) => {
             errors.extend(e.field_errors());
-            return Err(ApiError::validation(errors));
+            return Err(ApiError::submission_invalid(errors));
         }
     };
     let submission = Submission {
@@ -220,10 +220,17 @@ fn parse_filter(
             return Err(bad("Từ khoá tìm kiếm dài tối đa 200 ký tự."));
         }
         // Folded like the stored text: đường = duong = ĐƯỜNG, NFC or NFD.
-        // Folding keeps letters and digits only, so LIKE's wildcards
-        // (`%`, `_`) never reach the pattern.
         f.words = fold_for_search(text)
             .split_whitespace()
+            .take(10)
+            .map(str::to_string)
+            .collect();
+        // Folding keeps letters and digits only; a word with `%` or `_`
+        // (a rate, a file name) is also looked for as typed, so those
+        // characters mean themselves instead of matching anything.
+        f.literals = crate::domain::text::clean_line(text)
+            .split_whitespace()
+            .filter(|w| w.contains(['%', '_']))
             .take(10)
             .map(str::to_string)
             .collect();
@@ -509,6 +516,8 @@ async fn item_json(
         "answered_at": item.answered_at.map(to_vietnam_rfc3339),
         "question_redacted": item.question_redacted,
         "title_redacted": item.title_redacted,
+        "answer_redacted": item.answer_redacted,
+        "public": item.public_search_text.is_some(),
         "published_at": item.published_at.map(to_vietnam_rfc3339),
         "withheld_reason": item.withheld_reason,
         "bounce_count": item.bounce_count,
@@ -531,6 +540,23 @@ async fn item_json(
             "rated_at": item.rated_at.map(to_vietnam_rfc3339),
         })
     });
+    // A notice to this address is not sent while it is failing: staff see
+    // why, and may clear it.
+    let block = chrono::Duration::days(i64::from(state.settings.mail.bounce_block_days));
+    body["mail_failure"] = match item.email.as_deref() {
+        Some(email) => state
+            .store
+            .address_failure(email, block, now)
+            .await?
+            .map_or(Value::Null, |f| {
+                serde_json::json!({
+                    "failed_at": to_vietnam_rfc3339(f.failed_at),
+                    "blocked_until": to_vietnam_rfc3339(f.blocked_until),
+                    "detail": f.detail,
+                })
+            }),
+        None => Value::Null,
+    };
     body["coordination"] = Value::Array(coordination_json);
     body["involvement"] = Value::from(match involvement {
         Involvement::Handling => "handling",
@@ -549,8 +575,53 @@ async fn item_json(
         body["rating"] = Value::Null;
         body["answer_draft"] = Value::Null;
         body["rejection"] = Value::Null;
+        body["mail_failure"] = Value::Null;
     }
     Ok(body)
+}
+
+/// `DELETE /api/v1/staff/feedback/{tracking_code}/mail-failure`: the
+/// submitter's address works again (they said so, the mailbox was
+/// fixed): notices to it resume, and those of this item that were not
+/// sent because of it are queued again. Answers the updated item.
+pub async fn clear_mail_failure(
+    staff: Staff,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = staff.require(Permission::ClearMailFailure)?;
+    let Visible { row, involvement } = visible_item(&state, actor, &path.into_inner()).await?;
+    // A coordinating agency does not see the address at all.
+    if involvement == Involvement::Coordinating {
+        return Err(ApiError::forbidden());
+    }
+    let Some(email) = row.item.email.as_deref() else {
+        return Err(ApiError::not_found());
+    };
+    let audit = crate::store::feedback::AuditEntry {
+        actor_kind: "staff".into(),
+        actor_id: Some(actor.username.clone()),
+        action: "feedback.mail_failure_cleared".into(),
+        from_state: Some(row.item.state.clone()),
+        to_state: Some(row.item.state.clone()),
+        reason: None,
+        details: serde_json::json!({}),
+        request_id: REQUEST_ID.try_with(Clone::clone).ok(),
+    };
+    if !state
+        .store
+        .clear_address_failure(email, row.item.id, &audit, Utc::now())
+        .await?
+    {
+        return Err(ApiError::not_found());
+    }
+    let body = item_json(&state, &row, involvement, actor.agency).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(CacheControl(vec![
+            CacheDirective::NoStore,
+            CacheDirective::Private,
+        ]))
+        .json(body))
 }
 
 /// `POST /api/v1/staff/feedback/{tracking_code}/{action}`: one workflow
@@ -729,7 +800,14 @@ pub(super) fn file_download(
             actix_web::http::header::ExtendedValue {
                 charset: actix_web::http::header::Charset::Ext("UTF-8".into()),
                 language_tag: None,
-                value: meta.file_name.clone().into_bytes(),
+                // Files stored before names were made to agree with
+                // their type get the right extension here.
+                value: crate::domain::attachment::AttachmentKind::parse(&meta.file_kind)
+                    .map_or_else(
+                        || meta.file_name.clone(),
+                        |kind| crate::domain::attachment::with_extension_of(&meta.file_name, kind),
+                    )
+                    .into_bytes(),
             },
         )],
     };
@@ -868,33 +946,24 @@ pub async fn redaction_suggestion(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    use crate::domain::redaction::{KnownPersonalData, apply, find_spans};
     let actor = staff.require(Permission::ViewItems)?;
     if !crate::domain::workflow::role_may_ever(Action::Publish, actor.role) {
         return Err(ApiError::forbidden());
     }
     let Visible { row, .. } = visible_item(&state, actor, &path.into_inner()).await?;
-    let item = &row.item;
-    let mut names = vec![item.submitter_name.as_str()];
-    names.extend(item.organization_name.as_deref());
-    let known = KnownPersonalData {
-        names,
-        phones: item.phone.as_deref().into_iter().collect(),
-        emails: item.email.as_deref().into_iter().collect(),
-        addresses: vec![item.address_detail.as_str()],
-    };
-    let spans = find_spans(&item.content, &known);
-    let title_spans = find_spans(&item.title, &known);
+    let s = crate::services::publication::suggest(&row.item);
     Ok(HttpResponse::Ok()
         .insert_header(CacheControl(vec![
             CacheDirective::NoStore,
             CacheDirective::Private,
         ]))
         .json(serde_json::json!({
-            "question_redacted": apply(&item.content, &spans),
-            "spans": spans,
-            "title_redacted": apply(&item.title, &title_spans),
-            "title_spans": title_spans,
+            "question_redacted": s.question.redacted,
+            "spans": s.question.spans,
+            "title_redacted": s.title.redacted,
+            "title_spans": s.title.spans,
+            "answer_redacted": s.answer.as_ref().map(|a| &a.redacted),
+            "answer_spans": s.answer.as_ref().map(|a| &a.spans),
         })))
 }
 

@@ -78,7 +78,7 @@ pub(super) fn resolve(
         }
     }
     let Some(period) = period.filter(|_| errors.is_empty()) else {
-        return Err(ApiError::validation(errors));
+        return Err(ApiError::invalid_query(errors));
     };
     match item_scope {
         ItemScope::Province => {}

@@ -212,6 +212,9 @@ struct SubmitFormPage {
     max_attachments: usize,
     max_attachment_mb: usize,
     attachment_types: String,
+    /// Publication rests on the submitter's consent (the form asks), or
+    /// is the office's duty (the form says so instead).
+    asks_consent: bool,
 }
 
 #[derive(Template)]
@@ -315,6 +318,34 @@ pub async fn submit_post(
         // not a fresh stamp that would make a quick fix "too fast".
         values.stamp = Some(stamp.clone());
     }
+    // A stamp serves one form: the same form again (a correction, a double
+    // click) keeps its idempotency key and passes; the stamp replayed with
+    // another key is refused, on every instance.
+    if let Ok((issued, nonce)) = &checked {
+        let key_hash = if key.is_empty() {
+            // No key to recognise a second post by: one post only.
+            uuid::Uuid::new_v4().to_string()
+        } else {
+            crate::domain::digest::sha256_hex(format!("form-key:{key}").as_bytes())
+        };
+        let expires = chrono::DateTime::from_timestamp(state.form_stamps.expires_at(*issued), 0)
+            .unwrap_or_else(Utc::now);
+        if !state
+            .store
+            .use_form_stamp(nonce, &key_hash, expires)
+            .await?
+        {
+            tracing::info!("submission form: stamp used before, refused");
+            values.stamp = None;
+            values.idempotency_key = uuid::Uuid::new_v4().to_string();
+            return again(
+                values,
+                PageErrors::default(),
+                "Biểu mẫu này đã được gửi trước đó. Nếu Ông/Bà muốn gửi thêm một phản ánh, kiến nghị, vui lòng kiểm tra thông tin rồi bấm Gửi.",
+            )
+            .await;
+        }
+    }
     if let Err(problem) = checked {
         tracing::info!(?problem, "submission form: stamp refused");
         let notice = match problem {
@@ -389,6 +420,8 @@ pub async fn submit_post(
         // sent with other content (the back button): this is a new item.
         Err(IntakeError::IdempotencyKeyReused | IntakeError::IdempotencyKeyInvalid) => {
             values.idempotency_key = uuid::Uuid::new_v4().to_string();
+            // The stamp was spent on the old key: a new one goes with it.
+            values.stamp = None;
             again(
                 values,
                 PageErrors::default(),
@@ -462,10 +495,12 @@ async fn form_page(
                 .map(|c| (c.as_str().to_string(), c.label_vi().to_string())),
             &values.content_category,
         ),
-        stamp: values
-            .stamp
-            .take()
-            .unwrap_or_else(|| state.form_stamps.issue(Utc::now().timestamp())),
+        stamp: values.stamp.take().unwrap_or_else(|| {
+            state.form_stamps.issue(
+                Utc::now().timestamp(),
+                &crate::domain::form_stamp::FormStamps::new_nonce(),
+            )
+        }),
         title_max: settings.intake.title_max_chars,
         content_min: settings.intake.content_min_chars,
         content_max: settings.intake.content_max_chars,
@@ -478,6 +513,7 @@ async fn form_page(
             .map(|t| t.to_uppercase())
             .collect::<Vec<_>>()
             .join(", "),
+        asks_consent: settings.publication.basis == crate::config::PublicationBasis::Consent,
         v: values,
         errors,
         notice,

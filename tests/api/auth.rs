@@ -78,7 +78,8 @@ async fn staff_sign_in_see_themselves_and_sign_out() {
                 "view_items",
                 "add_note",
                 "read_mail_log",
-                "read_statistics"
+                "read_statistics",
+                "clear_mail_failure"
             ])
         );
         assert!(reply.header("cache-control").unwrap().contains("no-store"));
@@ -272,6 +273,13 @@ fn matrix() -> Vec<Rule> {
             "/api/v1/staff/feedback/{tracking_code}/notes",
             "/api/v1/staff/feedback/{code}/notes",
             Some(json!({"body": "Ghi chú nội bộ"})),
+            &[Role::ControlOffice, Role::AgencyOfficer, Role::AgencyLead],
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/staff/feedback/{tracking_code}/mail-failure",
+            "/api/v1/staff/feedback/{code}/mail-failure",
+            None,
             &[Role::ControlOffice, Role::AgencyOfficer, Role::AgencyLead],
         ),
         (

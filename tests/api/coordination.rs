@@ -634,7 +634,10 @@ async fn classifying_decides_the_category_and_staff_cannot_use_the_system_only_r
         .await;
         assert_eq!(
             r07.field_errors(),
-            vec![("reason_code".to_string(), "unknown_code".to_string())],
+            vec![(
+                "reason_code".to_string(),
+                "clarification_not_over".to_string()
+            )],
             "R07 follows an unanswered request for information only"
         );
     }

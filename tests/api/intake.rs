@@ -658,3 +658,223 @@ async fn tracking_codes_stay_unique_under_concurrent_submissions() {
         );
     }
 }
+
+#[tokio::test]
+async fn browsers_on_other_sites_cannot_post_to_the_api() {
+    for app in apps().await {
+        let (code, token) = crate::workflow::submit(&app).await;
+        let form = [
+            ("kind", "phan_anh"),
+            ("title", "Thủ tục cấp phép chậm"),
+            (
+                "content",
+                "Hồ sơ cấp giấy phép xây dựng nộp tháng trước đến nay chưa có kết quả.",
+            ),
+            ("submitter.full_name", "Nguyễn Văn An"),
+            ("submitter.address.detail", "12 Lê Lợi"),
+            ("submitter.phone", "0912345678"),
+        ];
+        let before = app.store.count_feedback().await.unwrap();
+        // A page elsewhere posts the citizen's browser into our intake,
+        // a supplement, a rating, a sign-in.
+        for (site, origin) in [
+            (Some("cross-site"), Some("https://evil.example")),
+            (None, Some("https://evil.example")),
+            (Some("same-site"), None),
+        ] {
+            let with = |r: reqwest::RequestBuilder| {
+                let r = match site {
+                    Some(s) => r.header("Sec-Fetch-Site", s),
+                    None => r,
+                };
+                match origin {
+                    Some(o) => r.header("Origin", o),
+                    None => r,
+                }
+            };
+            let r = app
+                .send(Method::POST, "/api/v1/feedback", "/api/v1/feedback", |r| {
+                    with(r).form(&form)
+                })
+                .await;
+            assert_eq!(
+                (r.status, r.body["code"].as_str()),
+                (StatusCode::FORBIDDEN, Some("cross_site_request")),
+                "[{}] {site:?} {origin:?}",
+                app.backend
+            );
+            for what in ["supplements", "rating"] {
+                let r = app
+                    .send(
+                        Method::POST,
+                        &format!("/api/v1/feedback/{{tracking_code}}/{what}"),
+                        &format!("/api/v1/feedback/{code}/{what}"),
+                        |r| {
+                            with(r)
+                                .header("X-Lookup-Token", &token)
+                                .json(&json!({"text": "x", "score": 1}))
+                        },
+                    )
+                    .await;
+                assert_eq!(r.body["code"], "cross_site_request", "{what}");
+            }
+            let r = app
+                .send(
+                    Method::POST,
+                    "/api/v1/auth/login",
+                    "/api/v1/auth/login",
+                    |r| with(r).json(&json!({"username": "a", "password": "b"})),
+                )
+                .await;
+            assert_eq!(r.body["code"], "cross_site_request");
+        }
+        assert_eq!(app.store.count_feedback().await.unwrap(), before);
+        // Our own pages' origin, and programs that say nothing, pass.
+        let own = app
+            .send(Method::POST, "/api/v1/feedback", "/api/v1/feedback", |r| {
+                r.header("Sec-Fetch-Site", "same-origin")
+                    .header("Origin", app.base.as_str())
+                    .form(&form)
+            })
+            .await;
+        assert_eq!(own.status, StatusCode::CREATED, "{}", own.body);
+        let program = app
+            .send(Method::POST, "/api/v1/feedback", "/api/v1/feedback", |r| {
+                r.form(&form)
+            })
+            .await;
+        assert_eq!(program.status, StatusCode::CREATED);
+        // A portal's browser code with its API key passes.
+        let key = pakn::services::auth::create_api_key(
+            &app.store,
+            "cong-thong-tin",
+            &[pakn::domain::staff::ApiScope::SubmitFeedback],
+            "tester",
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+        let portal = app
+            .send(Method::POST, "/api/v1/feedback", "/api/v1/feedback", |r| {
+                r.header("Sec-Fetch-Site", "cross-site")
+                    .header("Origin", "https://danang.gov.vn")
+                    .bearer_auth(&key)
+                    .form(&form)
+            })
+            .await;
+        assert_eq!(portal.status, StatusCode::CREATED, "{}", portal.body);
+    }
+}
+
+#[tokio::test]
+async fn a_file_is_named_after_what_it_is() {
+    for app in apps().await {
+        let form = Form::new()
+            .text("kind", "phan_anh")
+            .text("title", "Ảnh hiện trường")
+            .text("content", "Khi nộp hồ sơ đăng ký kinh doanh, cán bộ yêu cầu bổ sung giấy xác nhận không có trong thủ tục.")
+            .text("submitter.full_name", "Lê Văn Cường")
+            .text("submitter.address.detail", "7 Hùng Vương")
+            .text("submitter.phone", "+84 905 123 456")
+            .part("attachments", Part::bytes(PNG.to_vec()).file_name("trang.html"))
+            .part("attachments", Part::bytes(PDF.to_vec()).file_name("don"));
+        let reply = app
+            .send(Method::POST, "/api/v1/feedback", "/api/v1/feedback", |r| {
+                r.multipart(form)
+            })
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        assert_eq!(reply.body["attachments"][0]["file_name"], "trang.png");
+        assert_eq!(reply.body["attachments"][1]["file_name"], "don.pdf");
+        // The download says so too.
+        let code = reply.body["tracking_code"].as_str().unwrap().to_string();
+        let row = stored(&app, &code).await;
+        let office = crate::auth::sign_in_as(
+            &app,
+            "kiemsoat.f",
+            pakn::domain::staff::Role::ControlOffice,
+            "48.VP",
+        )
+        .await;
+        let file = app
+            .send(
+                Method::GET,
+                "/api/v1/staff/feedback/{tracking_code}/attachments/{attachment_id}",
+                &format!(
+                    "/api/v1/staff/feedback/{code}/attachments/{}",
+                    row.attachments[0].id
+                ),
+                |r| r.bearer_auth(&office),
+            )
+            .await;
+        let disposition = file.header("content-disposition").unwrap();
+        assert!(disposition.contains("trang.png"), "{disposition}");
+        assert_eq!(file.header("content-type"), Some("image/png"));
+    }
+}
+
+#[tokio::test]
+async fn an_idempotency_key_belongs_to_its_caller() {
+    for app in apps().await {
+        let key = pakn::services::auth::create_api_key(
+            &app.store,
+            "cong-a",
+            &[pakn::domain::staff::ApiScope::SubmitFeedback],
+            "tester",
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+        let other = pakn::services::auth::create_api_key(
+            &app.store,
+            "cong-b",
+            &[pakn::domain::staff::ApiScope::SubmitFeedback],
+            "tester",
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+        let body = valid_submission();
+        let post = |bearer: Option<&str>, idem: &str| {
+            let body = body.clone();
+            let bearer = bearer.map(str::to_string);
+            let idem = idem.to_string();
+            app.send(
+                Method::POST,
+                "/api/v1/feedback",
+                "/api/v1/feedback",
+                move |r| {
+                    let r = r.header("Idempotency-Key", idem).json(&body);
+                    match bearer {
+                        Some(b) => r.bearer_auth(b),
+                        None => r,
+                    }
+                },
+            )
+        };
+        let shared = "7d0e4a1c-portal-retry-0001";
+        let first = post(Some(&key), shared).await;
+        assert_eq!(first.status, StatusCode::CREATED);
+        // The same key and body from anyone else: never that receipt.
+        for bearer in [None, Some(other.as_str())] {
+            let r = post(bearer, shared).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+            assert_ne!(
+                r.body["tracking_code"], first.body["tracking_code"],
+                "[{}] {bearer:?} got another caller's receipt",
+                app.backend
+            );
+            assert_ne!(r.body["lookup_token"], first.body["lookup_token"]);
+            assert_eq!(r.header("idempotent-replayed"), None);
+        }
+        // Its owner still gets its replay.
+        let again = post(Some(&key), shared).await;
+        assert_eq!(again.body["lookup_token"], first.body["lookup_token"]);
+        // A short key is refused: between anonymous callers it is the secret.
+        let short = post(None, "retry-1").await;
+        assert_eq!(
+            (short.status, short.body["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("idempotency_key_invalid"))
+        );
+    }
+}

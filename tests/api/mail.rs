@@ -489,6 +489,21 @@ async fn only_a_gateway_key_may_push_and_only_the_office_and_auditors_read_the_l
         let page = list(office.clone()).await;
         assert_eq!(page.status, StatusCode::OK);
         assert_eq!(page.body["total"], 1);
+        // A mistaken parameter is named, not blamed on Decree 20.
+        let bad = app
+            .send(
+                Method::GET,
+                "/api/v1/staff/inbound-email",
+                "/api/v1/staff/inbound-email?outcome=spam",
+                |r| r.bearer_auth(&office),
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let detail = bad.body["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("“outcome”") && !detail.contains("Nghị định 20"),
+            "{detail}"
+        );
         assert_eq!(list(officer.clone()).await.status, StatusCode::FORBIDDEN);
         let raw = app
             .send(
@@ -711,5 +726,404 @@ async fn attachments_follow_the_web_form_rules_and_refusals_are_noted() {
         let entry = log_entry(&app, &office, r.body["inbound_mail_id"].as_str().unwrap()).await;
         let note = entry.body["note"].as_str().unwrap_or_default();
         assert!(note.contains("hoso.pdf"), "{note}");
+    }
+}
+
+/// Delivers the outbox once into files (no mail server needed): what the
+/// tests need when only the delivery state matters.
+pub async fn deliver_to_files(app: &TestApp) -> DeliveryReport {
+    let mut settings = app.settings.clone();
+    settings.mail.outbound.transport = MailTransport::File;
+    let dir = tempfile::tempdir().unwrap();
+    settings.mail.outbound.file_dir = dir.path().to_path_buf();
+    let mailer = Mailer::from_settings(&settings).expect("mailer");
+    let addressing = reply_addressing(&app.store, &settings, Utc::now())
+        .await
+        .expect("addressing");
+    Outbox {
+        store: &app.store,
+        settings: &settings,
+        mailer: &mailer,
+        addressing: &addressing,
+        holder: "test",
+    }
+    .deliver_once(Utc::now())
+    .await
+    .expect("outbox pass")
+}
+
+/// A delivery report (RFC 3464) from a mail server to `to`, about
+/// `recipient`, quoting `quoted_id` in its returned headers if given.
+fn dsn(id: &str, to: &str, recipient: &str, status: &str, quoted_id: Option<&str>) -> String {
+    let returned = quoted_id
+        .map(|q| {
+            format!(
+                "--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {q}\r\nTo: {recipient}\r\n"
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "From: MAILER-DAEMON@mx.example.vn\r\nTo: {to}\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <{id}>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nThe mail system could not deliver.\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.vn\r\n\r\nFinal-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: {status}\r\n{returned}--B--\r\n"
+    )
+}
+
+#[tokio::test]
+async fn only_a_report_about_a_message_we_sent_marks_an_address_failing() {
+    for app in apps().await {
+        let Some(sink) = SmtpSink::start() else {
+            return;
+        };
+        let key = gateway_key(&app).await;
+        let office = sign_in_as(&app, "kiemsoat.b", Role::ControlOffice, "48.VP").await;
+        // A citizen whose mail lacks an address: the office asks for it.
+        let r = push(
+            &app,
+            &key,
+            &citizen_mail(
+                "victim-1@example.vn",
+                "victim@example.vn",
+                "Thủ tục",
+                "Bộ phận một cửa của phường đóng cửa sớm hơn giờ niêm yết, người dân phải quay lại nhiều lần.",
+            ),
+        )
+        .await;
+        let code = r.body["tracking_code"].as_str().unwrap().to_string();
+        assert_eq!(
+            current(&app, &office, &code).await["state"],
+            "awaiting_information"
+        );
+
+        // Forged: a report naming the citizen, about nothing we sent.
+        let r = push(
+            &app,
+            &key,
+            &dsn(
+                "forged-1@mx.example.vn",
+                "phananh@danang.gov.vn",
+                "victim@example.vn",
+                "5.1.1",
+                Some("<made-up-1@danang.gov.vn>"),
+            ),
+        )
+        .await;
+        assert_eq!(r.body["outcome"], "bounce", "{}", r.body);
+        assert_eq!(r.body["matched_by"], Value::Null);
+        assert_eq!(r.body["tracking_code"], Value::Null);
+        let item = current(&app, &office, &code).await;
+        assert_eq!(item["mail_failure"], Value::Null, "[{}]", app.backend);
+
+        // The acknowledgement and the request reach the citizen, with the
+        // notice's own return path (VERP).
+        let report = deliver(&app, &sink).await;
+        assert_eq!((report.sent, report.skipped), (2, 0), "{report:?}");
+        let request = sink
+            .wait_for(|m| {
+                m.contains("To: victim@example.vn")
+                    && header(m, "Auto-Submitted").as_deref() == Some("auto-generated")
+            })
+            .await;
+        let our_id = header(&request, "Message-ID").unwrap();
+        let notice: uuid::Uuid = our_id
+            .trim_matches(['<', '>'])
+            .strip_prefix("pakn.")
+            .and_then(|s| s.split('@').next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        let addressing = reply_addressing(&app.store, &app.settings, Utc::now())
+            .await
+            .unwrap();
+        let return_path = addressing.bounce_address_for(notice).unwrap();
+        assert_eq!(
+            header(&request, "X-MailFrom").as_deref(),
+            Some(return_path.as_str()),
+            "the envelope sender names the notice"
+        );
+        assert_eq!(
+            header(&request, "From").map(|f| f.contains("phananh@danang.gov.vn")),
+            Some(true)
+        );
+
+        // Our real Message-ID, but about somebody else: still nothing.
+        let r = push(
+            &app,
+            &key,
+            &dsn(
+                "forged-2@mx.example.vn",
+                "phananh@danang.gov.vn",
+                "someone.else@example.vn",
+                "5.1.1",
+                Some(&our_id),
+            ),
+        )
+        .await;
+        assert_eq!(r.body["matched_by"], Value::Null, "{}", r.body);
+        // A temporary failure about our message never blocks the address.
+        let r = push(
+            &app,
+            &key,
+            &dsn(
+                "delay-1@mx.example.vn",
+                "phananh@danang.gov.vn",
+                "victim@example.vn",
+                "4.2.2",
+                Some(&our_id),
+            ),
+        )
+        .await;
+        assert_eq!(r.body["matched_by"], "message_id", "{}", r.body);
+        assert_eq!(
+            current(&app, &office, &code).await["mail_failure"],
+            Value::Null
+        );
+
+        // A genuine permanent failure, delivered to the return path without
+        // any returned headers: the address fails, for a while, visibly.
+        let r = push(
+            &app,
+            &key,
+            &dsn(
+                "real-1@mx.example.vn",
+                &return_path,
+                "victim@example.vn",
+                "5.1.1",
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(r.body["matched_by"], "return_path", "{}", r.body);
+        assert_eq!(r.body["tracking_code"], code.as_str());
+        let item = current(&app, &office, &code).await;
+        let failure = &item["mail_failure"];
+        assert!(failure.is_object(), "[{}] {item}", app.backend);
+        let blocked_until =
+            chrono::DateTime::parse_from_rfc3339(failure["blocked_until"].as_str().unwrap())
+                .unwrap();
+        let days = (blocked_until.with_timezone(&Utc) - Utc::now()).num_days();
+        assert!(
+            (29..=30).contains(&days),
+            "blocked for bounce_block_days: {days}"
+        );
+
+        // The next notice to the citizen is skipped, and says why.
+        let note = crate::workflow::act(
+            &app,
+            &office,
+            &code,
+            "reject",
+            json!({"version": item["version"], "reason_code": "R08"}),
+        )
+        .await;
+        assert_eq!(note.status, StatusCode::OK, "{}", note.body);
+        let report = deliver(&app, &sink).await;
+        assert_eq!((report.sent, report.skipped), (0, 1), "{report:?}");
+        let messages = app.staff_get(&office, &code, "/messages").await;
+        let out: Vec<&Value> = messages.body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["direction"] == "out")
+            .collect();
+        assert!(out.iter().any(|m| m["delivery"] == "bounced"), "{out:?}");
+        let skipped = out.iter().find(|m| m["delivery"] == "skipped").unwrap();
+        assert!(skipped["error"].as_str().unwrap().contains("bounced"));
+
+        // Staff clear it: the skipped notice goes out after all.
+        let cleared = app
+            .send(
+                Method::DELETE,
+                "/api/v1/staff/feedback/{tracking_code}/mail-failure",
+                &format!("/api/v1/staff/feedback/{code}/mail-failure"),
+                |r| r.bearer_auth(&office),
+            )
+            .await;
+        assert_eq!(cleared.status, StatusCode::OK, "{}", cleared.body);
+        assert_eq!(cleared.body["mail_failure"], Value::Null);
+        assert!(
+            cleared.body["history"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "feedback.mail_failure_cleared"
+                    && e["actor"] == "kiemsoat.b")
+        );
+        let report = deliver(&app, &sink).await;
+        assert_eq!((report.sent, report.skipped), (1, 0), "{report:?}");
+        // Nothing left to clear.
+        let again = app
+            .send(
+                Method::DELETE,
+                "/api/v1/staff/feedback/{tracking_code}/mail-failure",
+                &format!("/api/v1/staff/feedback/{code}/mail-failure"),
+                |r| r.bearer_auth(&office),
+            )
+            .await;
+        assert_eq!(again.status, StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn reply_to_never_speaks_for_the_submitter() {
+    for app in apps().await {
+        let key = gateway_key(&app).await;
+        let office = sign_in_as(&app, "kiemsoat.r", Role::ControlOffice, "48.VP").await;
+        // A new item's submitter is who wrote it, not whom they name.
+        let r = push(
+            &app,
+            &key,
+            &format!(
+                "From: writer@example.vn\r\nReply-To: victim@example.vn\r\nTo: phananh@danang.gov.vn\r\nSubject: Thủ tục\r\nMessage-ID: <rt-1@example.vn>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{COMPLETE_BODY}"
+            ),
+        )
+        .await;
+        let code = r.body["tracking_code"].as_str().unwrap().to_string();
+        assert_eq!(
+            current(&app, &office, &code).await["submitter"]["email"],
+            "writer@example.vn"
+        );
+
+        // An item waiting for its submitter (no address given).
+        let r = push(
+            &app,
+            &key,
+            &citizen_mail(
+                "rt-2@example.vn",
+                "an@example.vn",
+                "Giờ làm việc",
+                "Bộ phận một cửa của phường đóng cửa sớm hơn giờ niêm yết, người dân phải quay lại nhiều lần.",
+            ),
+        )
+        .await;
+        let waiting = r.body["tracking_code"].as_str().unwrap().to_string();
+        let addressing = reply_addressing(&app.store, &app.settings, Utc::now())
+            .await
+            .unwrap();
+        let signed = addressing.address_for(&waiting.parse().unwrap());
+        // A stranger writes to the signed address and to the subject code,
+        // claiming the submitter in Reply-To: logged for staff only.
+        for (i, to, subject) in [
+            (3, signed.as_str(), "Re: bổ sung".to_string()),
+            (4, "phananh@danang.gov.vn", format!("Bổ sung {waiting}")),
+        ] {
+            let r = push(
+                &app,
+                &key,
+                &format!(
+                    "From: stranger@example.vn\r\nReply-To: an@example.vn\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <rt-{i}@example.vn>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nĐịa chỉ: 1 Giả Mạo, phường Hải Châu\r\n"
+                ),
+            )
+            .await;
+            if i == 3 {
+                assert_eq!(r.body["outcome"], "reply", "{}", r.body);
+                assert_eq!(r.body["tracking_code"], waiting.as_str());
+            } else {
+                assert_ne!(r.body["tracking_code"], waiting.as_str(), "{}", r.body);
+            }
+            let item = current(&app, &office, &waiting).await;
+            assert_eq!(
+                item["state"], "awaiting_information",
+                "[{}] the clock did not resume: {item}",
+                app.backend
+            );
+            assert_eq!(item["supplements"], json!([]));
+        }
+    }
+}
+
+#[tokio::test]
+async fn headers_taken_from_strangers_are_checked_before_we_send_them() {
+    for app in apps().await {
+        let Some(sink) = SmtpSink::start() else {
+            return;
+        };
+        let key = gateway_key(&app).await;
+        let long = format!("{}@example.vn", "x".repeat(400));
+        let r = push(
+            &app,
+            &key,
+            &format!(
+                "From: an@example.vn\r\nTo: phananh@danang.gov.vn\r\nSubject: Thủ tục\r\nMessage-ID: <{long}>\r\nReferences: <bad id@x> <ok-0@example.vn> <{long}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{COMPLETE_BODY}"
+            ),
+        )
+        .await;
+        assert_eq!(r.body["outcome"], "new_item", "{}", r.body);
+        let code = r.body["tracking_code"].as_str().unwrap().to_string();
+        // Its own answer threads to something valid, or to nothing.
+        let r2 = push(
+            &app,
+            &key,
+            &format!(
+                "From: an@example.vn\r\nTo: phananh@danang.gov.vn\r\nSubject: Bổ sung {code}\r\nMessage-ID: <ok-1@example.vn>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBổ sung số hồ sơ.\r\n"
+            ),
+        )
+        .await;
+        assert_eq!(r2.body["outcome"], "reply");
+        let office = sign_in_as(&app, "kiemsoat.h", Role::ControlOffice, "48.VP").await;
+        let item = current(&app, &office, &code).await;
+        crate::workflow::act(
+            &app,
+            &office,
+            &code,
+            "request-info",
+            json!({"version": item["version"], "message": "Đề nghị cung cấp số hồ sơ."}),
+        )
+        .await;
+        deliver(&app, &sink).await;
+        let sent: Vec<String> = sink
+            .messages()
+            .iter()
+            .map(|m| String::from_utf8_lossy(m).into_owned())
+            .filter(|m| m.contains(&code) && m.contains("To: an@example.vn"))
+            .collect();
+        assert!(!sent.is_empty());
+        for m in &sent {
+            for line in m.lines() {
+                assert!(line.len() <= 998, "a header line of {} bytes", line.len());
+            }
+            for h in ["In-Reply-To", "References"] {
+                if let Some(v) = header(m, h) {
+                    assert!(!v.contains("xxxx") && !v.contains("bad id"), "{h}: {v}");
+                }
+            }
+            assert_eq!(
+                header(m, "In-Reply-To").as_deref(),
+                Some("<ok-1@example.vn>")
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn acknowledgements_to_one_address_are_limited_on_every_channel() {
+    for app in apps().await {
+        // The web form, three times with a victim's address.
+        for i in 0..3 {
+            let mut s = crate::helpers::valid_submission();
+            s["submitter"]["email"] = json!("target@example.vn");
+            s["title"] = json!(format!("Thủ tục số {i}"));
+            assert_eq!(app.post_feedback(&s).await.status, StatusCode::CREATED);
+        }
+        let report = deliver_to_files(&app).await;
+        assert_eq!(
+            (report.sent, report.skipped),
+            (1, 2),
+            "[{}] {report:?}",
+            app.backend
+        );
+        // And by e-mail afterwards: the window holds across channels.
+        let key = gateway_key(&app).await;
+        push(
+            &app,
+            &key,
+            &citizen_mail(
+                "ack-x@example.vn",
+                "target@example.vn",
+                "Thủ tục",
+                COMPLETE_BODY,
+            ),
+        )
+        .await;
+        let report = deliver_to_files(&app).await;
+        assert_eq!((report.sent, report.skipped), (0, 1), "{report:?}");
     }
 }

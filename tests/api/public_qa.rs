@@ -21,6 +21,20 @@ pub async fn publish(
     let r = app.post_feedback(&submission).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let code = r.body["tracking_code"].as_str().unwrap().to_string();
+    answer_and_publish(app, control, &code, title, question, answer).await;
+    code
+}
+
+/// Takes a received item through the control office to publication.
+pub async fn answer_and_publish(
+    app: &TestApp,
+    control: &str,
+    code: &str,
+    title: &str,
+    question: &str,
+    answer: &str,
+) {
+    let code = code.to_string();
     step(
         app,
         control,
@@ -42,7 +56,6 @@ pub async fn publish(
     )
     .await;
     assert_eq!(item["state"], "published");
-    code
 }
 
 async fn qa(app: &TestApp, query: &str) -> crate::helpers::Reply {
@@ -115,6 +128,11 @@ async fn only_what_was_published_is_public_and_searchable_without_diacritics() {
         let bad = qa(&app, "?agency=nope&kind=x&year=1").await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(bad.field_errors().len(), 3);
+        let detail = bad.body["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("“year”") && !detail.contains("Nghị định 20"),
+            "{detail}"
+        );
         assert_eq!(
             qa(&app, "?per_page=51").await.status,
             StatusCode::UNPROCESSABLE_ENTITY
@@ -592,5 +610,413 @@ async fn the_closest_answer_comes_first_and_postgresql_forgives_typos() {
             qa(&app, "?q=bao%20hiem%20that%20nghiep").await.body["total"],
             0
         );
+    }
+}
+
+/// Takes a received item to an approved answer (ready to publish).
+async fn approve(app: &TestApp, control: &str, code: &str, answer: &str) {
+    step(
+        app,
+        control,
+        code,
+        "classify",
+        json!({"content_category": "implementation_problem"}),
+    )
+    .await;
+    step(app, control, code, "accept", json!({})).await;
+    step(app, control, code, "answer", json!({"text": answer})).await;
+    step(app, control, code, "sign-off", json!({})).await;
+    step(app, control, code, "approve", json!({})).await;
+}
+
+async fn publish_reply(
+    app: &TestApp,
+    control: &str,
+    code: &str,
+    body: Value,
+) -> crate::helpers::Reply {
+    let mut body = body;
+    body["version"] = crate::workflow::current(app, control, code).await["version"].clone();
+    crate::workflow::act(app, control, code, "publish", body).await
+}
+
+#[tokio::test]
+async fn the_public_answer_is_a_redacted_copy_checked_before_it_goes_out() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.x", Role::ControlOffice, "48.VP").await;
+        let r = app.post_feedback(&valid_submission()).await;
+        let (code, token) = (
+            r.body["tracking_code"].as_str().unwrap().to_string(),
+            r.body["lookup_token"].as_str().unwrap().to_string(),
+        );
+        let answer = "Sở đã liên hệ bà Trần Thị Bình (0905 111 222) và trả giấy phép cho ông Nguyễn Văn An ngày 25/11.";
+        approve(&app, &control, &code, answer).await;
+        let title = "Cấp phép xây dựng chậm";
+        let question = "Hồ sơ cấp giấy phép xây dựng quá hạn.";
+
+        // The answer as approved names people: refused, field by field.
+        let r = publish_reply(
+            &app,
+            &control,
+            &code,
+            json!({"title_redacted": title, "question_redacted": question}),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert_eq!(
+            r.field_errors(),
+            vec![("answer_redacted".into(), "personal_data_found".into())]
+        );
+        // The submitter's own name or a passport number in the title or
+        // question: refused too.
+        for (t, q) in [
+            ("Ông Nguyễn Văn An hỏi về cấp phép", question),
+            (
+                title,
+                "Hộ chiếu C1234567 của tôi bị giữ lại ở bộ phận một cửa.",
+            ),
+            ("Ngập trước nhà 45 Trần Phú", question),
+        ] {
+            let r = publish_reply(
+                &app,
+                &control,
+                &code,
+                json!({"title_redacted": t, "question_redacted": q, "answer_redacted": "Đã xử lý."}),
+            )
+            .await;
+            assert_eq!(
+                r.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{t} / {q}: {}",
+                r.body
+            );
+            assert!(
+                r.field_errors()
+                    .iter()
+                    .all(|(_, c)| c == "personal_data_found"),
+                "{}",
+                r.body
+            );
+        }
+        // The proposal removes what the detector finds in the answer.
+        let proposal = app
+            .staff_get(&control, &code, "/redaction-suggestion")
+            .await;
+        let proposed = proposal.body["answer_redacted"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            !proposed.contains("0905") && !proposed.contains("Bình"),
+            "{proposed}"
+        );
+        let r = publish_reply(
+            &app,
+            &control,
+            &code,
+            json!({"title_redacted": title, "question_redacted": question, "answer_redacted": proposed}),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "[{}] {}", app.backend, r.body);
+        assert_eq!(r.body["answer_redacted"], proposed.as_str());
+
+        // The public reads the copy only; search finds nothing of the rest.
+        let all = qa(&app, "").await;
+        assert_eq!(all.body["items"][0]["answer"], proposed.as_str());
+        for private in ["0905", "Trần Thị Bình", "Nguyễn Văn An"] {
+            assert!(!all.body.to_string().contains(private), "{private}");
+        }
+        assert_eq!(qa(&app, "?q=tran%20thi%20binh").await.body["total"], 0);
+        let page = app
+            .send(
+                Method::GET,
+                "/hoi-dap/{tracking_code}",
+                &format!("/hoi-dap/{code}"),
+                |r| r,
+            )
+            .await;
+        assert!(!page.body.as_str().unwrap().contains("0905 111 222"));
+        let feed = app
+            .send(
+                Method::GET,
+                "/hoi-dap/feed.atom",
+                "/hoi-dap/feed.atom",
+                |r| r,
+            )
+            .await;
+        assert!(!feed.body.as_str().unwrap().contains("0905 111 222"));
+        // The citizen still reads the whole answer.
+        assert_eq!(
+            app.lookup(&code, &token).await.body["answer"]["text"],
+            answer
+        );
+
+        // Text the detector flags that is not personal data: published
+        // with a reason, which is audited.
+        let r2 = app.post_feedback(&valid_submission()).await;
+        let code2 = r2.body["tracking_code"].as_str().unwrap().to_string();
+        approve(
+            &app,
+            &control,
+            &code2,
+            "Liên hệ đường dây nóng 0236 3822 222 của Sở.",
+        )
+        .await;
+        let r = publish_reply(
+            &app,
+            &control,
+            &code2,
+            json!({"title_redacted": title, "question_redacted": question,
+                   "confirm_personal_data": "Số đường dây nóng công khai của Sở, không phải thông tin cá nhân"}),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let audit = r.body["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["action"] == "feedback.publish")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            audit["details"]["personal_data_confirmed"]["fields"][0]["field"],
+            "answer_redacted"
+        );
+        assert!(audit["reason"].as_str().unwrap().contains("đường dây nóng"));
+    }
+}
+
+#[tokio::test]
+async fn publication_rests_on_the_configured_basis() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.c", Role::ControlOffice, "48.VP").await;
+        let mut no_consent = valid_submission();
+        no_consent["consent_to_publish"] = json!(false);
+        let code = app.post_feedback(&no_consent).await.body["tracking_code"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        approve(&app, &control, &code, "Đã xử lý.").await;
+        let r = publish_reply(
+            &app,
+            &control,
+            &code,
+            json!({"title_redacted": "Cấp phép chậm", "question_redacted": "Hồ sơ chậm."}),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert_eq!(
+            r.field_errors(),
+            vec![("consent_to_publish".into(), "consent_missing".into())]
+        );
+        assert_eq!(qa(&app, "").await.body["total"], 0);
+    }
+    // Where publication is the office's duty, the same item is published.
+    for app in apps_with(|s| s.publication.basis = pakn::config::PublicationBasis::Duty).await {
+        let control = sign_in_as(&app, "kiemsoat.c", Role::ControlOffice, "48.VP").await;
+        let mut no_consent = valid_submission();
+        no_consent["consent_to_publish"] = json!(false);
+        let code = app.post_feedback(&no_consent).await.body["tracking_code"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        approve(&app, &control, &code, "Đã xử lý.").await;
+        let r = publish_reply(
+            &app,
+            &control,
+            &code,
+            json!({"title_redacted": "Cấp phép chậm", "question_redacted": "Hồ sơ chậm."}),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn a_published_item_stays_public_when_closed_until_it_is_unpublished() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.d", Role::ControlOffice, "48.VP").await;
+        let code = publish(
+            &app,
+            &control,
+            valid_submission(),
+            "Cấp phép chậm",
+            "Hồ sơ cấp phép chậm.",
+            "Đã xử lý.",
+        )
+        .await;
+        let closed = step(&app, &control, &code, "close", json!({})).await;
+        assert_eq!(closed["state"], "closed");
+        assert_eq!(closed["public"], true);
+        assert_eq!(qa(&app, "").await.body["total"], 1, "[{}]", app.backend);
+        assert_eq!(qa(&app, "?q=cap%20phep").await.body["total"], 1);
+        let gone = step(
+            &app,
+            &control,
+            &code,
+            "unpublish",
+            json!({"note": "Nội dung đã cũ"}),
+        )
+        .await;
+        assert_eq!(gone["state"], "closed");
+        assert_eq!(gone["public"], false);
+        assert_eq!(qa(&app, "").await.body["total"], 0);
+        assert!(
+            gone["history"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "feedback.unpublish" && e["reason"] == "Nội dung đã cũ")
+        );
+        // Not public any more: nothing to take off.
+        let again = crate::workflow::act(
+            &app,
+            &control,
+            &code,
+            "unpublish",
+            json!({"version": gone["version"]}),
+        )
+        .await;
+        assert_eq!(again.status, StatusCode::CONFLICT);
+        assert_eq!(again.body["code"], "invalid_transition");
+    }
+}
+
+#[tokio::test]
+async fn public_validators_move_with_what_the_public_sees_and_only_then() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.e", Role::ControlOffice, "48.VP").await;
+        let r = app.post_feedback(&valid_submission()).await;
+        let (code, token) = (
+            r.body["tracking_code"].as_str().unwrap().to_string(),
+            r.body["lookup_token"].as_str().unwrap().to_string(),
+        );
+        answer_and_publish(
+            &app,
+            &control,
+            &code,
+            "Cấp phép chậm",
+            "Hồ sơ chậm.",
+            "Đã xử lý.",
+        )
+        .await;
+        let first = qa(&app, "").await;
+        let lm = first.header("last-modified").unwrap().to_string();
+        let one_path = format!("/api/v1/public/qa/{code}");
+        let one = app
+            .send(
+                Method::GET,
+                "/api/v1/public/qa/{tracking_code}",
+                &one_path,
+                |r| r,
+            )
+            .await;
+        let one_lm = one.header("last-modified").unwrap().to_string();
+        // Last-Modified has whole seconds: let one pass.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        // A private event (the citizen's rating) moves nothing public.
+        let rated =
+            crate::workflow::citizen(&app, &code, &token, "rating", json!({"score": 4})).await;
+        assert_eq!(rated.status, StatusCode::OK, "{}", rated.body);
+        let after = qa(&app, "").await;
+        assert_eq!(
+            after.header("last-modified"),
+            Some(lm.as_str()),
+            "[{}]",
+            app.backend
+        );
+        let one_after = app
+            .send(
+                Method::GET,
+                "/api/v1/public/qa/{tracking_code}",
+                &one_path,
+                |r| r,
+            )
+            .await;
+        assert_eq!(one_after.header("last-modified"), Some(one_lm.as_str()));
+        let feed = app
+            .send(
+                Method::GET,
+                "/hoi-dap/feed.atom",
+                "/hoi-dap/feed.atom",
+                |r| r,
+            )
+            .await;
+        assert_eq!(feed.header("last-modified"), Some(lm.as_str()));
+        // Unpublished: a cache asking "changed since?" is told yes.
+        step(&app, &control, &code, "unpublish", json!({})).await;
+        let since = app
+            .send(Method::GET, "/api/v1/public/qa", "/api/v1/public/qa", |r| {
+                r.header("If-Modified-Since", &lm)
+            })
+            .await;
+        assert_eq!(since.status, StatusCode::OK, "[{}]", app.backend);
+        assert_eq!(since.body["total"], 0);
+        let feed = app
+            .send(
+                Method::GET,
+                "/hoi-dap/feed.atom",
+                "/hoi-dap/feed.atom",
+                |r| r.header("If-Modified-Since", &lm),
+            )
+            .await;
+        assert_eq!(feed.status, StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn the_typo_dictionary_holds_the_words_of_what_is_published_now() {
+    for app in apps().await {
+        if app.backend != "postgres" {
+            continue;
+        }
+        let control = sign_in_as(&app, "kiemsoat.w", Role::ControlOffice, "48.VP").await;
+        let code = publish(
+            &app,
+            &control,
+            valid_submission(),
+            "Thủ tục quyhoachzx kéo dài",
+            "Hồ sơ quyhoachzx chậm.",
+            "Đã xử lý.",
+        )
+        .await;
+        let words = |w: &'static str| {
+            let app = &app;
+            async move {
+                use sea_orm::ConnectionTrait;
+                app.store
+                    .connection()
+                    .query_one_raw(sea_orm::Statement::from_string(
+                        sea_orm::DbBackend::Postgres,
+                        format!("SELECT coalesce(max(items), 0)::bigint AS n FROM public_search_word WHERE word = '{w}'"),
+                    ))
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .try_get::<i64>("", "n")
+                    .unwrap()
+            }
+        };
+        publish(
+            &app,
+            &control,
+            valid_submission(),
+            "Cấp phép chậm",
+            "Hồ sơ cấp phép chậm.",
+            "Đã xử lý.",
+        )
+        .await;
+        assert_eq!(words("quyhoachzx").await, 1);
+        assert_eq!(words("cham").await, 2, "in both items");
+        assert_eq!(
+            qa(&app, "?q=quyhoachzy").await.body["total"],
+            1,
+            "typo corrected"
+        );
+        step(&app, &control, &code, "unpublish", json!({})).await;
+        assert_eq!(words("quyhoachzx").await, 0, "the word left with its item");
+        assert_eq!(qa(&app, "?q=quyhoachzy").await.body["total"], 0);
+        // A word two items shared stays while one of them is public.
+        assert_eq!(words("cham").await, 1);
     }
 }

@@ -59,11 +59,34 @@ async fn search_ignores_diacritics_case_and_normalisation() {
             assert_eq!(codes(&reply), vec![road.clone()], "[{}] q={q}", app.backend);
         }
         assert!(codes(&queue(&app, &token, "q=khongcogi").await).is_empty());
-        // LIKE wildcards are not search syntax: a search of only "%" or
-        // "_" is no search at all (both items), never "match anything
-        // with one character".
-        assert_eq!(codes(&queue(&app, &token, "q=%25").await).len(), 2);
-        assert_eq!(codes(&queue(&app, &token, "q=_").await).len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn percent_and_underscore_mean_themselves_in_a_search() {
+    for app in apps().await {
+        let token = sign_in_as(&app, "kiemsoat2", Role::ControlOffice, "48.VP").await;
+        let percent = submit_titled(&app, "Phí thẩm định tăng 50% so với năm trước").await;
+        let plain = submit_titled(&app, "Phí thẩm định tăng 50 nghìn đồng").await;
+        let underscore = submit_titled(&app, "Tệp ho_so_dat_dai không mở được").await;
+        let found = |q: &'static str| {
+            let app = &app;
+            let token = &token;
+            async move {
+                let mut c = codes(&queue(app, token, &format!("q={}", urlencode(q))).await);
+                c.sort();
+                c
+            }
+        };
+        // Not wildcards: "%" matches a percent sign, "_" an underscore.
+        assert_eq!(found("%").await, vec![percent.clone()], "[{}]", app.backend);
+        assert_eq!(found("50%").await, vec![percent.clone()]);
+        assert_eq!(found("_").await, vec![underscore.clone()]);
+        assert_eq!(found("ho_so").await, vec![underscore.clone()]);
+        assert!(found("h_so").await.is_empty(), "'_' is not any one letter");
+        let mut both = vec![percent.clone(), plain.clone()];
+        both.sort();
+        assert_eq!(found("50").await, both);
     }
 }
 

@@ -189,7 +189,7 @@ async fn staff_see_every_problem_at_once_and_others_may_not_enter() {
                     "/api/v1/staff/feedback",
                     |r| {
                         r.bearer_auth(token)
-                            .header("Idempotency-Key", "cuoc-goi-1")
+                            .header("Idempotency-Key", "cuoc-goi-1-8e2a4f6b")
                             .json(&body)
                     },
                 )

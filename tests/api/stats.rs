@@ -220,6 +220,13 @@ async fn every_figure_of_a_known_set_of_items_is_exact() {
         let bad = stats(&app, &auditor, "period=2026-Q5&agency=KHONG").await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(bad.field_errors().len(), 2);
+        // About the parameters, not about a submission under Decree 20.
+        let detail = bad.body["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("“period”") && detail.contains("“agency”"),
+            "{detail}"
+        );
+        assert!(!detail.contains("Nghị định 20"), "{detail}");
         let reversed = stats(&app, &auditor, "from=2026-12-01&to=2026-01-01").await;
         assert_eq!(reversed.status, StatusCode::UNPROCESSABLE_ENTITY);
     }

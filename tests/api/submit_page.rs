@@ -338,3 +338,67 @@ async fn a_body_that_cannot_be_read_is_explained_to_browsers_and_programs() {
         assert_eq!(text.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     }
 }
+
+#[tokio::test]
+async fn a_form_stamp_serves_one_form_on_every_instance() {
+    for app in apps().await {
+        let (stamp, key) = open_form(&app).await;
+        let sent = post_form(&app, &filled(&stamp, &key)).await;
+        assert_eq!(sent.status, StatusCode::CREATED);
+        assert_eq!(items_in_queue(&app).await, 1);
+        // A script replays the stamp with keys of its own, here and on a
+        // second instance sharing the database.
+        let second = crate::helpers::another_instance(&app).await;
+        for (i, target) in [&app, &second].into_iter().enumerate() {
+            let fresh_key = uuid::Uuid::new_v4().to_string();
+            let fields = with(
+                filled(&stamp, &fresh_key),
+                "title",
+                &format!("Phản ánh tự động số {i}"),
+            );
+            let replayed = post_form(target, &fields).await;
+            assert_eq!(replayed.status, StatusCode::OK, "[{}]", app.backend);
+            assert!(
+                html(&replayed).contains("Biểu mẫu này đã được gửi trước đó"),
+                "{}",
+                html(&replayed)
+            );
+            // The person gets a fresh stamp to send it as a new item.
+            assert_ne!(hidden(html(&replayed), "form_stamp"), stamp);
+        }
+        assert_eq!(
+            items_in_queue(&app).await,
+            1,
+            "[{}] no item from a replayed stamp",
+            app.backend
+        );
+        // A stamp without a key can be used once only.
+        let (stamp2, _) = open_form(&app).await;
+        let first = post_form(&app, &with(filled(&stamp2, ""), "title", "Lần một")).await;
+        assert_eq!(first.status, StatusCode::CREATED);
+        let second_use = post_form(&app, &with(filled(&stamp2, ""), "title", "Lần hai")).await;
+        assert!(html(&second_use).contains("Biểu mẫu này đã được gửi trước đó"));
+        assert_eq!(items_in_queue(&app).await, 2);
+    }
+}
+
+#[tokio::test]
+async fn where_publication_is_a_duty_the_form_says_so_instead_of_asking() {
+    for app in apps_with(|s| s.publication.basis = pakn::config::PublicationBasis::Duty).await {
+        let page = app
+            .send(Method::GET, "/gui-phan-anh", "/gui-phan-anh", |r| r)
+            .await;
+        let body = html(&page);
+        assert!(
+            !body.contains("name=\"consent_to_publish\""),
+            "no consent box"
+        );
+        assert!(body.contains("sẽ được đăng công khai"), "{body}");
+    }
+    for app in apps().await {
+        let page = app
+            .send(Method::GET, "/gui-phan-anh", "/gui-phan-anh", |r| r)
+            .await;
+        assert!(html(&page).contains("name=\"consent_to_publish\""));
+    }
+}

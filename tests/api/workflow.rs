@@ -630,6 +630,9 @@ async fn an_item_not_completed_in_time_is_not_accepted_as_r07() {
             json!({"message": "Đề nghị bổ sung địa chỉ."}),
         )
         .await;
+        // The request reaches the citizen.
+        let report = crate::mail::deliver_to_files(&app).await;
+        assert!(report.sent >= 1, "{report:?}");
         let settings = crate::helpers::test_settings();
         let reasons = settings.rejection_reasons().unwrap();
         // Still within the five working days: nothing happens.
@@ -669,6 +672,141 @@ async fn an_item_not_completed_in_time_is_not_accepted_as_r07() {
             .unwrap()
             .clone();
         assert_eq!(system["actor_kind"], "system");
+    }
+}
+
+#[tokio::test]
+async fn a_request_that_never_reached_the_citizen_does_not_lapse_on_them() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.u", Role::ControlOffice, "48.VP").await;
+        // Reachable by phone only: the request cannot be mailed.
+        let mut s = valid_submission();
+        s["submitter"].as_object_mut().unwrap().remove("email");
+        let r = app.post_feedback(&s).await;
+        let code = r.body["tracking_code"].as_str().unwrap().to_string();
+        let item = step(
+            &app,
+            &control,
+            &code,
+            "request-info",
+            json!({"message": "Đề nghị bổ sung địa chỉ."}),
+        )
+        .await;
+        // Staff may not decide R07 while the period runs.
+        let early = act(
+            &app,
+            &control,
+            &code,
+            "reject",
+            json!({"version": item["version"], "reason_code": "R07"}),
+        )
+        .await;
+        assert_eq!(early.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            early
+                .field_errors()
+                .contains(&("reason_code".into(), "clarification_not_over".into()))
+        );
+        crate::mail::deliver_to_files(&app).await;
+        // The clarification period runs out (the clock cannot be moved,
+        // the due date can).
+        {
+            use sea_orm::ConnectionTrait;
+            let past = if app.backend == "sqlite" {
+                "'2000-01-01 00:00:00+00:00'"
+            } else {
+                "TIMESTAMPTZ '2000-01-01 00:00:00+00'"
+            };
+            app.store
+                .connection()
+                .execute_unprepared(&format!(
+                    "UPDATE feedback_deadline SET due_at = {past} WHERE kind = 'clarify_timeout'"
+                ))
+                .await
+                .unwrap();
+        }
+        let settings = crate::helpers::test_settings();
+        let reasons = settings.rejection_reasons().unwrap();
+        let later = Utc::now();
+        for _ in 0..2 {
+            let report = pakn::startup::scheduler_pass(
+                &app.store,
+                &settings,
+                &app.deadlines,
+                &reasons,
+                later,
+            )
+            .await
+            .unwrap();
+            assert_eq!(report.clarifications_expired, 0, "[{}]", app.backend);
+        }
+        let item = current(&app, &control, &code).await;
+        assert_eq!(item["state"], "awaiting_information", "{item}");
+        assert_eq!(item["needs_attention"], true);
+        let flagged = item["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "feedback.clarification_undelivered")
+            .count();
+        assert_eq!(flagged, 1, "flagged once");
+        let notices = app.store.list_notices(false, 50).await.unwrap();
+        assert_eq!(
+            notices
+                .iter()
+                .filter(|n| n.kind == "control_office_clarification_undelivered")
+                .count(),
+            1
+        );
+        // The period is over: staff decide, with the reason the law has.
+        let version = item["version"].clone();
+        let decided = act(
+            &app,
+            &control,
+            &code,
+            "reject",
+            json!({"version": version, "reason_code": "R07", "note": "Đã gọi điện hai lần, không liên lạc được."}),
+        )
+        .await;
+        assert_eq!(decided.status, StatusCode::OK, "{}", decided.body);
+        assert_eq!(decided.body["rejection"]["code"], "R07");
+        // A bounced request counts as not delivered too.
+        let (code2, _) = submit(&app).await;
+        step(
+            &app,
+            &control,
+            &code2,
+            "request-info",
+            json!({"message": "Đề nghị bổ sung địa chỉ."}),
+        )
+        .await;
+        crate::mail::deliver_to_files(&app).await;
+        let request = app
+            .store
+            .list_notices(false, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|n| {
+                n.kind == "citizen_request_info"
+                    && n.payload["tracking_code"] == code2.as_str()
+                    && n.status == "sent"
+            })
+            .expect("request sent");
+        app.store
+            .record_bounce(&request, true, Utc::now())
+            .await
+            .unwrap();
+        let later = Utc::now() + chrono::Duration::days(30);
+        let report =
+            pakn::startup::scheduler_pass(&app.store, &settings, &app.deadlines, &reasons, later)
+                .await
+                .unwrap();
+        assert_eq!(report.clarifications_expired, 0);
+        assert_eq!(
+            current(&app, &control, &code2).await["state"],
+            "awaiting_information"
+        );
     }
 }
 
@@ -938,13 +1076,13 @@ async fn every_received_item_queues_its_acknowledgement_with_the_item() {
         let (code, _) = submit(&app).await;
         let keyed = app
             .send(Method::POST, "/api/v1/feedback", "/api/v1/feedback", |r| {
-                r.header("Idempotency-Key", "ack-1")
+                r.header("Idempotency-Key", "ack-1-2b7f0c3e9d41")
                     .json(&valid_submission())
             })
             .await;
         let replay = app
             .send(Method::POST, "/api/v1/feedback", "/api/v1/feedback", |r| {
-                r.header("Idempotency-Key", "ack-1")
+                r.header("Idempotency-Key", "ack-1-2b7f0c3e9d41")
                     .json(&valid_submission())
             })
             .await;

@@ -66,6 +66,11 @@ pub struct Model {
     pub title_redacted: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]
     pub public_search_text: Option<String>,
+    /// The answer as the public reads it (redacted at publication).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub answer_redacted: Option<String>,
+    /// When what the public sees of the item last changed.
+    pub public_changed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,7 @@ pub mod coordination;
 pub mod feedback_deadline;
 pub mod feedback_item;
 pub mod field;
+pub mod form_stamp_use;
 pub mod idempotency_record;
 pub mod imap_mailbox;
 pub mod inbound_mail;
