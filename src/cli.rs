@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
@@ -268,24 +269,15 @@ async fn ingest_email(settings: Settings) -> ExitCode {
     database.min_connections = 0;
     let result = async {
         let store = Store::connect(&database).await?;
-        let deadlines = start_deadlines(&store, &settings)
+        let services = crate::services::Services::start(store.clone(), Arc::new(settings.clone()))
             .await
-            .map_err(|e| crate::store::StoreError::Integrity(format!("{e:#}")))?;
-        let reasons = settings
-            .rejection_reasons()
-            .map_err(crate::store::StoreError::Integrity)?;
-        let now = Utc::now();
-        let addressing =
-            crate::services::mail_intake::reply_addressing(&store, &settings, now).await?;
-        let intake = crate::services::mail_intake::MailIntake {
-            store: &store,
-            settings: &settings,
-            deadlines: &deadlines,
-            reasons: &reasons,
-            addressing: &addressing,
-        };
-        let ingested = intake
-            .ingest(&raw, crate::services::mail_intake::Source::Pipe, now)
+            .map_err(|e| match e.downcast::<crate::store::StoreError>() {
+                Ok(e) => e,
+                Err(e) => crate::store::StoreError::Integrity(format!("{e:#}")),
+            })?;
+        let ingested = services
+            .mail_intake()
+            .ingest(&raw, crate::services::mail_intake::Source::Pipe, Utc::now())
             .await;
         store.close().await;
         ingested
@@ -391,20 +383,11 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::PollImap => {
             let store = Store::connect(&settings.database).await?;
             store.migrate_up().await?;
-            let deadlines = start_deadlines(&store, &settings).await?;
-            let reasons = settings.rejection_reasons().map_err(anyhow::Error::msg)?;
-            let addressing =
-                crate::services::mail_intake::reply_addressing(&store, &settings, Utc::now())
-                    .await?;
+            let services =
+                crate::services::Services::start(store.clone(), Arc::new(settings.clone())).await?;
             let holder = crate::startup::instance_name();
             let poller = crate::services::imap::ImapPoller {
-                intake: crate::services::mail_intake::MailIntake {
-                    store: &store,
-                    settings: &settings,
-                    deadlines: &deadlines,
-                    reasons: &reasons,
-                    addressing: &addressing,
-                },
+                intake: services.mail_intake(),
                 imap: &settings.mail.imap,
                 holder: &holder,
             };

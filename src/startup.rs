@@ -13,6 +13,7 @@ use chrono::Utc;
 use crate::config::{DemoData, Settings};
 use crate::domain::directory::DirectoryFile;
 use crate::domain::time::vietnam_date;
+use crate::services::Services;
 use crate::services::calendar::CalendarService;
 use crate::services::deadlines::DeadlineService;
 use crate::store::{Store, StoreError};
@@ -40,8 +41,6 @@ impl Application {
         if demo_loaded && settings.auth.demo_accounts {
             print_demo_accounts(&store).await?;
         }
-        let deadlines = Arc::new(start_deadlines(&store, &settings).await?);
-
         let listener = TcpListener::bind(&settings.server.bind)?;
         let address = listener.local_addr()?;
         if settings.server.public_base_url.is_empty() {
@@ -49,21 +48,13 @@ impl Application {
         }
         let rate_limits = Arc::new(RateLimits::new(&settings).map_err(anyhow::Error::msg)?);
         let settings = Arc::new(settings);
-        let reasons = Arc::new(settings.rejection_reasons().map_err(anyhow::Error::msg)?);
-        let reply_addressing = Arc::new(
-            crate::services::mail_intake::reply_addressing(&store, &settings, Utc::now()).await?,
-        );
+        let services = Services::start(store.clone(), settings.clone()).await?;
         let form_stamps = Arc::new(form_stamps(&store, &settings).await?);
         startup.release().await?;
+        let deadlines = services.deadlines.clone();
         let state = web::Data::new(AppState {
-            store: store.clone(),
-            settings: settings.clone(),
+            services: services.clone(),
             rate_limits: rate_limits.clone(),
-            calendar: deadlines.calendar().clone(),
-            deadlines: deadlines.clone(),
-            rejection_reasons: reasons.clone(),
-            routing_rules: Arc::new(settings.routing_rules().map_err(anyhow::Error::msg)?),
-            reply_addressing: reply_addressing.clone(),
             form_stamps,
         });
 
@@ -83,26 +74,10 @@ impl Application {
         let server = server.run();
         let mailer = crate::services::outbox::Mailer::from_settings(&settings)
             .map_err(anyhow::Error::msg)?;
-        spawn_outbox(
-            store.clone(),
-            settings.clone(),
-            reply_addressing.clone(),
-            mailer,
-        );
-        spawn_imap_poller(
-            store.clone(),
-            settings.clone(),
-            deadlines.clone(),
-            reasons.clone(),
-            reply_addressing.clone(),
-        );
+        spawn_outbox(services.clone(), mailer);
+        spawn_imap_poller(services.clone());
         spawn_housekeeping(store.clone(), settings.clone(), rate_limits);
-        spawn_deadline_scheduler(
-            store.clone(),
-            deadlines.clone(),
-            settings.clone(),
-            reasons.clone(),
-        );
+        spawn_deadline_scheduler(services);
         tracing::info!(%address, "listening");
         Ok(Self {
             port: address.port(),
@@ -212,13 +187,8 @@ pub async fn scheduler_pass(
 
 /// Each instance runs the deadline scheduler; its writes are
 /// compare-and-set, so running it on several at once is safe.
-fn spawn_deadline_scheduler(
-    store: Store,
-    deadlines: Arc<DeadlineService>,
-    settings: Arc<Settings>,
-    reasons: Arc<crate::domain::rejection::RejectionReasons>,
-) {
-    let every = Duration::from_secs(settings.deadlines.scheduler_interval_seconds);
+fn spawn_deadline_scheduler(services: Services) {
+    let every = Duration::from_secs(services.settings.deadlines.scheduler_interval_seconds);
     tokio::spawn(async move {
         // Start-up already brought due dates up to date; the first pass
         // comes one interval later.
@@ -226,8 +196,15 @@ fn spawn_deadline_scheduler(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(e) =
-                scheduler_pass(&store, &settings, &deadlines, &reasons, Utc::now()).await
+            let s = &services;
+            if let Err(e) = scheduler_pass(
+                &s.store,
+                &s.settings,
+                &s.deadlines,
+                &s.rejection_reasons,
+                Utc::now(),
+            )
+            .await
             {
                 report_housekeeping_error(&e);
             }
@@ -246,30 +223,18 @@ pub fn instance_name() -> String {
 /// Polls the published mailbox every `mail.imap.poll_interval_seconds`,
 /// backing off after failures (a server down, a wrong password); one
 /// instance at a time holds the mailbox.
-fn spawn_imap_poller(
-    store: Store,
-    settings: Arc<Settings>,
-    deadlines: Arc<DeadlineService>,
-    reasons: Arc<crate::domain::rejection::RejectionReasons>,
-    addressing: Arc<crate::domain::reply_address::ReplyAddressing>,
-) {
-    if !settings.mail.imap.enabled {
+fn spawn_imap_poller(services: Services) {
+    if !services.settings.mail.imap.enabled {
         return;
     }
     let holder = instance_name();
     tokio::spawn(async move {
-        let interval = settings.mail.imap.poll_interval_seconds;
+        let interval = services.settings.mail.imap.poll_interval_seconds;
         let mut failures = 0u32;
         loop {
             let poller = crate::services::imap::ImapPoller {
-                intake: crate::services::mail_intake::MailIntake {
-                    store: &store,
-                    settings: &settings,
-                    deadlines: &deadlines,
-                    reasons: &reasons,
-                    addressing: &addressing,
-                },
-                imap: &settings.mail.imap,
+                intake: services.mail_intake(),
+                imap: &services.settings.mail.imap,
                 holder: &holder,
             };
             match poller.poll_once().await {
@@ -292,12 +257,13 @@ fn spawn_imap_poller(
 
 /// Delivers queued notices every `mail.outbound.interval_seconds`; safe
 /// with several instances (each notice is claimed by one).
-fn spawn_outbox(
-    store: Store,
-    settings: Arc<Settings>,
-    addressing: Arc<crate::domain::reply_address::ReplyAddressing>,
-    mailer: crate::services::outbox::Mailer,
-) {
+fn spawn_outbox(services: Services, mailer: crate::services::outbox::Mailer) {
+    let Services {
+        store,
+        settings,
+        reply_addressing: addressing,
+        ..
+    } = services;
     if matches!(mailer, crate::services::outbox::Mailer::Off) {
         tracing::info!("outbound mail is off; notices stay queued");
         return;

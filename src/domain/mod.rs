@@ -24,4 +24,5 @@ pub mod staff_intake;
 pub mod text;
 pub mod time;
 pub mod tracking;
+pub mod urgency;
 pub mod workflow;

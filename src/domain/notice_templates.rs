@@ -263,7 +263,8 @@ mod tests {
     #[test]
     fn every_kind_the_code_queues_has_a_template() {
         let sources = [
-            include_str!("../services/workflow.rs"),
+            include_str!("../services/workflow/mod.rs"),
+            include_str!("../services/workflow/plans.rs"),
             include_str!("../services/deadlines.rs"),
             include_str!("../store/feedback.rs"),
             include_str!("../services/intake.rs"),

@@ -43,6 +43,41 @@ pub fn to_vietnam_rfc3339(t: DateTime<Utc>) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
+/// An instant shown as Vietnam reads it: RFC 3339 in UTC+7 on the wire,
+/// `dd/mm/yyyy` (and `HH:MM`) on the pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VnTime(pub DateTime<Utc>);
+
+impl VnTime {
+    pub fn rfc3339(&self) -> String {
+        to_vietnam_rfc3339(self.0)
+    }
+
+    /// `03/12/2026`
+    pub fn date_vi(&self) -> String {
+        vietnam_date(self.0).format("%d/%m/%Y").to_string()
+    }
+
+    /// `14:05 03/12/2026`
+    pub fn datetime_vi(&self) -> String {
+        vietnam_datetime(self.0)
+            .format("%H:%M %d/%m/%Y")
+            .to_string()
+    }
+}
+
+impl serde::Serialize for VnTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.rfc3339())
+    }
+}
+
+impl From<DateTime<Utc>> for VnTime {
+    fn from(t: DateTime<Utc>) -> Self {
+        Self(t)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,5 +95,12 @@ mod tests {
         assert_eq!(vietnam_date(before).to_string(), "2026-11-22");
         assert_eq!(vietnam_date(after).to_string(), "2026-11-23");
         assert_eq!(to_vietnam_rfc3339(after), "2026-11-23T00:00:00+07:00");
+        let shown = VnTime(after);
+        assert_eq!(shown.date_vi(), "23/11/2026");
+        assert_eq!(shown.datetime_vi(), "00:00 23/11/2026");
+        assert_eq!(
+            serde_json::to_value(shown).ok(),
+            Some(serde_json::json!("2026-11-23T00:00:00+07:00"))
+        );
     }
 }

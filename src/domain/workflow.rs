@@ -119,6 +119,12 @@ pub fn next_state(from: FeedbackState, action: Action) -> Option<FeedbackState> 
         (S::Classified, A::Classify) => S::Classified,
         (S::Received | S::Classified, A::RequestInfo) => S::AwaitingInformation,
         (S::AwaitingInformation, A::Supplement) => S::Received,
+        // The submitter adds to an item already under way (a second call
+        // about the same matter): the information joins it, nothing moves.
+        (
+            S::Received | S::Classified | S::Forwarded | S::InHandling | S::AnswerUnderReview,
+            A::Supplement,
+        ) => from,
         (S::Received | S::Classified | S::AwaitingInformation, A::Reject) => S::NotAccepted,
         (S::Classified, A::Forward) => S::Forwarded,
         (S::Classified | S::Forwarded, A::Accept) => S::InHandling,
@@ -152,6 +158,36 @@ pub fn next_state(from: FeedbackState, action: Action) -> Option<FeedbackState> 
         ) => S::Merged,
         _ => return None,
     })
+}
+
+/// What, besides its state, decides whether an action can be taken.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ItemFacts {
+    /// The item is on the public pages now (publication outlives the
+    /// case: a closed item can still be public).
+    pub public: bool,
+}
+
+/// The state `action` leads to from `from` for an item with `facts`:
+/// the machine, and what publication adds to it (only a public item can
+/// be taken off the public pages).
+pub fn possible(from: FeedbackState, action: Action, facts: ItemFacts) -> Option<FeedbackState> {
+    next_state(from, action).filter(|_| action != Action::Unpublish || facts.public)
+}
+
+/// Every action `role` may take now on an item in `from`, as its agency
+/// stands to it: what the console offers and the API accepts, from the
+/// one machine and the one role table.
+pub fn available(
+    from: FeedbackState,
+    role: Role,
+    involvement: Involvement,
+    facts: ItemFacts,
+) -> Vec<Action> {
+    Action::ALL
+        .into_iter()
+        .filter(|a| possible(from, *a, facts).is_some() && may_take(*a, from, role, involvement))
+        .collect()
 }
 
 /// Whether `role` may take `action` on an item in state `from`, given
@@ -247,6 +283,15 @@ mod tests {
         (S::Received, Action::RequestInfo, S::AwaitingInformation),
         (S::Classified, Action::RequestInfo, S::AwaitingInformation),
         (S::AwaitingInformation, Action::Supplement, S::Received),
+        (S::Received, Action::Supplement, S::Received),
+        (S::Classified, Action::Supplement, S::Classified),
+        (S::Forwarded, Action::Supplement, S::Forwarded),
+        (S::InHandling, Action::Supplement, S::InHandling),
+        (
+            S::AnswerUnderReview,
+            Action::Supplement,
+            S::AnswerUnderReview,
+        ),
         (S::Received, Action::Reject, S::NotAccepted),
         (S::Classified, Action::Reject, S::NotAccepted),
         (S::AwaitingInformation, Action::Reject, S::NotAccepted),
@@ -309,6 +354,89 @@ mod tests {
                     allowed,
                     "{from:?} {action:?}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn what_is_available_is_the_machine_and_the_role_table_together() {
+        let public = ItemFacts { public: true };
+        let private = ItemFacts::default();
+        // The control office on a new item: triage.
+        let triage = available(
+            S::Received,
+            Role::ControlOffice,
+            Involvement::Overseeing,
+            private,
+        );
+        for a in [
+            Action::Classify,
+            Action::RequestInfo,
+            Action::Reject,
+            Action::Merge,
+            Action::Supplement,
+        ] {
+            assert!(triage.contains(&a), "{a:?}");
+        }
+        assert!(!triage.contains(&Action::Forward), "classified first");
+        // An officer of the holding agency on a forwarded item.
+        assert_eq!(
+            available(
+                S::Forwarded,
+                Role::AgencyOfficer,
+                Involvement::Handling,
+                private
+            ),
+            vec![Action::Accept, Action::Return]
+        );
+        // A coordinating agency only contributes.
+        assert_eq!(
+            available(
+                S::InHandling,
+                Role::AgencyLead,
+                Involvement::Coordinating,
+                private
+            ),
+            vec![Action::Contribute]
+        );
+        // Auditors and administrators take no action.
+        for role in [Role::Auditor, Role::Admin] {
+            for state in STATES {
+                assert!(available(state, role, Involvement::Overseeing, public).is_empty());
+            }
+        }
+        // A closed item: only taking it off the public pages, if it is on them.
+        assert_eq!(
+            available(
+                S::Closed,
+                Role::ControlOffice,
+                Involvement::Overseeing,
+                public
+            ),
+            vec![Action::Unpublish]
+        );
+        assert!(
+            available(
+                S::Closed,
+                Role::ControlOffice,
+                Involvement::Overseeing,
+                private
+            )
+            .is_empty()
+        );
+        // Whatever is available is a transition of the machine.
+        for state in STATES {
+            for role in Role::ALL {
+                for involvement in [
+                    Involvement::Handling,
+                    Involvement::Coordinating,
+                    Involvement::Overseeing,
+                ] {
+                    for action in available(state, role, involvement, public) {
+                        assert!(next_state(state, action).is_some());
+                        assert!(may_take(action, state, role, involvement));
+                    }
+                }
             }
         }
     }

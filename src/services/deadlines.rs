@@ -17,9 +17,9 @@ use crate::domain::ids::FeedbackId;
 use crate::domain::time::to_vietnam_rfc3339;
 use crate::services::calendar::{CalendarService, weekday_vi};
 use crate::store::deadlines::{
-    DeadlineInputsUpdate, DeadlineRow, DeadlineWithItem, NewDeadline, NewNotice, Recomputed,
+    DeadlineInputsUpdate, DeadlineRow, DeadlineWithItem, NewDeadline, Recomputed,
 };
-use crate::store::feedback::AuditEntry;
+use crate::store::journal::{AuditEntry, NewNotice};
 use crate::store::{Store, StoreError};
 
 /// The deadlines an item runs against from the moment it is received.

@@ -20,8 +20,9 @@ use crate::domain::tracking::{LookupToken, TrackingCode};
 use crate::services::deadlines::DeadlineService;
 use crate::store::directory_cache::DirectorySnapshot;
 use crate::store::feedback::{
-    AuditEntry, IdempotencyWrite, NewAttachment, NewFeedbackRecord, StoredIdempotency,
+    IdempotencyWrite, NewAttachment, NewFeedbackRecord, StoredIdempotency,
 };
+use crate::store::journal::AuditEntry;
 use crate::store::{Store, StoreError};
 
 /// A file as it arrived, before any check.
@@ -347,17 +348,15 @@ pub async fn receive_mail(
     // it goes to the sender only (the outbox never answers robots).
     record.acknowledge = false;
     if feedback.submitter.email.is_some() {
-        record
-            .extra_notices
-            .push(crate::store::deadlines::NewNotice {
-                dedupe_key: format!("{}:citizen_acknowledgement", record.id.as_uuid()),
-                kind: "citizen_email_acknowledgement".into(),
-                audience: "submitter".into(),
-                agency_id: receiving_agency_id.as_uuid(),
-                feedback_item_id: Some(record.id.as_uuid()),
-                deadline_id: None,
-                payload: serde_json::json!({}),
-            });
+        record.extra_notices.push(crate::store::journal::NewNotice {
+            dedupe_key: format!("{}:citizen_acknowledgement", record.id.as_uuid()),
+            kind: "citizen_email_acknowledgement".into(),
+            audience: "submitter".into(),
+            agency_id: receiving_agency_id.as_uuid(),
+            feedback_item_id: Some(record.id.as_uuid()),
+            deadline_id: None,
+            payload: serde_json::json!({}),
+        });
     }
     log.feedback_item_id = Some(record.id.as_uuid());
     record.inbound_mail = Some(log);

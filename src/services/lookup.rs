@@ -110,7 +110,7 @@ pub async fn citizen_file(
     code: &str,
     token: &str,
     file: uuid::Uuid,
-) -> Result<(AttachmentRow, Vec<u8>), LookupError> {
+) -> Result<crate::services::staff_items::FileDownload, LookupError> {
     let row = authorize(store, code, token).await?;
     let mut allowed: Vec<AttachmentRow> = row
         .attachments
@@ -135,7 +135,9 @@ pub async fn citizen_file(
         .attachment_content(&meta.sha256)
         .await?
         .ok_or(LookupError::NotFound)?;
-    Ok((meta, content))
+    Ok(crate::services::staff_items::FileDownload::of(
+        &meta, content,
+    ))
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -370,7 +370,7 @@ impl MailIntake<'_> {
             if !ingested.duplicate && from_submitter {
                 self.store
                     .queue_notices(
-                        &[crate::store::deadlines::NewNotice {
+                        &[crate::store::journal::NewNotice {
                             dedupe_key: format!(
                                 "{}:control_office_mail_reply:{}",
                                 row.item.id, ingested.inbound_mail_id

@@ -11,4 +11,77 @@ pub mod lookup;
 pub mod mail_intake;
 pub mod outbox;
 pub mod publication;
+pub mod queue;
+pub mod staff_items;
+pub mod suggestions;
 pub mod workflow;
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::config::Settings;
+use crate::domain::rejection::RejectionReasons;
+use crate::domain::reply_address::ReplyAddressing;
+use crate::domain::routing::KeywordRule;
+use crate::store::Store;
+use calendar::CalendarService;
+use deadlines::DeadlineService;
+use mail_intake::MailIntake;
+use workflow::Workflow;
+
+/// Everything the use cases run on, built once at start-up (the server,
+/// each CLI command) and handed to whoever serves a request.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Store,
+    pub settings: Arc<Settings>,
+    pub calendar: Arc<CalendarService>,
+    pub deadlines: Arc<DeadlineService>,
+    pub rejection_reasons: Arc<RejectionReasons>,
+    pub routing_rules: Arc<Vec<KeywordRule>>,
+    pub reply_addressing: Arc<ReplyAddressing>,
+}
+
+impl Services {
+    /// Loads the calendar and deadline policy (bringing open deadlines up
+    /// to date), the rejection reasons, the routing rules and the reply
+    /// addressing key.
+    pub async fn start(store: Store, settings: Arc<Settings>) -> anyhow::Result<Self> {
+        let deadlines = Arc::new(crate::startup::start_deadlines(&store, &settings).await?);
+        let rejection_reasons = Arc::new(settings.rejection_reasons().map_err(anyhow::Error::msg)?);
+        let routing_rules = Arc::new(settings.routing_rules().map_err(anyhow::Error::msg)?);
+        let reply_addressing =
+            Arc::new(mail_intake::reply_addressing(&store, &settings, Utc::now()).await?);
+        Ok(Self {
+            calendar: deadlines.calendar().clone(),
+            store,
+            settings,
+            deadlines,
+            rejection_reasons,
+            routing_rules,
+            reply_addressing,
+        })
+    }
+
+    /// The handling workflow.
+    pub fn workflow(&self) -> Workflow<'_> {
+        Workflow {
+            store: &self.store,
+            settings: &self.settings,
+            deadlines: &self.deadlines,
+            reasons: &self.rejection_reasons,
+        }
+    }
+
+    /// E-mail ingestion.
+    pub fn mail_intake(&self) -> MailIntake<'_> {
+        MailIntake {
+            store: &self.store,
+            settings: &self.settings,
+            deadlines: &self.deadlines,
+            reasons: &self.rejection_reasons,
+            addressing: &self.reply_addressing,
+        }
+    }
+}

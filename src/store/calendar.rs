@@ -11,7 +11,7 @@ use sea_orm::{
 };
 
 use super::entities::{calendar_day, calendar_revision, calendar_year};
-use super::feedback::{AuditEntry, write_audit};
+use super::journal::{AuditEntry, write_audit};
 use super::{Store, StoreError};
 use crate::domain::calendar::holidays::{DayKind, ScheduledDay};
 

@@ -5,13 +5,13 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait, sea_query::Expr,
 };
 use uuid::Uuid;
 
 use super::entities::{feedback_deadline, feedback_item, notice};
-use super::feedback::{AuditEntry, write_audit};
+use super::journal::{AuditEntry, NewNotice, queue_notices_in, write_audit};
 use super::{Store, StoreError};
 use crate::domain::ids::FeedbackId;
 
@@ -69,18 +69,6 @@ pub struct Recomputed {
     pub due_at: Option<DateTime<Utc>>,
     pub remind_at: Option<DateTime<Utc>>,
     pub calendar_version: i64,
-}
-
-/// A notice to queue.
-#[derive(Debug, Clone)]
-pub struct NewNotice {
-    pub dedupe_key: String,
-    pub kind: String,
-    pub audience: String,
-    pub agency_id: Uuid,
-    pub feedback_item_id: Option<Uuid>,
-    pub deadline_id: Option<Uuid>,
-    pub payload: serde_json::Value,
 }
 
 /// A deadline with what the scheduler needs of its item.
@@ -274,7 +262,7 @@ impl Store {
             txn.rollback().await?;
             return Ok(0);
         }
-        let queued = queue_notices(&txn, notices, now).await?;
+        let queued = queue_notices_in(&txn, notices, now).await?;
         txn.commit().await?;
         Ok(queued)
     }
@@ -307,7 +295,7 @@ impl Store {
             txn.rollback().await?;
             return Ok(0);
         }
-        let queued = queue_notices(&txn, notices, now).await?;
+        let queued = queue_notices_in(&txn, notices, now).await?;
         txn.commit().await?;
         Ok(queued)
     }
@@ -321,7 +309,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
         let txn = self.connection().begin().await?;
-        let queued = queue_notices(&txn, notices, now).await?;
+        let queued = queue_notices_in(&txn, notices, now).await?;
         txn.commit().await?;
         Ok(queued)
     }
@@ -369,53 +357,6 @@ fn follow_new_due_date(
         }
     }
     update
-}
-
-/// Queues notices inside a caller's transaction (the outbox pattern: the
-/// notice exists if and only if the change that raised it does).
-pub(crate) async fn queue_notices_in<C: ConnectionTrait>(
-    conn: &C,
-    notices: &[NewNotice],
-    now: DateTime<Utc>,
-) -> Result<usize, StoreError> {
-    queue_notices(conn, notices, now).await
-}
-
-async fn queue_notices<C: ConnectionTrait>(
-    conn: &C,
-    notices: &[NewNotice],
-    now: DateTime<Utc>,
-) -> Result<usize, StoreError> {
-    let mut queued = 0;
-    for n in notices {
-        let result = notice::Entity::insert(notice::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            dedupe_key: Set(n.dedupe_key.clone()),
-            kind: Set(n.kind.clone()),
-            audience: Set(n.audience.clone()),
-            agency_id: Set(n.agency_id),
-            feedback_item_id: Set(n.feedback_item_id),
-            deadline_id: Set(n.deadline_id),
-            payload: Set(n.payload.clone()),
-            created_at: Set(now),
-            sent_at: Set(None),
-            attempts: Set(0),
-            last_error: Set(None),
-            status: Set("queued".into()),
-            next_attempt_at: Set(None),
-            claimed_until: Set(None),
-            claimed_by: Set(None),
-            message_id: Set(None),
-            recipient: Set(None),
-        })
-        .on_conflict_do_nothing_on([notice::Column::DedupeKey])
-        .exec_without_returning(conn)
-        .await?;
-        if let sea_orm::TryInsertResult::Inserted(n) = result {
-            queued += usize::try_from(n).unwrap_or(0);
-        }
-    }
-    Ok(queued)
 }
 
 /// New inputs for one deadline (a pause, a resumption, an extension) and

@@ -16,6 +16,7 @@ use super::deadlines::NewDeadline;
 use super::entities::{
     attachment, attachment_blob, audit_event, feedback_item, idempotency_record,
 };
+use super::journal::{AuditEntry, NewNotice, queue_notices_in, write_audit};
 use super::{Store, StoreError, sql};
 use crate::domain::ids::{AgencyId, FeedbackId, FieldId};
 use crate::domain::time::vietnam_date;
@@ -74,7 +75,7 @@ pub struct NewFeedbackRecord {
     pub inbound_mail: Option<super::mail::NewInboundMail>,
     /// Further notices queued with the item; their payload's
     /// `tracking_code` is filled in once the code is known.
-    pub extra_notices: Vec<super::deadlines::NewNotice>,
+    pub extra_notices: Vec<NewNotice>,
 }
 
 #[derive(Debug, Clone)]
@@ -85,19 +86,6 @@ pub struct NewAttachment {
     pub sha256: String,
     pub content: Vec<u8>,
     pub source: String,
-}
-
-/// One append-only audit event.
-#[derive(Debug, Clone)]
-pub struct AuditEntry {
-    pub actor_kind: String,
-    pub actor_id: Option<String>,
-    pub action: String,
-    pub from_state: Option<String>,
-    pub to_state: Option<String>,
-    pub reason: Option<String>,
-    pub details: serde_json::Value,
-    pub request_id: Option<String>,
 }
 
 /// The idempotency record written with the item, if the client sent a key.
@@ -224,7 +212,7 @@ impl Store {
                 write_audit(&txn, Some(record.id), &record.audit, record.registered_at).await?;
                 insert_deadlines(&txn, record).await?;
                 if record.acknowledge {
-                    super::deadlines::queue_notices_in(
+                    queue_notices_in(
                         &txn,
                         &[acknowledgement(record, &code)],
                         record.registered_at,
@@ -572,8 +560,8 @@ async fn insert_item_and_audit_pg<C: ConnectionTrait>(
 }
 
 /// The acknowledgement notice of a new item (SQLite path).
-fn acknowledgement(r: &NewFeedbackRecord, code: &TrackingCode) -> super::deadlines::NewNotice {
-    super::deadlines::NewNotice {
+fn acknowledgement(r: &NewFeedbackRecord, code: &TrackingCode) -> NewNotice {
+    NewNotice {
         dedupe_key: format!("{}:citizen_acknowledgement", r.id.as_uuid()),
         kind: "citizen_acknowledgement".into(),
         audience: "submitter".into(),
@@ -680,7 +668,7 @@ async fn write_mail_extras(
         super::mail::insert_inbound_mail_in(txn, mail).await?;
     }
     if !r.extra_notices.is_empty() {
-        let notices: Vec<super::deadlines::NewNotice> = r
+        let notices: Vec<NewNotice> = r
             .extra_notices
             .iter()
             .cloned()
@@ -689,7 +677,7 @@ async fn write_mail_extras(
                 n
             })
             .collect();
-        super::deadlines::queue_notices_in(txn, &notices, r.registered_at).await?;
+        queue_notices_in(txn, &notices, r.registered_at).await?;
     }
     Ok(())
 }
@@ -716,30 +704,6 @@ fn tracking_sequence_name(province_code: &str, day: NaiveDate) -> Result<String,
         )));
     }
     Ok(format!("tracking_{province_code}_{}", day.format("%Y%m%d")))
-}
-
-pub(crate) async fn write_audit<C: ConnectionTrait>(
-    conn: &C,
-    item_id: Option<FeedbackId>,
-    entry: &AuditEntry,
-    at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    audit_event::Entity::insert(audit_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        feedback_item_id: Set(item_id.map(FeedbackId::as_uuid)),
-        actor_kind: Set(entry.actor_kind.clone()),
-        actor_id: Set(entry.actor_id.clone()),
-        action: Set(entry.action.clone()),
-        from_state: Set(entry.from_state.clone()),
-        to_state: Set(entry.to_state.clone()),
-        reason: Set(entry.reason.clone()),
-        details: Set(entry.details.clone()),
-        request_id: Set(entry.request_id.clone()),
-        occurred_at: Set(at),
-    })
-    .exec_without_returning(conn)
-    .await?;
-    Ok(())
 }
 
 impl Store {

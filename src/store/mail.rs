@@ -397,7 +397,7 @@ impl Store {
         &self,
         address: &str,
         item: Uuid,
-        audit: &super::feedback::AuditEntry,
+        audit: &super::journal::AuditEntry,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let txn = self.connection().begin().await?;
@@ -425,7 +425,7 @@ impl Store {
             .filter(notice::Column::LastError.eq(SKIPPED_ADDRESS_FAILING))
             .exec(&txn)
             .await?;
-        super::feedback::write_audit(
+        super::journal::write_audit(
             &txn,
             Some(crate::domain::ids::FeedbackId::from_uuid(item)),
             audit,

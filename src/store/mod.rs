@@ -9,6 +9,7 @@ pub mod directory_cache;
 pub mod entities;
 pub mod feedback;
 pub mod form_stamps;
+pub mod journal;
 pub mod mail;
 pub mod public_qa;
 pub mod queue;

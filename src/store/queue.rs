@@ -62,7 +62,43 @@ pub struct QueueCursor {
     pub id: Uuid,
 }
 
-pub use feedback_item::Model as QueueRow;
+/// One row of the queue: what a list shows, never the text or the
+/// submitter.
+#[derive(Debug, Clone, PartialEq, Eq, sea_orm::FromQueryResult)]
+pub struct QueueEntry {
+    pub id: Uuid,
+    pub tracking_code: String,
+    pub title: String,
+    pub kind: String,
+    pub channel: String,
+    pub state: String,
+    pub receiving_agency_id: Uuid,
+    pub handling_agency_id: Option<Uuid>,
+    pub field_id: Option<Uuid>,
+    pub received_at: DateTime<Utc>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub language_flagged: bool,
+    pub needs_attention: bool,
+}
+
+fn entry_columns<E: QuerySelect>(query: E) -> E {
+    use feedback_item::Column as C;
+    query.select_only().columns([
+        C::Id,
+        C::TrackingCode,
+        C::Title,
+        C::Kind,
+        C::Channel,
+        C::State,
+        C::ReceivingAgencyId,
+        C::HandlingAgencyId,
+        C::FieldId,
+        C::ReceivedAt,
+        C::DueAt,
+        C::LanguageFlagged,
+        C::NeedsAttention,
+    ])
+}
 
 fn apply(filter: &QueueFilter, scope: QueueScope, now: DateTime<Utc>) -> Condition {
     use feedback_item::Column as C;
@@ -152,7 +188,7 @@ impl Store {
         after: Option<QueueCursor>,
         limit: u64,
         now: DateTime<Utc>,
-    ) -> Result<(Vec<QueueRow>, bool), StoreError> {
+    ) -> Result<(Vec<QueueEntry>, bool), StoreError> {
         use feedback_item::Column as C;
         let mut condition = apply(filter, scope, now);
         if let Some(cursor) = after {
@@ -171,16 +207,93 @@ impl Store {
                     .add(C::Id.gt(cursor.id)),
             });
         }
-        let mut rows = feedback_item::Entity::find()
+        let mut rows = entry_columns(feedback_item::Entity::find())
             .filter(condition)
             .order_by_with_nulls(C::DueAt, Order::Asc, NullOrdering::Last)
             .order_by_asc(C::Id)
             .limit(limit + 1)
+            .into_model::<QueueEntry>()
             .all(self.connection())
             .await?;
         let more = rows.len() as u64 > limit;
         rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         Ok((rows, more))
+    }
+
+    /// The items matching `filter` in `scope` (at most `limit`, most
+    /// urgent first): a bulk action's "every item matching this filter".
+    pub async fn queue_codes(
+        &self,
+        filter: &QueueFilter,
+        scope: QueueScope,
+        limit: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        use feedback_item::Column as C;
+        Ok(feedback_item::Entity::find()
+            .select_only()
+            .column(C::TrackingCode)
+            .filter(apply(filter, scope, now))
+            .order_by_with_nulls(C::DueAt, Order::Asc, NullOrdering::Last)
+            .order_by_asc(C::Id)
+            .limit(limit)
+            .into_tuple::<String>()
+            .all(self.connection())
+            .await?)
+    }
+
+    /// How many items match `filter` in `scope`, counted up to `cap`.
+    pub async fn queue_count(
+        &self,
+        filter: &QueueFilter,
+        scope: QueueScope,
+        cap: u64,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        use sea_orm::PaginatorTrait;
+        let capped = feedback_item::Entity::find()
+            .select_only()
+            .column(feedback_item::Column::Id)
+            .filter(apply(filter, scope, now))
+            .limit(cap);
+        Ok(capped.count(self.connection()).await?)
+    }
+
+    /// Which of `items` may be the same matter as another item: another
+    /// item from the same phone number or e-mail address received since
+    /// `since` that is not merged or refused.
+    pub async fn possible_duplicates(
+        &self,
+        items: &[Uuid],
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Uuid>, StoreError> {
+        use sea_orm::{ConnectionTrait, Statement};
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let backend = self.backend();
+        let placeholders: Vec<String> = (0..items.len()).map(|i| format!("${}", i + 2)).collect();
+        let statement = format!(
+            "SELECT a.id AS id FROM feedback_item a WHERE a.id IN ({}) AND EXISTS (\
+               SELECT 1 FROM feedback_item b WHERE b.id <> a.id AND b.received_at >= $1 \
+                 AND b.state NOT IN ('merged', 'not_accepted') \
+                 AND ((a.phone IS NOT NULL AND b.phone = a.phone) \
+                   OR (a.email IS NOT NULL AND b.email = a.email)))",
+            placeholders.join(", ")
+        );
+        let mut values: Vec<sea_orm::Value> = vec![since.into()];
+        values.extend(items.iter().map(|id| sea_orm::Value::from(*id)));
+        let rows = self
+            .connection()
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                super::sql(backend, &statement),
+                values,
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<Uuid>("", "id")?))
+            .collect()
     }
 
     /// Counts per state and overdue counts, within the scope.
@@ -246,7 +359,7 @@ impl Store {
         limit: u64,
     ) -> Result<Vec<DuplicateCandidate>, StoreError> {
         use feedback_item::Column as C;
-        let rows: Vec<QueueRow> = feedback_item::Entity::find()
+        let rows: Vec<feedback_item::Model> = feedback_item::Entity::find()
             .filter(C::ReceivedAt.gte(since))
             .filter(C::State.is_not_in(["merged", "not_accepted"]))
             .order_by_desc(C::ReceivedAt)

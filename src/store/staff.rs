@@ -233,7 +233,7 @@ impl Store {
         })
         .exec_without_returning(&txn)
         .await?;
-        let audit = super::feedback::AuditEntry {
+        let audit = super::journal::AuditEntry {
             actor_kind: "staff".into(),
             actor_id: Some(staff.username.clone()),
             action: "note.added".into(),
@@ -243,7 +243,7 @@ impl Store {
             details: serde_json::json!({"note_id": note.id}),
             request_id,
         };
-        super::feedback::write_audit(&txn, Some(item), &audit, now).await?;
+        super::journal::write_audit(&txn, Some(item), &audit, now).await?;
         txn.commit().await?;
         Ok(note)
     }

@@ -9,9 +9,9 @@ use sea_orm::{
 };
 
 use super::coordination::{CoordinationWrite, write_coordination};
-use super::deadlines::{DeadlineInputsUpdate, NewDeadline, NewNotice, write_deadline_inputs};
+use super::deadlines::{DeadlineInputsUpdate, NewDeadline, write_deadline_inputs};
 use super::entities::{feedback_deadline, feedback_item};
-use super::feedback::{AuditEntry, write_audit};
+use super::journal::{AuditEntry, NewNotice, queue_notices_in, write_audit};
 use super::{Store, StoreError};
 use crate::domain::ids::FeedbackId;
 
@@ -252,7 +252,7 @@ impl Store {
             }
             q.exec(&txn).await?;
         }
-        super::deadlines::queue_notices_in(&txn, &t.notices, now).await?;
+        queue_notices_in(&txn, &t.notices, now).await?;
         write_audit(&txn, Some(t.item), &t.audit, now).await?;
         for audit in &t.extra_audit {
             write_audit(&txn, Some(t.item), audit, now).await?;

@@ -14,7 +14,6 @@ use crate::domain::feedback::Channel;
 use crate::domain::staff::ApiScope;
 use crate::services::intake::{self, Submission};
 use crate::services::lookup;
-use crate::services::workflow::Workflow;
 
 /// `POST /api/v1/feedback`
 pub async fn create_feedback(
@@ -140,8 +139,9 @@ pub async fn download_file(
     let token = lookup_token(&req, query.into_inner())?;
     let (code, file) = path.into_inner();
     let file = uuid::Uuid::try_parse(&file).map_err(|_| lookup::LookupError::NotFound)?;
-    let (meta, content) = lookup::citizen_file(&state.store, &code, &token, file).await?;
-    Ok(super::staff::file_download(&meta, content))
+    let mut file = lookup::citizen_file(&state.store, &code, &token, file).await?;
+    file.inline = false;
+    Ok(super::staff::file_download(file))
 }
 
 fn private_json(body: impl serde::Serialize) -> HttpResponse {
@@ -170,15 +170,6 @@ pub struct RatingBody {
     comment: Option<String>,
 }
 
-fn workflow(state: &AppState) -> Workflow<'_> {
-    Workflow {
-        store: &state.store,
-        settings: &state.settings,
-        deadlines: &state.deadlines,
-        reasons: &state.rejection_reasons,
-    }
-}
-
 /// `POST /api/v1/feedback/{tracking_code}/supplements`: the submitter
 /// completes an item the office asked about (same token as the lookup).
 pub async fn post_supplement(
@@ -192,7 +183,8 @@ pub async fn post_supplement(
     let token = lookup_token(&req, query.into_inner())?;
     let code = path.into_inner();
     let row = lookup::authorize(&state.store, &code, &token).await?;
-    workflow(&state)
+    state
+        .workflow()
         .citizen_supplement(
             &row,
             &body.into_inner().text,
@@ -218,7 +210,8 @@ pub async fn post_rating(
     let code = path.into_inner();
     let row = lookup::authorize(&state.store, &code, &token).await?;
     let body = body.into_inner();
-    workflow(&state)
+    state
+        .workflow()
         .rate(&row, body.score, body.comment.as_deref(), Utc::now())
         .await?;
     let view = lookup::lookup(&state.store, &state.settings, &code, &token, Utc::now()).await?;

@@ -16,7 +16,7 @@ use super::problem::{ApiError, REQUEST_ID};
 use super::rate_limit::Bucket;
 use super::submit_page::private_page;
 use crate::services::lookup::{self, CitizenView, LookupError};
-use crate::services::workflow::{Workflow, WorkflowError};
+use crate::services::workflow::WorkflowError;
 use crate::store::feedback::FeedbackRow;
 
 const NOT_FOUND: &str = "Mã số hoặc mã tra cứu không đúng. Vui lòng kiểm tra lại.";
@@ -202,15 +202,6 @@ pub async fn lookup_submit(
     item_page(&state, &code, &token, None, String::new()).await
 }
 
-fn workflow(state: &AppState) -> Workflow<'_> {
-    Workflow {
-        store: &state.store,
-        settings: &state.settings,
-        deadlines: &state.deadlines,
-        reasons: &state.rejection_reasons,
-    }
-}
-
 /// What a refused action tells the submitter; faults stay faults.
 fn refusal(e: WorkflowError, not_now: &str) -> Result<Flash, ApiError> {
     let text = match e {
@@ -246,7 +237,8 @@ pub async fn supplement_submit(
         Ok(row) => row,
         Err(form_again) => return Ok(form_again),
     };
-    let outcome = workflow(&state)
+    let outcome = state
+        .workflow()
         .citizen_supplement(
             &row,
             &form.noi_dung,
@@ -297,7 +289,8 @@ pub async fn rating_submit(
         .as_deref()
         .map(str::trim)
         .filter(|c| !c.is_empty());
-    let flash = match workflow(&state)
+    let flash = match state
+        .workflow()
         .rate(&row, score, comment, Utc::now())
         .await
     {
@@ -327,7 +320,10 @@ pub async fn file_submit(
         return not_found(&state, &code);
     };
     match lookup::citizen_file(&state.store, &code, &token, file).await {
-        Ok((meta, content)) => Ok(super::staff::file_download(&meta, content)),
+        Ok(mut file) => {
+            file.inline = false;
+            Ok(super::staff::file_download(file))
+        }
         Err(LookupError::NotFound) => not_found(&state, &code),
         Err(LookupError::Store(e)) => Err(e.into()),
     }

@@ -14,9 +14,9 @@ use super::AppState;
 use super::auth::{Caller, Staff};
 use super::problem::ApiError;
 use crate::domain::mail::MAX_MESSAGE_BYTES;
-use crate::domain::staff::{ApiScope, Involvement, Permission};
+use crate::domain::staff::{ApiScope, Permission};
 use crate::domain::time::to_vietnam_rfc3339;
-use crate::services::mail_intake::{MailIntake, Source};
+use crate::services::mail_intake::Source;
 use crate::store::mail::{InboundMailFilter, InboundMailRow};
 
 /// `POST /api/v1/staff/inbound-email`: one raw message (`message/rfc822`)
@@ -57,14 +57,10 @@ pub async fn push_inbound_email(
         }
         raw.extend_from_slice(&chunk);
     }
-    let intake = MailIntake {
-        store: &state.store,
-        settings: &state.settings,
-        deadlines: &state.deadlines,
-        reasons: &state.rejection_reasons,
-        addressing: &state.reply_addressing,
-    };
-    let ingested = intake.ingest(&raw, Source::Api, Utc::now()).await?;
+    let ingested = state
+        .mail_intake()
+        .ingest(&raw, Source::Api, Utc::now())
+        .await?;
     let body = serde_json::json!({
         "inbound_mail_id": ingested.inbound_mail_id,
         "outcome": ingested.outcome.as_str(),
@@ -220,47 +216,9 @@ pub async fn item_messages(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = staff.require(Permission::ViewItems)?;
-    let visible = super::staff::visible_item(&state, actor, &path.into_inner()).await?;
-    if visible.involvement == Involvement::Coordinating {
-        return Err(ApiError::forbidden());
-    }
-    let (outbound, inbound) = state.store.item_messages(visible.row.item.id).await?;
-    // Sorted by time; at the same instant the citizen's mail comes before
-    // the acknowledgement it caused.
-    let mut messages: Vec<(chrono::DateTime<Utc>, u8, Value)> = Vec::new();
-    for n in outbound {
-        let rendered = crate::domain::notice_templates::render(&n.kind, &n.payload);
-        messages.push((
-            n.created_at,
-            1,
-            serde_json::json!({
-                "direction": "out",
-                "at": to_vietnam_rfc3339(n.sent_at.unwrap_or(n.created_at)),
-                "kind": n.kind,
-                "subject": rendered.as_ref().map(|r| r.subject.clone()),
-                "delivery": n.status,
-                "error": n.last_error,
-            }),
-        ));
-    }
-    for m in inbound {
-        messages.push((
-            m.received_at,
-            0,
-            serde_json::json!({
-                "direction": "in",
-                "at": to_vietnam_rfc3339(m.received_at),
-                "inbound_mail_id": m.id,
-                "subject": m.subject,
-                "outcome": m.outcome,
-                "matched_by": m.matched_by,
-                "note": m.note,
-            }),
-        ));
-    }
-    messages.sort_by_key(|(at, order, _)| (*at, *order));
-    let messages: Vec<Value> = messages.into_iter().map(|(_, _, v)| v).collect();
+    use crate::services::staff_items::{self, Purpose};
+    let opened = staff_items::open(&state, &staff.actor, &path.into_inner(), Purpose::View).await?;
+    let messages = staff_items::item_messages(&state, &opened).await?;
     Ok(HttpResponse::Ok()
         .insert_header(CacheControl(vec![
             CacheDirective::NoStore,

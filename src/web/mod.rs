@@ -28,24 +28,24 @@ use std::sync::Arc;
 use actix_web::http::Method;
 use actix_web::{HttpResponse, Route, web};
 
-use crate::config::Settings;
-use crate::services::calendar::CalendarService;
-use crate::services::deadlines::DeadlineService;
-use crate::store::Store;
+use crate::services::Services;
 use problem::ApiError;
 use rate_limit::RateLimits;
 
-/// Shared state for every handler (one `web::Data`, cloned per worker).
+/// Shared state for every handler (one `web::Data`, cloned per worker):
+/// the services, built once at start-up, and what only the web needs.
 pub struct AppState {
-    pub store: Store,
-    pub settings: Arc<Settings>,
+    pub services: Services,
     pub rate_limits: Arc<RateLimits>,
-    pub calendar: Arc<CalendarService>,
-    pub deadlines: Arc<DeadlineService>,
-    pub rejection_reasons: Arc<crate::domain::rejection::RejectionReasons>,
-    pub routing_rules: Arc<Vec<crate::domain::routing::KeywordRule>>,
-    pub reply_addressing: Arc<crate::domain::reply_address::ReplyAddressing>,
     pub form_stamps: Arc<crate::domain::form_stamp::FormStamps>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.services
+    }
 }
 
 pub const OPENAPI_YAML: &str = include_str!("../../openapi.yaml");

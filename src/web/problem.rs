@@ -462,3 +462,16 @@ impl From<crate::services::workflow::WorkflowError> for ApiError {
         }
     }
 }
+
+impl From<crate::services::staff_items::StaffError> for ApiError {
+    fn from(err: crate::services::staff_items::StaffError) -> Self {
+        use crate::services::staff_items::StaffError;
+        match err {
+            StaffError::NotFound => ApiError::not_found(),
+            StaffError::Forbidden => ApiError::forbidden(),
+            StaffError::Invalid(errors) => ApiError::validation(errors),
+            StaffError::Workflow(e) => e.into(),
+            StaffError::Store(e) => e.into(),
+        }
+    }
+}

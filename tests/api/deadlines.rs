@@ -269,7 +269,7 @@ async fn the_scheduler_queues_reminders_and_escalations_once_even_when_run_twice
         );
 
         // The unique key holds even if a claim were bypassed.
-        let again = pakn::store::deadlines::NewNotice {
+        let again = pakn::store::journal::NewNotice {
             dedupe_key: notices[0].dedupe_key.clone(),
             kind: notices[0].kind.clone(),
             audience: notices[0].audience.clone(),

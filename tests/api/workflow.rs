@@ -534,7 +534,12 @@ async fn two_staff_acting_at_once_cannot_overwrite_each_other() {
             json!({"version": 2, "colour": "red"}),
         )
         .await;
-        assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+        assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            unknown.field_errors(),
+            vec![("colour".to_string(), "unknown_field".to_string())],
+            "each action takes its own fields only"
+        );
     }
 }
 

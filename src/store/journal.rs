@@ -1,0 +1,101 @@
+//! The record every change leaves behind, written inside the change's own
+//! transaction: its append-only audit event and the notices it queues
+//! (delivered later by the outbox). Every store module that writes a
+//! change writes through these, so none of them needs another's.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use uuid::Uuid;
+
+use super::StoreError;
+use super::entities::{audit_event, notice};
+use crate::domain::ids::FeedbackId;
+
+/// One append-only audit event.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub reason: Option<String>,
+    pub details: serde_json::Value,
+    pub request_id: Option<String>,
+}
+
+/// A notice to queue.
+#[derive(Debug, Clone)]
+pub struct NewNotice {
+    pub dedupe_key: String,
+    pub kind: String,
+    pub audience: String,
+    pub agency_id: Uuid,
+    pub feedback_item_id: Option<Uuid>,
+    pub deadline_id: Option<Uuid>,
+    pub payload: serde_json::Value,
+}
+
+pub(crate) async fn write_audit<C: ConnectionTrait>(
+    conn: &C,
+    item_id: Option<FeedbackId>,
+    entry: &AuditEntry,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    audit_event::Entity::insert(audit_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        feedback_item_id: Set(item_id.map(FeedbackId::as_uuid)),
+        actor_kind: Set(entry.actor_kind.clone()),
+        actor_id: Set(entry.actor_id.clone()),
+        action: Set(entry.action.clone()),
+        from_state: Set(entry.from_state.clone()),
+        to_state: Set(entry.to_state.clone()),
+        reason: Set(entry.reason.clone()),
+        details: Set(entry.details.clone()),
+        request_id: Set(entry.request_id.clone()),
+        occurred_at: Set(at),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// Queues notices inside a caller's transaction (the outbox pattern: the
+/// notice exists if and only if the change that raised it does), each at
+/// most once (a notice's dedupe key is unique); returns how many were new.
+pub(crate) async fn queue_notices_in<C: ConnectionTrait>(
+    conn: &C,
+    notices: &[NewNotice],
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let mut queued = 0;
+    for n in notices {
+        let result = notice::Entity::insert(notice::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            dedupe_key: Set(n.dedupe_key.clone()),
+            kind: Set(n.kind.clone()),
+            audience: Set(n.audience.clone()),
+            agency_id: Set(n.agency_id),
+            feedback_item_id: Set(n.feedback_item_id),
+            deadline_id: Set(n.deadline_id),
+            payload: Set(n.payload.clone()),
+            created_at: Set(now),
+            sent_at: Set(None),
+            attempts: Set(0),
+            last_error: Set(None),
+            status: Set("queued".into()),
+            next_attempt_at: Set(None),
+            claimed_until: Set(None),
+            claimed_by: Set(None),
+            message_id: Set(None),
+            recipient: Set(None),
+        })
+        .on_conflict_do_nothing_on([notice::Column::DedupeKey])
+        .exec_without_returning(conn)
+        .await?;
+        if let sea_orm::TryInsertResult::Inserted(n) = result {
+            queued += usize::try_from(n).unwrap_or(0);
+        }
+    }
+    Ok(queued)
+}
