@@ -3,7 +3,8 @@
 //! deadlines each, spread over two years, states, channels, agencies and
 //! fields, written into a fresh PostgreSQL database by SQL from one real
 //! item; then the control office's queue (first page, filters, search),
-//! its summary, a half year's statistics, the public Q&A and web intake
+//! its summary, a half year's statistics, the public Q&A, the staff
+//! console's queue and item pages and web intake
 //! are driven beside `GET /health/live` on the same server, the run's
 //! baseline. The process's resident memory is read at rest (after start,
 //! before the seed), after the seed, and after the load.
@@ -287,7 +288,24 @@ async fn main() {
         took.as_secs_f64(),
         duration.as_secs()
     );
-    let requests: [(&str, &str, bool); 11] = [
+    // An item still to triage: its page also computes the routing and
+    // duplicate suggestions (the heaviest item page there is).
+    let waiting: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{base}/api/v1/staff/feedback?state=received&limit=1"
+        ))
+        .bearer_auth(&office)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let item_page = format!(
+        "/nhan-vien/phan-anh/{}",
+        waiting["items"][0]["tracking_code"].as_str().unwrap()
+    );
+    let requests: Vec<(&str, &str, bool)> = vec![
         ("GET /health/live (baseline)", "/health/live", false),
         ("queue, first page", "/api/v1/staff/feedback", true),
         (
@@ -323,6 +341,18 @@ async fn main() {
             false,
         ),
         ("public Q&A page /hoi-dap", "/hoi-dap", false),
+        ("console: queue page", "/nhan-vien/phan-anh", true),
+        (
+            "console: queue page, one state",
+            "/nhan-vien/phan-anh?state=forwarded",
+            true,
+        ),
+        ("console: item page (to triage)", &item_page, true),
+        (
+            "console: live counts (one message)",
+            "/nhan-vien/su-kien",
+            true,
+        ),
     ];
     println!("| request | clients | req/s | p50 ms | p99 ms | errors |");
     println!("|---|---:|---:|---:|---:|---:|");

@@ -56,6 +56,7 @@ impl Application {
             services: services.clone(),
             rate_limits: rate_limits.clone(),
             form_stamps,
+            changes: crate::web::live::watch_changes(store.clone()),
         });
 
         let mut server = HttpServer::new(move || {
@@ -328,6 +329,14 @@ fn spawn_housekeeping(store: Store, settings: Arc<Settings>, rate_limits: Arc<Ra
         loop {
             tick.tick().await;
             rate_limits.forget_idle();
+            // Who had an item open: only the last minute matters.
+            if minutes.is_multiple_of(10)
+                && let Err(e) = store
+                    .forget_presence(Utc::now() - chrono::Duration::minutes(10))
+                    .await
+            {
+                report_housekeeping_error(&e);
+            }
             if minutes.is_multiple_of(60) {
                 match store
                     .purge_idempotency(Utc::now() - settings.idempotency_retention())

@@ -121,6 +121,21 @@ impl Channel {
             Channel::TransferredIn => "Cơ quan khác chuyển đến",
         }
     }
+
+    /// The label for a narrow column (the queue).
+    pub fn short_label_vi(self) -> &'static str {
+        match self {
+            Channel::WebForm => "Cổng thông tin",
+            Channel::Email => "Thư điện tử",
+            Channel::Hotline => "Điện thoại",
+            Channel::LetterPost => "Bưu điện",
+            Channel::LetterInPerson => "Nộp trực tiếp",
+            Channel::LetterBox => "Hòm thư",
+            Channel::SurveyForm => "Phiếu khảo sát",
+            Channel::NationalPortalSync => "Cổng DVC quốc gia",
+            Channel::TransferredIn => "Chuyển đến",
+        }
+    }
 }
 
 impl ContentCategory {
@@ -341,6 +356,9 @@ pub fn message_vi(code: &str) -> &'static str {
         "received_at_too_old" => "Thời điểm tiếp nhận quá một năm trước; vui lòng kiểm tra lại.",
         "date_after_receipt" => {
             "Ngày này không thể sau thời điểm cơ quan nhận được phản ánh, kiến nghị."
+        }
+        "supplement_without_files" => {
+            "Thông tin bổ sung ghi từ bàn tiếp nhận không kèm tệp; vui lòng bỏ chọn tệp, hoặc tiếp nhận thành phản ánh, kiến nghị mới."
         }
         "answer_missing" => "Chưa có dự thảo trả lời để ký duyệt.",
         "not_publishable" => {

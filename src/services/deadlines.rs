@@ -100,6 +100,20 @@ pub struct RuleView {
     pub basis: String,
 }
 
+impl DeadlineExplanation {
+    /// The deadline's state in words (paused and overdue said too).
+    pub fn state_label(&self) -> &'static str {
+        match self.state.as_str() {
+            "met" => "đã hoàn thành",
+            "cancelled" => "không còn áp dụng",
+            _ if self.paused_now => "đang tạm dừng",
+            _ if self.overdue => "đang tính, đã quá hạn",
+            _ if self.near_due => "đang tính, sắp đến hạn",
+            _ => "đang tính",
+        }
+    }
+}
+
 impl DeadlineService {
     pub fn new(policy: DeadlinePolicy, calendar: Arc<CalendarService>) -> Self {
         Self { policy, calendar }

@@ -67,6 +67,8 @@ pub struct Receipt {
 
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
+    #[error("the actor may not key in items")]
+    Forbidden,
     #[error("the submission does not meet Decree 20's requirements")]
     Invalid(Vec<FieldError>),
     #[error("the Idempotency-Key header is malformed")]
@@ -79,6 +81,75 @@ pub enum IntakeError {
     Store(#[from] StoreError),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// What staff add to a submission when they key in a call, a letter or
+/// a survey form, as it came (JSON or a form).
+#[derive(Debug, Default)]
+pub struct StaffParts {
+    pub channel: Option<serde_json::Value>,
+    pub received_at: Option<serde_json::Value>,
+    pub intake: Option<serde_json::Value>,
+}
+
+/// Receives an item keyed in by `operator` (the JSON API and the intake
+/// desk): both halves, the submission and the staff part, are checked
+/// before answering, so staff see every problem at once.
+#[allow(clippy::too_many_arguments)]
+pub async fn receive_staff(
+    services: &crate::services::Services,
+    operator: &crate::domain::staff::Actor,
+    input: Result<SubmissionInput, Vec<FieldError>>,
+    parts: StaffParts,
+    attachments: Vec<IncomingAttachment>,
+    idempotency_key: Option<String>,
+    request_id: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Receipt, IntakeError> {
+    if !operator.may(crate::domain::staff::Permission::EnterFeedback) {
+        return Err(IntakeError::Forbidden);
+    }
+    let staff_part = crate::domain::staff_intake::parse_staff_intake(
+        parts.channel,
+        parts.received_at,
+        parts.intake,
+        now,
+    );
+    let (input, entry) = match (input, staff_part) {
+        (Ok(input), Ok(entry)) => (input, entry),
+        (Err(errors), Ok(_)) => return Err(IntakeError::Invalid(errors)),
+        (Ok(input), Err(mut errors)) => {
+            if let Err(more) = input.normalized().parse(&services.settings.intake_rules()) {
+                errors.extend(more);
+            }
+            return Err(IntakeError::Invalid(errors));
+        }
+        (Err(more), Err(mut errors)) => {
+            errors.extend(more);
+            return Err(IntakeError::Invalid(errors));
+        }
+    };
+    let submission = Submission {
+        input,
+        attachments,
+        channel: entry.channel,
+        idempotency_key,
+        request_id,
+        staff_entry: Some(StaffEntry {
+            received_at: entry.received_at,
+            operator: operator.clone(),
+            intake_details: entry.details,
+        }),
+        via_integration: None,
+    };
+    receive(
+        &services.store,
+        &services.settings,
+        &services.deadlines,
+        submission,
+        now,
+    )
+    .await
 }
 
 /// Receives one submission.

@@ -56,6 +56,41 @@ pub struct QueueQuery {
 }
 
 impl QueueQuery {
+    /// The filters among `pairs` (a page's query string, a saved view):
+    /// the names the queue knows are taken, anything else is left out.
+    pub fn from_pairs<K: AsRef<str>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        let mut q = Self::default();
+        for (name, value) in pairs {
+            let slot = match name.as_ref() {
+                "state" => &mut q.state,
+                "channel" => &mut q.channel,
+                "kind" => &mut q.kind,
+                "field_code" => &mut q.field_code,
+                "agency_code" => &mut q.agency_code,
+                "overdue" => &mut q.overdue,
+                "due_before" => &mut q.due_before,
+                "due_within" => &mut q.due_within,
+                "received_from" => &mut q.received_from,
+                "received_to" => &mut q.received_to,
+                "q" => &mut q.q,
+                "cursor" => &mut q.cursor,
+                "limit" => &mut q.limit,
+                _ => continue,
+            };
+            *slot = Some(value.into());
+        }
+        q
+    }
+
+    /// [`QueueQuery::from_pairs`] of a query string.
+    pub fn from_query_string(query: &str) -> Self {
+        Self::from_pairs(
+            serde_urlencoded::from_str::<Vec<(String, String)>>(query).unwrap_or_default(),
+        )
+    }
+
     /// The query with empty values dropped (a form sends every field).
     pub fn cleaned(self) -> Self {
         let keep = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
@@ -310,6 +345,10 @@ impl QueueRowView {
         self.channel.label_vi()
     }
 
+    pub fn channel_short_label(&self) -> &'static str {
+        self.channel.short_label_vi()
+    }
+
     /// Waiting for the citizen.
     pub fn awaiting_citizen(&self) -> bool {
         self.state == FeedbackState::AwaitingInformation
@@ -425,6 +464,54 @@ impl QueueSummary {
             .find(|c| c.state.as_str() == state)
             .map_or(0, |c| c.count)
     }
+}
+
+/// An item that just arrived where the reader works: a new item for the
+/// control office, one forwarded to the agency for an agency.
+#[derive(Debug, Clone, Serialize)]
+pub struct Arrival {
+    pub tracking_code: String,
+    pub title: String,
+    pub channel: Channel,
+    pub at: VnTime,
+}
+
+impl Arrival {
+    pub fn channel_label(&self) -> &'static str {
+        self.channel.label_vi()
+    }
+}
+
+/// How many arrivals the console's live counts list.
+pub const ARRIVALS: u64 = 5;
+
+/// The newest items waiting for `scope`'s first step: received items for
+/// the province, forwarded ones for an agency. Titles are the citizen's
+/// words, so this is for staff only (never the statistics summary).
+pub async fn arrivals(
+    s: &Services,
+    scope: QueueScope,
+    now: DateTime<Utc>,
+) -> Result<Vec<Arrival>, StaffError> {
+    let waiting = match scope {
+        QueueScope::Province => FeedbackState::Received,
+        QueueScope::HandledBy(_) => FeedbackState::Forwarded,
+    };
+    let rows = s
+        .store
+        .newest_in_state(scope, waiting.as_str(), ARRIVALS, now)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(Arrival {
+                channel: Channel::parse(&r.channel)?,
+                tracking_code: r.tracking_code,
+                title: r.title,
+                at: VnTime(r.updated_at),
+            })
+        })
+        .collect())
 }
 
 /// The counts of `scope`.

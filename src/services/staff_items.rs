@@ -68,6 +68,19 @@ impl Opened {
     fn id(&self) -> FeedbackId {
         FeedbackId::from_uuid(self.row.item.id)
     }
+
+    /// Whether `actor` may write an internal note on it: notes are the
+    /// holding agency's and the province's working file; a coordinating
+    /// agency answers through its contribution.
+    pub fn may_add_note(&self, actor: &Actor) -> bool {
+        actor.may(Permission::AddNote) && self.involvement != Involvement::Coordinating
+    }
+
+    /// Whether `actor` may clear a bounced address (a coordinating agency
+    /// does not see the address at all).
+    pub fn may_clear_mail_failure(&self, actor: &Actor) -> bool {
+        actor.may(Permission::ClearMailFailure) && self.involvement != Involvement::Coordinating
+    }
 }
 
 /// What an item is opened for: its role rule is checked before the item
@@ -134,6 +147,34 @@ pub async fn open(
     Ok(Opened { row, involvement })
 }
 
+/// The item as `actor` sees it now.
+pub async fn current_view(
+    s: &Services,
+    actor: &Actor,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<StaffItemView, StaffError> {
+    let opened = open(s, actor, code, Purpose::View).await?;
+    view(s, actor, &opened, now).await
+}
+
+/// Records that `actor` has the item open now, and answers who else had
+/// it open since `since` (advisory: the version check still decides).
+pub async fn presence(
+    s: &Services,
+    actor: &Actor,
+    opened: &Opened,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, StaffError> {
+    s.store
+        .touch_presence(opened.row.item.id, actor.staff_id, now)
+        .await?;
+    Ok(s.store
+        .others_present(opened.row.item.id, actor.staff_id, since)
+        .await?)
+}
+
 /// The item as it is after the actor's own change, seen as they saw it
 /// when they acted (an agency that just returned an item sees what it
 /// did, though the item is no longer its own).
@@ -165,21 +206,34 @@ pub struct AgencyRef {
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum SubmitterView {
-    Full {
-        #[serde(rename = "type")]
-        submitter_type: String,
-        full_name: String,
-        organization_name: Option<String>,
-        address: AddressView,
-        phone: Option<String>,
-        email: Option<String>,
-    },
+    Full(SubmitterDetails),
     /// A coordinating agency sees the question, not who asked it.
     Withheld {
         #[serde(rename = "type")]
         submitter_type: String,
         withheld: bool,
     },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SubmitterDetails {
+    #[serde(rename = "type")]
+    pub submitter_type: String,
+    pub full_name: String,
+    pub organization_name: Option<String>,
+    pub address: AddressView,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+impl SubmitterView {
+    /// The details, where the actor may see them.
+    pub fn details(&self) -> Option<&SubmitterDetails> {
+        match self {
+            SubmitterView::Full(d) => Some(d),
+            SubmitterView::Withheld { .. } => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -248,6 +302,25 @@ pub struct CoordinationView {
     pub contributed_at: Option<VnTime>,
 }
 
+impl CoordinationView {
+    pub fn state_label(&self) -> &'static str {
+        match self.state.as_str() {
+            "requested" => "đang chờ ý kiến",
+            "contributed" => "đã cho ý kiến",
+            "withdrawn" => "đã rút đề nghị",
+            _ => "",
+        }
+    }
+
+    /// The due instant as the pages show it.
+    pub fn due_vi(&self) -> Option<String> {
+        self.due_at
+            .as_deref()
+            .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
+            .map(|d| VnTime(d.with_timezone(&Utc)).datetime_vi())
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct SupplementView {
     pub text: String,
@@ -297,6 +370,63 @@ pub enum MessageView {
     },
 }
 
+impl MessageView {
+    pub fn at(&self) -> &VnTime {
+        match self {
+            MessageView::Out { at, .. } | MessageView::In { at, .. } => at,
+        }
+    }
+
+    pub fn direction_vi(&self) -> &'static str {
+        match self {
+            MessageView::Out { .. } => "gửi người dân",
+            MessageView::In { .. } => "thư đến",
+        }
+    }
+
+    /// The subject and what became of the message, in Vietnamese.
+    pub fn summary_vi(&self) -> String {
+        match self {
+            MessageView::Out {
+                subject,
+                delivery,
+                error,
+                ..
+            } => {
+                let state = match delivery.as_str() {
+                    "queued" => "chờ gửi",
+                    "sent" => "đã gửi",
+                    "bounced" => "bị trả lại",
+                    "skipped" => "không gửi",
+                    "failed" => "gửi lỗi",
+                    other => other,
+                };
+                format!(
+                    "{} ({state}{})",
+                    subject.as_deref().unwrap_or("Thư báo"),
+                    error
+                        .as_deref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default()
+                )
+            }
+            MessageView::In {
+                subject, outcome, ..
+            } => format!(
+                "{} ({})",
+                subject.as_deref().unwrap_or("(không tiêu đề)"),
+                match outcome.as_str() {
+                    "new_item" => "tạo phản ánh",
+                    "reply" => "thư trả lời",
+                    "bounce" => "báo lỗi gửi thư",
+                    "automatic" => "thư tự động",
+                    _ => "chưa đọc được",
+                }
+            ),
+        }
+    }
+}
+
 /// One option of a choice field.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChoiceView {
@@ -305,6 +435,10 @@ pub struct ChoiceView {
     /// Why it is there (a rejection reason's legal basis).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// What choosing it tells the submitter (a rejection reason's text,
+    /// with where to go instead).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A field of an available action, with its options where they depend on
@@ -501,7 +635,7 @@ pub async fn view(
             withheld: true,
         }
     } else {
-        SubmitterView::Full {
+        SubmitterView::Full(SubmitterDetails {
             submitter_type: item.submitter_type.clone(),
             full_name: item.submitter_name.clone(),
             organization_name: item.organization_name.clone(),
@@ -512,7 +646,7 @@ pub async fn view(
             },
             phone: item.phone.clone(),
             email: item.email.clone(),
-        }
+        })
     };
     let private = |v: Option<String>| if coordinating { None } else { v };
     Ok(StaffItemView {
@@ -796,6 +930,7 @@ async fn available_actions(
                                 value: r.code.clone(),
                                 label: format!("{} — {}", r.code, r.label),
                                 hint: Some(r.basis.clone()),
+                                note: Some(r.citizen.clone()),
                             })
                             .collect(),
                     )
@@ -811,6 +946,7 @@ async fn available_actions(
                             value: a.code,
                             label: a.name,
                             hint: None,
+                            note: None,
                         })
                         .collect(),
                 ),
@@ -889,9 +1025,7 @@ pub async fn add_note(
     request_id: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<NoteView, StaffError> {
-    // Notes are the holding agency's and the province's working file; a
-    // coordinating agency answers through its contribution.
-    if !actor.may(Permission::AddNote) || opened.involvement == Involvement::Coordinating {
+    if !opened.may_add_note(actor) {
         return Err(StaffError::Forbidden);
     }
     let text = crate::domain::text::clean_multiline(body);
@@ -929,11 +1063,7 @@ pub async fn clear_mail_failure(
     request_id: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<(), StaffError> {
-    if !actor.may(Permission::ClearMailFailure) {
-        return Err(StaffError::Forbidden);
-    }
-    // A coordinating agency does not see the address at all.
-    if opened.involvement == Involvement::Coordinating {
+    if !opened.may_clear_mail_failure(actor) {
         return Err(StaffError::Forbidden);
     }
     let item = &opened.row.item;
@@ -1006,4 +1136,84 @@ pub async fn attachment(
         .await?
         .ok_or(StaffError::NotFound)?;
     Ok(FileDownload::of(meta, content))
+}
+
+/// An earlier item from the same person, as the intake desk lists it
+/// while a call is keyed in: the person may be calling about it again.
+#[derive(Debug, Clone, Serialize)]
+pub struct EarlierItem {
+    pub tracking_code: String,
+    pub title: String,
+    pub state: FeedbackState,
+    pub received_at: VnTime,
+    /// What the caller says now can join this item as a supplement (by
+    /// this actor, in its state).
+    pub takes_supplement: bool,
+}
+
+impl EarlierItem {
+    pub fn state_label(&self) -> &'static str {
+        self.state.label_vi()
+    }
+}
+
+/// How many earlier items the intake desk lists.
+const EARLIER_ITEMS: u64 = 10;
+
+/// The items from the phone number or e-mail address being typed, among
+/// those the actor may see (newest first). Only staff who key in items
+/// ask; a number or address that is not one yet finds nothing.
+pub async fn earlier_items(
+    s: &Services,
+    actor: &Actor,
+    phone: &str,
+    email: &str,
+) -> Result<Vec<EarlierItem>, StaffError> {
+    if !actor.may(Permission::EnterFeedback) {
+        return Err(StaffError::Forbidden);
+    }
+    let handled_by = match actor.item_scope() {
+        ItemScope::Province => None,
+        ItemScope::OwnAgency(agency) => Some(agency.as_uuid()),
+        ItemScope::Nothing => return Err(StaffError::Forbidden),
+    };
+    let phone = crate::domain::phone::PhoneNumber::parse(phone)
+        .ok()
+        .map(|p| p.as_e164().to_string());
+    let email = email.trim();
+    let email = (email.len() >= 5 && email.contains('@') && email.len() <= 254).then_some(email);
+    let rows = s
+        .store
+        .items_by_contact(phone.as_deref(), email, handled_by, EARLIER_ITEMS)
+        .await?;
+    let may_supplement = crate::domain::workflow::role_may_ever(Action::Supplement, actor.role);
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let state = FeedbackState::parse(&r.state)?;
+            Some(EarlierItem {
+                takes_supplement: may_supplement
+                    && crate::domain::workflow::next_state(state, Action::Supplement).is_some(),
+                tracking_code: r.tracking_code,
+                title: r.title,
+                state,
+                received_at: VnTime(r.received_at),
+            })
+        })
+        .collect())
+}
+
+/// The actions the queue offers for many items at once (triage).
+pub const BULK_ACTIONS: [Action; 3] = [Action::Classify, Action::Forward, Action::RequestInfo];
+
+/// The bulk actions `actor`'s role ever takes (each item is still checked
+/// on its own when the action runs).
+pub fn bulk_actions(actor: &Actor) -> Vec<Action> {
+    BULK_ACTIONS
+        .into_iter()
+        .filter(|a| {
+            actor.may(Permission::ViewItems)
+                && crate::domain::workflow::role_may_ever(*a, actor.role)
+        })
+        .collect()
 }

@@ -2,6 +2,7 @@
 //! sees plain domain types and [`StoreError`].
 
 pub mod calendar;
+pub mod console;
 pub mod coordination;
 pub mod deadlines;
 pub mod directory;

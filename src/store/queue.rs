@@ -336,6 +336,42 @@ impl Store {
     }
 }
 
+/// A newly arrived item, as the live counts list it.
+#[derive(Debug, Clone, PartialEq, Eq, sea_orm::FromQueryResult)]
+pub struct ArrivalRow {
+    pub tracking_code: String,
+    pub title: String,
+    pub channel: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// The items of `scope` waiting in `state`, most recently changed
+    /// first (served by the state/updated_at index).
+    pub async fn newest_in_state(
+        &self,
+        scope: QueueScope,
+        state: &str,
+        limit: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ArrivalRow>, StoreError> {
+        use feedback_item::Column as C;
+        let filter = QueueFilter {
+            states: vec![state.to_string()],
+            ..QueueFilter::default()
+        };
+        Ok(feedback_item::Entity::find()
+            .select_only()
+            .columns([C::TrackingCode, C::Title, C::Channel, C::UpdatedAt])
+            .filter(apply(&filter, scope, now))
+            .order_by_desc(C::UpdatedAt)
+            .limit(limit)
+            .into_model::<ArrivalRow>()
+            .all(self.connection())
+            .await?)
+    }
+}
+
 /// What duplicate detection compares of a recent item.
 #[derive(Debug, Clone)]
 pub struct DuplicateCandidate {

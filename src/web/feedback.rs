@@ -5,11 +5,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::AppState;
 use super::auth::OptionalIntegration;
 use super::intake_body::read_submission;
 use super::problem::{ApiError, REQUEST_ID};
 use super::rate_limit::Bucket;
+use super::{AppState, private_json};
 use crate::domain::feedback::Channel;
 use crate::domain::staff::ApiScope;
 use crate::services::intake::{self, Submission};
@@ -142,15 +142,6 @@ pub async fn download_file(
     let mut file = lookup::citizen_file(&state.store, &code, &token, file).await?;
     file.inline = false;
     Ok(super::staff::file_download(file))
-}
-
-fn private_json(body: impl serde::Serialize) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(CacheControl(vec![
-            CacheDirective::NoStore,
-            CacheDirective::Private,
-        ]))
-        .json(body)
 }
 
 fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {

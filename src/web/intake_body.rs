@@ -41,6 +41,42 @@ pub fn submission_from_value(value: Value) -> Result<SubmissionInput, ApiError> 
     serde_path_to_error::deserialize::<_, SubmissionInput>(value).map_err(value_error)
 }
 
+/// The text at `path` in a form read by [`read_body`] (empty when absent),
+/// to fill a form again with what was typed.
+pub fn text_at(v: &Value, path: &[&str]) -> String {
+    let mut node = v;
+    for p in path {
+        match node.get(p) {
+            Some(n) => node = n,
+            None => return String::new(),
+        }
+    }
+    node.as_str()
+        .unwrap_or_default()
+        .chars()
+        .take(20_000)
+        .collect()
+}
+
+/// A commune chosen from a form's list is one of this service's
+/// province: the address gets the province's code.
+pub fn place_commune_in_province(body: &mut Value, province_code: &str) {
+    if let Some(address) = body
+        .get_mut("submitter")
+        .and_then(|s| s.get_mut("address"))
+        .and_then(Value::as_object_mut)
+        && address
+            .get("commune_code")
+            .and_then(Value::as_str)
+            .is_some_and(|c| !c.trim().is_empty())
+    {
+        address.insert(
+            "province_code".into(),
+            Value::String(province_code.to_string()),
+        );
+    }
+}
+
 /// The body as one JSON value (form encodings nested by their dotted or
 /// bracketed names) and any attached files.
 pub async fn read_body(
@@ -264,7 +300,7 @@ async fn read_multipart(
 }
 
 /// Builds the nested object from flat form pairs.
-fn from_pairs(pairs: Vec<(String, String)>) -> Result<Value, ApiError> {
+pub fn from_pairs(pairs: Vec<(String, String)>) -> Result<Value, ApiError> {
     let mut root = Map::new();
     for (raw_key, value) in pairs {
         let key = raw_key

@@ -11,10 +11,9 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::AppState;
-use super::pages::{html, same_origin_post};
+use super::html::{Flash, private_page, public_page, same_origin_post};
 use super::problem::{ApiError, REQUEST_ID};
 use super::rate_limit::Bucket;
-use super::submit_page::private_page;
 use crate::services::lookup::{self, CitizenView, LookupError};
 use crate::services::workflow::WorkflowError;
 use crate::store::feedback::FeedbackRow;
@@ -28,12 +27,6 @@ struct LookupFormPage {
     section: &'static str,
     code: String,
     error: Option<&'static str>,
-}
-
-/// A message above the item: what just happened, or what went wrong.
-struct Flash {
-    text: String,
-    is_error: bool,
 }
 
 #[derive(Template)]
@@ -63,7 +56,7 @@ pub async fn lookup_form(
     query: web::Query<LookupPageQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    html(
+    public_page(
         StatusCode::OK,
         &LookupFormPage {
             site_name: state.settings.mail.from_name.clone(),

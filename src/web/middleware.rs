@@ -90,7 +90,7 @@ pub async fn refuse_cross_site(
             .app_data::<actix_web::web::Data<super::AppState>>()
             .map(|s| s.settings.server.public_base_url.clone())
             .unwrap_or_default();
-        if !super::pages::same_origin_post(req.request(), &base) {
+        if !super::html::same_origin_post(req.request(), &base) {
             tracing::info!(path = %req.path(), "cross-site request refused");
             let response =
                 actix_web::ResponseError::error_response(&super::problem::ApiError::cross_site());

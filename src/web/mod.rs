@@ -2,13 +2,18 @@
 //! openapi.yaml, so a route cannot be served without being documented),
 //! handlers per feature, and the one error type.
 
+pub mod assets;
 pub mod auth;
 pub mod calendar;
 pub mod charts;
+pub mod console;
 pub mod directory;
 pub mod feedback;
 pub mod health;
+pub mod html;
 pub mod intake_body;
+pub mod intake_desk;
+pub mod live;
 pub mod lookup_page;
 pub mod mail;
 pub mod middleware;
@@ -38,6 +43,8 @@ pub struct AppState {
     pub services: Services,
     pub rate_limits: Arc<RateLimits>,
     pub form_stamps: Arc<crate::domain::form_stamp::FormStamps>,
+    /// Moves when anything changed in the database (any instance).
+    pub changes: live::Changes,
 }
 
 impl std::ops::Deref for AppState {
@@ -344,6 +351,56 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(Method::POST, "/nhan-vien/dang-xuat", || {
             web::post().to(staff_pages::sign_out)
         }),
+        endpoint(Method::GET, "/nhan-vien", || web::get().to(console::home)),
+        endpoint(Method::GET, "/nhan-vien/su-kien", || {
+            web::get().to(live::events)
+        }),
+        endpoint(Method::GET, "/nhan-vien/phan-anh", || {
+            web::get().to(console::queue_page)
+        }),
+        // The queue's own paths before `{tracking_code}`, which would
+        // otherwise match them.
+        endpoint(Method::GET, "/nhan-vien/phan-anh/so-lieu", || {
+            web::get().to(console::counts)
+        }),
+        endpoint(Method::POST, "/nhan-vien/phan-anh/hang-loat", || {
+            web::post().to(console::bulk)
+        }),
+        endpoint(Method::POST, "/nhan-vien/phan-anh/bo-loc", || {
+            web::post().to(console::save_view)
+        }),
+        endpoint(
+            Method::POST,
+            "/nhan-vien/phan-anh/bo-loc/{view_id}/xoa",
+            || web::post().to(console::delete_view),
+        ),
+        endpoint(Method::GET, "/nhan-vien/phan-anh/{tracking_code}", || {
+            web::get().to(console::item_page)
+        }),
+        endpoint(
+            Method::GET,
+            "/nhan-vien/phan-anh/{tracking_code}/dang-xem",
+            || web::get().to(console::presence_fragment),
+        ),
+        endpoint(
+            Method::GET,
+            "/nhan-vien/phan-anh/{tracking_code}/tep/{attachment_id}",
+            || web::get().to(console::file),
+        ),
+        endpoint(
+            Method::POST,
+            "/nhan-vien/phan-anh/{tracking_code}/{action}",
+            || web::post().to(console::act),
+        ),
+        endpoint(Method::GET, "/nhan-vien/tiep-nhan", || {
+            web::get().to(intake_desk::desk_form)
+        }),
+        endpoint(Method::POST, "/nhan-vien/tiep-nhan", || {
+            web::post().to(intake_desk::desk_submit)
+        }),
+        endpoint(Method::GET, "/nhan-vien/tiep-nhan/nguoi-gui", || {
+            web::get().to(intake_desk::earlier_fragment)
+        }),
         endpoint(Method::GET, "/nhan-vien/thong-ke", || {
             web::get().to(reports::dashboard)
         }),
@@ -361,6 +418,18 @@ pub fn endpoints() -> Vec<Endpoint> {
         }),
         endpoint(Method::GET, "/static/pakn.css", || {
             web::get().to(pages::stylesheet)
+        }),
+        endpoint(Method::GET, "/static/console.js", || {
+            web::get().to(assets::console_js)
+        }),
+        endpoint(Method::GET, "/static/vendor/htmx-4.0.1.min.js", || {
+            web::get().to(assets::htmx)
+        }),
+        endpoint(Method::GET, "/static/vendor/hx-sse-4.0.1.min.js", || {
+            web::get().to(assets::htmx_sse)
+        }),
+        endpoint(Method::GET, "/static/vendor/htmx-LICENSE.txt", || {
+            web::get().to(assets::htmx_license)
         }),
         endpoint(Method::GET, "/embed.js", || {
             web::get().to(pages::embed_script)
@@ -451,6 +520,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             async move { Err::<HttpResponse, _>(ApiError::method_not_allowed(allow)) }
         })));
     }
+}
+
+/// A JSON answer with something private in it (a citizen's item, staff
+/// work): never cached, never shared.
+pub(crate) fn private_json(body: impl serde::Serialize) -> HttpResponse {
+    use actix_web::http::header::{CacheControl, CacheDirective};
+    HttpResponse::Ok()
+        .insert_header(CacheControl(vec![
+            CacheDirective::NoStore,
+            CacheDirective::Private,
+        ]))
+        .json(body)
 }
 
 /// For unmatched paths.

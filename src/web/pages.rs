@@ -10,6 +10,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::AppState;
+use super::html::{public_page, wants_html};
 use super::problem::ApiError;
 use super::public::{QaQuery, parse_query};
 use crate::domain::feedback::FeedbackKind;
@@ -17,9 +18,6 @@ use crate::domain::ids::AgencyId;
 use crate::domain::time::vietnam_date;
 use crate::store::directory_cache::DirectorySnapshot;
 use crate::store::public_qa::{PublicItem, PublicTotal};
-
-/// Pages load their own stylesheet and nothing else; forms post only here.
-pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 const STYLESHEET: &str = include_str!("static/pakn.css");
 const PER_PAGE: u64 = 20;
@@ -113,7 +111,7 @@ struct AboutPage {
 /// `GET /gioi-thieu`: what this channel is for, what it is not, and where
 /// complaints and denunciations go instead (ND 20 Art. 1).
 pub async fn about(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    html(
+    public_page(
         StatusCode::OK,
         &AboutPage {
             site_name: state.settings.mail.from_name.clone(),
@@ -129,21 +127,6 @@ struct NotFoundPage {
     site_name: String,
     section: &'static str,
     message: &'static str,
-}
-
-pub(super) fn html(status: StatusCode, page: &impl Template) -> Result<HttpResponse, ApiError> {
-    let body = page.render().map_err(|e| {
-        tracing::error!(error = %e, "page did not render");
-        ApiError::internal()
-    })?;
-    Ok(HttpResponse::build(status)
-        .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_CSP))
-        .insert_header(CacheControl(vec![
-            CacheDirective::Public,
-            CacheDirective::MaxAge(60),
-        ]))
-        .content_type("text/html; charset=utf-8")
-        .body(body))
 }
 
 #[derive(Debug, Deserialize)]
@@ -252,7 +235,7 @@ pub async fn qa_list(
         prev_page: (page > 1).then(|| page_link(&query, page - 1)),
         next_page: (shown < total).then(|| page_link(&query, page + 1)),
     };
-    html(StatusCode::OK, &page_view)
+    public_page(StatusCode::OK, &page_view)
 }
 
 #[derive(Template)]
@@ -378,7 +361,7 @@ pub async fn qa_embed(
         prev_page: (page > 1).then(|| embed_link(page - 1)),
         next_page: (shown < total).then(|| embed_link(page + 1)),
     };
-    let mut response = html(StatusCode::OK, &view)?;
+    let mut response = public_page(StatusCode::OK, &view)?;
     response.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         header::HeaderValue::from_str(&embed_csp(&state.settings.public_pages.embed_origins))
@@ -421,7 +404,7 @@ pub async fn qa_item(
         if !wants_html(&req) {
             return Err(ApiError::qa_not_found());
         }
-        return html(
+        return public_page(
             StatusCode::NOT_FOUND,
             &NotFoundPage {
                 site_name,
@@ -431,7 +414,7 @@ pub async fn qa_item(
         );
     };
     let directory = state.store.directory_snapshot().await?;
-    html(
+    public_page(
         StatusCode::OK,
         &QaItemPage {
             site_name,
@@ -450,34 +433,4 @@ pub async fn stylesheet() -> HttpResponse {
         ]))
         .content_type("text/css; charset=utf-8")
         .body(STYLESHEET)
-}
-
-/// Whether the client is a browser asking for a page (errors then come
-/// as pages, not problem+json).
-pub(super) fn wants_html(req: &actix_web::HttpRequest) -> bool {
-    req.headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"))
-}
-
-/// A form posted from another site is refused: browsers say where a
-/// request comes from (`Sec-Fetch-Site`, `Origin`), and only our own pages
-/// may post to us.
-pub fn same_origin_post(req: &actix_web::HttpRequest, public_base_url: &str) -> bool {
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    if let Some(site) = header("sec-fetch-site") {
-        return matches!(site, "same-origin" | "none");
-    }
-    match header("origin") {
-        Some(origin) => {
-            let ours = public_base_url.trim_end_matches('/');
-            let host = req.connection_info().host().to_string();
-            origin == ours
-                || origin.strip_prefix("http://") == Some(host.as_str())
-                || origin.strip_prefix("https://") == Some(host.as_str())
-        }
-        // Neither header: not a browser's cross-site form post.
-        None => true,
-    }
 }

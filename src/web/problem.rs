@@ -326,6 +326,7 @@ impl From<IntakeError> for ApiError {
     fn from(err: IntakeError) -> Self {
         match err {
             IntakeError::Invalid(errors) => ApiError::submission_invalid(errors),
+            IntakeError::Forbidden => ApiError::forbidden(),
             IntakeError::IdempotencyKeyInvalid => ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "idempotency_key_invalid",

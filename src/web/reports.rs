@@ -12,11 +12,11 @@ use chrono::{Datelike, Duration, NaiveDate, Utc};
 
 use super::AppState;
 use super::charts::{self, PALETTE, Series};
+use super::html::{StaffPage, private_page};
 use super::problem::ApiError;
 use super::report_doc::{self, Cell, DocumentHead, Section};
-use super::staff_pages::{StaffPage, staff_error};
+use super::staff_pages::staff_error;
 use super::stats::{Figures, StatsQuery, figures, instants, resolve};
-use super::submit_page::private_page;
 use crate::domain::feedback::{Channel, FieldError};
 use crate::domain::ids::AgencyId;
 use crate::domain::reporting::{ReportPeriod, decimal_vi, narrative, working_days_between};

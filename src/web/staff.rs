@@ -8,29 +8,18 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use serde_json::Value;
 
-use super::AppState;
 use super::auth::{Caller, Staff};
 use super::intake_body::{read_body, submission_from_value};
 use super::problem::{ApiError, REQUEST_ID};
+use super::{AppState, private_json};
 use crate::domain::staff::{ApiScope, Permission};
-use crate::domain::staff_intake::parse_staff_intake;
 use crate::domain::workflow::Action;
-use crate::services::intake::{self, StaffEntry, Submission};
+use crate::services::intake::{self, StaffParts};
 use crate::services::queue::{self, QueueQuery};
 use crate::services::staff_items::{self, ActionBody, FileDownload, Opened, Purpose};
 use crate::services::suggestions;
 use crate::services::workflow::AnswerFiles;
 use crate::store::queue::QueueScope;
-
-/// A staff answer: never cached, never shared.
-fn private_json(body: impl serde::Serialize) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(CacheControl(vec![
-            CacheDirective::NoStore,
-            CacheDirective::Private,
-        ]))
-        .json(body)
-}
 
 fn request_id() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok()
@@ -44,57 +33,29 @@ pub async fn create_staff_feedback(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let operator = staff.require(Permission::EnterFeedback)?.clone();
     let (body, attachments) = read_body(&req, payload, &state.settings).await?;
     let Value::Object(mut fields) = body else {
         return Err(ApiError::malformed(
             "Nội dung gửi lên phải là một đối tượng JSON.",
         ));
     };
-    let channel = fields.remove("channel");
-    let received_at = fields.remove("received_at");
-    let details = fields.remove("intake");
-    let now = Utc::now();
-    let staff_part = parse_staff_intake(channel, received_at, details, now);
-    // Both halves are checked before answering, so staff see every
-    // problem at once.
-    let input = submission_from_value(Value::Object(fields));
-    let (input, entry) = match (input, staff_part) {
-        (Ok(input), Ok(entry)) => (input, entry),
-        (Err(e), Ok(_)) => return Err(e),
-        (Ok(input), Err(mut errors)) => {
-            if let Err(more) = input.normalized().parse(&state.settings.intake_rules()) {
-                errors.extend(more);
-            }
-            return Err(ApiError::submission_invalid(errors));
-        }
-        (Err(e), Err(mut errors)) => {
-            errors.extend(e.field_errors());
-            return Err(ApiError::submission_invalid(errors));
-        }
+    let parts = StaffParts {
+        channel: fields.remove("channel"),
+        received_at: fields.remove("received_at"),
+        intake: fields.remove("intake"),
     };
-    let submission = Submission {
+    let input = submission_from_value(Value::Object(fields)).map_err(ApiError::field_errors);
+    let receipt = intake::receive_staff(
+        &state,
+        &staff.actor,
         input,
+        parts,
         attachments,
-        channel: entry.channel,
-        idempotency_key: req
-            .headers()
+        req.headers()
             .get("idempotency-key")
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
-        request_id: REQUEST_ID.try_with(Clone::clone).ok(),
-        staff_entry: Some(StaffEntry {
-            received_at: entry.received_at,
-            operator,
-            intake_details: entry.details,
-        }),
-        via_integration: None,
-    };
-    let receipt = intake::receive(
-        &state.store,
-        &state.settings,
-        &state.deadlines,
-        submission,
-        now,
+        request_id(),
+        Utc::now(),
     )
     .await?;
     let mut response = HttpResponse::Created();

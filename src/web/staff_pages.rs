@@ -7,127 +7,23 @@
 //! service is published over HTTPS. Every staff page also accepts the
 //! bearer token, for programs.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
 use chrono::Utc;
 use serde::Deserialize;
 
 use super::AppState;
-use super::auth::{bearer, require};
-use super::pages::{same_origin_post, wants_html};
+use super::html::{
+    SESSION_COOKIE, StaffPage, local_staff_path, private_page, same_origin_post, wants_html,
+};
 use super::problem::ApiError;
 use super::rate_limit::Bucket;
-use super::submit_page::private_page;
-use crate::domain::staff::{Actor, Permission};
 use crate::services::auth;
 
-pub const SESSION_COOKIE: &str = "pakn_staff";
-pub const SIGN_IN_PATH: &str = "/nhan-vien/dang-nhap";
-const HOME: &str = "/nhan-vien/thong-ke";
-
-/// A signed-in staff member on a staff page.
-pub struct StaffPage {
-    pub actor: Actor,
-    token: String,
-}
-
-impl StaffPage {
-    pub fn require(&self, permission: Permission) -> Result<&Actor, ApiError> {
-        require(&self.actor, permission)
-    }
-}
-
-/// A request without a valid session: a browser is sent to sign in and
-/// brought back; a program gets the API's 401.
-#[derive(Debug)]
-pub struct SignInFirst {
-    next: Option<String>,
-    error: ApiError,
-}
-
-impl std::fmt::Display for SignInFirst {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.error.fmt(f)
-    }
-}
-
-impl ResponseError for SignInFirst {
-    fn status_code(&self) -> StatusCode {
-        if self.next.is_some() {
-            StatusCode::SEE_OTHER
-        } else {
-            self.error.status_code()
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        match &self.next {
-            Some(next) => HttpResponse::SeeOther()
-                .insert_header((
-                    header::LOCATION,
-                    format!(
-                        "{SIGN_IN_PATH}?{}",
-                        serde_urlencoded::to_string([("tiep", next.as_str())]).unwrap_or_default()
-                    ),
-                ))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .finish(),
-            None => self.error.error_response(),
-        }
-    }
-}
-
-fn cookie_token(req: &HttpRequest) -> Option<String> {
-    let cookies = req.headers().get(header::COOKIE)?.to_str().ok()?;
-    cookies.split(';').find_map(|pair| {
-        let (name, value) = pair.trim().split_once('=')?;
-        (name == SESSION_COOKIE && !value.is_empty()).then(|| value.to_string())
-    })
-}
-
-impl FromRequest for StaffPage {
-    type Error = SignInFirst;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer(req).or_else(|| cookie_token(req));
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        // Back to the page asked for, once signed in (a GET of ours only).
-        let next = (wants_html(req) && req.method() == actix_web::http::Method::GET)
-            .then(|| req.uri().path_and_query().map(|p| p.to_string()))
-            .flatten()
-            .filter(|p| local_staff_path(p));
-        Box::pin(async move {
-            let refuse = |error: ApiError| SignInFirst {
-                next: next.clone(),
-                error,
-            };
-            let (Some(token), Some(state)) = (token, state) else {
-                return Err(refuse(ApiError::unauthorized()));
-            };
-            match auth::authenticate(&state.store, &token, Utc::now()).await {
-                Ok(actor) => Ok(StaffPage { actor, token }),
-                Err(e) => Err(refuse(e.into())),
-            }
-        })
-    }
-}
-
-/// Only our own staff pages are places to go back to: never another
-/// site (`//evil`, `/\evil`) and never the sign-in page itself.
-fn local_staff_path(p: &str) -> bool {
-    p.starts_with("/nhan-vien/")
-        && !p.starts_with(SIGN_IN_PATH)
-        && !p.contains("//")
-        && !p.contains('\\')
-        && p.bytes().all(|b| b.is_ascii_graphic())
-        && p.len() <= 512
-}
+/// Where staff land after signing in: the queue, where the work is.
+const HOME: &str = "/nhan-vien/phan-anh";
 
 fn session_cookie(state: &AppState, token: &str, max_age_seconds: i64) -> String {
     let secure = if state
@@ -265,7 +161,7 @@ pub async fn sign_out(
         auth::logout(&state.store, &staff.token, Utc::now()).await?;
     }
     Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, SIGN_IN_PATH))
+        .insert_header((header::LOCATION, super::html::SIGN_IN_PATH))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((
             header::SET_COOKIE,

@@ -17,14 +17,14 @@ use chrono::Utc;
 use serde_json::Value;
 
 use super::AppState;
-use super::intake_body::{read_body, submission_from_value};
-use super::pages::{PAGE_CSP, same_origin_post, wants_html};
+use super::html::{
+    Chosen, PageErrors, SubmissionLists, private_page, same_origin_post, wants_html,
+};
+use super::intake_body::{place_commune_in_province, read_body, submission_from_value, text_at};
 use super::problem::{ApiError, REQUEST_ID};
 use super::rate_limit::Bucket;
-use crate::domain::directory::AgencyFilter;
-use crate::domain::feedback::{Channel, ContentCategory, FieldError};
+use crate::domain::feedback::Channel;
 use crate::domain::form_stamp::StampProblem;
-use crate::domain::time::vietnam_date;
 use crate::services::intake::{self, IntakeError, Submission};
 
 /// The honeypot: a field people never see nor fill.
@@ -56,20 +56,7 @@ struct FormValues {
 
 impl FormValues {
     fn from_value(v: &Value) -> Self {
-        let text = |path: &[&str]| -> String {
-            let mut node = v;
-            for p in path {
-                match node.get(p) {
-                    Some(n) => node = n,
-                    None => return String::new(),
-                }
-            }
-            node.as_str()
-                .unwrap_or_default()
-                .chars()
-                .take(20_000)
-                .collect()
-        };
+        let text = |path: &[&str]| text_at(v, path);
         Self {
             kind: text(&["kind"]),
             title: text(&["title"]),
@@ -94,66 +81,14 @@ impl FormValues {
     }
 }
 
-/// One refusal, placed next to its field.
-#[derive(Debug)]
-struct PageError {
-    /// The id of the input it concerns (`submitter-full_name`).
-    anchor: String,
-    label: &'static str,
-    message: &'static str,
-}
-
-#[derive(Debug, Default)]
-struct PageErrors(Vec<PageError>);
-
-impl PageErrors {
-    fn from_fields(errors: &[FieldError]) -> Self {
-        Self(
-            errors
-                .iter()
-                .map(|e| {
-                    // Files are one input however many were chosen.
-                    let field = if e.field.starts_with("attachments") {
-                        "attachments"
-                    } else {
-                        e.field.as_str()
-                    };
-                    let (anchor, label) = field_label(field);
-                    PageError {
-                        anchor: anchor.to_string(),
-                        label,
-                        message: e.message,
-                    }
-                })
-                .collect(),
-        )
-    }
-
-    /// The messages for the input with this id.
-    fn of(&self, anchor: &str) -> Vec<&'static str> {
-        let mut messages: Vec<&'static str> = Vec::new();
-        for e in self.0.iter().filter(|e| e.anchor == anchor) {
-            if !messages.contains(&e.message) {
-                messages.push(e.message);
-            }
-        }
-        messages
-    }
-
-    /// The messages for the input with this id, as one text (one element
-    /// per field, so its id is unique).
-    fn joined(&self, anchor: &str) -> String {
-        self.of(anchor).join(" ")
-    }
-
-    fn has(&self, anchor: &str) -> bool {
-        self.0.iter().any(|e| e.anchor == anchor)
-    }
+fn page_field(field: &str) -> (String, &'static str) {
+    let (anchor, label) = field_label(field);
+    (anchor.to_string(), label)
 }
 
 /// The input a wire field is typed into, and its name on the page. Errors
 /// about anything else point at the top of the form.
-fn field_label(field: &str) -> (&'static str, &'static str) {
+pub(crate) fn field_label(field: &str) -> (&'static str, &'static str) {
     match field {
         "kind" => ("kind", "Loại"),
         "title" => ("title", "Tiêu đề"),
@@ -176,22 +111,6 @@ fn field_label(field: &str) -> (&'static str, &'static str) {
     }
 }
 
-struct Choice {
-    code: String,
-    name: String,
-    selected: bool,
-}
-
-fn choices(items: impl Iterator<Item = (String, String)>, selected: &str) -> Vec<Choice> {
-    items
-        .map(|(code, name)| Choice {
-            selected: code == selected,
-            code,
-            name,
-        })
-        .collect()
-}
-
 #[derive(Template)]
 #[template(path = "submit_form.html", config = "config/askama.toml")]
 struct SubmitFormPage {
@@ -201,20 +120,10 @@ struct SubmitFormPage {
     errors: PageErrors,
     /// A message about the whole form (bot checks, files to choose again).
     notice: Option<&'static str>,
-    fields: Vec<Choice>,
-    agencies: Vec<Choice>,
-    communes: Vec<Choice>,
-    categories: Vec<Choice>,
+    lists: SubmissionLists,
     stamp: String,
-    title_max: u64,
-    content_min: u64,
-    content_max: u64,
-    max_attachments: usize,
-    max_attachment_mb: usize,
-    attachment_types: String,
-    /// Publication rests on the submitter's consent (the form asks), or
-    /// is the office's duty (the form says so instead).
-    asks_consent: bool,
+    /// Staff typing for someone else (the intake desk); here, no.
+    desk: bool,
 }
 
 #[derive(Template)]
@@ -361,25 +270,11 @@ pub async fn submit_post(
         };
         return again(values, PageErrors::default(), notice).await;
     }
-    // A commune chosen from the list is in the province of this service.
-    if let Some(address) = body
-        .get_mut("submitter")
-        .and_then(|s| s.get_mut("address"))
-        .and_then(Value::as_object_mut)
-        && address
-            .get("commune_code")
-            .and_then(Value::as_str)
-            .is_some_and(|c| !c.trim().is_empty())
-    {
-        address.insert(
-            "province_code".into(),
-            Value::String(state.settings.province.code.clone()),
-        );
-    }
+    place_commune_in_province(&mut body, &state.settings.province.code);
     let input = match submission_from_value(body) {
         Ok(input) => input,
         Err(e) => {
-            let errors = PageErrors::from_fields(&e.field_errors());
+            let errors = PageErrors::from_fields(&e.field_errors(), page_field);
             return again(values, errors, files_note.unwrap_or(CHECK_FIELDS)).await;
         }
     };
@@ -414,7 +309,7 @@ pub async fn submit_post(
             } else {
                 CHECK_FIELDS
             };
-            again(values, PageErrors::from_fields(&errors), notice).await
+            again(values, PageErrors::from_fields(&errors, page_field), notice).await
         }
         // The key came from an earlier rendering whose form was already
         // sent with other content (the back button): this is a new item.
@@ -453,67 +348,27 @@ async fn form_page(
     if uuid::Uuid::try_parse(&values.idempotency_key).is_err() {
         values.idempotency_key = uuid::Uuid::new_v4().to_string();
     }
-    let settings = &state.settings;
-    let province = settings.province.code.clone();
-    let fields = state.store.list_fields().await?;
-    let agencies = state
-        .store
-        .list_agencies(
-            &AgencyFilter {
-                province_code: Some(province.clone()),
-                ..AgencyFilter::default()
-            },
-            vietnam_date(Utc::now()),
-        )
-        .await?;
-    let mut agencies: Vec<(String, String)> =
-        agencies.into_iter().map(|a| (a.code, a.name)).collect();
-    agencies.sort_by(|a, b| a.1.cmp(&b.1));
-    let communes = state
-        .store
-        .list_administrative_units(Some(&province))
-        .await?;
-    let today = vietnam_date(Utc::now());
+    let lists = SubmissionLists::load(
+        state,
+        Chosen {
+            field_code: &values.field_code,
+            agency_code: &values.agency_code,
+            commune_code: &values.commune_code,
+            content_category: &values.content_category,
+        },
+    )
+    .await?;
     let page = SubmitFormPage {
-        site_name: settings.mail.from_name.clone(),
+        site_name: state.settings.mail.from_name.clone(),
         section: "gui-phan-anh",
-        fields: choices(
-            fields.into_iter().map(|f| (f.code, f.name)),
-            &values.field_code,
-        ),
-        agencies: choices(agencies.into_iter(), &values.agency_code),
-        communes: choices(
-            communes
-                .into_iter()
-                .filter(|u| u.valid_to.is_none_or(|to| today < to))
-                .map(|u| (u.code, u.name)),
-            &values.commune_code,
-        ),
-        categories: choices(
-            ContentCategory::ALL
-                .iter()
-                .map(|c| (c.as_str().to_string(), c.label_vi().to_string())),
-            &values.content_category,
-        ),
+        desk: false,
+        lists,
         stamp: values.stamp.take().unwrap_or_else(|| {
             state.form_stamps.issue(
                 Utc::now().timestamp(),
                 &crate::domain::form_stamp::FormStamps::new_nonce(),
             )
         }),
-        title_max: settings.intake.title_max_chars,
-        content_min: settings.intake.content_min_chars,
-        content_max: settings.intake.content_max_chars,
-        max_attachments: settings.intake.max_attachments,
-        max_attachment_mb: settings.intake.max_attachment_bytes.div_ceil(1024 * 1024),
-        attachment_types: settings
-            .intake
-            .allowed_attachment_types
-            .iter()
-            .map(|t| t.to_uppercase())
-            .collect::<Vec<_>>()
-            .join(", "),
-        asks_consent: settings.publication.basis == crate::config::PublicationBasis::Consent,
         v: values,
         errors,
         notice,
@@ -572,21 +427,4 @@ fn refused_page(state: &AppState, error: ApiError) -> Result<HttpResponse, ApiEr
             },
         },
     )
-}
-
-/// The form carries a fresh stamp and key, the confirmation a secret
-/// token: neither may be cached or shared.
-pub(super) fn private_page(
-    status: StatusCode,
-    page: &impl Template,
-) -> Result<HttpResponse, ApiError> {
-    let body = page.render().map_err(|e| {
-        tracing::error!(error = %e, "page did not render");
-        ApiError::internal()
-    })?;
-    Ok(HttpResponse::build(status)
-        .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_CSP))
-        .insert_header((header::CACHE_CONTROL, "no-store, private"))
-        .content_type("text/html; charset=utf-8")
-        .body(body))
 }

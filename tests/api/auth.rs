@@ -198,6 +198,16 @@ type Rule = (
     &'static [Role],
 );
 
+/// The roles that read items (`view_items`).
+const READ_ITEMS: &[Role] = &[
+    Role::ControlOffice,
+    Role::AgencyOfficer,
+    Role::AgencyLead,
+    Role::Auditor,
+];
+/// The roles that key items in (`enter_feedback`).
+const ENTER_ITEMS: &[Role] = &[Role::ControlOffice, Role::AgencyOfficer, Role::AgencyLead];
+
 /// Every route that needs a session, with the roles allowed. A route
 /// documented with `security` but missing here fails the test: no route
 /// ships without its rule.
@@ -552,6 +562,99 @@ fn matrix() -> Vec<Rule> {
             "/api/v1/staff/inbound-email/01a20000-0000-7000-8000-000000000000/raw",
             None,
             &[Role::ControlOffice, Role::Auditor],
+        ),
+        // The staff console: the same rules as the API behind each page.
+        (Method::GET, "/nhan-vien", "/nhan-vien", None, &Role::ALL),
+        (
+            Method::GET,
+            "/nhan-vien/su-kien",
+            "/nhan-vien/su-kien",
+            None,
+            READ_ITEMS,
+        ),
+        (
+            Method::GET,
+            "/nhan-vien/phan-anh",
+            "/nhan-vien/phan-anh?state=received",
+            None,
+            READ_ITEMS,
+        ),
+        (
+            Method::GET,
+            "/nhan-vien/phan-anh/so-lieu",
+            "/nhan-vien/phan-anh/so-lieu",
+            None,
+            READ_ITEMS,
+        ),
+        (
+            Method::POST,
+            "/nhan-vien/phan-anh/hang-loat",
+            "/nhan-vien/phan-anh/hang-loat",
+            None,
+            &[Role::ControlOffice],
+        ),
+        (
+            Method::POST,
+            "/nhan-vien/phan-anh/bo-loc",
+            "/nhan-vien/phan-anh/bo-loc",
+            None,
+            READ_ITEMS,
+        ),
+        (
+            Method::POST,
+            "/nhan-vien/phan-anh/bo-loc/{view_id}/xoa",
+            "/nhan-vien/phan-anh/bo-loc/01a20000-0000-7000-8000-000000000000/xoa",
+            None,
+            READ_ITEMS,
+        ),
+        (
+            Method::GET,
+            "/nhan-vien/phan-anh/{tracking_code}",
+            "/nhan-vien/phan-anh/{code}",
+            None,
+            READ_ITEMS,
+        ),
+        (
+            Method::GET,
+            "/nhan-vien/phan-anh/{tracking_code}/dang-xem",
+            "/nhan-vien/phan-anh/{code}/dang-xem",
+            None,
+            READ_ITEMS,
+        ),
+        (
+            Method::GET,
+            "/nhan-vien/phan-anh/{tracking_code}/tep/{attachment_id}",
+            "/nhan-vien/phan-anh/{code}/tep/01a20000-0000-7000-8000-000000000000",
+            None,
+            READ_ITEMS,
+        ),
+        (
+            Method::POST,
+            "/nhan-vien/phan-anh/{tracking_code}/{action}",
+            "/nhan-vien/phan-anh/{code}/classify",
+            None,
+            &[Role::ControlOffice],
+        ),
+        (
+            Method::GET,
+            "/nhan-vien/tiep-nhan",
+            "/nhan-vien/tiep-nhan",
+            None,
+            ENTER_ITEMS,
+        ),
+        (
+            Method::POST,
+            "/nhan-vien/tiep-nhan",
+            "/nhan-vien/tiep-nhan",
+            None,
+            ENTER_ITEMS,
+        ),
+        (
+            Method::GET,
+            "/nhan-vien/tiep-nhan/nguoi-gui",
+            "/nhan-vien/tiep-nhan/nguoi-gui?submitter.phone=0912345678",
+            None,
+            ENTER_ITEMS,
         ),
         // Last: it ends the session.
         (

@@ -27,7 +27,7 @@ use crate::public_qa::publish;
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// What a hostile citizen types: it must show as text and never run.
-const HOSTILE: &str =
+pub const HOSTILE: &str =
     "<script>window.__pakn_xss=1</script><img src=x onerror=\"window.__pakn_xss=2\">";
 
 fn required() -> bool {
@@ -53,15 +53,15 @@ fn axe_source() -> Option<String> {
 }
 
 /// chromedriver and one headless Chromium session.
-struct Browser {
-    client: Client,
+pub struct Browser {
+    pub client: Client,
     driver: Child,
     _profile: tempfile::TempDir,
     axe: String,
 }
 
 impl Browser {
-    async fn start() -> Option<Self> {
+    pub async fn start() -> Option<Self> {
         let missing = [CHROMIUM, CHROMEDRIVER]
             .into_iter()
             .find(|p| !std::path::Path::new(p).exists());
@@ -81,6 +81,10 @@ impl Browser {
         let port = free_port();
         let mut driver = Command::new(CHROMEDRIVER)
             .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
+            // Vietnamese as the browser's own language: date and time
+            // inputs read dd/mm/yyyy and 24 hours, as staff see them.
+            .env("LANG", "vi_VN.UTF-8")
+            .env("LANGUAGE", "vi")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -126,11 +130,11 @@ impl Browser {
         })
     }
 
-    async fn goto(&self, url: &str) {
+    pub async fn goto(&self, url: &str) {
         self.client.goto(url).await.expect("navigates");
     }
 
-    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+    pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
         self.client
             .wait()
             .at_most(Duration::from_secs(10))
@@ -139,11 +143,11 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no {css}: {e}"))
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub async fn text(&self, css: &str) -> String {
         self.find(css).await.text().await.expect("text")
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub async fn type_into(&self, css: &str, text: &str) {
         let field = self.find(css).await;
         field.clear().await.expect("clears");
         field.send_keys(text).await.expect("types");
@@ -152,7 +156,7 @@ impl Browser {
     /// Clicks a link or submit button and waits for the next page: until
     /// the old document is gone, a `find` could still answer from it (and
     /// its element go stale a moment later).
-    async fn click(&self, css: &str) {
+    pub async fn click(&self, css: &str) {
         let old = self.find("html").await;
         self.find(css).await.click().await.expect("clicks");
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -169,12 +173,12 @@ impl Browser {
         }
     }
 
-    async fn page_text(&self) -> String {
+    pub async fn page_text(&self) -> String {
         self.text("body").await
     }
 
     /// Whether any script a citizen typed ran in this document.
-    async fn hostile_script_ran(&self) -> bool {
+    pub async fn hostile_script_ran(&self) -> bool {
         let v = self
             .client
             .execute("return typeof window.__pakn_xss !== 'undefined';", vec![])
@@ -184,7 +188,7 @@ impl Browser {
     }
 
     /// Serious or critical WCAG 2.1 A/AA violations axe-core finds.
-    async fn accessibility_violations(&self) -> Vec<String> {
+    pub async fn accessibility_violations(&self) -> Vec<String> {
         self.client
             .execute(&self.axe, vec![])
             .await
@@ -218,7 +222,7 @@ impl Browser {
 
     /// The page at a phone's and a desktop's width, kept with the test
     /// output.
-    async fn screenshots(&self, name: &str) {
+    pub async fn screenshots(&self, name: &str) {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
         std::fs::create_dir_all(&dir).expect("screenshot dir");
         for (label, width, height) in [("phone", 390, 1600), ("desktop", 1280, 1400)] {
@@ -235,7 +239,7 @@ impl Browser {
             .expect("resizes");
     }
 
-    async fn check_page(&self, name: &str) {
+    pub async fn check_page(&self, name: &str) {
         assert!(
             !self.hostile_script_ran().await,
             "{name}: a citizen's script ran"
@@ -245,7 +249,7 @@ impl Browser {
         self.screenshots(name).await;
     }
 
-    async fn stop(mut self) {
+    pub async fn stop(mut self) {
         let _ = self.client.close().await;
         let _ = self.driver.kill();
         let _ = self.driver.wait();

@@ -7,6 +7,8 @@ mod auth;
 mod browser;
 mod calendar;
 mod cli;
+mod console;
+mod console_browser;
 mod contract;
 mod coordination;
 mod deadlines;
