@@ -14,7 +14,6 @@ use crate::config::{DemoData, Settings};
 use crate::domain::directory::DirectoryFile;
 use crate::domain::time::vietnam_date;
 use crate::services::Services;
-use crate::services::calendar::CalendarService;
 use crate::services::deadlines::DeadlineService;
 use crate::store::{Store, StoreError};
 use crate::web::middleware::request_context;
@@ -148,21 +147,6 @@ async fn print_demo_accounts(store: &Store) -> anyhow::Result<()> {
     println!();
     tracing::warn!("demo staff accounts created (one per role); disable them before go-live");
     Ok(())
-}
-
-/// Loads the calendar (seeding official years from their files), the
-/// deadline policy, and brings open deadlines up to date with both.
-pub async fn start_deadlines(
-    store: &Store,
-    settings: &Settings,
-) -> anyhow::Result<DeadlineService> {
-    let calendar = Arc::new(CalendarService::load(store.clone(), settings.holiday_rules()).await?);
-    let files = settings.year_schedules().map_err(anyhow::Error::msg)?;
-    calendar.seed_from_files(&files, Utc::now()).await?;
-    let policy = settings.deadline_policy().map_err(anyhow::Error::msg)?;
-    let deadlines = DeadlineService::new(policy, calendar);
-    deadlines.recompute_behind(store, Utc::now()).await?;
-    Ok(deadlines)
 }
 
 /// One scheduler pass: deadlines (recompute, reminders, escalations), then

@@ -53,7 +53,10 @@ const OLD_ORDER_INDEX: &str = "CREATE INDEX idx_feedback_item_public_order \
      ON feedback_item (published_at, tracking_code) \
      WHERE state = 'published' AND public_search_text IS NOT NULL";
 
-const POSTGRES_UP: [&str; 8] = [
+/// PostgreSQL: the search index over every public copy, and the typo
+/// dictionary counting, for each word (never one with digits: codes and
+/// dates are not words to suggest), the public items that have it.
+const POSTGRES_UP: [&str; 14] = [
     "DROP INDEX IF EXISTS idx_feedback_item_public_search_tsv",
     "CREATE INDEX idx_feedback_item_public_search_tsv ON feedback_item \
          USING gin (public_search_tsv) WHERE public_search_text IS NOT NULL",
@@ -62,29 +65,62 @@ const POSTGRES_UP: [&str; 8] = [
     "INSERT INTO public_search_word (word, items) \
          SELECT w, count(*) FROM feedback_item, unnest(tsvector_to_array(public_search_tsv)) AS w \
          WHERE public_search_text IS NOT NULL AND w !~ '[0-9]' GROUP BY w",
-    // Each word counted once per item (a tsvector's lexemes are
-    // distinct); a word no published item has any more is removed.
-    "CREATE OR REPLACE FUNCTION public_search_words() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
-         IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.public_search_text IS NOT NULL THEN \
-             UPDATE public_search_word SET items = items - 1 \
-                 WHERE word IN (SELECT w FROM unnest(tsvector_to_array(OLD.public_search_tsv)) AS w); \
-             DELETE FROM public_search_word WHERE items <= 0; \
-         END IF; \
-         IF TG_OP IN ('UPDATE', 'INSERT') AND NEW.public_search_text IS NOT NULL THEN \
-             INSERT INTO public_search_word (word, items) \
-                 SELECT w, 1 FROM unnest(tsvector_to_array(NEW.public_search_tsv)) AS w \
-                 WHERE w !~ '[0-9]' \
-             ON CONFLICT (word) DO UPDATE SET items = public_search_word.items + 1; \
-         END IF; \
-         RETURN NULL; END $$",
+    // Words no published item has any more are found by this index alone.
+    "CREATE INDEX idx_public_search_word_gone ON public_search_word (word) WHERE items <= 0",
     "DROP TRIGGER IF EXISTS feedback_item_public_search_words ON feedback_item",
-    "CREATE TRIGGER feedback_item_public_search_words \
-         AFTER INSERT OR DELETE OR UPDATE OF public_search_text ON feedback_item \
-         FOR EACH ROW EXECUTE FUNCTION public_search_words()",
+    "DROP FUNCTION IF EXISTS public_search_words()",
+    // Each word counted once per item (a tsvector's lexemes are
+    // distinct). The counts move once per statement, by the words of all
+    // the rows it changed together: a row-level trigger would update the
+    // same common words once per row, and within one transaction (a bulk
+    // publication, a migration) each update walks every version before it.
+    "CREATE FUNCTION public_search_words_added() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         INSERT INTO public_search_word (word, items) \
+             SELECT w, count(*) FROM new_rows, unnest(tsvector_to_array(public_search_tsv)) AS w \
+             WHERE public_search_text IS NOT NULL AND w !~ '[0-9]' GROUP BY w \
+         ON CONFLICT (word) DO UPDATE SET items = public_search_word.items + EXCLUDED.items; \
+         RETURN NULL; END $$",
+    "CREATE FUNCTION public_search_words_removed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         UPDATE public_search_word p SET items = p.items - gone.n \
+             FROM (SELECT w, count(*) AS n FROM old_rows, unnest(tsvector_to_array(public_search_tsv)) AS w \
+                   WHERE public_search_text IS NOT NULL GROUP BY w) AS gone \
+             WHERE p.word = gone.w; \
+         DELETE FROM public_search_word WHERE items <= 0; \
+         RETURN NULL; END $$",
+    "CREATE FUNCTION public_search_words_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         INSERT INTO public_search_word (word, items) \
+             SELECT w, sum(d)::integer FROM ( \
+                 SELECT w, -1 AS d FROM old_rows o JOIN new_rows n ON n.id = o.id, \
+                     unnest(tsvector_to_array(o.public_search_tsv)) AS w \
+                 WHERE o.public_search_text IS NOT NULL \
+                   AND o.public_search_text IS DISTINCT FROM n.public_search_text \
+                 UNION ALL \
+                 SELECT w, 1 FROM old_rows o JOIN new_rows n ON n.id = o.id, \
+                     unnest(tsvector_to_array(n.public_search_tsv)) AS w \
+                 WHERE n.public_search_text IS NOT NULL \
+                   AND o.public_search_text IS DISTINCT FROM n.public_search_text) AS delta \
+             WHERE w !~ '[0-9]' GROUP BY w HAVING sum(d) <> 0 \
+         ON CONFLICT (word) DO UPDATE SET items = public_search_word.items + EXCLUDED.items; \
+         DELETE FROM public_search_word WHERE items <= 0; \
+         RETURN NULL; END $$",
+    "CREATE TRIGGER feedback_item_public_search_added AFTER INSERT ON feedback_item \
+         REFERENCING NEW TABLE AS new_rows \
+         FOR EACH STATEMENT EXECUTE FUNCTION public_search_words_added()",
+    "CREATE TRIGGER feedback_item_public_search_removed AFTER DELETE ON feedback_item \
+         REFERENCING OLD TABLE AS old_rows \
+         FOR EACH STATEMENT EXECUTE FUNCTION public_search_words_removed()",
+    "CREATE TRIGGER feedback_item_public_search_changed AFTER UPDATE ON feedback_item \
+         REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows \
+         FOR EACH STATEMENT EXECUTE FUNCTION public_search_words_changed()",
 ];
 
-const POSTGRES_DOWN: [&str; 6] = [
-    "DROP TRIGGER IF EXISTS feedback_item_public_search_words ON feedback_item",
+const POSTGRES_DOWN: [&str; 12] = [
+    "DROP TRIGGER IF EXISTS feedback_item_public_search_added ON feedback_item",
+    "DROP TRIGGER IF EXISTS feedback_item_public_search_removed ON feedback_item",
+    "DROP TRIGGER IF EXISTS feedback_item_public_search_changed ON feedback_item",
+    "DROP FUNCTION IF EXISTS public_search_words_added()",
+    "DROP FUNCTION IF EXISTS public_search_words_removed()",
+    "DROP FUNCTION IF EXISTS public_search_words_changed()",
     "CREATE OR REPLACE FUNCTION public_search_words() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
          IF NEW.public_search_text IS NOT NULL THEN \
              INSERT INTO public_search_word (word) \
@@ -94,6 +130,7 @@ const POSTGRES_DOWN: [&str; 6] = [
     "CREATE TRIGGER feedback_item_public_search_words \
          AFTER INSERT OR UPDATE OF public_search_text ON feedback_item \
          FOR EACH ROW EXECUTE FUNCTION public_search_words()",
+    "DROP INDEX IF EXISTS idx_public_search_word_gone",
     "ALTER TABLE public_search_word DROP COLUMN items",
     "DROP INDEX IF EXISTS idx_feedback_item_public_search_tsv",
     "CREATE INDEX idx_feedback_item_public_search_tsv ON feedback_item \

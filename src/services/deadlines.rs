@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::config::Settings;
 use crate::domain::calendar::working_days::SkippedDay;
 use crate::domain::deadline::{
     ComputedDeadline, DeadlineInput, DeadlineKind, DeadlinePolicy, DeadlineRule, Pause, compute,
@@ -941,4 +942,16 @@ fn skipped_view(s: &SkippedDay) -> SkippedView {
         weekday: weekday_vi(s.date),
         reason: s.reason.clone(),
     }
+}
+
+/// Loads the calendar (seeding official years from their files), the
+/// deadline policy, and brings open deadlines up to date with both.
+pub async fn start(store: &Store, settings: &Settings) -> anyhow::Result<DeadlineService> {
+    let calendar = Arc::new(CalendarService::load(store.clone(), settings.holiday_rules()).await?);
+    let files = settings.year_schedules().map_err(anyhow::Error::msg)?;
+    calendar.seed_from_files(&files, Utc::now()).await?;
+    let policy = settings.deadline_policy().map_err(anyhow::Error::msg)?;
+    let deadlines = DeadlineService::new(policy, calendar);
+    deadlines.recompute_behind(store, Utc::now()).await?;
+    Ok(deadlines)
 }

@@ -48,7 +48,7 @@ impl Services {
     /// to date), the rejection reasons, the routing rules and the reply
     /// addressing key.
     pub async fn start(store: Store, settings: Arc<Settings>) -> anyhow::Result<Self> {
-        let deadlines = Arc::new(crate::startup::start_deadlines(&store, &settings).await?);
+        let deadlines = Arc::new(deadlines::start(&store, &settings).await?);
         let rejection_reasons = Arc::new(settings.rejection_reasons().map_err(anyhow::Error::msg)?);
         let routing_rules = Arc::new(settings.routing_rules().map_err(anyhow::Error::msg)?);
         let reply_addressing =

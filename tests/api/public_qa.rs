@@ -1018,5 +1018,40 @@ async fn the_typo_dictionary_holds_the_words_of_what_is_published_now() {
         assert_eq!(qa(&app, "?q=quyhoachzy").await.body["total"], 0);
         // A word two items shared stays while one of them is public.
         assert_eq!(words("cham").await, 1);
+
+        // Statements that change many items at once (a bulk correction, a
+        // migration) count each word once per item, like single changes.
+        use sea_orm::ConnectionTrait;
+        let db = app.store.connection();
+        let counted_afresh = "SELECT count(*) FROM ( \
+             SELECT word, items FROM public_search_word \
+             EXCEPT SELECT w, count(*)::integer FROM feedback_item, unnest(tsvector_to_array(public_search_tsv)) AS w \
+                 WHERE public_search_text IS NOT NULL AND w !~ '[0-9]' GROUP BY w) AS differ";
+        let differences = || async {
+            db.query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                counted_afresh,
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index::<i64>(0)
+            .unwrap()
+        };
+        let items = crate::processes::count(db, "SELECT count(*) FROM feedback_item").await;
+        assert!(items >= 2);
+        db.execute_unprepared("UPDATE feedback_item SET public_search_text = 'cham hangloatxyz'")
+            .await
+            .unwrap();
+        assert_eq!(words("hangloatxyz").await, items, "every item once");
+        assert_eq!(words("cham").await, items);
+        assert_eq!(differences().await, 0, "the same as counted afresh");
+        db.execute_unprepared(
+            "UPDATE feedback_item SET public_search_text = NULL WHERE tracking_code <> (SELECT min(tracking_code) FROM feedback_item)",
+        )
+        .await
+        .unwrap();
+        assert_eq!(words("hangloatxyz").await, 1);
+        assert_eq!(differences().await, 0);
     }
 }
