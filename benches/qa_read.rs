@@ -1,4 +1,4 @@
-//! The public Q&A under read load with many published answers (issue #7):
+//! The public Q&A under read load with many published answers:
 //! `PAKN_BENCH_ITEMS` (default 100,000) published items are written
 //! straight into a fresh database, then the list, searches (with and
 //! without a typo) and the HTML page are driven at several concurrencies,

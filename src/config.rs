@@ -74,7 +74,7 @@ pub enum PublicationBasis {
     Duty,
 }
 
-/// Statistics and reports (issue #8).
+/// Statistics and reports.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportingSettings {
@@ -84,7 +84,7 @@ pub struct ReportingSettings {
     pub export_max_rows: u64,
 }
 
-/// The citizen pages (issue #7): the submission form's bot checks and who
+/// The citizen pages: the submission form's bot checks and who
 /// may frame the embeddable Q&A.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -94,7 +94,7 @@ pub struct PublicPagesSettings {
     pub embed_origins: Vec<String>,
 }
 
-/// The e-mail channel (issue #6): the published address, outbound
+/// The e-mail channel: the published address, outbound
 /// delivery of queued notices, and the inbound mailbox.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -166,6 +166,8 @@ pub struct ImapSettings {
 #[serde(deny_unknown_fields)]
 pub struct WorkflowSettings {
     pub max_bounces: u32,
+    /// The four-eyes rule: whoever drafted an answer may not approve it.
+    pub four_eyes: bool,
     pub rating_window_days: u32,
     pub routing_rules_file: String,
     pub rejection_reasons_file: String,

@@ -21,6 +21,7 @@ mod m20261122_000014_statistics_indexes;
 mod m20261123_000015_figures_at_scale;
 mod m20261203_000016_public_copy_and_mail_trust;
 mod m20261203_000017_staff_console;
+mod m20261203_000018_answer_desk;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000015_figures_at_scale::Migration),
             Box::new(m20261203_000016_public_copy_and_mail_trust::Migration),
             Box::new(m20261203_000017_staff_console::Migration),
+            Box::new(m20261203_000018_answer_desk::Migration),
         ]
     }
 }

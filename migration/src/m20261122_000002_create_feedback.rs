@@ -55,7 +55,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // Only the indexes today's queries use. The staff queue (issue #4)
+        // Only the indexes today's queries use. The staff queue
         // adds its own, shaped by its queries.
         manager
             .create_index(

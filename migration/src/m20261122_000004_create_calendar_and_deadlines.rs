@@ -1,5 +1,5 @@
 //! The working-day calendar as data, the deadlines computed from it, and
-//! the queue of notices the scheduler raises (issue #3).
+//! the queue of notices the scheduler raises.
 //!
 //! - `calendar_revision`: one row per change to the calendar; the highest
 //!   revision is the calendar version every deadline records.
@@ -8,8 +8,8 @@
 //! - `calendar_day`: the schedule's days (holiday, day off, working day).
 //! - `feedback_deadline`: each period an item runs against, stored with the
 //!   rule and calendar version that produced its due date (DOMAIN §9.3).
-//! - `notice`: reminders and escalations queued for delivery (issue #6
-//!   sends them); `dedupe_key` makes raising one twice impossible, even
+//! - `notice`: reminders and escalations queued for delivery (the
+//!   outbox sends them); `dedupe_key` makes raising one twice impossible, even
 //!   from several instances at once.
 
 use sea_orm_migration::{prelude::*, schema::*};

@@ -1,4 +1,4 @@
-//! Staff accounts and their sessions (issue #4). Passwords are Argon2id
+//! Staff accounts and their sessions. Passwords are Argon2id
 //! PHC strings; session tokens are stored as SHA-256 digests only, so a
 //! copy of the database opens no session.
 

@@ -1,4 +1,4 @@
-//! Staff work on items (issue #4): who keyed an item in and the channel's
+//! Staff work on items: who keyed an item in and the channel's
 //! intake details (caller number, postmark date…), internal notes, and
 //! the indexes the staff queue's default sort and scopes use.
 

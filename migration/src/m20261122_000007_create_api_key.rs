@@ -1,4 +1,4 @@
-//! API keys for integrations (issue #4): a portal pushing form
+//! API keys for integrations: a portal pushing form
 //! submissions, a reporting tool reading statistics. Scoped, revocable,
 //! stored as SHA-256 digests only.
 

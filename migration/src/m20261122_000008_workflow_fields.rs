@@ -1,4 +1,4 @@
-//! What the handling workflow records on an item (issue #5): the
+//! What the handling workflow records on an item: the
 //! procedure concerned, the rejection reason, the answer's draft and
 //! sign-off, the redacted question and publication, bounces between
 //! agencies, and the duplicate cluster.

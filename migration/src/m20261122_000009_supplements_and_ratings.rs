@@ -1,4 +1,4 @@
-//! What the submitter adds with their lookup token (issue #5): information
+//! What the submitter adds with their lookup token: information
 //! asked for ("supplements") and their rating of the answer.
 
 use sea_orm_migration::{prelude::*, schema::*};

@@ -1,4 +1,4 @@
-//! Coordinating agencies (issue #5): the lead agency asks other agencies
+//! Coordinating agencies: the lead agency asks other agencies
 //! for their contribution, each with its own sub-deadline (DOMAIN §6.3
 //! "request coordination", §7 D11). A deadline now names the agency
 //! responsible for it when that is not the item's handling agency, and a

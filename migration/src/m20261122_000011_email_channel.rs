@@ -1,4 +1,4 @@
-//! The e-mail channel (issue #6): the inbound mail log with each raw
+//! The e-mail channel: the inbound mail log with each raw
 //! message kept as evidence, the outbox's delivery state (claims, retries,
 //! Message-IDs for threading), addresses known to bounce, the IMAP
 //! mailbox position, leases for work one instance at a time does, and

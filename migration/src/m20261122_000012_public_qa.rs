@@ -1,4 +1,4 @@
-//! The public Q&A (issue #7): a published item shows a redacted title
+//! The public Q&A: a published item shows a redacted title
 //! beside its redacted question (the original title may name people too),
 //! and is searched through a folded text built only from what is
 //! published, so a search for a name that appears only in the private

@@ -1,4 +1,4 @@
-//! Indexed, ranked search of the public Q&A (issue #7), so that a search
+//! Indexed, ranked search of the public Q&A, so that a search
 //! over 100,000 published answers costs an index lookup rather than a scan
 //! of every text. Both backends index the folded public text (diacritics
 //! removed in Rust before it is stored) word by word; Vietnamese is written

@@ -1,4 +1,4 @@
-//! Indexes for the statistics and the six-monthly report (issue #8): each
+//! Indexes for the statistics and the six-monthly report: each
 //! figure is a range over one time column, so a request reads the period's
 //! rows, never the whole table, however many millions the province keeps.
 //! Forwarding and returns are counted from the audit trail by action and

@@ -1,5 +1,5 @@
-//! Indexes found by the million-item load profile (issue #9 §5,
-//! benches/queue_load.rs), each for a read that scanned the whole table:
+//! Indexes found by the million-item load profile
+//! (benches/queue_load.rs), each for a read that scanned the whole table:
 //!
 //! - the statistics' received figures (channel × kind × category over a
 //!   period): every grouped column in the index, so a half year reads the

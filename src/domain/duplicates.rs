@@ -1,4 +1,4 @@
-//! Likely duplicates of an item, for triage (issue #5): the same
+//! Likely duplicates of an item, for triage: the same
 //! submitter, similar wording (word pairs of the folded text, so accents
 //! and case do not matter), the same procedure. A score and its reasons;
 //! staff decide whether to merge.

@@ -226,7 +226,7 @@ pub struct IntakeRules {
 }
 
 /// A submission as received on any channel, before it is trusted. Field
-/// names are the public wire format (issue #2); unknown fields are refused.
+/// names are the public wire format; unknown fields are refused.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct SubmissionInput {
@@ -361,6 +361,8 @@ pub fn message_vi(code: &str) -> &'static str {
             "Thông tin bổ sung ghi từ bàn tiếp nhận không kèm tệp; vui lòng bỏ chọn tệp, hoặc tiếp nhận thành phản ánh, kiến nghị mới."
         }
         "answer_missing" => "Chưa có dự thảo trả lời để ký duyệt.",
+        "draft_missing" => "Chưa có dự thảo trả lời để trả lại cho người soạn.",
+        "name_taken" => "Tên này đã được dùng cho một mẫu khác của đơn vị.",
         "not_publishable" => {
             "Phản ánh, kiến nghị này không được công khai (khiếu nại, tố cáo hoặc nội dung vi phạm)."
         }

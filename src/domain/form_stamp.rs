@@ -1,4 +1,4 @@
-//! The stamp a server-rendered form carries (issue #7): when the form was
+//! The stamp a server-rendered form carries: when the form was
 //! rendered, signed so a script cannot make one up. A person needs some
 //! seconds to fill in a feedback form; a bot posts at once, or replays one
 //! stamp for ever. Neither check ever loses what a person typed: the form

@@ -1,4 +1,4 @@
-//! An inbound e-mail read into what the channel needs (issue #6), from raw
+//! An inbound e-mail read into what the channel needs, from raw
 //! RFC 5322 bytes, whatever way it came in (IMAP, the MTA pipe, the push
 //! endpoint). Pure: no I/O; mail-parser does the MIME work (charsets
 //! including windows-1258, RFC 2047 words, RFC 2231 file names) and every

@@ -1,4 +1,4 @@
-//! What an e-mail to the published address becomes (issue #6): a new item
+//! What an e-mail to the published address becomes: a new item
 //! with whatever Decree 20 requires that the mail gives, and the list of
 //! what it does not give, so the office asks for it instead of dropping
 //! the mail (ND 20 Art. 7 as amended by ND 92/2017: name, address and a

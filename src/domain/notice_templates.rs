@@ -1,5 +1,5 @@
 //! The Vietnamese wording of every notice the service queues (the outbox
-//! keeps kind + payload; delivery, issue #6, renders them with these
+//! keeps kind + payload; delivery renders them with these
 //! templates so wording can improve without touching queued notices).
 //! Payloads carry tracking codes and dates, never personal data.
 

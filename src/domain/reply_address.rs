@@ -1,4 +1,4 @@
-//! Per-item reply addresses (issue #6): every notice about an item goes out
+//! Per-item reply addresses: every notice about an item goes out
 //! with `Reply-To: <local>+<tracking-code>-<signature>@<domain>`, so a reply
 //! finds its item even when the mail client drops `In-Reply-To`. The
 //! signature is an HMAC of the tracking code under the service's secret:

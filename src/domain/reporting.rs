@@ -1,4 +1,4 @@
-//! Reporting periods (issue #8). Decree 20 Art. 22 asks provinces and
+//! Reporting periods. Decree 20 Art. 22 asks provinces and
 //! ministries for a report every six months; the Government's reporting
 //! regime (ND 09/2019/NĐ-CP Art. 12, DOMAIN §11, marked unconfirmed for
 //! PAKN) closes the data before the period ends: a quarter runs from the

@@ -1,4 +1,4 @@
-//! Routing suggestions (issue #5): which agency can act on an item, with
+//! Routing suggestions: which agency can act on an item, with
 //! the reasons, for the control office to accept or override. Rules are
 //! data: the directory (an agency's fields, the UBND of a commune) and
 //! keyword rules in `config/routing.toml`.

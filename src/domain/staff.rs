@@ -1,5 +1,5 @@
 //! Staff, their roles and what each role may do: the one place where
-//! permissions are decided (issue #4). Handlers ask [`Actor::may`]; none
+//! permissions are decided. Handlers ask [`Actor::may`]; none
 //! decides on its own.
 
 use serde::Serialize;
@@ -83,10 +83,14 @@ pub enum Permission {
     /// gave a working one by phone, the mailbox is full no more), so
     /// notices go to it again.
     ClearMailFailure,
+    /// Read the agency's answer templates and insert one into a draft.
+    UseAnswerTemplates,
+    /// Keep the agency's answer templates (write, rename, delete).
+    ManageAnswerTemplates,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 11] = [
         Permission::OwnSession,
         Permission::EditCalendar,
         Permission::ManageStaff,
@@ -96,6 +100,8 @@ impl Permission {
         Permission::ReadMailLog,
         Permission::ReadStatistics,
         Permission::ClearMailFailure,
+        Permission::UseAnswerTemplates,
+        Permission::ManageAnswerTemplates,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -109,6 +115,8 @@ impl Permission {
             Permission::ReadMailLog => "read_mail_log",
             Permission::ReadStatistics => "read_statistics",
             Permission::ClearMailFailure => "clear_mail_failure",
+            Permission::UseAnswerTemplates => "use_answer_templates",
+            Permission::ManageAnswerTemplates => "manage_answer_templates",
         }
     }
 
@@ -120,9 +128,15 @@ impl Permission {
             Permission::EditCalendar | Permission::ManageStaff => &[Role::Admin],
             // Whoever receives calls and letters; not the administrator
             // (no access to items) nor the auditor (read-only).
-            Permission::EnterFeedback | Permission::AddNote | Permission::ClearMailFailure => {
+            Permission::EnterFeedback
+            | Permission::AddNote
+            | Permission::ClearMailFailure
+            | Permission::UseAnswerTemplates => {
                 &[Role::ControlOffice, Role::AgencyOfficer, Role::AgencyLead]
             }
+            // The agency's lead signs answers off, so keeps the wording
+            // they start from.
+            Permission::ManageAnswerTemplates => &[Role::AgencyLead],
             // The office that reads the published mailbox, and auditors.
             Permission::ReadMailLog => &[Role::ControlOffice, Role::Auditor],
             // Supervisors (auditors), the control office, and an agency's

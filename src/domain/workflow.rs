@@ -138,6 +138,9 @@ pub fn next_state(from: FeedbackState, action: Action) -> Option<FeedbackState> 
         (S::InHandling, A::SignOff) => S::AnswerUnderReview,
         (S::AnswerUnderReview, A::Approve) => S::Answered,
         (S::AnswerUnderReview, A::SendBack) => S::InHandling,
+        // The agency's lead sends a draft back to its writer before
+        // signing it off.
+        (S::InHandling, A::SendBack) => S::InHandling,
         (S::Answered, A::Publish) => S::Published,
         (S::Answered, A::Withhold) => S::Withheld,
         (S::Published, A::Unpublish) => S::Answered,
@@ -175,6 +178,17 @@ pub fn possible(from: FeedbackState, action: Action, facts: ItemFacts) -> Option
     next_state(from, action).filter(|_| action != Action::Unpublish || facts.public)
 }
 
+/// The optional four-eyes rule (a setting, off by default: Decree 20 does
+/// not require it): whoever drafted the answer may not approve it.
+pub fn separation_refuses(
+    action: Action,
+    four_eyes: bool,
+    actor: uuid::Uuid,
+    drafted_by: Option<uuid::Uuid>,
+) -> bool {
+    four_eyes && action == Action::Approve && drafted_by == Some(actor)
+}
+
 /// Every action `role` may take now on an item in `from`, as its agency
 /// stands to it: what the console offers and the API accepts, from the
 /// one machine and the one role table.
@@ -207,7 +221,6 @@ pub fn may_take(action: Action, from: FeedbackState, role: Role, involvement: In
         | A::Reject
         | A::Forward
         | A::Approve
-        | A::SendBack
         | A::Publish
         | A::Withhold
         | A::Unpublish
@@ -224,6 +237,12 @@ pub fn may_take(action: Action, from: FeedbackState, role: Role, involvement: In
             agency_staff && holds
         }
         A::SignOff => holds && matches!(role, Role::AgencyLead | Role::ControlOffice),
+        // The control office sends an answer under review back; the
+        // agency's lead sends a draft back before signing it off.
+        A::SendBack => match from {
+            FeedbackState::AnswerUnderReview => control,
+            _ => holds && role == Role::AgencyLead,
+        },
         A::Contribute => {
             involvement == Involvement::Coordinating
                 && matches!(role, Role::AgencyOfficer | Role::AgencyLead)
@@ -309,6 +328,7 @@ mod tests {
         (S::InHandling, Action::SignOff, S::AnswerUnderReview),
         (S::AnswerUnderReview, Action::Approve, S::Answered),
         (S::AnswerUnderReview, Action::SendBack, S::InHandling),
+        (S::InHandling, Action::SendBack, S::InHandling),
         (S::Answered, Action::Publish, S::Published),
         (S::Answered, Action::Withhold, S::Withheld),
         (S::Published, Action::Unpublish, S::Answered),

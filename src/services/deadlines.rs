@@ -25,7 +25,7 @@ use crate::store::{Store, StoreError};
 
 /// The deadlines an item runs against from the moment it is received.
 /// (The clarification timeout starts only when the office asks the
-/// citizen to complete the item, issue #5.)
+/// citizen to complete the item.)
 const AT_RECEIPT: [DeadlineKind; 3] = [
     DeadlineKind::Classify,
     DeadlineKind::Forward,

@@ -1,4 +1,4 @@
-//! Polling the published mailbox over IMAP (issue #6). Messages are
+//! Polling the published mailbox over IMAP. Messages are
 //! fetched by UID, one at a time (`BODY.PEEK[]`, so nothing is marked
 //! read by fetching), ingested, and only then flagged `\Seen` (or moved
 //! to the processed folder) and the mailbox position advanced. A crash

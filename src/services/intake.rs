@@ -222,8 +222,8 @@ pub async fn receive(
             Vec::new()
         }
     };
-    // Codes a portal sends must exist in our directory (issue #2: "the
-    // codes are optional but must exist when given").
+    // Codes a portal sends must exist in our directory: the codes are
+    // optional, but a code given must be one we know.
     let directory = store.directory_snapshot().await?;
     let resolved = match &parsed {
         Ok(feedback) => resolve_references(&directory, feedback, &mut errors),

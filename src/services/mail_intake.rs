@@ -1,4 +1,4 @@
-//! Ingesting one inbound e-mail (issue #6), whichever way it came (IMAP,
+//! Ingesting one inbound e-mail, whichever way it came (IMAP,
 //! an MTA pipe, a gateway's POST): log it with its raw bytes as evidence,
 //! and decide what it is: a new item, a reply to an item, an automatic
 //! message or a bounce (logged, never answered), the same message again

@@ -2,6 +2,7 @@
 //! one transaction. Handlers and CLI commands call these, never the store's
 //! write paths directly.
 
+pub mod answers;
 pub mod auth;
 pub mod calendar;
 pub mod deadlines;
@@ -41,6 +42,7 @@ pub struct Services {
     pub rejection_reasons: Arc<RejectionReasons>,
     pub routing_rules: Arc<Vec<KeywordRule>>,
     pub reply_addressing: Arc<ReplyAddressing>,
+    pub summary_cache: Arc<queue::SummaryCache>,
 }
 
 impl Services {
@@ -61,6 +63,7 @@ impl Services {
             rejection_reasons,
             routing_rules,
             reply_addressing,
+            summary_cache: Arc::default(),
         })
     }
 

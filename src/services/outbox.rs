@@ -1,4 +1,4 @@
-//! Delivering the outbox (issue #6): every queued notice becomes one
+//! Delivering the outbox: every queued notice becomes one
 //! e-mail, sent by one instance at a time, retried with exponential
 //! back-off, and marked failed for an operator after the last attempt.
 //! Each message has its own Message-ID (replies thread back to the item),

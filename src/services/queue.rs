@@ -514,8 +514,44 @@ pub async fn arrivals(
         .collect())
 }
 
+/// How long counts are reused while nothing happens (the overdue counts
+/// move with the clock alone).
+const SUMMARY_FRESH_SECONDS: i64 = 10;
+
+/// Each scope's latest counts, reused while nothing happened since (the
+/// newest audit event is the same, on whichever instance it was written)
+/// and for at most [`SUMMARY_FRESH_SECONDS`]: counting a million items
+/// takes tens of milliseconds, and every queue page, every live-count
+/// message and the API's summary shows them.
+#[derive(Default)]
+pub struct SummaryCache(std::sync::Mutex<std::collections::HashMap<QueueScope, Counted>>);
+
+/// Counts, with the newest activity when they were counted and when.
+type Counted = (Option<DateTime<Utc>>, DateTime<Utc>, QueueSummary);
+
 /// The counts of `scope`.
 pub async fn summary(
+    s: &Services,
+    scope: QueueScope,
+    now: DateTime<Utc>,
+) -> Result<QueueSummary, StaffError> {
+    let marker = s.store.latest_activity().await?;
+    let fresh = |(seen, at, _): &Counted| {
+        *seen == marker && (now - *at).num_seconds().abs() < SUMMARY_FRESH_SECONDS
+    };
+    if let Ok(cache) = s.summary_cache.0.lock()
+        && let Some(hit) = cache.get(&scope).filter(|c| fresh(c))
+    {
+        return Ok(hit.2.clone());
+    }
+    let counted = count_summary(s, scope, now).await?;
+    if let Ok(mut cache) = s.summary_cache.0.lock() {
+        cache.insert(scope, (marker, now, counted.clone()));
+    }
+    Ok(counted)
+}
+
+async fn count_summary(
     s: &Services,
     scope: QueueScope,
     now: DateTime<Utc>,

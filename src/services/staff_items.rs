@@ -17,7 +17,7 @@ use crate::domain::rejection::CLARIFICATION_TIMEOUT;
 use crate::domain::staff::{Actor, Involvement, ItemScope, Permission};
 use crate::domain::time::VnTime;
 use crate::domain::tracking::TrackingCode;
-use crate::domain::workflow::{Action, available};
+use crate::domain::workflow::{Action, available, separation_refuses};
 use crate::store::StoreError;
 use crate::store::coordination::{CoordinationRow, active_agencies};
 use crate::store::directory_cache::DirectorySnapshot;
@@ -514,6 +514,30 @@ pub struct StaffItemView {
     pub mail_failure: Option<MailFailureView>,
     /// What the actor may do to the item now, each with its fields.
     pub actions: Vec<AvailableAction>,
+    /// What the machine would allow but is not offered now, and why.
+    pub withheld_actions: Vec<WithheldAction>,
+    /// The answer as saved while being written (for those who write it).
+    pub saved_draft: Option<super::answers::DraftView>,
+    /// The answer was sent back to be revised: why, by whom.
+    pub sent_back: Option<SentBackView>,
+}
+
+/// An action not offered now, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct WithheldAction {
+    pub action: &'static str,
+    pub label: &'static str,
+    pub reason: &'static str,
+}
+
+/// Why the answer was sent back.
+#[derive(Debug, Clone, Serialize)]
+pub struct SentBackView {
+    pub reason: String,
+    pub by: Option<String>,
+    pub at: VnTime,
+    /// By the control office's review (else by the agency's lead).
+    pub from_review: bool,
 }
 
 impl StaffItemView {
@@ -625,8 +649,21 @@ pub async fn view(
     } else {
         messages(s, item.id).await?
     };
-    let actions =
+    let (actions, withheld_actions) =
         available_actions(s, actor, opened, state, &coordination, now, &directory).await?;
+    let saved_draft = if actions.iter().any(|a| a.action == Action::Answer.as_str()) {
+        s.store
+            .saved_draft(item.id)
+            .await?
+            .map(|d| super::answers::DraftView::of(d, actor))
+    } else {
+        None
+    };
+    let sent_back = if coordinating || state != FeedbackState::InHandling {
+        None
+    } else {
+        sent_back_of(&history)
+    };
     // Least privilege for a coordinating agency: the question and its
     // evidence, not who sent it nor the lead agency's working file.
     let submitter = if coordinating {
@@ -787,6 +824,25 @@ pub async fn view(
         },
         mail_failure,
         actions,
+        withheld_actions,
+        saved_draft,
+        sent_back,
+    })
+}
+
+/// The latest sending back of the answer, while it is still to be acted
+/// on (until the next sign-off).
+fn sent_back_of(history: &[crate::store::feedback::AuditEventRow]) -> Option<SentBackView> {
+    let last = history
+        .iter()
+        .rev()
+        .take_while(|e| e.action != "feedback.sign-off")
+        .find(|e| e.action == "feedback.send-back")?;
+    Some(SentBackView {
+        reason: last.reason.clone().unwrap_or_default(),
+        by: last.actor_id.clone(),
+        at: last.occurred_at.into(),
+        from_review: last.from_state.as_deref() == Some(FeedbackState::AnswerUnderReview.as_str()),
     })
 }
 
@@ -900,15 +956,18 @@ async fn available_actions(
     coordination: &[CoordinationRow],
     now: DateTime<Utc>,
     directory: &DirectorySnapshot,
-) -> Result<Vec<AvailableAction>, StaffError> {
+) -> Result<(Vec<AvailableAction>, Vec<WithheldAction>), StaffError> {
     let item = &opened.row.item;
     let actions = available(state, actor.role, opened.involvement, item_facts(item));
     let mut out = Vec::with_capacity(actions.len());
+    let mut withheld = Vec::new();
     for action in actions {
-        // Publishing is offered only where the basis for it allows.
-        if action == Action::Publish
-            && !super::publication::basis_allows(s.settings.publication.basis, item)
-        {
+        if let Some(reason) = withheld_because(s, actor, opened, action) {
+            withheld.push(WithheldAction {
+                action: action.as_str(),
+                label: action_label(action),
+                reason,
+            });
             continue;
         }
         let mut fields_out = Vec::new();
@@ -963,7 +1022,52 @@ async fn available_actions(
             fields: fields_out,
         });
     }
-    Ok(out)
+    Ok((out, withheld))
+}
+
+/// Why an action the machine and the role table allow is not offered to
+/// `actor` now (the workflow refuses it for the same reason).
+fn withheld_because(
+    s: &Services,
+    actor: &Actor,
+    opened: &Opened,
+    action: Action,
+) -> Option<&'static str> {
+    let item = &opened.row.item;
+    if separation_refuses(
+        action,
+        s.settings.workflow.four_eyes,
+        actor.staff_id,
+        item.answer_drafted_by,
+    ) {
+        return Some(
+            "Ông/Bà soạn dự thảo trả lời này; theo quy tắc bốn mắt của đơn vị, cán bộ khác duyệt.",
+        );
+    }
+    if action == Action::Publish
+        && !super::publication::basis_allows(s.settings.publication.basis, item)
+    {
+        return Some(
+            "Người gửi không đồng ý công khai: phản ánh này chỉ có thể không công khai (ghi lý do).",
+        );
+    }
+    None
+}
+
+/// Whether `action` is offered to `actor` on the item now: the domain's
+/// machine and role table, and the reasons an action is withheld.
+pub(crate) fn offered(
+    s: &Services,
+    actor: &Actor,
+    opened: &Opened,
+    action: Action,
+) -> Result<bool, StaffError> {
+    let item = &opened.row.item;
+    let state = FeedbackState::parse(&item.state).ok_or_else(|| integrity("state", &item.state))?;
+    Ok(
+        available(state, actor.role, opened.involvement, item_facts(item)).contains(&action)
+            && withheld_because(s, actor, opened, action).is_none(),
+    )
 }
 
 /// An action's fields as they came: a JSON body (the API) or a form (the
@@ -996,6 +1100,9 @@ pub async fn act(
     workflow
         .take(actor, &opened.row, &input, request_id, now)
         .await?;
+    if action == Action::Answer {
+        super::answers::answer_recorded(s, opened).await?;
+    }
     Ok(())
 }
 

@@ -1,4 +1,4 @@
-//! Coordinating agencies' requests and contributions (issue #5). Every
+//! Coordinating agencies' requests and contributions. Every
 //! write happens inside a workflow transition, so it carries the item's
 //! version like any other change.
 

@@ -1,6 +1,7 @@
 //! Storage: the only module that talks to the database. Everything above it
 //! sees plain domain types and [`StoreError`].
 
+pub mod answers;
 pub mod calendar;
 pub mod console;
 pub mod coordination;

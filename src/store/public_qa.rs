@@ -1,4 +1,4 @@
-//! The public Q&A's reads (issue #7): only published items, only what was
+//! The public Q&A's reads: only published items, only what was
 //! published of them. Nothing here selects a name, a contact, a token or
 //! the private original text, so nothing above can leak it.
 

@@ -13,7 +13,7 @@ use super::{Store, StoreError};
 
 /// Who may see what: everything of the instance's province, or the items
 /// one agency handles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum QueueScope {
     Province,
     HandledBy(Uuid),
@@ -261,7 +261,10 @@ impl Store {
 
     /// Which of `items` may be the same matter as another item: another
     /// item from the same phone number or e-mail address received since
-    /// `since` that is not merged or refused.
+    /// `since` that is not merged or refused. One EXISTS per contact, each
+    /// on its own index: a single EXISTS over `phone OR email` cannot use
+    /// either, and PostgreSQL costed it high enough to JIT-compile it on
+    /// every queue page (about 15 ms a page on a million items).
     pub async fn possible_duplicates(
         &self,
         items: &[Uuid],
@@ -274,12 +277,12 @@ impl Store {
         let backend = self.backend();
         let placeholders: Vec<String> = (0..items.len()).map(|i| format!("${}", i + 2)).collect();
         let statement = format!(
-            "SELECT a.id AS id FROM feedback_item a WHERE a.id IN ({}) AND EXISTS (\
-               SELECT 1 FROM feedback_item b WHERE b.id <> a.id AND b.received_at >= $1 \
-                 AND b.state NOT IN ('merged', 'not_accepted') \
-                 AND ((a.phone IS NOT NULL AND b.phone = a.phone) \
-                   OR (a.email IS NOT NULL AND b.email = a.email)))",
-            placeholders.join(", ")
+            "SELECT a.id AS id FROM feedback_item a WHERE a.id IN ({ids}) AND (\
+               (a.phone IS NOT NULL AND EXISTS ({other} AND b.phone = a.phone)) \
+               OR (a.email IS NOT NULL AND EXISTS ({other} AND b.email = a.email)))",
+            ids = placeholders.join(", "),
+            other = "SELECT 1 FROM feedback_item b WHERE b.id <> a.id AND b.received_at >= $1 \
+                     AND b.state NOT IN ('merged', 'not_accepted')"
         );
         let mut values: Vec<sea_orm::Value> = vec![since.into()];
         values.extend(items.iter().map(|id| sea_orm::Value::from(*id)));

@@ -1,5 +1,5 @@
-//! The rows behind the report's exports and the dashboard's charts
-//! (issue #8). Each query is a range over one indexed time column; the
+//! The rows behind the report's exports and the dashboard's charts.
+//! Each query is a range over one indexed time column; the
 //! exports are bounded (the caller asks for at most a limit and is told
 //! when there were more).
 

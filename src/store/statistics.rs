@@ -1,4 +1,4 @@
-//! Figures for supervisors and the six-monthly report (issue #8; ND 20
+//! Figures for supervisors and the six-monthly report (ND 20
 //! Art. 22). Each figure is one grouped query over an indexed time column
 //! (`received_at`, `answered_at`, `published_at`, `rated_at`) or over the
 //! open items' answer deadlines: nothing reads every item of the database.
@@ -68,7 +68,7 @@ pub(super) fn answer_deadline() -> sea_orm::sea_query::SimpleExpr {
 
 /// `COUNT(*)`, not `COUNT(id)`: PostgreSQL answers it from an index that
 /// holds the grouped columns (an index-only scan), where counting a
-/// column not in the index reads every row (issue #9's load profile).
+/// column not in the index reads every row (seen in the million-item load profile).
 pub(super) fn count_rows() -> sea_orm::sea_query::SimpleExpr {
     Expr::cust("COUNT(*)")
 }

@@ -1,4 +1,4 @@
-//! Charts for the staff dashboard (issue #8), drawn on the server as SVG:
+//! Charts for the staff dashboard, drawn on the server as SVG:
 //! no JavaScript bundle, nothing fetched, readable when printed. Each chart
 //! carries a title and a description for screen readers, and the page
 //! shows the same numbers in a table beside it. Colours are told apart by

@@ -25,6 +25,7 @@ use crate::domain::feedback::{Channel, ContentCategory, FeedbackKind, FeedbackSt
 use crate::domain::staff::{Actor, Permission};
 use crate::domain::time::vietnam_date;
 use crate::domain::workflow::Action;
+use crate::services::answers::{self, AnswerPreview, DraftError, TemplateView};
 use crate::services::queue::{self, QueuePage, QueueQuery};
 use crate::services::staff_items::{
     self, ActionBody, AvailableAction, ChoiceView, Opened, Purpose, StaffError, StaffItemView,
@@ -41,6 +42,7 @@ pub struct Nav {
     pub section: &'static str,
     pub may_enter: bool,
     pub may_stats: bool,
+    pub may_templates: bool,
 }
 
 impl Nav {
@@ -52,6 +54,7 @@ impl Nav {
             section,
             may_enter: actor.may(Permission::EnterFeedback),
             may_stats: actor.may(Permission::ReadStatistics),
+            may_templates: actor.may(Permission::UseAnswerTemplates),
         }
     }
 }
@@ -101,18 +104,18 @@ async fn lists(state: &AppState, now: DateTime<Utc>) -> Result<Lists, ApiError> 
     Ok(Lists { agencies, fields })
 }
 
-fn request_id() -> Option<String> {
+pub(super) fn request_id() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok()
 }
 
 /// A refused request on a console page: the page's own refusal (403, 404)
 /// as a page.
-fn refused(req: &HttpRequest, state: &AppState, error: ApiError) -> HttpResponse {
+pub(super) fn refused(req: &HttpRequest, state: &AppState, error: ApiError) -> HttpResponse {
     super::staff_pages::staff_error(req, state, error)
 }
 
 /// The same-origin check every console post passes first.
-fn check_origin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+pub(super) fn check_origin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     if same_origin_post(req, &state.settings.server.public_base_url) {
         Ok(())
     } else {
@@ -467,6 +470,9 @@ fn refusal_text(e: &StaffError) -> String {
         StaffError::Workflow(W::VersionConflict { .. }) => {
             "Vừa được người khác cập nhật; vui lòng thử lại.".into()
         }
+        StaffError::Workflow(W::SeparationOfDuties) => {
+            "Người soạn dự thảo không tự duyệt (quy tắc bốn mắt).".into()
+        }
         StaffError::Invalid(errors) | StaffError::Workflow(W::Invalid(errors)) => errors
             .iter()
             .map(|e| format!("{}: {}", field_name(&e.field), e.message))
@@ -619,6 +625,93 @@ async fn bulk_one(
 
 // ----------------------------------------------------------------- item
 
+/// The answer draft's saved state, drawn in the answer form and sent
+/// again after each save.
+pub struct DraftMeta {
+    pub code: String,
+    /// The saved revision the writer's page started from ("" for none).
+    pub revision: String,
+    pub status: String,
+    /// Someone else saved since: the writer may overwrite.
+    pub conflict: bool,
+}
+
+impl DraftMeta {
+    fn of(code: &str, v: &StaffItemView) -> Self {
+        let (revision, status) = match &v.saved_draft {
+            Some(d) => (
+                d.revision.to_string(),
+                format!(
+                    "Bản nháp lưu lúc {} bởi {}.",
+                    d.saved_at.datetime_vi(),
+                    if d.mine {
+                        "Ông/Bà"
+                    } else {
+                        d.saved_by.as_str()
+                    }
+                ),
+            ),
+            None if v.answer_draft.is_some() => (
+                String::new(),
+                "Dự thảo đã ghi vào phản ánh; bản nháp tự lưu khi Ông/Bà sửa.".into(),
+            ),
+            None => (
+                String::new(),
+                "Bản nháp tự lưu trên máy chủ vài giây một lần khi Ông/Bà gõ.".into(),
+            ),
+        };
+        DraftMeta {
+            code: code.to_string(),
+            revision,
+            status,
+            conflict: false,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console_draft_meta.html", config = "config/askama.toml")]
+struct DraftFragment {
+    draft: DraftMeta,
+}
+
+/// One text to publish: the original with what the detector marks.
+pub struct RedactionRow {
+    pub label: &'static str,
+    /// The original in pieces, each marked or not.
+    pub pieces: Vec<(String, bool)>,
+    pub found: usize,
+}
+
+fn redaction_row(
+    label: &'static str,
+    original: &str,
+    proposal: &crate::services::publication::Proposal,
+) -> RedactionRow {
+    let chars: Vec<char> = original.chars().collect();
+    let mut pieces = Vec::new();
+    let mut at = 0;
+    for span in &proposal.spans {
+        let (start, end) = (span.start.min(chars.len()), span.end.min(chars.len()));
+        if start < at {
+            continue;
+        }
+        if start > at {
+            pieces.push((chars[at..start].iter().collect(), false));
+        }
+        pieces.push((chars[start..end].iter().collect(), true));
+        at = end;
+    }
+    if at < chars.len() {
+        pieces.push((chars[at..].iter().collect(), false));
+    }
+    RedactionRow {
+        label,
+        pieces,
+        found: proposal.spans.len(),
+    }
+}
+
 /// What a posted form left to show again: which form, what was typed and
 /// what was wrong with it.
 #[derive(Default)]
@@ -770,6 +863,18 @@ pub struct RouteOption {
 struct ItemPage {
     nav: Nav,
     v: StaffItemView,
+    /// What an action's field starts with when nothing was posted (the
+    /// saved draft, the redaction suggestion): `(action, field, value)`.
+    defaults: Vec<(&'static str, &'static str, String)>,
+    /// The answer being written: its saved revision and state.
+    draft: DraftMeta,
+    /// The agency's templates, for the answer form.
+    templates: Vec<TemplateView>,
+    /// What the citizen will see of the answer (the draft, or the answer
+    /// under review).
+    preview: Option<AnswerPreview>,
+    /// The texts to publish, with what the detector marks.
+    redaction: Vec<RedactionRow>,
     flash: Option<Flash>,
     /// Someone changed the item between loading and posting.
     conflict: Option<Vec<String>>,
@@ -789,6 +894,19 @@ struct ItemPage {
 }
 
 impl ItemPage {
+    /// What a field of an action's form shows: what was posted, else its
+    /// starting value.
+    pub fn typed(&self, action: &str, name: &str) -> String {
+        if self.posted.is(action) {
+            return self.posted.value(action, name);
+        }
+        self.defaults
+            .iter()
+            .find(|(a, f, _)| *a == action && *f == name)
+            .map(|(_, _, v)| v.clone())
+            .unwrap_or_default()
+    }
+
     /// The name of an agency code.
     pub fn agency_name(&self, code: &str) -> String {
         name_in(&self.agencies, code)
@@ -815,6 +933,7 @@ pub struct ItemPageQuery {
 /// What the item page says after an action was taken (`?xong=`).
 fn done_text(code: &str) -> Option<String> {
     match code {
+        "ban-nhap" => Some("Đã lưu bản nháp trả lời.".into()),
         "ghi-chu" => Some("Đã thêm ghi chú.".into()),
         "go-loi-thu" => Some("Đã gỡ đánh dấu lỗi địa chỉ thư; thư báo sẽ được gửi lại.".into()),
         other => Action::ALL
@@ -902,8 +1021,63 @@ async fn render_item(
     } else {
         (String::new(), String::new())
     };
+    let mut defaults = Vec::new();
+    // The answer form starts from the saved draft, else the recorded one.
+    let draft_text = v
+        .saved_draft
+        .as_ref()
+        .map(|d| d.text.clone())
+        .or_else(|| v.answer_draft.clone())
+        .unwrap_or_default();
+    let (templates, preview) = if v.action("answer").is_some() {
+        defaults.push(("answer", "text", draft_text.clone()));
+        let templates = if actor.may(Permission::UseAnswerTemplates) {
+            answers::templates(state, actor).await?
+        } else {
+            Vec::new()
+        };
+        (templates, answers::preview(&v, &draft_text))
+    } else if v.state == FeedbackState::AnswerUnderReview || v.action("sign-off").is_some() {
+        (Vec::new(), answers::preview(&v, &draft_text))
+    } else {
+        (Vec::new(), None)
+    };
+    // The publish form starts from the redaction suggestion.
+    let mut redaction = Vec::new();
+    if v.action("publish").is_some()
+        && let Ok(suggested) = suggestions::redaction(actor, &opened)
+    {
+        let item = &opened.row().item;
+        redaction.push(redaction_row("Tiêu đề", &item.title, &suggested.title));
+        redaction.push(redaction_row("Câu hỏi", &item.content, &suggested.question));
+        defaults.push((
+            "publish",
+            "title_redacted",
+            v.title_redacted.clone().unwrap_or(suggested.title.redacted),
+        ));
+        defaults.push((
+            "publish",
+            "question_redacted",
+            v.question_redacted
+                .clone()
+                .unwrap_or(suggested.question.redacted),
+        ));
+        if let (Some(answer), Some(proposal)) = (item.answer.as_deref(), suggested.answer) {
+            redaction.push(redaction_row("Trả lời", answer, &proposal));
+            defaults.push((
+                "publish",
+                "answer_redacted",
+                v.answer_redacted.clone().unwrap_or(proposal.redacted),
+            ));
+        }
+    }
     let page = ItemPage {
         nav: Nav::of(state, actor, "phan-anh"),
+        draft: DraftMeta::of(code, &v),
+        defaults,
+        templates,
+        preview,
+        redaction,
         forms: action_forms(&v.actions),
         may_note: opened.may_add_note(actor),
         may_clear_mail: opened.may_clear_mail_failure(actor) && v.mail_failure.is_some(),
@@ -979,6 +1153,9 @@ pub async fn file(
     result.unwrap_or_else(|e| refused(&req, &state, e))
 }
 
+/// Fields of the answer form that belong to its draft, not to the action.
+const DRAFT_FIELDS: [&str; 4] = ["draft_revision", "template_id", "insert", "overwrite"];
+
 /// A posted form's fields, and when its page was drawn.
 type FormPairs = (Vec<(String, String)>, Option<i64>);
 
@@ -1013,9 +1190,14 @@ pub async fn act(
         let (pairs, rendered_at) = form_pairs(&body)?;
         match action_name.as_str() {
             "notes" => return note(&state, &staff, &code, pairs, wants_html(&req)).await,
+            "ban-nhap" => return draft(&req, &state, &staff, &code, pairs).await,
             "mail-failure" => return clear_mail(&state, &staff, &code).await,
             _ => {}
         }
+        // The answer form also carries the draft's own fields (its saved
+        // revision, the template list); they are not the action's.
+        let mut pairs = pairs;
+        pairs.retain(|(k, _)| !DRAFT_FIELDS.contains(&k.as_str()));
         let action = Action::ALL
             .into_iter()
             .find(|a| a.as_str() == action_name)
@@ -1201,6 +1383,102 @@ async fn note(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+fn pair<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `POST /nhan-vien/phan-anh/{tracking_code}/ban-nhap`: saves the answer
+/// being written (every few seconds from the page, on leaving it, or with
+/// the form's buttons; `insert=1` adds the chosen template first). htmx
+/// gets the draft's state back as a fragment; a plain form goes back to
+/// the page.
+async fn draft(
+    req: &HttpRequest,
+    state: &AppState,
+    staff: &StaffPage,
+    code: &str,
+    pairs: Vec<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let actor = &staff.actor;
+    let fragment = req.headers().contains_key("hx-request");
+    let opened = staff_items::open(state, actor, code, Purpose::Act(Action::Answer)).await?;
+    let mut text = pair(&pairs, "text").unwrap_or_default().to_string();
+    if pair(&pairs, "insert") == Some("1")
+        && let Some(id) = pair(&pairs, "template_id")
+            .filter(|t| !t.is_empty())
+            .and_then(|t| uuid::Uuid::try_parse(t).ok())
+    {
+        let template = answers::template(state, actor, id).await?;
+        text = answers::with_template(&text, &template.body);
+    }
+    let base = pair(&pairs, "draft_revision").and_then(|r| r.trim().parse().ok());
+    let overwrite = pair(&pairs, "overwrite") == Some("1");
+    let saved =
+        answers::save_draft(state, actor, &opened, &text, base, overwrite, Utc::now()).await;
+    let mut meta = DraftMeta {
+        code: code.to_string(),
+        revision: base.map(|r: i32| r.to_string()).unwrap_or_default(),
+        status: String::new(),
+        conflict: false,
+    };
+    match saved {
+        Ok(d) => {
+            if !fragment {
+                return Ok(see_other(&format!(
+                    "/nhan-vien/phan-anh/{code}?xong=ban-nhap#tac-vu-answer"
+                )));
+            }
+            meta.revision = d.revision.to_string();
+            meta.status = format!("Đã lưu bản nháp lúc {}.", d.saved_at.datetime_vi());
+        }
+        Err(DraftError::Conflict(theirs)) => {
+            meta.conflict = true;
+            meta.status = format!(
+                "{} đã lưu một bản khác lúc {}; bản đang gõ ở đây chưa được lưu. Tải lại trang để xem bản đó, hoặc lưu đè.",
+                theirs.saved_by,
+                theirs.saved_at.datetime_vi()
+            );
+            if !fragment {
+                let mut page_pairs = pairs.clone();
+                page_pairs.retain(|(k, _)| k != "text");
+                page_pairs.push(("text".into(), text));
+                return render_item(
+                    state,
+                    staff,
+                    code,
+                    Some(Flash::error(meta.status.clone())),
+                    None,
+                    posted("answer", page_pairs, &[]),
+                    StatusCode::CONFLICT,
+                )
+                .await;
+            }
+        }
+        Err(DraftError::Staff(StaffError::Invalid(errors))) if !fragment => {
+            return render_item(
+                state,
+                staff,
+                code,
+                Some(Flash::error("Chưa lưu được bản nháp.")),
+                None,
+                posted("answer", pairs, &errors),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+        Err(e) if !fragment => return Err(e.into()),
+        Err(e) => {
+            let (_, detail) = ApiError::from(e).title_and_detail();
+            meta.conflict = false;
+            meta.status = format!("Chưa lưu được bản nháp: {detail}");
+        }
+    }
+    console_page(StatusCode::OK, &DraftFragment { draft: meta })
 }
 
 async fn clear_mail(

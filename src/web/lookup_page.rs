@@ -1,4 +1,4 @@
-//! The lookup page `/tra-cuu` (issue #7): code and token in, the
+//! The lookup page `/tra-cuu`: code and token in, the
 //! submitter's own view out, and what they can do from there: complete an
 //! item the office asked about, rate the answer, download the answer's
 //! documents. The token travels only in POST bodies and in the page

@@ -2,6 +2,8 @@
 //! openapi.yaml, so a route cannot be served without being documented),
 //! handlers per feature, and the one error type.
 
+pub mod answer_templates;
+pub mod answers;
 pub mod assets;
 pub mod auth;
 pub mod calendar;
@@ -161,6 +163,27 @@ pub fn endpoints() -> Vec<Endpoint> {
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/notes",
             || web::post().to(staff::add_note),
+        ),
+        endpoint(
+            Method::PUT,
+            "/api/v1/staff/feedback/{tracking_code}/answer/draft",
+            || web::put().to(answers::save_draft),
+        ),
+        endpoint(Method::GET, "/api/v1/staff/answer-templates", || {
+            web::get().to(answers::list_templates)
+        }),
+        endpoint(Method::POST, "/api/v1/staff/answer-templates", || {
+            web::post().to(answers::create_template)
+        }),
+        endpoint(
+            Method::PUT,
+            "/api/v1/staff/answer-templates/{template_id}",
+            || web::put().to(answers::update_template),
+        ),
+        endpoint(
+            Method::DELETE,
+            "/api/v1/staff/answer-templates/{template_id}",
+            || web::delete().to(answers::delete_template),
         ),
         endpoint(
             Method::POST,
@@ -391,6 +414,20 @@ pub fn endpoints() -> Vec<Endpoint> {
             Method::POST,
             "/nhan-vien/phan-anh/{tracking_code}/{action}",
             || web::post().to(console::act),
+        ),
+        endpoint(Method::GET, "/nhan-vien/mau-tra-loi", || {
+            web::get().to(answer_templates::page)
+        }),
+        endpoint(Method::POST, "/nhan-vien/mau-tra-loi", || {
+            web::post().to(answer_templates::create)
+        }),
+        endpoint(Method::POST, "/nhan-vien/mau-tra-loi/{template_id}", || {
+            web::post().to(answer_templates::update)
+        }),
+        endpoint(
+            Method::POST,
+            "/nhan-vien/mau-tra-loi/{template_id}/xoa",
+            || web::post().to(answer_templates::delete),
         ),
         endpoint(Method::GET, "/nhan-vien/tiep-nhan", || {
             web::get().to(intake_desk::desk_form)

@@ -1,4 +1,4 @@
-//! Server-rendered pages for citizens (issue #7), in Vietnamese, working
+//! Server-rendered pages for citizens, in Vietnamese, working
 //! without JavaScript. Every page gets a strict Content-Security-Policy:
 //! its own stylesheet and nothing else, no scripts, no framing. Text is
 //! escaped by the templates (askama escapes every `{{ }}` in `.html`).

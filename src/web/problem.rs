@@ -40,6 +40,8 @@ struct Problem {
     bearer_challenge: bool,
     /// 409 on an item: where it stands now, so the client can reload.
     current: Option<(String, i32)>,
+    /// 409 on a draft: the draft someone else saved meanwhile.
+    draft: Option<serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -58,6 +60,8 @@ struct ProblemBody<'a> {
     current_state: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     current_version: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    draft: Option<&'a serde_json::Value>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -83,6 +87,7 @@ impl ApiError {
             allow: None,
             bearer_challenge: false,
             current: None,
+            draft: None,
         }))
     }
 
@@ -287,6 +292,7 @@ impl ResponseError for ApiError {
             errors: &p.errors,
             current_state: p.current.as_ref().map(|(s, _)| s.as_str()),
             current_version: p.current.as_ref().map(|(_, v)| *v),
+            draft: p.draft.as_ref(),
         };
         let mut response = HttpResponse::build(p.status);
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
@@ -432,6 +438,12 @@ impl From<crate::services::workflow::WorkflowError> for ApiError {
         match err {
             WorkflowError::NotFound => ApiError::not_found(),
             WorkflowError::Forbidden => ApiError::forbidden(),
+            WorkflowError::SeparationOfDuties => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "four_eyes",
+                "Người soạn không tự duyệt",
+                "Theo quy tắc bốn mắt của đơn vị, người soạn dự thảo trả lời không được duyệt chính trả lời đó. Đề nghị cán bộ khác duyệt.",
+            ),
             WorkflowError::InvalidTransition { state, version } => {
                 let mut e = ApiError::new(
                     StatusCode::CONFLICT,
@@ -460,6 +472,29 @@ impl From<crate::services::workflow::WorkflowError> for ApiError {
                 e
             }
             WorkflowError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::services::answers::DraftError> for ApiError {
+    fn from(err: crate::services::answers::DraftError) -> Self {
+        use crate::services::answers::DraftError;
+        match err {
+            DraftError::Staff(e) => e.into(),
+            DraftError::Conflict(theirs) => {
+                let mut e = ApiError::new(
+                    StatusCode::CONFLICT,
+                    "draft_conflict",
+                    "Dự thảo đã được lưu bởi người khác",
+                    format!(
+                        "{} đã lưu một bản khác của dự thảo lúc {}. Bản của Ông/Bà chưa được lưu; xem bản đó, hoặc lưu đè (overwrite).",
+                        theirs.saved_by,
+                        theirs.saved_at.datetime_vi()
+                    ),
+                );
+                e.0.draft = serde_json::to_value(&theirs).ok();
+                e
+            }
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The public Q&A (issue #7) as data: JSON for portals (which call it from
+//! The public Q&A as data: JSON for portals (which call it from
 //! the browser: CORS is open for these GETs) and an Atom feed. Only
 //! published items and only what was published of them (DOMAIN §8): the
 //! redacted title and question, the answer, the handling agency, field,

@@ -1,4 +1,4 @@
-//! The six-monthly report's content as tables (issue #8), written once
+//! The six-monthly report's content as tables, written once
 //! and rendered twice: as the HTML page an official prints or saves as
 //! PDF, and as an XLSX workbook; and the item export as CSV and XLSX.
 

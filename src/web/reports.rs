@@ -1,4 +1,4 @@
-//! The supervisor's pages (issue #8): the dashboard, the six-monthly
+//! The supervisor's pages: the dashboard, the six-monthly
 //! report as a document to sign (HTML to print or save as PDF, and XLSX),
 //! and the items behind the figures as CSV and XLSX. Signed-in staff with
 //! `read_statistics`, each within their scope: an agency's lead sees their

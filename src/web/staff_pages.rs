@@ -1,4 +1,4 @@
-//! Staff pages in a browser (issue #8): a sign-in page that keeps the
+//! Staff pages in a browser: a sign-in page that keeps the
 //! session in a cookie, so the dashboard, the report and the exports open
 //! as ordinary links. The cookie is the same session the API's bearer
 //! token is (revoked by signing out, expiring with `auth.session_hours`);

@@ -1,4 +1,4 @@
-//! `GET /api/v1/staff/stats` (issue #8): the figures of a reporting period
+//! `GET /api/v1/staff/stats`: the figures of a reporting period
 //! for the province, one agency or one field. An agency's lead always gets
 //! their own agency's figures.
 

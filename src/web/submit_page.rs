@@ -1,4 +1,4 @@
-//! The submission form `/gui-phan-anh` (issue #7): the same intake as
+//! The submission form `/gui-phan-anh`: the same intake as
 //! `POST /api/v1/feedback`, for people with a browser and nothing else.
 //!
 //! What the citizen typed is never lost: every refusal short of a broken

@@ -1,4 +1,4 @@
-//! Lead and coordinating agencies (issue #5 §5), the answer's documents,
+//! Lead and coordinating agencies, the answer's documents,
 //! recalls, and the review fixes around clusters and re-routing, on both
 //! databases.
 

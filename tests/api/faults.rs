@@ -1,4 +1,4 @@
-//! Crash safety (issue #9 §2), with real processes: `pakn serve` killed
+//! Crash safety, with real processes: `pakn serve` killed
 //! with SIGKILL in the middle of web intake and of reading the mailbox,
 //! and the PostgreSQL server stopped hard and started again under load.
 //! Every submission that got a 201 is stored with its receipt in the audit

@@ -1,4 +1,4 @@
-//! Several instances on one PostgreSQL database (issue #9 §1): three real
+//! Several instances on one PostgreSQL database: three real
 //! `pakn serve` processes, started at the same moment on an empty
 //! database, share web intake (a client spreading its requests over them
 //! as a load balancer would), one IMAP mailbox, the outbox and the

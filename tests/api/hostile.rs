@@ -1,4 +1,4 @@
-//! Hostile input refused early (issue #9 §3): declared sizes beyond the
+//! Hostile input refused early: declared sizes beyond the
 //! limit get 413 before the body is read, a body streamed past the limit
 //! is cut off, deep JSON and too many files are refused, and a client that
 //! stalls in its headers or its body is dropped instead of holding a

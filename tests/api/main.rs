@@ -3,6 +3,8 @@
 // Tests state their expectations with unwrap: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod answer_browser;
+mod answer_desk;
 mod auth;
 mod browser;
 mod calendar;

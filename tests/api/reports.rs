@@ -1,4 +1,4 @@
-//! The supervisor's pages (issue #8): signing in with a cookie, the
+//! The supervisor's pages: signing in with a cookie, the
 //! dashboard, the six-monthly report (HTML and XLSX) and the item exports
 //! (CSV and XLSX), each checked against a known set of items.
 

@@ -1,4 +1,4 @@
-//! The statistics a supervisor reads (issue #8): a known set of items, and
+//! The statistics a supervisor reads: a known set of items, and
 //! every figure checked exactly, for the province and for one agency.
 
 use chrono::{Datelike, Duration, Utc};

@@ -1,6 +1,6 @@
 //! The Vietnamese calendar: the lunisolar calendar (for Tết and Giỗ Tổ) and,
 //! built on it, statutory holidays, official yearly schedules and
-//! working-day arithmetic (issue #3).
+//! working-day arithmetic.
 
 pub mod holidays;
 pub mod ics;

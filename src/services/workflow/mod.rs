@@ -19,7 +19,9 @@ use crate::domain::ids::{AgencyId, FeedbackId};
 use crate::domain::rejection::{CLARIFICATION_TIMEOUT, RejectionReasons};
 use crate::domain::staff::Actor;
 use crate::domain::text::clean_multiline;
-use crate::domain::workflow::{Action, ItemFacts, may_take, possible, role_may_ever};
+use crate::domain::workflow::{
+    Action, ItemFacts, may_take, possible, role_may_ever, separation_refuses,
+};
 use crate::services::deadlines::{ClockChange, ClockError, DeadlineService};
 use crate::services::intake::{IncomingAttachment, check_files};
 use crate::store::coordination::active_agencies;
@@ -42,6 +44,8 @@ pub enum WorkflowError {
         version: i32,
         expected: i32,
     },
+    #[error("the four-eyes rule: the drafter may not approve")]
+    SeparationOfDuties,
     #[error("invalid action fields")]
     Invalid(Vec<FieldError>),
     #[error(transparent)]
@@ -157,6 +161,7 @@ struct Allowed {
 /// `may_take`): the console offers exactly what passes here.
 async fn allowed(
     store: &Store,
+    four_eyes: bool,
     actor: &Actor,
     row: &FeedbackRow,
     action: Action,
@@ -180,6 +185,9 @@ async fn allowed(
         || (to.is_some() && !may_take(action, state, actor.role, involvement))
     {
         return Err(WorkflowError::Forbidden);
+    }
+    if separation_refuses(action, four_eyes, actor.staff_id, item.answer_drafted_by) {
+        return Err(WorkflowError::SeparationOfDuties);
     }
     let Some(expected) = version else {
         return Err(WorkflowError::Invalid(vec![FieldError::new(
@@ -215,6 +223,10 @@ pub(crate) fn item_facts(item: &ItemRow) -> ItemFacts {
 }
 
 impl Workflow<'_> {
+    fn four_eyes(&self) -> bool {
+        self.settings.workflow.four_eyes
+    }
+
     /// Whether `actor` may take `action` on the item at all, before its
     /// fields are read: 404 for an item it may not see, 403 for a role or
     /// an agency that may not act (whatever the fields say).
@@ -224,9 +236,10 @@ impl Workflow<'_> {
         row: &FeedbackRow,
         action: Action,
     ) -> Result<(), WorkflowError> {
-        match allowed(self.store, actor, row, action, None).await {
+        match allowed(self.store, self.four_eyes(), actor, row, action, None).await {
             Err(WorkflowError::NotFound) => Err(WorkflowError::NotFound),
             Err(WorkflowError::Forbidden) => Err(WorkflowError::Forbidden),
+            Err(WorkflowError::SeparationOfDuties) => Err(WorkflowError::SeparationOfDuties),
             Err(WorkflowError::Store(e)) => Err(WorkflowError::Store(e)),
             // The version and the transition are judged with the fields.
             _ => Ok(()),
@@ -251,7 +264,15 @@ impl Workflow<'_> {
             to,
             expected,
             coordination,
-        } = allowed(self.store, actor, row, action, input.version()).await?;
+        } = allowed(
+            self.store,
+            self.four_eyes(),
+            actor,
+            row,
+            action,
+            input.version(),
+        )
+        .await?;
         let mut step = plans::Step {
             ctx: self,
             actor,
@@ -364,8 +385,15 @@ impl Workflow<'_> {
     ) -> Result<(), WorkflowError> {
         let item = &row.item;
         // The answer's files follow the answer's own rules (who, when).
-        let Allowed { expected, .. } =
-            allowed(self.store, actor, row, Action::Answer, version).await?;
+        let Allowed { expected, .. } = allowed(
+            self.store,
+            self.four_eyes(),
+            actor,
+            row,
+            Action::Answer,
+            version,
+        )
+        .await?;
         let answer_files: Vec<_> = row
             .attachments
             .iter()

@@ -447,6 +447,11 @@ pub(super) async fn approve(
 
 pub(super) fn send_back(s: &mut Step<'_>, i: &SendBackInput, c: &mut Change) {
     c.reason = s.required(&i.note, "note", 2000, true);
+    // The lead sends back a draft; there must be one.
+    let within_agency = s.item.state == FeedbackState::InHandling.as_str();
+    if within_agency && s.item.answer_draft.as_deref().is_none_or(str::is_empty) {
+        s.errors.push(FieldError::new("note", "draft_missing"));
+    }
     c.set.push((
         ItemField::AnswerSignedOffBy,
         Value::from(None::<uuid::Uuid>),

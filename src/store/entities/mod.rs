@@ -3,6 +3,8 @@
 pub mod administrative_unit;
 pub mod agency;
 pub mod agency_field;
+pub mod answer_draft_save;
+pub mod answer_template;
 pub mod api_key;
 pub mod attachment;
 pub mod attachment_blob;

@@ -98,6 +98,34 @@
     }
   });
 
+  // The answer being written: htmx saves it every few seconds as it is
+  // typed; what was typed since the last save goes to the server when the
+  // page is left (closed, reloaded, navigated away), unless the form
+  // itself was sent.
+  var draftSent = false;
+  var draftTyped = false;
+  document.addEventListener("input", function (event) {
+    if (event.target && event.target.hasAttribute && event.target.hasAttribute("data-draft")) {
+      draftTyped = true;
+    }
+  });
+  document.addEventListener("submit", function (event) {
+    if (event.target && event.target.querySelector && event.target.querySelector("[data-draft]")) {
+      draftSent = true;
+    }
+  });
+  function saveDraftOnLeave() {
+    var box = document.querySelector("textarea[data-draft]");
+    if (!box || draftSent || !draftTyped || !navigator.sendBeacon) return;
+    var url = box.getAttribute("hx-post");
+    var body = new URLSearchParams(new FormData(box.form));
+    if (navigator.sendBeacon(url, body)) draftTyped = false;
+  }
+  window.addEventListener("pagehide", saveDraftOnLeave);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") saveDraftOnLeave();
+  });
+
   function ready() {
     if (document.querySelector("fieldset.evidence")) showEvidence();
     // An action named in the address (#tac-vu-forward) opens its form.
