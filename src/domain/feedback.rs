@@ -363,6 +363,9 @@ pub fn message_vi(code: &str) -> &'static str {
         "answer_missing" => "Chưa có dự thảo trả lời để ký duyệt.",
         "draft_missing" => "Chưa có dự thảo trả lời để trả lại cho người soạn.",
         "name_taken" => "Tên này đã được dùng cho một mẫu khác của đơn vị.",
+        "no_email" => {
+            "Người gửi không để lại địa chỉ thư điện tử; vui lòng liên hệ bằng điện thoại hoặc thư bưu chính."
+        }
         "not_publishable" => {
             "Phản ánh, kiến nghị này không được công khai (khiếu nại, tố cáo hoặc nội dung vi phạm)."
         }

@@ -77,6 +77,13 @@ pub fn render(kind: &str, payload: &Value) -> Option<Rendered> {
                 )
             },
         ),
+        "citizen_message" => (
+            format!("Trao đổi về phản ánh, kiến nghị {code}"),
+            format!(
+                "{}\n\n(Về phản ánh, kiến nghị mã số {code}. Ông/Bà có thể trả lời thư này.)",
+                field(payload, "text")
+            ),
+        ),
         "citizen_published" => (
             format!("Phản ánh, kiến nghị {code} và trả lời đã được công khai"),
             format!(
@@ -207,7 +214,7 @@ fn note_line(payload: &Value) -> String {
 }
 
 /// Every kind the service queues (checked by a test against `render`).
-pub const KINDS: [&str; 24] = [
+pub const KINDS: [&str; 25] = [
     "citizen_acknowledgement",
     "citizen_email_acknowledgement",
     "citizen_request_info",
@@ -216,6 +223,7 @@ pub const KINDS: [&str; 24] = [
     "citizen_answered",
     "citizen_merged",
     "citizen_published",
+    "citizen_message",
     "agency_forwarded",
     "agency_answer_sent_back",
     "agency_recalled",

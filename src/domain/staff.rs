@@ -87,10 +87,13 @@ pub enum Permission {
     UseAnswerTemplates,
     /// Keep the agency's answer templates (write, rename, delete).
     ManageAnswerTemplates,
+    /// Write to the submitter of an item one holds or oversees (through
+    /// the outbox, as every notice goes).
+    MessageSubmitter,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::OwnSession,
         Permission::EditCalendar,
         Permission::ManageStaff,
@@ -102,6 +105,7 @@ impl Permission {
         Permission::ClearMailFailure,
         Permission::UseAnswerTemplates,
         Permission::ManageAnswerTemplates,
+        Permission::MessageSubmitter,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -117,6 +121,7 @@ impl Permission {
             Permission::ClearMailFailure => "clear_mail_failure",
             Permission::UseAnswerTemplates => "use_answer_templates",
             Permission::ManageAnswerTemplates => "manage_answer_templates",
+            Permission::MessageSubmitter => "message_submitter",
         }
     }
 
@@ -131,7 +136,8 @@ impl Permission {
             Permission::EnterFeedback
             | Permission::AddNote
             | Permission::ClearMailFailure
-            | Permission::UseAnswerTemplates => {
+            | Permission::UseAnswerTemplates
+            | Permission::MessageSubmitter => {
                 &[Role::ControlOffice, Role::AgencyOfficer, Role::AgencyLead]
             }
             // The agency's lead signs answers off, so keeps the wording

@@ -10,6 +10,7 @@ pub mod imap;
 pub mod intake;
 pub mod lookup;
 pub mod mail_intake;
+pub mod my_work;
 pub mod outbox;
 pub mod publication;
 pub mod queue;

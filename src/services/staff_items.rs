@@ -76,6 +76,12 @@ impl Opened {
         actor.may(Permission::AddNote) && self.involvement != Involvement::Coordinating
     }
 
+    /// Whether `actor` may write to the submitter (a coordinating agency
+    /// does not know who they are).
+    pub fn may_message_submitter(&self, actor: &Actor) -> bool {
+        actor.may(Permission::MessageSubmitter) && self.involvement != Involvement::Coordinating
+    }
+
     /// Whether `actor` may clear a bounced address (a coordinating agency
     /// does not see the address at all).
     pub fn may_clear_mail_failure(&self, actor: &Actor) -> bool {
@@ -928,6 +934,7 @@ pub fn history_label(action: &str) -> String {
         "feedback.clarification_undelivered" => "Hết hạn bổ sung nhưng đề nghị chưa đến người gửi",
         "feedback.note_added" => "Thêm ghi chú nội bộ",
         "feedback.mail_failure_cleared" => "Gỡ đánh dấu lỗi địa chỉ thư",
+        "feedback.message_sent" => "Gửi thư cho người gửi",
         "feedback.answer-files-added" => "Đính kèm tệp trả lời",
         "feedback.answer-file-removed" => "Gỡ tệp trả lời",
         "deadline.paused" => "Tạm dừng tính thời hạn",
@@ -1195,6 +1202,63 @@ pub async fn clear_mail_failure(
     } else {
         Err(StaffError::NotFound)
     }
+}
+
+/// The longest message to a submitter.
+const MAX_MESSAGE_CHARS: usize = 5000;
+
+/// Writes to the submitter of the opened item through the outbox. A plain
+/// message: the clock does not pause (asking for missing information is
+/// the `request-info` action, which does). Audited with its text.
+pub async fn message_submitter(
+    s: &Services,
+    actor: &Actor,
+    opened: &Opened,
+    text: &str,
+    request_id: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(), StaffError> {
+    use crate::domain::feedback::FieldError;
+    if !opened.may_message_submitter(actor) {
+        return Err(StaffError::Forbidden);
+    }
+    let text = crate::domain::text::clean_multiline(text);
+    let item = &opened.row.item;
+    let problem = if text.is_empty() {
+        Some("required")
+    } else if text.chars().count() > MAX_MESSAGE_CHARS {
+        Some("too_long")
+    } else if item.email.is_none() {
+        Some("no_email")
+    } else {
+        None
+    };
+    if let Some(code) = problem {
+        return Err(StaffError::Invalid(vec![FieldError::new("text", code)]));
+    }
+    let audit = AuditEntry {
+        actor_kind: "staff".into(),
+        actor_id: Some(actor.username.clone()),
+        action: "feedback.message_sent".into(),
+        from_state: Some(item.state.clone()),
+        to_state: Some(item.state.clone()),
+        reason: Some(text.clone()),
+        details: serde_json::json!({}),
+        request_id,
+    };
+    let notice = crate::store::journal::NewNotice {
+        dedupe_key: format!("{}:citizen_message:{}", item.id, Uuid::now_v7()),
+        kind: "citizen_message".into(),
+        audience: "submitter".into(),
+        agency_id: item.receiving_agency_id,
+        feedback_item_id: Some(item.id),
+        deadline_id: None,
+        payload: serde_json::json!({"tracking_code": item.tracking_code, "text": text}),
+    };
+    s.store
+        .record_and_notify(item.id, &audit, &[notice], now)
+        .await?;
+    Ok(())
 }
 
 /// A file of the item, as staff may download it.

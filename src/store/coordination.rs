@@ -51,7 +51,57 @@ pub enum CoordinationWrite {
     },
 }
 
+/// A contribution asked of an agency and not yet given.
+#[derive(Debug, Clone, PartialEq, Eq, sea_orm::FromQueryResult)]
+pub struct OpenRequest {
+    pub tracking_code: String,
+    pub title: String,
+    pub requested_at: DateTime<Utc>,
+    pub due_at: Option<DateTime<Utc>>,
+}
+
 impl Store {
+    /// The contributions asked of `agency` and not yet given, oldest
+    /// request first (at most `limit`), and how many there are.
+    pub async fn open_requests_to(
+        &self,
+        agency: uuid::Uuid,
+        limit: u64,
+    ) -> Result<(Vec<OpenRequest>, u64), StoreError> {
+        use sea_orm::{PaginatorTrait, QuerySelect};
+        let asked = coordination::Entity::find()
+            .filter(coordination::Column::AgencyId.eq(agency))
+            .filter(coordination::Column::State.eq("requested"));
+        let total = asked.clone().count(self.connection()).await?;
+        let rows = asked
+            .order_by_asc(coordination::Column::RequestedAt)
+            .limit(limit)
+            .all(self.connection())
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let item = super::entities::feedback_item::Entity::find_by_id(r.feedback_item_id)
+                .one(self.connection())
+                .await?;
+            let due = match r.deadline_id {
+                Some(d) => feedback_deadline::Entity::find_by_id(d)
+                    .one(self.connection())
+                    .await?
+                    .and_then(|d| d.due_at),
+                None => None,
+            };
+            if let Some(item) = item {
+                out.push(OpenRequest {
+                    tracking_code: item.tracking_code,
+                    title: item.title,
+                    requested_at: r.requested_at,
+                    due_at: due,
+                });
+            }
+        }
+        Ok((out, total))
+    }
+
     pub async fn coordinations_for(
         &self,
         item: FeedbackId,

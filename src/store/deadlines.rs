@@ -314,6 +314,29 @@ impl Store {
         Ok(queued)
     }
 
+    /// Records an event on an item and queues its notices in one
+    /// transaction (a message to the submitter exists with its trace, or
+    /// neither does).
+    pub async fn record_and_notify(
+        &self,
+        item: uuid::Uuid,
+        audit: &super::journal::AuditEntry,
+        notices: &[NewNotice],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let txn = self.connection().begin().await?;
+        super::journal::write_audit(
+            &txn,
+            Some(crate::domain::ids::FeedbackId::from_uuid(item)),
+            audit,
+            now,
+        )
+        .await?;
+        queue_notices_in(&txn, notices, now).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
     /// Queued notices, newest first (for operators until delivery lands).
     pub async fn list_notices(
         &self,

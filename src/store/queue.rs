@@ -376,7 +376,7 @@ impl Store {
 }
 
 /// What duplicate detection compares of a recent item.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
 pub struct DuplicateCandidate {
     pub id: Uuid,
     pub tracking_code: String,
@@ -398,26 +398,27 @@ impl Store {
         limit: u64,
     ) -> Result<Vec<DuplicateCandidate>, StoreError> {
         use feedback_item::Column as C;
-        let rows: Vec<feedback_item::Model> = feedback_item::Entity::find()
+        // Only what the comparison reads: the candidates are many, their
+        // full rows (the content above all) are not needed.
+        Ok(feedback_item::Entity::find()
+            .select_only()
+            .columns([
+                C::Id,
+                C::TrackingCode,
+                C::Title,
+                C::State,
+                C::ReceivedAt,
+                C::SearchText,
+                C::Phone,
+                C::Email,
+                C::ProcedureCode,
+            ])
             .filter(C::ReceivedAt.gte(since))
             .filter(C::State.is_not_in(["merged", "not_accepted"]))
             .order_by_desc(C::ReceivedAt)
             .limit(limit)
+            .into_model::<DuplicateCandidate>()
             .all(self.connection())
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| DuplicateCandidate {
-                id: r.id,
-                tracking_code: r.tracking_code,
-                title: r.title,
-                state: r.state,
-                received_at: r.received_at,
-                search_text: r.search_text,
-                phone: r.phone,
-                email: r.email,
-                procedure_code: r.procedure_code,
-            })
-            .collect())
+            .await?)
     }
 }

@@ -887,6 +887,7 @@ struct ItemPage {
     others: Vec<String>,
     may_note: bool,
     may_clear_mail: bool,
+    may_message: bool,
     note_text: String,
     note_error: String,
     /// When the page was drawn (a conflict lists what happened since).
@@ -934,7 +935,11 @@ pub struct ItemPageQuery {
 fn done_text(code: &str) -> Option<String> {
     match code {
         "ban-nhap" => Some("Đã lưu bản nháp trả lời.".into()),
+        "tep-tra-loi" => {
+            Some("Đã cập nhật văn bản kèm trả lời; dự thảo cần được ký duyệt lại.".into())
+        }
         "ghi-chu" => Some("Đã thêm ghi chú.".into()),
+        "thu" => Some("Đã đưa thư vào hàng đợi gửi cho người gửi.".into()),
         "go-loi-thu" => Some("Đã gỡ đánh dấu lỗi địa chỉ thư; thư báo sẽ được gửi lại.".into()),
         other => Action::ALL
             .into_iter()
@@ -1080,6 +1085,7 @@ async fn render_item(
         redaction,
         forms: action_forms(&v.actions),
         may_note: opened.may_add_note(actor),
+        may_message: opened.may_message_submitter(actor),
         may_clear_mail: opened.may_clear_mail_failure(actor) && v.mail_failure.is_some(),
         flash,
         conflict,
@@ -1192,6 +1198,7 @@ pub async fn act(
             "notes" => return note(&state, &staff, &code, pairs, wants_html(&req)).await,
             "ban-nhap" => return draft(&req, &state, &staff, &code, pairs).await,
             "mail-failure" => return clear_mail(&state, &staff, &code).await,
+            "thu" => return message(&state, &staff, &code, pairs, wants_html(&req)).await,
             _ => {}
         }
         // The answer form also carries the draft's own fields (its saved
@@ -1481,6 +1488,46 @@ async fn draft(
     console_page(StatusCode::OK, &DraftFragment { draft: meta })
 }
 
+/// A message to the submitter from the item page (`text`).
+async fn message(
+    state: &AppState,
+    staff: &StaffPage,
+    code: &str,
+    pairs: Vec<(String, String)>,
+    html: bool,
+) -> Result<HttpResponse, ApiError> {
+    let purpose = Purpose::Permitted(Permission::MessageSubmitter);
+    let opened = staff_items::open(state, &staff.actor, code, purpose).await?;
+    let text = pair(&pairs, "text").unwrap_or_default().to_string();
+    match staff_items::message_submitter(
+        state,
+        &staff.actor,
+        &opened,
+        &text,
+        request_id(),
+        Utc::now(),
+    )
+    .await
+    {
+        Ok(()) => Ok(see_other(&format!(
+            "/nhan-vien/phan-anh/{code}?xong=thu#thu"
+        ))),
+        Err(StaffError::Invalid(errors)) if html => {
+            render_item(
+                state,
+                staff,
+                code,
+                Some(Flash::error("Chưa gửi được thư.")),
+                None,
+                posted("thu", pairs, &errors),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 async fn clear_mail(
     state: &AppState,
     staff: &StaffPage,
@@ -1492,6 +1539,155 @@ async fn clear_mail(
     Ok(see_other(&format!(
         "/nhan-vien/phan-anh/{code}?xong=go-loi-thu"
     )))
+}
+
+/// The outcome of changing the answer's documents, as a page.
+async fn answer_files_changed(
+    req: &HttpRequest,
+    state: &AppState,
+    staff: &StaffPage,
+    code: &str,
+    version: Option<i32>,
+    rendered_at: Option<i64>,
+    change: crate::services::workflow::AnswerFiles,
+) -> Result<HttpResponse, ApiError> {
+    use crate::services::workflow::WorkflowError;
+    let opened = staff_items::open(state, &staff.actor, code, Purpose::Act(Action::Answer)).await?;
+    let outcome = staff_items::edit_answer_files(
+        state,
+        &staff.actor,
+        &opened,
+        version,
+        change,
+        request_id(),
+        Utc::now(),
+    )
+    .await;
+    match outcome {
+        Ok(()) => Ok(see_other(&format!(
+            "/nhan-vien/phan-anh/{code}?xong=tep-tra-loi#tep-tra-loi"
+        ))),
+        Err(e) if !wants_html(req) => Err(e.into()),
+        Err(StaffError::Workflow(WorkflowError::Invalid(errors)))
+        | Err(StaffError::Invalid(errors)) => {
+            let text = errors
+                .iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join(" ");
+            render_item(
+                state,
+                staff,
+                code,
+                Some(Flash::error(format!(
+                    "Chưa thay đổi được tệp trả lời: {text}"
+                ))),
+                None,
+                Posted::default(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(StaffError::Workflow(WorkflowError::VersionConflict { .. })) => {
+            let since = rendered_at.and_then(|t| DateTime::from_timestamp(t, 0));
+            let changes = what_changed(state, staff, code, since).await?;
+            render_item(
+                state,
+                staff,
+                code,
+                None,
+                Some(changes),
+                Posted::default(),
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn number_in(value: &serde_json::Value, name: &str) -> Option<i64> {
+    match value.get(name) {
+        Some(serde_json::Value::String(v)) => v.trim().parse().ok(),
+        Some(serde_json::Value::Number(n)) => n.as_i64(),
+        _ => None,
+    }
+}
+
+/// `POST /nhan-vien/phan-anh/{tracking_code}/tep-tra-loi`: documents of
+/// the answer (signed PDFs, scans), multipart with the item's `version`
+/// and files under `attachments`; the same checks as the API, and the
+/// draft needs a fresh sign-off afterwards.
+pub async fn add_answer_files(
+    req: HttpRequest,
+    staff: StaffPage,
+    path: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let code = path.into_inner();
+    let result = async {
+        check_origin(&req, &state)?;
+        // Who may is decided before the body is read.
+        staff_items::open(&state, &staff.actor, &code, Purpose::Act(Action::Answer)).await?;
+        let (fields, files) = super::intake_body::read_body(&req, payload, &state.settings).await?;
+        let version = number_in(&fields, "version").and_then(|v| i32::try_from(v).ok());
+        let rendered_at = number_in(&fields, "rendered_at");
+        if files.is_empty() {
+            return render_item(
+                &state,
+                &staff,
+                &code,
+                Some(Flash::error("Chưa chọn tệp nào.")),
+                None,
+                Posted::default(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+        answer_files_changed(
+            &req,
+            &state,
+            &staff,
+            &code,
+            version,
+            rendered_at,
+            crate::services::workflow::AnswerFiles::Add(files),
+        )
+        .await
+    }
+    .await;
+    result.unwrap_or_else(|e| refused(&req, &state, e))
+}
+
+/// `POST /nhan-vien/phan-anh/{tracking_code}/tep-tra-loi/{attachment_id}/xoa`:
+/// one document taken off the answer (the item's `version` in the form).
+pub async fn remove_answer_file(
+    req: HttpRequest,
+    staff: StaffPage,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let (code, file) = path.into_inner();
+    let result = async {
+        check_origin(&req, &state)?;
+        let file = uuid::Uuid::try_parse(&file).map_err(|_| ApiError::not_found())?;
+        let (pairs, rendered_at) = form_pairs(&body)?;
+        let version = pair(&pairs, "version").and_then(|v| v.trim().parse().ok());
+        answer_files_changed(
+            &req,
+            &state,
+            &staff,
+            &code,
+            version,
+            rendered_at,
+            crate::services::workflow::AnswerFiles::Remove(file),
+        )
+        .await
+    }
+    .await;
+    result.unwrap_or_else(|e| refused(&req, &state, e))
 }
 
 /// `GET /nhan-vien`: the queue is where the work is (signed in first).

@@ -208,6 +208,47 @@ pub async fn get_inbound_email_raw(
         .body(row.raw))
 }
 
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageBody {
+    text: String,
+}
+
+/// `POST /api/v1/staff/feedback/{tracking_code}/messages`: a message to
+/// the submitter, through the outbox (the clock does not pause).
+pub async fn send_message(
+    staff: Staff,
+    path: web::Path<String>,
+    body: web::Json<MessageBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::domain::staff::Permission;
+    use crate::services::staff_items::{self, Purpose};
+    let opened = staff_items::open(
+        &state,
+        &staff.actor,
+        &path.into_inner(),
+        Purpose::Permitted(Permission::MessageSubmitter),
+    )
+    .await?;
+    staff_items::message_submitter(
+        &state,
+        &staff.actor,
+        &opened,
+        &body.into_inner().text,
+        super::problem::REQUEST_ID.try_with(Clone::clone).ok(),
+        chrono::Utc::now(),
+    )
+    .await?;
+    let messages = staff_items::item_messages(&state, &opened).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(CacheControl(vec![
+            CacheDirective::NoStore,
+            CacheDirective::Private,
+        ]))
+        .json(serde_json::json!({"messages": messages})))
+}
+
 /// `GET /api/v1/staff/feedback/{tracking_code}/messages`: what was sent
 /// to the submitter and what they wrote back, oldest first. Not for a
 /// coordinating agency (it does not see the submitter).

@@ -19,6 +19,7 @@ pub mod live;
 pub mod lookup_page;
 pub mod mail;
 pub mod middleware;
+pub mod my_work;
 pub mod pages;
 pub mod problem;
 pub mod public;
@@ -310,6 +311,11 @@ pub fn endpoints() -> Vec<Endpoint> {
             "/api/v1/staff/feedback/{tracking_code}/messages",
             || web::get().to(mail::item_messages),
         ),
+        endpoint(
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/messages",
+            || web::post().to(mail::send_message),
+        ),
         endpoint(Method::POST, "/api/v1/staff/inbound-email", || {
             web::post().to(mail::push_inbound_email)
         }),
@@ -412,9 +418,28 @@ pub fn endpoints() -> Vec<Endpoint> {
         ),
         endpoint(
             Method::POST,
+            "/nhan-vien/phan-anh/{tracking_code}/tep-tra-loi",
+            || web::post().to(console::add_answer_files),
+        ),
+        endpoint(
+            Method::POST,
+            "/nhan-vien/phan-anh/{tracking_code}/tep-tra-loi/{attachment_id}/xoa",
+            || web::post().to(console::remove_answer_file),
+        ),
+        endpoint(
+            Method::POST,
             "/nhan-vien/phan-anh/{tracking_code}/{action}",
             || web::post().to(console::act),
         ),
+        endpoint(Method::GET, "/nhan-vien/viec-cua-toi", || {
+            web::get().to(my_work::page)
+        }),
+        endpoint(Method::GET, "/nhan-vien/viec-cua-toi/so-luong", || {
+            web::get().to(my_work::count)
+        }),
+        endpoint(Method::GET, "/api/v1/staff/my-work", || {
+            web::get().to(my_work::api)
+        }),
         endpoint(Method::GET, "/nhan-vien/mau-tra-loi", || {
             web::get().to(answer_templates::page)
         }),

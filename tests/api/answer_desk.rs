@@ -683,3 +683,339 @@ async fn the_publish_form_starts_from_the_redaction_suggestion() {
         assert!(!html(&public).contains("0905123456"));
     }
 }
+
+const PDF: &[u8] = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
+
+#[tokio::test]
+async fn the_answers_documents_are_added_and_removed_from_the_item_page() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.vb", Role::ControlOffice, "48.VP").await;
+        let officer = sign_in_as(&app, "sxd.cv.vb", Role::AgencyOfficer, "48.SXD").await;
+        let lead = sign_in_as(&app, "sxd.ld.vb", Role::AgencyLead, "48.SXD").await;
+        let code = in_handling(&app, &control, &officer, &valid_submission()).await;
+        step(
+            &app,
+            &officer,
+            &code,
+            "answer",
+            json!({"text": "Sở trả lời theo văn bản kèm theo."}),
+        )
+        .await;
+        step(&app, &lead, &code, "sign-off", json!({})).await;
+        step(
+            &app,
+            &control,
+            &code,
+            "send-back",
+            json!({"note": "Kèm văn bản có chữ ký."}),
+        )
+        .await;
+        let upload = |version: String, bytes: &'static [u8], name: &'static str| {
+            let app = &app;
+            let officer = officer.clone();
+            let code = code.clone();
+            async move {
+                let form = reqwest::multipart::Form::new()
+                    .text("version", version)
+                    .text("rendered_at", "0")
+                    .part(
+                        "attachments",
+                        reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name),
+                    );
+                let origin = app.base.clone();
+                app.send(
+                    Method::POST,
+                    "/nhan-vien/phan-anh/{tracking_code}/tep-tra-loi",
+                    &format!("/nhan-vien/phan-anh/{code}/tep-tra-loi"),
+                    |r| {
+                        r.bearer_auth(&officer)
+                            .header("accept", "text/html")
+                            .header("origin", origin)
+                            .multipart(form)
+                    },
+                )
+                .await
+            }
+        };
+        let version = current(&app, &officer, &code).await["version"].to_string();
+        // A file that is not what it says is refused on the page.
+        let refused = upload(version.clone(), b"MZ\x90\x00 not a pdf", "van-ban.pdf").await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "[{}]",
+            app.backend
+        );
+        assert!(html(&refused).contains("Chưa thay đổi được tệp trả lời"));
+        // A stale version: the page says what changed.
+        let stale = upload("1".into(), PDF, "van-ban.pdf").await;
+        assert_eq!(stale.status, StatusCode::CONFLICT, "[{}]", app.backend);
+        let added = upload(version, PDF, "van-ban-ky.pdf").await;
+        assert_eq!(
+            added.status,
+            StatusCode::SEE_OTHER,
+            "[{}] {}",
+            app.backend,
+            html(&added)
+        );
+        let item = current(&app, &officer, &code).await;
+        let file = item["attachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["source"] == "answer")
+            .expect("the answer's file")
+            .clone();
+        assert_eq!(
+            item["answer_signed_off"], false,
+            "a fresh sign-off is needed"
+        );
+        let page = console_item(&app, &officer, &code).await;
+        assert!(page.contains("Gỡ tệp van-ban-ky.pdf"), "[{}]", app.backend);
+        let id = file["id"].as_str().unwrap();
+        let removed = post_form(
+            &app,
+            &officer,
+            "/nhan-vien/phan-anh/{tracking_code}/tep-tra-loi/{attachment_id}/xoa",
+            &format!("/nhan-vien/phan-anh/{code}/tep-tra-loi/{id}/xoa"),
+            &[("version", &item["version"].to_string())],
+        )
+        .await;
+        assert_eq!(removed.status, StatusCode::SEE_OTHER, "[{}]", app.backend);
+        let after = current(&app, &officer, &code).await;
+        assert!(
+            !after["attachments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["source"] == "answer"),
+            "[{}]",
+            app.backend
+        );
+        // Someone who may never draft is refused before the body is read.
+        let auditor = sign_in_as(&app, "thanhtra.vb", Role::Auditor, "48.VP").await;
+        let refused = post_form(
+            &app,
+            &auditor,
+            "/nhan-vien/phan-anh/{tracking_code}/tep-tra-loi/{attachment_id}/xoa",
+            &format!("/nhan-vien/phan-anh/{code}/tep-tra-loi/{id}/xoa"),
+            &[("version", &after["version"].to_string())],
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "[{}]", app.backend);
+    }
+}
+
+#[tokio::test]
+async fn staff_write_to_the_submitter_through_the_outbox_without_pausing_the_clock() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.thu", Role::ControlOffice, "48.VP").await;
+        let officer = sign_in_as(&app, "sxd.cv.thu", Role::AgencyOfficer, "48.SXD").await;
+        let helper = sign_in_as(&app, "stc.cv.thu", Role::AgencyOfficer, "48.STC").await;
+        let code = in_handling(&app, &control, &officer, &valid_submission()).await;
+        step(
+            &app,
+            &officer,
+            &code,
+            "request-coordination",
+            json!({"agency_code": "48.STC", "note": "Cho ý kiến."}),
+        )
+        .await;
+        let before = current(&app, &officer, &code).await;
+        let sent = post_form(
+            &app,
+            &officer,
+            "/nhan-vien/phan-anh/{tracking_code}/{action}",
+            &format!("/nhan-vien/phan-anh/{code}/thu"),
+            &[(
+                "text",
+                "Sở đang xác minh hồ sơ, sẽ trả lời trước ngày 20/12.",
+            )],
+        )
+        .await;
+        assert_eq!(
+            sent.status,
+            StatusCode::SEE_OTHER,
+            "[{}] {}",
+            app.backend,
+            html(&sent)
+        );
+        let after = current(&app, &officer, &code).await;
+        // Queued to the submitter, audited, the clock untouched.
+        let out = after["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["subject"] == format!("Trao đổi về phản ánh, kiến nghị {code}"))
+            .unwrap_or_else(|| panic!("[{}] {}", app.backend, after["messages"]));
+        assert_eq!(out["direction"], "out");
+        assert_eq!(after["state"], "in_handling");
+        assert_eq!(after["due_at"], before["due_at"]);
+        assert!(
+            after["history"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "feedback.message_sent"
+                    && e["reason"] == "Sở đang xác minh hồ sơ, sẽ trả lời trước ngày 20/12."),
+            "[{}]",
+            app.backend
+        );
+        // The coordinating agency does not know who wrote in.
+        let refused = app
+            .send(
+                Method::POST,
+                "/api/v1/staff/feedback/{tracking_code}/messages",
+                &format!("/api/v1/staff/feedback/{code}/messages"),
+                |r| r.bearer_auth(&helper).json(&json!({"text": "Xin chào"})),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "[{}]", app.backend);
+        // Without an e-mail address there is nobody to write to.
+        let mut no_mail = valid_submission();
+        no_mail["submitter"]["email"] = Value::Null;
+        let other = in_handling(&app, &control, &officer, &no_mail).await;
+        let nobody = app
+            .send(
+                Method::POST,
+                "/api/v1/staff/feedback/{tracking_code}/messages",
+                &format!("/api/v1/staff/feedback/{other}/messages"),
+                |r| r.bearer_auth(&officer).json(&json!({"text": "Xin chào"})),
+            )
+            .await;
+        assert_eq!(
+            nobody.field_errors(),
+            vec![("text".into(), "no_email".into())]
+        );
+        let page = console_item(&app, &officer, &other).await;
+        assert!(page.contains("Người gửi không để lại địa chỉ thư điện tử"));
+    }
+}
+
+async fn my_work(app: &TestApp, token: &str) -> Value {
+    let reply = app
+        .send(
+            Method::GET,
+            "/api/v1/staff/my-work",
+            "/api/v1/staff/my-work",
+            |r| r.bearer_auth(token),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "[{}] {}",
+        app.backend,
+        reply.body
+    );
+    reply.body
+}
+
+fn section<'a>(work: &'a Value, key: &str) -> &'a Value {
+    work["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == key)
+        .unwrap_or_else(|| panic!("no {key} in {work}"))
+}
+
+#[tokio::test]
+async fn my_work_lists_what_waits_for_each_person() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.vct", Role::ControlOffice, "48.VP").await;
+        let officer = sign_in_as(&app, "sxd.cv.vct", Role::AgencyOfficer, "48.SXD").await;
+        let helper = sign_in_as(&app, "stc.cv.vct", Role::AgencyOfficer, "48.STC").await;
+        let auditor = sign_in_as(&app, "thanhtra.vct", Role::Auditor, "48.VP").await;
+        let waiting = app.post_feedback(&valid_submission()).await;
+        let waiting = waiting.body["tracking_code"].as_str().unwrap().to_string();
+        let code = in_handling(&app, &control, &officer, &valid_submission()).await;
+        step(
+            &app,
+            &officer,
+            &code,
+            "request-coordination",
+            json!({"agency_code": "48.STC", "note": "Cho ý kiến về lệ phí."}),
+        )
+        .await;
+
+        let office = my_work(&app, &control).await;
+        assert_eq!(
+            section(&office, "received")["count"],
+            1,
+            "[{}]",
+            app.backend
+        );
+        assert_eq!(
+            section(&office, "received")["items"][0]["tracking_code"],
+            waiting
+        );
+        assert!(
+            office["sections"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|s| s["key"] != "in_handling"),
+            "answering is the agency's"
+        );
+        let sxd = my_work(&app, &officer).await;
+        assert_eq!(
+            section(&sxd, "in_handling")["items"][0]["tracking_code"],
+            code
+        );
+        assert_eq!(section(&sxd, "forwarded")["count"], 0);
+        let stc = my_work(&app, &helper).await;
+        assert_eq!(
+            section(&stc, "coordination")["count"],
+            1,
+            "[{}]",
+            app.backend
+        );
+        assert_eq!(
+            section(&stc, "coordination")["requests"][0]["tracking_code"],
+            code
+        );
+        assert_eq!(stc["total"], 1);
+        assert_eq!(my_work(&app, &auditor).await["sections"], json!([]));
+
+        // The page and the count in the navigation.
+        let shown = page(
+            &app,
+            &helper,
+            "/nhan-vien/viec-cua-toi",
+            "/nhan-vien/viec-cua-toi",
+        )
+        .await;
+        assert!(
+            html(&shown).contains("đề nghị phối hợp"),
+            "[{}]",
+            app.backend
+        );
+        assert!(html(&shown).contains(&code));
+        let badge = page(
+            &app,
+            &helper,
+            "/nhan-vien/viec-cua-toi/so-luong",
+            "/nhan-vien/viec-cua-toi/so-luong",
+        )
+        .await;
+        assert!(
+            html(&badge).contains("<span class=\"badge\">1</span>"),
+            "{}",
+            html(&badge)
+        );
+        // Once contributed, it waits no more.
+        step(
+            &app,
+            &helper,
+            &code,
+            "contribute",
+            json!({"text": "Lệ phí đúng quy định."}),
+        )
+        .await;
+        assert_eq!(
+            section(&my_work(&app, &helper).await, "coordination")["count"],
+            0
+        );
+    }
+}

@@ -80,7 +80,8 @@ async fn staff_sign_in_see_themselves_and_sign_out() {
                 "read_mail_log",
                 "read_statistics",
                 "clear_mail_failure",
-                "use_answer_templates"
+                "use_answer_templates",
+                "message_submitter"
             ])
         );
         assert!(reply.header("cache-control").unwrap().contains("no-store"));
@@ -637,6 +638,20 @@ fn matrix() -> Vec<Rule> {
             &[Role::ControlOffice],
         ),
         (
+            Method::POST,
+            "/nhan-vien/phan-anh/{tracking_code}/tep-tra-loi",
+            "/nhan-vien/phan-anh/{code}/tep-tra-loi",
+            None,
+            ENTER_ITEMS,
+        ),
+        (
+            Method::POST,
+            "/nhan-vien/phan-anh/{tracking_code}/tep-tra-loi/{attachment_id}/xoa",
+            "/nhan-vien/phan-anh/{code}/tep-tra-loi/01a20000-0000-7000-8000-000000000000/xoa",
+            None,
+            ENTER_ITEMS,
+        ),
+        (
             Method::GET,
             "/nhan-vien/tiep-nhan",
             "/nhan-vien/tiep-nhan",
@@ -656,6 +671,34 @@ fn matrix() -> Vec<Rule> {
             "/nhan-vien/tiep-nhan/nguoi-gui?submitter.phone=0912345678",
             None,
             ENTER_ITEMS,
+        ),
+        (
+            Method::POST,
+            "/api/v1/staff/feedback/{tracking_code}/messages",
+            "/api/v1/staff/feedback/{code}/messages",
+            Some(json!({"text": "Chào Ông/Bà"})),
+            ENTER_ITEMS,
+        ),
+        (
+            Method::GET,
+            "/api/v1/staff/my-work",
+            "/api/v1/staff/my-work",
+            None,
+            READ_ITEMS,
+        ),
+        (
+            Method::GET,
+            "/nhan-vien/viec-cua-toi",
+            "/nhan-vien/viec-cua-toi",
+            None,
+            READ_ITEMS,
+        ),
+        (
+            Method::GET,
+            "/nhan-vien/viec-cua-toi/so-luong",
+            "/nhan-vien/viec-cua-toi/so-luong",
+            None,
+            READ_ITEMS,
         ),
         // The answer desk.
         (
