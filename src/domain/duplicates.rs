@@ -38,8 +38,64 @@ pub fn text_similarity(a: &str, b: &str) -> f64 {
     shared / (x.len() + y.len()) as f64 * 2.0
 }
 
+/// A text's word pairs, each as a hash: what an item keeps to be compared
+/// with thousands of others (candidates are read once and reused).
+pub fn pair_hashes(text: &str) -> HashSet<u64> {
+    use std::hash::{Hash, Hasher};
+    word_pairs(text)
+        .into_iter()
+        .map(|pair| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            pair.hash(&mut h);
+            h.finish()
+        })
+        .collect()
+}
+
+/// [`text_similarity`] of two texts given as [`pair_hashes`].
+pub fn hashed_similarity(x: &HashSet<u64>, y: &HashSet<u64>) -> f64 {
+    if x.is_empty() || y.is_empty() {
+        return 0.0;
+    }
+    let (small, large) = if x.len() <= y.len() { (x, y) } else { (y, x) };
+    let shared = small.iter().filter(|h| large.contains(h)).count() as f64;
+    shared / (x.len() + y.len()) as f64 * 2.0
+}
+
+/// An item ready to be compared with many others: its word pairs are
+/// taken once.
+pub struct Prepared<'a> {
+    fingerprint: Fingerprint<'a>,
+    pairs: HashSet<u64>,
+}
+
+impl<'a> Prepared<'a> {
+    pub fn new(fingerprint: Fingerprint<'a>) -> Self {
+        Self {
+            pairs: pair_hashes(fingerprint.folded_text),
+            fingerprint,
+        }
+    }
+
+    /// As [`compare`], for this item and `other`, whose text's
+    /// [`pair_hashes`] are `other_pairs`.
+    pub fn compare(&self, other: &Fingerprint<'_>, other_pairs: &HashSet<u64>) -> Option<Likeness> {
+        likeness(&self.fingerprint, other, || {
+            hashed_similarity(&self.pairs, other_pairs)
+        })
+    }
+}
+
 /// How alike two items are; `None` below the threshold worth showing.
 pub fn compare(a: &Fingerprint<'_>, b: &Fingerprint<'_>) -> Option<Likeness> {
+    likeness(a, b, || text_similarity(a.folded_text, b.folded_text))
+}
+
+fn likeness(
+    a: &Fingerprint<'_>,
+    b: &Fingerprint<'_>,
+    text: impl FnOnce() -> f64,
+) -> Option<Likeness> {
     let mut score = 0.0;
     let mut reasons = Vec::new();
     let same = |x: Option<&str>, y: Option<&str>| x.is_some_and(|x| !x.is_empty() && Some(x) == y);
@@ -51,7 +107,7 @@ pub fn compare(a: &Fingerprint<'_>, b: &Fingerprint<'_>) -> Option<Likeness> {
         score += 15.0;
         reasons.push("Cùng thủ tục hành chính".to_string());
     }
-    let similarity = text_similarity(a.folded_text, b.folded_text);
+    let similarity = text();
     if similarity >= 0.2 {
         score += similarity * 60.0;
         reasons.push(format!(
@@ -67,6 +123,43 @@ pub fn compare(a: &Fingerprint<'_>, b: &Fingerprint<'_>) -> Option<Likeness> {
 mod tests {
     use super::*;
     use crate::domain::text::fold_for_search;
+
+    #[test]
+    fn a_prepared_item_compares_as_a_pair_does() {
+        let texts = [
+            fold_for_search("ho so cap phep xay dung qua han qua han ho so"),
+            fold_for_search("Hồ sơ cấp phép xây dựng quá hạn"),
+            fold_for_search("niem yet thu tuc"),
+            String::new(),
+        ];
+        for a in &texts {
+            let prepared = Prepared::new(Fingerprint {
+                folded_text: a,
+                phone: Some("+84912345678"),
+                ..Default::default()
+            });
+            for b in &texts {
+                let other = Fingerprint {
+                    folded_text: b,
+                    phone: Some("+84912345678"),
+                    ..Default::default()
+                };
+                let pair = compare(
+                    &Fingerprint {
+                        folded_text: a,
+                        phone: Some("+84912345678"),
+                        ..Default::default()
+                    },
+                    &other,
+                );
+                assert_eq!(
+                    prepared.compare(&other, &pair_hashes(b)),
+                    pair,
+                    "{a:?} / {b:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn the_same_story_told_twice_is_found_whatever_the_accents() {

@@ -44,6 +44,7 @@ pub struct Services {
     pub routing_rules: Arc<Vec<KeywordRule>>,
     pub reply_addressing: Arc<ReplyAddressing>,
     pub summary_cache: Arc<queue::SummaryCache>,
+    pub duplicate_candidates: Arc<suggestions::CandidateCache>,
 }
 
 impl Services {
@@ -65,6 +66,7 @@ impl Services {
             routing_rules,
             reply_addressing,
             summary_cache: Arc::default(),
+            duplicate_candidates: Arc::default(),
         })
     }
 

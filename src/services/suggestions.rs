@@ -3,19 +3,23 @@
 //! (with a score), and what to remove before publishing. Proposals only:
 //! staff decide, through the workflow.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::Services;
 use super::publication::RedactionSuggestion;
 use super::staff_items::{Opened, Purpose, StaffError};
-use crate::domain::duplicates::{Fingerprint, compare};
+use crate::domain::duplicates::{Fingerprint, Prepared, pair_hashes};
 use crate::domain::feedback::FeedbackState;
 use crate::domain::ids::{AgencyId, FieldId};
 use crate::domain::routing::{Candidate, ItemFacts, Suggestion, suggest};
 use crate::domain::staff::Actor;
 use crate::domain::time::VnTime;
 use crate::domain::workflow::{Action, role_may_ever};
+use crate::store::queue::DuplicateCandidate;
 
 /// Only those who take the action a proposal is for see it: open the
 /// item with `Purpose::Act` of that action.
@@ -104,6 +108,55 @@ pub struct DuplicateView {
 /// The last half year is where duplicates of a live item are.
 const DUPLICATE_WINDOW_DAYS: i64 = 183;
 
+/// How many of the newest open items an item is compared with.
+const DUPLICATE_CANDIDATES: u64 = 2000;
+/// How long the newest items are reused while nothing happens.
+const CANDIDATES_FRESH_SECONDS: i64 = 30;
+
+/// The newest open items, as duplicate detection compares them; every
+/// item page compares its item with the same ones, so they are read once
+/// and reused while nothing happened (the newest audit event is the same,
+/// on whichever instance it was written) and for at most
+/// [`CANDIDATES_FRESH_SECONDS`].
+#[derive(Default)]
+pub struct CandidateCache(std::sync::Mutex<Option<Candidates>>);
+
+/// The candidates, the newest activity when they were read, and when.
+type Candidates = (Option<DateTime<Utc>>, DateTime<Utc>, Arc<Vec<Hashed>>);
+
+/// A candidate with its text's word pairs, hashed once.
+type Hashed = (DuplicateCandidate, HashSet<u64>);
+
+async fn recent_candidates(
+    s: &Services,
+    now: DateTime<Utc>,
+) -> Result<Arc<Vec<Hashed>>, StaffError> {
+    let marker = s.store.latest_activity().await?;
+    if let Ok(cache) = s.duplicate_candidates.0.lock()
+        && let Some((seen, at, list)) = cache.as_ref()
+        && *seen == marker
+        && (now - *at).num_seconds().abs() < CANDIDATES_FRESH_SECONDS
+    {
+        return Ok(list.clone());
+    }
+    let since = now - chrono::Duration::days(DUPLICATE_WINDOW_DAYS);
+    let list = Arc::new(
+        s.store
+            .duplicate_candidates(since, DUPLICATE_CANDIDATES)
+            .await?
+            .into_iter()
+            .map(|c| {
+                let pairs = pair_hashes(&c.search_text);
+                (c, pairs)
+            })
+            .collect::<Vec<_>>(),
+    );
+    if let Ok(mut cache) = s.duplicate_candidates.0.lock() {
+        *cache = Some((marker, now, list.clone()));
+    }
+    Ok(list)
+}
+
 /// Recent items that may be the same matter, best first (at most ten).
 pub async fn duplicates(
     s: &Services,
@@ -113,18 +166,17 @@ pub async fn duplicates(
 ) -> Result<Vec<DuplicateView>, StaffError> {
     may_see(actor, DUPLICATES)?;
     let item = &opened.row().item;
-    let me = Fingerprint {
+    let me = Prepared::new(Fingerprint {
         folded_text: &item.search_text,
         phone: item.phone.as_deref(),
         email: item.email.as_deref(),
         procedure_code: item.procedure_code.as_deref(),
-    };
-    let since = now - chrono::Duration::days(DUPLICATE_WINDOW_DAYS);
-    let candidates = s.store.duplicate_candidates(since, 2000).await?;
+    });
+    let candidates = recent_candidates(s, now).await?;
     let mut found: Vec<DuplicateView> = candidates
         .iter()
-        .filter(|c| c.id != item.id)
-        .filter_map(|c| {
+        .filter(|(c, _)| c.id != item.id)
+        .filter_map(|(c, pairs)| {
             let other = Fingerprint {
                 folded_text: &c.search_text,
                 phone: c.phone.as_deref(),
@@ -132,7 +184,7 @@ pub async fn duplicates(
                 procedure_code: c.procedure_code.as_deref(),
             };
             let state = FeedbackState::parse(&c.state)?;
-            compare(&me, &other).map(|l| DuplicateView {
+            me.compare(&other, pairs).map(|l| DuplicateView {
                 tracking_code: c.tracking_code.clone(),
                 title: c.title.clone(),
                 state,

@@ -996,9 +996,15 @@ async fn render_item(
     let actor = &staff.actor;
     let now = Utc::now();
     let opened = staff_items::open(state, actor, code, Purpose::View).await?;
-    let v = staff_items::view(state, actor, &opened, now).await?;
-    let others = presence(state, actor, &opened, now).await?;
-    let routes = if v.action("forward").is_some() || v.action("classify").is_some() {
+    // The suggestions only beside the actions they serve; everything the
+    // page reads is asked for at once.
+    let wants_routes = staff_items::offered(state, actor, &opened, Action::Forward)?
+        || staff_items::offered(state, actor, &opened, Action::Classify)?;
+    let wants_duplicates = staff_items::offered(state, actor, &opened, Action::Merge)?;
+    let routes = async {
+        if !wants_routes {
+            return Vec::new();
+        }
         suggestions::routing(state, actor, &opened, now)
             .await
             .unwrap_or_default()
@@ -1009,18 +1015,24 @@ async fn render_item(
                 score: s.score,
                 reasons: s.reasons,
             })
-            .collect()
-    } else {
-        Vec::new()
+            .collect::<Vec<_>>()
     };
-    let duplicates = if v.action("merge").is_some() {
+    let duplicates = async {
+        if !wants_duplicates {
+            return Vec::new();
+        }
         suggestions::duplicates(state, actor, &opened, now)
             .await
             .unwrap_or_default()
-    } else {
-        Vec::new()
     };
-    let lists = lists(state, now).await?;
+    let (v, others, routes, duplicates, lists) = tokio::join!(
+        staff_items::view(state, actor, &opened, now),
+        presence(state, actor, &opened, now),
+        routes,
+        duplicates,
+        lists(state, now),
+    );
+    let (v, others, lists) = (v?, others?, lists?);
     let (note_text, note_error) = if posted.is("notes") {
         (posted.value("notes", "body"), posted.error("notes", "body"))
     } else {

@@ -58,6 +58,7 @@ impl Browser {
 
 #[tokio::test]
 async fn an_item_goes_from_the_citizens_form_to_the_public_page_in_the_browser() {
+    let _turn = crate::browser::take_turn().await;
     let Some(browser) = Browser::start().await else {
         return;
     };

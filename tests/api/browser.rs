@@ -27,6 +27,15 @@ use crate::public_qa::publish;
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// What a hostile citizen types: it must show as text and never run.
+/// Browser tests take turns: each drives Chromium and a server or two, and
+/// on a two-core machine two at once starve each other's waits.
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Held for the whole of a browser test.
+pub async fn take_turn() -> tokio::sync::MutexGuard<'static, ()> {
+    TURN.lock().await
+}
+
 pub const HOSTILE: &str =
     "<script>window.__pakn_xss=1</script><img src=x onerror=\"window.__pakn_xss=2\">";
 
@@ -258,6 +267,7 @@ impl Browser {
 
 #[tokio::test]
 async fn a_person_submits_fixes_a_mistake_and_finds_the_item_later() {
+    let _turn = crate::browser::take_turn().await;
     let Some(browser) = Browser::start().await else {
         return;
     };
@@ -355,6 +365,7 @@ async fn a_person_submits_fixes_a_mistake_and_finds_the_item_later() {
 
 #[tokio::test]
 async fn the_public_qa_is_searchable_and_embeddable_and_never_runs_citizen_script() {
+    let _turn = crate::browser::take_turn().await;
     let Some(browser) = Browser::start().await else {
         return;
     };

@@ -89,6 +89,7 @@ fn code_of(reply: &crate::helpers::Reply) -> String {
 
 #[tokio::test]
 async fn a_day_of_triage_in_the_browser() {
+    let _turn = crate::browser::take_turn().await;
     let Some(browser) = Browser::start().await else {
         return;
     };
