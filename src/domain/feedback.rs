@@ -318,6 +318,22 @@ impl FieldError {
 
 /// Vietnamese messages for every field error code we emit. Stable codes are
 /// the contract; these texts may be improved freely.
+/// Why an answered item is not published: the usual reasons, each with
+/// what the item's record says (`other`: the note says it all).
+pub const WITHHOLD_REASONS: [(&str, &str); 5] = [
+    (
+        "private_matter",
+        "Nội dung mang tính riêng, không có giá trị tham khảo chung",
+    ),
+    ("no_consent", "Người gửi không đồng ý công khai"),
+    (
+        "already_published",
+        "Trùng với câu hỏi, trả lời đã công khai",
+    ),
+    ("personal_data", "Không thể lược bỏ hết thông tin cá nhân"),
+    ("other", "Lý do khác"),
+];
+
 pub fn message_vi(code: &str) -> &'static str {
     match code {
         "required" => "Thông tin này là bắt buộc.",
@@ -368,6 +384,9 @@ pub fn message_vi(code: &str) -> &'static str {
         }
         "not_publishable" => {
             "Phản ánh, kiến nghị này không được công khai (khiếu nại, tố cáo hoặc nội dung vi phạm)."
+        }
+        "personal_data_in_template" => {
+            "Mẫu trả lời dùng cho nhiều người nên không được chứa thông tin cá nhân (họ tên, số điện thoại, thư điện tử, địa chỉ, số giấy tờ). Vui lòng xoá các thông tin đó."
         }
         "personal_data_found" => {
             "Văn bản công khai vẫn còn thông tin cá nhân (họ tên, số điện thoại, thư điện tử, địa chỉ, số giấy tờ). Vui lòng xoá, hoặc xác nhận kèm lý do nếu đó không phải thông tin cá nhân."

@@ -208,7 +208,7 @@ fn check_template(input: &TemplateInput) -> Result<(String, String), Vec<FieldEr
     } else if body.chars().count() > MAX_ANSWER_CHARS {
         errors.push(FieldError::new("body", "too_long"));
     } else if !find_spans(&body, &KnownPersonalData::default()).is_empty() {
-        errors.push(FieldError::new("body", "personal_data_found"));
+        errors.push(FieldError::new("body", "personal_data_in_template"));
     }
     if errors.is_empty() {
         Ok((name, body))
@@ -365,7 +365,7 @@ mod tests {
                 body: leak.into(),
             };
             let errors = check_template(&bad).unwrap_err();
-            assert_eq!(errors[0].code, "personal_data_found", "{leak}");
+            assert_eq!(errors[0].code, "personal_data_in_template", "{leak}");
         }
         let empty = check_template(&TemplateInput::default()).unwrap_err();
         assert_eq!(empty.len(), 2);

@@ -1016,6 +1016,19 @@ async fn available_actions(
                         })
                         .collect(),
                 ),
+                super::workflow::FieldKind::Choice {
+                    from: Choices::WithholdReason,
+                } => Some(
+                    crate::domain::feedback::WITHHOLD_REASONS
+                        .iter()
+                        .map(|(code, label)| ChoiceView {
+                            value: (*code).into(),
+                            label: (*label).into(),
+                            hint: None,
+                            note: None,
+                        })
+                        .collect(),
+                ),
                 _ => None,
             };
             fields_out.push(ActionField {

@@ -806,7 +806,7 @@ fn action_forms(actions: &[AvailableAction]) -> Vec<ActionForm> {
                             Choices::RejectionReason => {
                                 ("radio", 0, f.options.clone().unwrap_or_default(), "")
                             }
-                            Choices::CoordinatingAgency => {
+                            Choices::CoordinatingAgency | Choices::WithholdReason => {
                                 ("select", 0, f.options.clone().unwrap_or_default(), "")
                             }
                         },

@@ -166,9 +166,20 @@ async fn scenario(browser: &Browser, app: &TestApp) {
         .await;
     browser.staff_sign_out().await;
 
-    // The officer writes; the page saves the draft on its own.
+    // The officer writes; "Việc của tôi" leads to the item, whose page
+    // saves the draft on its own.
     browser.staff_sign_in(base, "sxd.cv.e2e").await;
-    browser.open_item(base, &code).await;
+    browser
+        .goto(&format!("{base}/nhan-vien/viec-cua-toi"))
+        .await;
+    let work = browser.text("main").await;
+    assert!(work.contains(&code), "[{backend}] {work}");
+    browser.check_page(&format!("{backend}-my-work")).await;
+    browser
+        .click(&format!(
+            "section.work a[href=\"/nhan-vien/phan-anh/{code}\"]"
+        ))
+        .await;
     assert!(
         browser.page_text().await.contains("Lệ phí theo Nghị quyết"),
         "[{backend}] the contribution"
@@ -239,8 +250,32 @@ async fn scenario(browser: &Browser, app: &TestApp) {
     other.stop().await;
     browser.staff_sign_out().await;
 
-    // The lead sends it back once, then signs it off.
+    // The lead keeps the agency's templates (one with a phone number in it
+    // is refused by its field), then sends the draft back once and signs
+    // it off.
     browser.staff_sign_in(base, "sxd.ld.e2e").await;
+    browser.goto(&format!("{base}/nhan-vien/mau-tra-loi")).await;
+    browser.type_into("#ten-moi", "Lời kết").await;
+    browser
+        .type_into("#noi-dung-moi", "Mọi thắc mắc xin gọi 0905 123 456.")
+        .await;
+    browser
+        .click("form[action=\"/nhan-vien/mau-tra-loi\"] button")
+        .await;
+    assert!(
+        browser
+            .text("#noi-dung-moi-loi")
+            .await
+            .contains("thông tin cá nhân")
+    );
+    browser.type_into("#noi-dung-moi", "Trân trọng./.").await;
+    browser
+        .click("form[action=\"/nhan-vien/mau-tra-loi\"] button")
+        .await;
+    assert!(browser.flash().await.contains("Đã lưu mẫu"), "[{backend}]");
+    browser
+        .check_page(&format!("{backend}-answer-templates"))
+        .await;
     browser.open_item(base, &code).await;
     browser
         .act("send-back", &[("note", "Ghi rõ số giấy phép đã cấp.")])

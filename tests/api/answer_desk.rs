@@ -312,7 +312,7 @@ async fn templates_are_the_agencys_own_and_never_hold_a_citizens_data() {
         assert_eq!(leak.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(
             leak.field_errors(),
-            vec![("body".into(), "personal_data_found".into())]
+            vec![("body".into(), "personal_data_in_template".into())]
         );
         let twice = post(&lead, json!({"name": "Lời chào", "body": "Trân trọng."})).await;
         assert_eq!(
@@ -1016,6 +1016,71 @@ async fn my_work_lists_what_waits_for_each_person() {
         assert_eq!(
             section(&my_work(&app, &helper).await, "coordination")["count"],
             0
+        );
+    }
+}
+
+#[tokio::test]
+async fn withholding_names_a_reason_from_the_list() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.kck", Role::ControlOffice, "48.VP").await;
+        let officer = sign_in_as(&app, "sxd.cv.kck", Role::AgencyOfficer, "48.SXD").await;
+        let lead = sign_in_as(&app, "sxd.ld.kck", Role::AgencyLead, "48.SXD").await;
+        let code = in_handling(&app, &control, &officer, &valid_submission()).await;
+        step(
+            &app,
+            &officer,
+            &code,
+            "answer",
+            json!({"text": "Sở đã trả kết quả."}),
+        )
+        .await;
+        step(&app, &lead, &code, "sign-off", json!({})).await;
+        step(&app, &control, &code, "approve", json!({})).await;
+        // The form offers the list.
+        let page = console_item(&app, &control, &code).await;
+        assert!(
+            page.contains("<option value=\"private_matter\">Nội dung mang tính riêng"),
+            "[{}]",
+            app.backend
+        );
+        let version = current(&app, &control, &code).await["version"].clone();
+        let unknown = act(
+            &app,
+            &control,
+            &code,
+            "withhold",
+            json!({"version": version, "reason": "boredom"}),
+        )
+        .await;
+        assert_eq!(
+            unknown.field_errors(),
+            vec![("reason".into(), "invalid_choice".into())]
+        );
+        let bare_other = act(
+            &app,
+            &control,
+            &code,
+            "withhold",
+            json!({"version": version, "reason": "other"}),
+        )
+        .await;
+        assert_eq!(
+            bare_other.field_errors(),
+            vec![("note".into(), "required".into())]
+        );
+        let item = step(
+            &app,
+            &control,
+            &code,
+            "withhold",
+            json!({"reason": "private_matter", "note": "Hồ sơ riêng của một hộ."}),
+        )
+        .await;
+        assert_eq!(item["state"], "withheld");
+        assert_eq!(
+            item["withheld_reason"],
+            "Nội dung mang tính riêng, không có giá trị tham khảo chung: Hồ sơ riêng của một hộ."
         );
     }
 }

@@ -27,6 +27,8 @@ pub enum Choices {
     RejectionReason,
     /// The agencies asked to contribute whose contribution is awaited.
     CoordinatingAgency,
+    /// Why an answered item is not published.
+    WithholdReason,
 }
 
 /// How a field is entered.
@@ -195,7 +197,8 @@ action_input!(
 action_input!(
     /// Answered, not published.
     WithholdInput {
-        note: Option<String> = text("note", "Lý do không công khai", 2000, true),
+        reason: Option<String> = choice("reason", "Lý do không công khai", Choices::WithholdReason, false),
+        note: Option<String> = text("note", "Ghi rõ (bắt buộc khi chọn “Lý do khác” hoặc không chọn lý do)", 2000, false),
     }
 );
 

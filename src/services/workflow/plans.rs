@@ -539,7 +539,30 @@ pub(super) fn publish(s: &mut Step<'_>, i: &PublishInput, c: &mut Change) {
 }
 
 pub(super) fn withhold(s: &mut Step<'_>, i: &WithholdInput, c: &mut Change) {
-    c.reason = s.required(&i.note, "note", 2000, true);
+    use crate::domain::feedback::WITHHOLD_REASONS;
+    // A reason from the list, with a note where the list does not say it
+    // all ("other", or no reason chosen).
+    let chosen = i.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let label = match chosen {
+        None => None,
+        Some(code) => match WITHHOLD_REASONS.iter().find(|(c, _)| *c == code) {
+            Some((_, label)) => Some(*label),
+            None => {
+                s.errors.push(FieldError::new("reason", "invalid_choice"));
+                return;
+            }
+        },
+    };
+    let note = if label.is_none() || chosen == Some("other") {
+        s.required(&i.note, "note", 2000, true)
+    } else {
+        s.optional(&i.note, "note", 2000)
+    };
+    c.reason = match (label, note) {
+        (Some(l), Some(n)) if chosen != Some("other") => Some(format!("{l}: {n}")),
+        (Some(l), None) => Some(l.to_string()),
+        (_, n) => n,
+    };
     c.set
         .push((ItemField::WithheldReason, text(c.reason.clone())));
 }
