@@ -523,8 +523,13 @@ const SUMMARY_FRESH_SECONDS: i64 = 10;
 /// and for at most [`SUMMARY_FRESH_SECONDS`]: counting a million items
 /// takes tens of milliseconds, and every queue page, every live-count
 /// message and the API's summary shows them.
+/// One recount at a time: whoever arrives while the counts are being
+/// counted waits for them instead of counting again.
 #[derive(Default)]
-pub struct SummaryCache(std::sync::Mutex<std::collections::HashMap<QueueScope, Counted>>);
+pub struct SummaryCache {
+    counted: std::sync::Mutex<std::collections::HashMap<QueueScope, Counted>>,
+    recount: tokio::sync::Mutex<()>,
+}
 
 /// Counts, with the newest activity when they were counted and when.
 type Counted = (Option<DateTime<Utc>>, DateTime<Utc>, QueueSummary);
@@ -539,13 +544,23 @@ pub async fn summary(
     let fresh = |(seen, at, _): &Counted| {
         *seen == marker && (now - *at).num_seconds().abs() < SUMMARY_FRESH_SECONDS
     };
-    if let Ok(cache) = s.summary_cache.0.lock()
-        && let Some(hit) = cache.get(&scope).filter(|c| fresh(c))
-    {
-        return Ok(hit.2.clone());
+    let cached = || {
+        s.summary_cache
+            .counted
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&scope).filter(|c| fresh(c)).map(|c| c.2.clone()))
+    };
+    if let Some(hit) = cached() {
+        return Ok(hit);
+    }
+    let _one = s.summary_cache.recount.lock().await;
+    // Counted by someone else while this request waited.
+    if let Some(hit) = cached() {
+        return Ok(hit);
     }
     let counted = count_summary(s, scope, now).await?;
-    if let Ok(mut cache) = s.summary_cache.0.lock() {
+    if let Ok(mut cache) = s.summary_cache.counted.lock() {
         cache.insert(scope, (marker, now, counted.clone()));
     }
     Ok(counted)
