@@ -12,6 +12,7 @@
 //! `target/browser-screenshots/` (not committed).
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -96,6 +97,9 @@ impl Browser {
             .env("LANGUAGE", "vi")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // Its own process group, with the Chromium it starts: a test
+            // that fails half-way ends them all (see Drop).
+            .process_group(0)
             .spawn()
             .expect("chromedriver starts");
         let start = Instant::now();
@@ -258,8 +262,20 @@ impl Browser {
         self.screenshots(name).await;
     }
 
-    pub async fn stop(mut self) {
-        let _ = self.client.close().await;
+    pub async fn stop(self) {
+        let _ = self.client.clone().close().await;
+        // Drop ends chromedriver and anything left of its Chromium.
+    }
+}
+
+impl Drop for Browser {
+    /// A test that fails before `stop` must not leave chromedriver and
+    /// Chromium running: the whole process group goes.
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }

@@ -138,8 +138,31 @@ async fn triage_scenario(browser: &Browser, colleague: &Browser, app: &TestApp) 
     };
     let watched = other.as_ref().map_or(base.as_str(), |o| o.base.as_str());
     colleague.sign_in(watched, "kiemsoat.b").await;
-    // The live stream has connected and swapped its counts in.
-    colleague.find("#so-lieu [data-live]").await;
+    // The live stream has connected and swapped its counts in. (On a
+    // loaded two-core machine the page, its deferred scripts and the
+    // stream's first message have taken more than the usual 10 s.)
+    let connected = Instant::now();
+    loop {
+        let found = colleague
+            .client
+            .find_all(fantoccini::Locator::Css("#so-lieu [data-live]"))
+            .await
+            .map(|found| !found.is_empty())
+            .unwrap_or(false);
+        if found {
+            break;
+        }
+        if connected.elapsed() > Duration::from_secs(30) {
+            let html = colleague
+                .find("#so-lieu")
+                .await
+                .html(false)
+                .await
+                .unwrap_or_default();
+            panic!("[{backend}] the live counts never arrived: {html}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let before = colleague.text("#so-lieu").await;
     assert!(before.contains("2 tất cả"), "[{backend}] {before}");
 
