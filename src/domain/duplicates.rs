@@ -28,8 +28,10 @@ fn word_pairs(text: &str) -> HashSet<(&str, &str)> {
     words.windows(2).map(|w| (w[0], w[1])).collect()
 }
 
-/// Jaccard similarity of the word pairs, 0.0–1.0.
-pub fn text_similarity(a: &str, b: &str) -> f64 {
+/// Jaccard similarity of the word pairs, 0.0–1.0, on the pairs themselves:
+/// the reference the hashed comparison the service uses is held to.
+#[cfg(test)]
+fn text_similarity(a: &str, b: &str) -> f64 {
     let (x, y) = (word_pairs(a), word_pairs(b));
     if x.is_empty() || y.is_empty() {
         return 0.0;
@@ -52,7 +54,7 @@ pub fn pair_hashes(text: &str) -> HashSet<u64> {
         .collect()
 }
 
-/// [`text_similarity`] of two texts given as [`pair_hashes`].
+/// The Jaccard similarity of two texts' word pairs, given as [`pair_hashes`].
 pub fn hashed_similarity(x: &HashSet<u64>, y: &HashSet<u64>) -> f64 {
     if x.is_empty() || y.is_empty() {
         return 0.0;
@@ -77,8 +79,9 @@ impl<'a> Prepared<'a> {
         }
     }
 
-    /// As [`compare`], for this item and `other`, whose text's
-    /// [`pair_hashes`] are `other_pairs`.
+    /// How alike this item and `other` are (`None` below the threshold
+    /// worth showing); `other_pairs` are `other`'s text's
+    /// [`pair_hashes`].
     pub fn compare(&self, other: &Fingerprint<'_>, other_pairs: &HashSet<u64>) -> Option<Likeness> {
         likeness(&self.fingerprint, other, || {
             hashed_similarity(&self.pairs, other_pairs)
@@ -86,8 +89,10 @@ impl<'a> Prepared<'a> {
     }
 }
 
-/// How alike two items are; `None` below the threshold worth showing.
-pub fn compare(a: &Fingerprint<'_>, b: &Fingerprint<'_>) -> Option<Likeness> {
+/// How alike two items are; `None` below the threshold worth showing. The
+/// reference for [`Prepared::compare`], which the service uses.
+#[cfg(test)]
+fn compare(a: &Fingerprint<'_>, b: &Fingerprint<'_>) -> Option<Likeness> {
     likeness(a, b, || text_similarity(a.folded_text, b.folded_text))
 }
 

@@ -447,6 +447,18 @@ pub struct ChoiceView {
     pub note: Option<String>,
 }
 
+impl ChoiceView {
+    /// An option that is only a value and its label.
+    pub fn plain(value: impl Into<String>, label: impl Into<String>) -> Self {
+        Self {
+            value: value.into(),
+            label: label.into(),
+            hint: None,
+            note: None,
+        }
+    }
+}
+
 /// A field of an available action, with its options where they depend on
 /// the item (the rejection reasons allowed now, the agencies asked to
 /// contribute). Options that are the directory's (agencies, fields) are
@@ -1008,12 +1020,7 @@ async fn available_actions(
                         .iter()
                         .filter(|c| c.state == "requested")
                         .filter_map(|c| agency_ref(directory, Some(c.agency_id)))
-                        .map(|a| ChoiceView {
-                            value: a.code,
-                            label: a.name,
-                            hint: None,
-                            note: None,
-                        })
+                        .map(|a| ChoiceView::plain(a.code, a.name))
                         .collect(),
                 ),
                 super::workflow::FieldKind::Choice {
@@ -1021,12 +1028,7 @@ async fn available_actions(
                 } => Some(
                     crate::domain::feedback::WITHHOLD_REASONS
                         .iter()
-                        .map(|(code, label)| ChoiceView {
-                            value: (*code).into(),
-                            label: (*label).into(),
-                            hint: None,
-                            note: None,
-                        })
+                        .map(|(code, label)| ChoiceView::plain(*code, *label))
                         .collect(),
                 ),
                 _ => None,

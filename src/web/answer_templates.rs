@@ -10,9 +10,9 @@ use askama::Template;
 use chrono::Utc;
 
 use super::AppState;
-use super::console::{Nav, check_origin, refused, request_id};
+use super::console::{Nav, check_origin, refused};
 use super::html::{Flash, PageErrors, StaffPage, console_page, see_other, wants_html};
-use super::problem::ApiError;
+use super::problem::{ApiError, request_id};
 use crate::domain::staff::Permission;
 use crate::services::answers::{self, TemplateInput, TemplateView};
 use crate::services::staff_items::StaffError;

@@ -6,15 +6,11 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::auth::Staff;
-use super::problem::{ApiError, REQUEST_ID};
+use super::problem::{ApiError, request_id};
 use super::{AppState, private_json};
 use crate::domain::workflow::Action;
 use crate::services::answers::{self, TemplateInput};
 use crate::services::staff_items::{self, Purpose};
-
-fn request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

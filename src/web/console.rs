@@ -20,7 +20,7 @@ use super::html::{
     Flash, PageErrors, StaffPage, console_page, same_origin_post, see_other, wants_html,
 };
 use super::live::CountsFragment;
-use super::problem::{ApiError, REQUEST_ID};
+use super::problem::{ApiError, request_id};
 use crate::domain::feedback::{Channel, ContentCategory, FeedbackKind, FeedbackState, FieldError};
 use crate::domain::staff::{Actor, Permission};
 use crate::domain::time::vietnam_date;
@@ -102,10 +102,6 @@ async fn lists(state: &AppState, now: DateTime<Utc>) -> Result<Lists, ApiError> 
         .map(|f| (f.code, f.name))
         .collect();
     Ok(Lists { agencies, fields })
-}
-
-pub(super) fn request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
 }
 
 /// A refused request on a console page: the page's own refusal (403, 404)
@@ -829,24 +825,14 @@ fn action_forms(actions: &[AvailableAction]) -> Vec<ActionForm> {
 fn kind_options() -> Vec<ChoiceView> {
     FeedbackKind::ALL
         .iter()
-        .map(|k| ChoiceView {
-            value: k.as_str().into(),
-            label: k.label_vi().into(),
-            hint: None,
-            note: None,
-        })
+        .map(|k| ChoiceView::plain(k.as_str(), k.label_vi()))
         .collect()
 }
 
 fn category_options() -> Vec<ChoiceView> {
     ContentCategory::ALL
         .iter()
-        .map(|c| ChoiceView {
-            value: c.as_str().into(),
-            label: c.label_vi().into(),
-            hint: None,
-            note: None,
-        })
+        .map(|c| ChoiceView::plain(c.as_str(), c.label_vi()))
         .collect()
 }
 

@@ -24,7 +24,7 @@ use super::html::{
     same_origin_post, see_other, wants_html,
 };
 use super::intake_body::{place_commune_in_province, read_body, submission_from_value, text_at};
-use super::problem::{ApiError, REQUEST_ID};
+use super::problem::{ApiError, request_id};
 use crate::domain::feedback::FieldError;
 use crate::domain::staff::Permission;
 use crate::domain::staff_intake::STAFF_CHANNELS;
@@ -166,10 +166,6 @@ struct DonePage {
     channel: String,
     files: Vec<String>,
     replayed: bool,
-}
-
-fn request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
 }
 
 fn refused(req: &HttpRequest, state: &AppState, error: ApiError) -> HttpResponse {

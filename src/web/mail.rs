@@ -236,7 +236,7 @@ pub async fn send_message(
         &staff.actor,
         &opened,
         &body.into_inner().text,
-        super::problem::REQUEST_ID.try_with(Clone::clone).ok(),
+        super::problem::request_id(),
         chrono::Utc::now(),
     )
     .await?;

@@ -23,6 +23,12 @@ tokio::task_local! {
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// The request's id (the `X-Request-Id` the middleware set), for the
+/// audit trail of what the request changes.
+pub fn request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
 /// Boxed so that `Result<_, ApiError>` stays small on the happy path.
 #[derive(Debug)]
 pub struct ApiError(Box<Problem>);

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::auth::{Caller, Staff};
 use super::intake_body::{read_body, submission_from_value};
-use super::problem::{ApiError, REQUEST_ID};
+use super::problem::{ApiError, request_id};
 use super::{AppState, private_json};
 use crate::domain::staff::{ApiScope, Permission};
 use crate::domain::workflow::Action;
@@ -20,10 +20,6 @@ use crate::services::staff_items::{self, ActionBody, FileDownload, Opened, Purpo
 use crate::services::suggestions;
 use crate::services::workflow::AnswerFiles;
 use crate::store::queue::QueueScope;
-
-fn request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
-}
 
 /// `POST /api/v1/staff/feedback`: the public submission's fields plus
 /// `channel`, `received_at` and `intake`.
