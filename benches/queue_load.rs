@@ -225,6 +225,7 @@ async fn token(base: &str, store: &Store, username: &str, role: Role) -> String 
             agency_code: "48.VP".into(),
             password: Some(PASSWORD.into()),
             is_demo: false,
+            email: None,
         },
         Utc::now(),
     )

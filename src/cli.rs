@@ -65,6 +65,12 @@ enum Command {
         #[command(subcommand)]
         action: StaffAction,
     },
+    /// Agencies in a reorganisation: succeeded by another, merged or split
+    /// by field.
+    Agency {
+        #[command(subcommand)]
+        action: AgencyAction,
+    },
     /// API keys for integrations: add, list, revoke.
     ApiKey {
         #[command(subcommand)]
@@ -111,6 +117,9 @@ enum StaffAction {
         agency: String,
         #[arg(long, default_value = "")]
         name: String,
+        /// Where the daily digest goes (optional).
+        #[arg(long)]
+        email: Option<String>,
         #[arg(long)]
         password_stdin: bool,
     },
@@ -120,6 +129,34 @@ enum StaffAction {
     Disable { username: String },
     /// Lift a lock-out after repeated wrong passwords.
     Unlock { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum AgencyAction {
+    /// Agencies FROM are succeeded by TO from a date: their open items
+    /// (deadlines running on), coordination requests, answer templates,
+    /// field links and staff move; they receive nothing new from that day.
+    /// Prints the preview; applies it unless --dry-run.
+    Succession {
+        /// Codes of the agencies succeeded, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        from: Vec<String>,
+        /// The successor's code.
+        #[arg(long)]
+        to: String,
+        /// The first day of the successor (YYYY-MM-DD, not in the future).
+        #[arg(long)]
+        on: String,
+        /// A split by field: the items of FIELD go to CODE (repeatable).
+        #[arg(long = "field", value_name = "FIELD=CODE")]
+        fields: Vec<String>,
+        /// What happens to the old agencies' accounts: move or disable.
+        #[arg(long, default_value = "move", value_parser = ["move", "disable"])]
+        staff: String,
+        /// Only show what would move.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -413,6 +450,13 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             staff_command(&store, action).await?;
             store.close().await;
         }
+        Command::Agency { action } => {
+            let store = Store::connect(&settings.database).await?;
+            store.migrate_up().await?;
+            let result = agency_command(&store, &settings, action).await;
+            store.close().await;
+            result?;
+        }
         Command::ApiKey { action } => {
             let store = Store::connect(&settings.database).await?;
             store.migrate_up().await?;
@@ -601,6 +645,7 @@ async fn staff_command(store: &Store, action: StaffAction) -> anyhow::Result<()>
             role,
             agency,
             name,
+            email,
             password_stdin,
         } => {
             let role = Role::parse(&role).ok_or_else(|| {
@@ -623,6 +668,7 @@ async fn staff_command(store: &Store, action: StaffAction) -> anyhow::Result<()>
                 agency_code: agency,
                 password,
                 is_demo: false,
+                email,
             };
             let (username, password) = add_staff(store, spec, Utc::now())
                 .await
@@ -673,6 +719,91 @@ async fn staff_command(store: &Store, action: StaffAction) -> anyhow::Result<()>
             }
             println!("{username} disabled; its sessions are revoked");
         }
+    }
+    Ok(())
+}
+
+async fn agency_command(
+    store: &Store,
+    settings: &Settings,
+    action: AgencyAction,
+) -> anyhow::Result<()> {
+    use crate::services::staff_items::StaffError;
+    use crate::services::succession::{self, SuccessionInput};
+    use crate::store::succession::StaffChoice;
+    let AgencyAction::Succession {
+        from,
+        to,
+        on,
+        fields,
+        staff,
+        dry_run,
+    } = action;
+    let by_field = fields
+        .iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|(f, a)| (f.trim().to_string(), a.trim().to_string()))
+                .ok_or_else(|| anyhow::anyhow!("--field {p:?}: expected FIELD=CODE"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let input = SuccessionInput {
+        from,
+        to,
+        on,
+        by_field,
+        staff: if staff == "disable" {
+            StaffChoice::Disable
+        } else {
+            StaffChoice::Move
+        },
+    };
+    let now = Utc::now();
+    let outcome = if dry_run {
+        succession::preview(store, settings, None, &input, now).await
+    } else {
+        succession::apply(store, settings, None, &input, None, now).await
+    };
+    let report = match outcome {
+        Ok(r) => r,
+        Err(StaffError::Invalid(errors)) => {
+            let lines: Vec<String> = errors
+                .iter()
+                .map(|e| format!("{}: {} ({})", e.field, e.message, e.code))
+                .collect();
+            anyhow::bail!("not applied:\n  {}", lines.join("\n  "));
+        }
+        Err(e) => anyhow::bail!("{e}"),
+    };
+    println!(
+        "{} {} ({}) from {}: {} open item(s)",
+        if report.moved.is_some() {
+            "applied:"
+        } else {
+            "preview (nothing changed):"
+        },
+        report.to_name,
+        report.to_code,
+        report.on,
+        report.open_items
+    );
+    for p in &report.predecessors {
+        let to: Vec<String> = p
+            .open_items
+            .iter()
+            .map(|d| format!("{} → {}", d.open_items, d.agency_code))
+            .collect();
+        println!(
+            "  {:<12} open items [{}], coordination {}, open deadlines {}, templates {}, staff {}, routing rules {}, closed items kept {}",
+            p.code,
+            to.join(", "),
+            p.coordination_requests,
+            p.open_deadlines,
+            p.answer_templates,
+            p.staff_accounts,
+            p.routing_rules.len(),
+            p.closed_items
+        );
     }
     Ok(())
 }

@@ -180,6 +180,10 @@ pub struct AuthSettings {
     pub lock_after_failures: u32,
     pub lock_minutes: u32,
     pub demo_accounts: bool,
+    /// The hour (Vietnam time) from which the daily digest is queued on
+    /// working days; negative: none.
+    pub digest_hour: i32,
+    pub password_link_hours: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -399,6 +403,13 @@ impl Settings {
         {
             return invalid(
                 "auth.lock_after_failures must be 1–100 and auth.lock_minutes 1–1440".into(),
+            );
+        }
+        if !(-1..=23).contains(&self.auth.digest_hour)
+            || !(1..=336).contains(&self.auth.password_link_hours)
+        {
+            return invalid(
+                "auth.digest_hour must be -1–23 and auth.password_link_hours 1–336".into(),
             );
         }
         if !(1..=600).contains(&self.server.body_idle_timeout_seconds) {

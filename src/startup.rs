@@ -166,6 +166,9 @@ pub async fn scheduler_pass(
         reasons,
     };
     report.clarifications_expired = workflow.expire_clarifications(now).await?;
+    // Anything a dissolved agency still holds (a forward that raced its
+    // succession) goes to its successor.
+    store.sweep_successions(now).await?;
     store.forget_expired_form_stamps(now).await?;
     Ok(report)
 }
@@ -192,6 +195,10 @@ fn spawn_deadline_scheduler(services: Services) {
             .await
             {
                 report_housekeeping_error(&e);
+            }
+            if let Err(e) = crate::services::digest::queue_due(s, &s.digest_memo, Utc::now()).await
+            {
+                tracing::error!(error = %e, "daily digests not queued");
             }
         }
     });

@@ -22,6 +22,8 @@ mod m20261123_000015_figures_at_scale;
 mod m20261203_000016_public_copy_and_mail_trust;
 mod m20261203_000017_staff_console;
 mod m20261203_000018_answer_desk;
+mod m20261203_000019_staff_accounts_and_digest;
+mod m20261203_000020_directory_admin_and_succession;
 
 pub struct Migrator;
 
@@ -47,6 +49,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000016_public_copy_and_mail_trust::Migration),
             Box::new(m20261203_000017_staff_console::Migration),
             Box::new(m20261203_000018_answer_desk::Migration),
+            Box::new(m20261203_000019_staff_accounts_and_digest::Migration),
+            Box::new(m20261203_000020_directory_admin_and_succession::Migration),
         ]
     }
 }

@@ -403,6 +403,26 @@ pub fn message_vi(code: &str) -> &'static str {
             "Cơ quan này không còn tồn tại sau sắp xếp tổ chức bộ máy; vui lòng chọn cơ quan kế thừa."
         }
         "out_of_range" => "Giá trị nằm ngoài khoảng cho phép.",
+        "username_invalid" => {
+            "Tên đăng nhập gồm 3–64 ký tự a–z, 0–9, dấu chấm, gạch dưới hoặc gạch ngang, bắt đầu bằng chữ cái."
+        }
+        "username_taken" => "Tên đăng nhập này đã có người dùng.",
+        "same_agency" => "Cơ quan kế thừa phải khác các cơ quan được sắp xếp.",
+        "code_taken" => "Mã này đã được dùng cho một cơ quan khác.",
+        "agency_has_open_items" => {
+            "Cơ quan còn phản ánh đang xử lý; để cơ quan khác tiếp nhận, dùng chức năng Sắp xếp, hợp nhất cơ quan."
+        }
+        "succession_in_future" => {
+            "Ngày sắp xếp chưa đến; vui lòng áp dụng vào đúng ngày đó (hoặc sau đó)."
+        }
+        "last_admin" => {
+            "Đây là tài khoản quản trị đang hoạt động cuối cùng; hãy tạo hoặc mở một tài khoản quản trị khác trước."
+        }
+        "password_weak" => {
+            "Mật khẩu cần ít nhất 12 ký tự (tối đa 256 byte); nên dùng một cụm từ dễ nhớ."
+        }
+        "password_mismatch" => "Hai lần nhập mật khẩu mới không giống nhau.",
+        "password_wrong" => "Mật khẩu hiện tại không đúng.",
         "year_unsupported" => "Chỉ hỗ trợ các năm từ 1900 đến 2199.",
         "name_required" => "Cần nêu tên ngày (1–200 ký tự).",
         "source_required" => "Cần nêu văn bản căn cứ (1–500 ký tự).",

@@ -5,6 +5,54 @@
 
 use serde_json::Value;
 
+/// A staff member's daily digest: counts per kind of work, then the most
+/// urgent items (codes, titles already stripped of personal data,
+/// deadlines), and the link to "Việc của tôi".
+fn digest(payload: &Value) -> Rendered {
+    let total = payload.get("total").and_then(Value::as_i64).unwrap_or(0);
+    let mut body = format!(
+        "Ngày {}, có {total} việc đang chờ Ông/Bà hoặc cơ quan của Ông/Bà.",
+        field(payload, "date")
+    );
+    let empty = Vec::new();
+    let sections = payload
+        .get("sections")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty);
+    for s in sections {
+        body.push_str(&format!(
+            "\n\n{} ({}):",
+            field(s, "label"),
+            s.get("count").and_then(Value::as_i64).unwrap_or(0)
+        ));
+        for i in s.get("items").and_then(Value::as_array).unwrap_or(&empty) {
+            let due = field(i, "due");
+            let overdue = i.get("overdue").and_then(Value::as_bool) == Some(true);
+            body.push_str(&format!(
+                "\n- {} {}{}",
+                field(i, "tracking_code"),
+                field(i, "title"),
+                match (due.is_empty(), overdue) {
+                    (true, _) => String::new(),
+                    (false, true) => format!(" (quá hạn {due})"),
+                    (false, false) => format!(" (hạn {due})"),
+                }
+            ));
+        }
+    }
+    body.push_str(&format!(
+        "\n\nXem và xử lý: {}\n\nÔng/Bà có thể tắt thư tổng hợp hằng ngày trong trang Hồ sơ cá nhân.",
+        field(payload, "link")
+    ));
+    Rendered {
+        subject: format!(
+            "Việc chờ xử lý ngày {}: {total} việc",
+            field(payload, "date")
+        ),
+        body,
+    }
+}
+
 /// Subject and body of a notice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
@@ -19,6 +67,9 @@ fn field<'a>(payload: &'a Value, name: &str) -> &'a str {
 /// Renders `kind` with `payload`; `None` for a kind without a template
 /// (a bug: every kind the service queues has one, a test checks).
 pub fn render(kind: &str, payload: &Value) -> Option<Rendered> {
+    if kind == "staff_daily_digest" {
+        return Some(digest(payload));
+    }
     let code = field(payload, "tracking_code");
     let (subject, body) = match kind {
         // ND 92/2017: the receiving agency confirms receipt.
@@ -266,6 +317,40 @@ mod tests {
             assert!(r.body.contains("PAKN.48.20261122.0001"), "{kind}");
         }
         assert!(render("unknown", &payload).is_none());
+    }
+
+    #[test]
+    fn a_digest_lists_counts_codes_titles_and_deadlines() {
+        let payload = serde_json::json!({
+            "date": "03/12/2026",
+            "total": 3,
+            "sections": [
+                {"label": "Chờ duyệt trả lời", "count": 2, "items": [
+                    {"tracking_code": "PAKN.48.20261122.0001", "title": "Cấp phép xây dựng", "due": "10/12/2026", "overdue": false},
+                    {"tracking_code": "PAKN.48.20261122.0002", "title": "Đất đai", "due": "01/12/2026", "overdue": true},
+                ]},
+                {"label": "Cơ quan khác đề nghị phối hợp, chờ ý kiến", "count": 1, "items": [
+                    {"tracking_code": "PAKN.48.20261122.0003", "title": "Thuế", "due": "", "overdue": false},
+                ]},
+            ],
+            "link": "https://pakn.example/nhan-vien/viec-cua-toi",
+        });
+        let r = render("staff_daily_digest", &payload).unwrap();
+        assert_eq!(r.subject, "Việc chờ xử lý ngày 03/12/2026: 3 việc");
+        assert!(r.body.contains("Chờ duyệt trả lời (2):"), "{}", r.body);
+        assert!(
+            r.body
+                .contains("- PAKN.48.20261122.0001 Cấp phép xây dựng (hạn 10/12/2026)")
+        );
+        assert!(
+            r.body
+                .contains("- PAKN.48.20261122.0002 Đất đai (quá hạn 01/12/2026)")
+        );
+        assert!(r.body.contains("- PAKN.48.20261122.0003 Thuế\n"));
+        assert!(
+            r.body
+                .contains("https://pakn.example/nhan-vien/viec-cua-toi")
+        );
     }
 
     #[test]

@@ -66,6 +66,11 @@ pub enum Permission {
     EditCalendar,
     /// Create, list and disable staff accounts.
     ManageStaff,
+    /// Change the directory: agencies, their successions in a
+    /// reorganisation.
+    ManageDirectory,
+    /// Read the audit log of every change (who did what, when).
+    ReadAuditLog,
     /// Key in an item that came by phone, letter, letter box, survey form
     /// or transfer.
     EnterFeedback,
@@ -93,10 +98,12 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 14] = [
         Permission::OwnSession,
         Permission::EditCalendar,
         Permission::ManageStaff,
+        Permission::ManageDirectory,
+        Permission::ReadAuditLog,
         Permission::EnterFeedback,
         Permission::ViewItems,
         Permission::AddNote,
@@ -113,6 +120,8 @@ impl Permission {
             Permission::OwnSession => "own_session",
             Permission::EditCalendar => "edit_calendar",
             Permission::ManageStaff => "manage_staff",
+            Permission::ManageDirectory => "manage_directory",
+            Permission::ReadAuditLog => "read_audit_log",
             Permission::EnterFeedback => "enter_feedback",
             Permission::ViewItems => "view_items",
             Permission::AddNote => "add_note",
@@ -130,7 +139,9 @@ impl Permission {
     pub fn roles(self) -> &'static [Role] {
         match self {
             Permission::OwnSession => &Role::ALL,
-            Permission::EditCalendar | Permission::ManageStaff => &[Role::Admin],
+            Permission::EditCalendar | Permission::ManageStaff | Permission::ManageDirectory => {
+                &[Role::Admin]
+            }
             // Whoever receives calls and letters; not the administrator
             // (no access to items) nor the auditor (read-only).
             Permission::EnterFeedback
@@ -143,6 +154,8 @@ impl Permission {
             // The agency's lead signs answers off, so keeps the wording
             // they start from.
             Permission::ManageAnswerTemplates => &[Role::AgencyLead],
+            // Administrators and auditors (supervision).
+            Permission::ReadAuditLog => &[Role::Admin, Role::Auditor],
             // The office that reads the published mailbox, and auditors.
             Permission::ReadMailLog => &[Role::ControlOffice, Role::Auditor],
             // Supervisors (auditors), the control office, and an agency's
@@ -291,6 +304,20 @@ pub fn parse_username(raw: &str) -> Result<String, &'static str> {
     }
 }
 
+/// A staff member's e-mail address: empty is none; otherwise one valid
+/// address of at most 254 characters, stored lower-case.
+pub fn parse_staff_email(raw: &str) -> Result<Option<String>, &'static str> {
+    use validator::ValidateEmail;
+    let address = raw.trim().to_lowercase();
+    if address.is_empty() {
+        return Ok(None);
+    }
+    if address.len() > 254 || !address.validate_email() {
+        return Err("email_invalid");
+    }
+    Ok(Some(address))
+}
+
 /// The shortest and longest passwords accepted (long passphrases are
 /// welcome; the upper bound keeps hashing cheap for attackers' inputs).
 pub const PASSWORD_MIN_CHARS: usize = 12;
@@ -309,6 +336,19 @@ pub fn check_new_password(password: &str) -> Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn staff_addresses_are_one_valid_address_or_none() {
+        assert_eq!(parse_staff_email("  "), Ok(None));
+        assert_eq!(
+            parse_staff_email(" Van.Thu@SoXD.example "),
+            Ok(Some("van.thu@soxd.example".into()))
+        );
+        assert_eq!(parse_staff_email("a@b@c"), Err("email_invalid"));
+        assert_eq!(parse_staff_email("no-at-sign"), Err("email_invalid"));
+        let long = format!("{}@example.org", "a".repeat(250));
+        assert_eq!(parse_staff_email(&long), Err("email_invalid"));
+    }
 
     #[test]
     fn only_admins_edit_the_calendar_and_everyone_has_their_session() {

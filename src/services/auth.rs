@@ -230,6 +230,8 @@ pub struct StaffSpec {
     /// `None` generates one, returned so it can be shown once.
     pub password: Option<String>,
     pub is_demo: bool,
+    /// Where the daily digest and set-password links go.
+    pub email: Option<String>,
 }
 
 /// Creates an account (CLI, demo data); returns the normalised username
@@ -246,7 +248,13 @@ pub async fn add_staff(
         agency_code,
         password,
         is_demo,
+        email,
     } = spec;
+    let email = match email {
+        Some(e) => crate::domain::staff::parse_staff_email(&e)
+            .map_err(|_| AuthError::Invalid(format!("{e:?} is not an e-mail address")))?,
+        None => None,
+    };
     let agency_code = agency_code.as_str();
     let username = parse_username(&username).map_err(|e| AuthError::Invalid(e.into()))?;
     let agency = store
@@ -275,6 +283,7 @@ pub async fn add_staff(
         role: role.as_str().into(),
         agency_id: agency.id.as_uuid(),
         is_demo,
+        email,
     };
     match store.insert_staff(&new, now).await {
         Ok(_) => Ok((username, password)),
@@ -330,6 +339,7 @@ pub async fn create_demo_accounts(
             agency_code: agency.into(),
             password: None,
             is_demo: true,
+            email: None,
         };
         let (username, password) = add_staff(store, spec, now).await?;
         out.push((username, role, agency.to_string(), password));
@@ -376,6 +386,11 @@ pub async fn authenticate_api_key(store: &Store, key: &str) -> Result<ApiClient,
         .find_live_api_key(&token_digest(key))
         .await?
         .ok_or(AuthError::Unauthenticated)?;
+    // "Last used" for the administrator; a failure to note it never
+    // refuses the request.
+    if let Err(e) = store.note_api_key_use(row.id, Utc::now()).await {
+        tracing::warn!(error = %e, "API key use not recorded");
+    }
     let scopes = row
         .scopes
         .as_array()

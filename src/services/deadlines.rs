@@ -472,6 +472,7 @@ impl DeadlineService {
             agency_id: responsible,
             feedback_item_id: Some(d.deadline.feedback_item_id),
             deadline_id: Some(d.deadline.id),
+            staff_account_id: None,
             payload: payload.clone(),
         }];
         // After the deadline someone above hears of it too (DOMAIN §7:
@@ -484,6 +485,7 @@ impl DeadlineService {
                 agency_id: agency,
                 feedback_item_id: Some(d.deadline.feedback_item_id),
                 deadline_id: Some(d.deadline.id),
+                staff_account_id: None,
                 payload,
             });
         }

@@ -426,6 +426,7 @@ pub async fn receive_mail(
             agency_id: receiving_agency_id.as_uuid(),
             feedback_item_id: Some(record.id.as_uuid()),
             deadline_id: None,
+            staff_account_id: None,
             payload: serde_json::json!({}),
         });
     }

@@ -380,6 +380,7 @@ impl MailIntake<'_> {
                             agency_id: row.item.receiving_agency_id,
                             feedback_item_id: Some(row.item.id),
                             deadline_id: None,
+                            staff_account_id: None,
                             payload: serde_json::json!({"tracking_code": row.item.tracking_code}),
                         }],
                         now,

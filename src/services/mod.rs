@@ -2,10 +2,15 @@
 //! one transaction. Handlers and CLI commands call these, never the store's
 //! write paths directly.
 
+pub mod accounts;
 pub mod answers;
+pub mod api_keys;
+pub mod audit_log;
 pub mod auth;
 pub mod calendar;
 pub mod deadlines;
+pub mod digest;
+pub mod directory_admin;
 pub mod imap;
 pub mod intake;
 pub mod lookup;
@@ -15,6 +20,7 @@ pub mod outbox;
 pub mod publication;
 pub mod queue;
 pub mod staff_items;
+pub mod succession;
 pub mod suggestions;
 pub mod workflow;
 
@@ -45,6 +51,7 @@ pub struct Services {
     pub reply_addressing: Arc<ReplyAddressing>,
     pub summary_cache: Arc<queue::SummaryCache>,
     pub duplicate_candidates: Arc<suggestions::CandidateCache>,
+    pub digest_memo: Arc<digest::DigestMemo>,
 }
 
 impl Services {
@@ -67,6 +74,7 @@ impl Services {
             reply_addressing,
             summary_cache: Arc::default(),
             duplicate_candidates: Arc::default(),
+            digest_memo: Arc::default(),
         })
     }
 

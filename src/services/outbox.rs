@@ -237,16 +237,20 @@ impl Outbox<'_> {
             })
         };
         let to_submitter = n.audience == "submitter";
-        let recipient = if to_submitter {
-            c.item.as_ref().and_then(|i| i.email.clone())
-        } else {
-            c.agency_email.clone()
+        let recipient = match n.audience.as_str() {
+            "submitter" => c.item.as_ref().and_then(|i| i.email.clone()),
+            "staff" => c.staff_email.clone(),
+            _ => c.agency_email.clone(),
         };
         let Some(recipient) = recipient.map(|r| r.trim().to_lowercase()) else {
-            return skip(if to_submitter {
-                "no e-mail address (the submitter follows the item by lookup or phone)"
-            } else {
-                "the agency has no e-mail address in the directory"
+            return skip(match n.audience.as_str() {
+                "submitter" => {
+                    "no e-mail address (the submitter follows the item by lookup or phone)"
+                }
+                "staff" => {
+                    "the staff member has no e-mail address, is disabled or turned the digest off"
+                }
+                _ => "the agency has no e-mail address in the directory",
             });
         };
         // Never answer a robot (a loop through two autoresponders), and

@@ -953,6 +953,23 @@ pub fn history_label(action: &str) -> String {
         "deadline.resumed" => "Tính tiếp thời hạn",
         "deadline.extended" => "Gia hạn",
         "deadline.recomputed" => "Tính lại thời hạn theo lịch",
+        "note.added" => "Thêm ghi chú nội bộ",
+        "agency_succeeded" => "Chuyển sang cơ quan kế thừa (sắp xếp tổ chức)",
+        "directory.succession" => "Sắp xếp cơ quan: khai báo cơ quan kế thừa",
+        "directory.succession_sweep" => "Chuyển phản ánh còn lại sang cơ quan kế thừa",
+        "calendar.day_set" => "Sửa một ngày trong lịch làm việc",
+        "calendar.day_removed" => "Bỏ một ngày đã sửa trong lịch làm việc",
+        "calendar.year_replaced" => "Nạp lịch làm việc của năm",
+        "api_key.created" => "Tạo khoá API",
+        "api_key.revoked" => "Thu hồi khoá API",
+        "staff.account_created" => "Tạo tài khoản cán bộ",
+        "staff.account_changed" => "Sửa tài khoản cán bộ",
+        "staff.account_disabled" => "Khoá tài khoản cán bộ",
+        "staff.account_enabled" => "Mở lại tài khoản cán bộ",
+        "staff.account_unlocked" => "Gỡ tạm khoá tài khoản",
+        "staff.password_link_issued" => "Tạo đường dẫn đặt mật khẩu",
+        "staff.password_set" => "Đặt mật khẩu",
+        "staff.daily_digest_changed" => "Đổi lựa chọn thư tổng hợp hằng ngày",
         _ => "",
     };
     if !known.is_empty() {
@@ -1268,6 +1285,7 @@ pub async fn message_submitter(
         agency_id: item.receiving_agency_id,
         feedback_item_id: Some(item.id),
         deadline_id: None,
+        staff_account_id: None,
         payload: serde_json::json!({"tracking_code": item.tracking_code, "text": text}),
     };
     s.store

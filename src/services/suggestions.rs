@@ -85,10 +85,20 @@ pub async fn routing(
         agency_hint: hint.as_deref(),
         folded_text: &item.search_text,
     };
+    // A rule naming an agency that was since succeeded routes to its
+    // successor.
+    let rules: Vec<crate::domain::routing::KeywordRule> = s
+        .routing_rules
+        .iter()
+        .map(|r| crate::domain::routing::KeywordRule {
+            agency: directory.current_code(&r.agency).to_string(),
+            ..r.clone()
+        })
+        .collect();
     Ok(suggest(
         &facts,
         &candidates,
-        &s.routing_rules,
+        &rules,
         &s.settings.province.code,
         &receiving,
     ))

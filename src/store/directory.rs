@@ -306,6 +306,7 @@ impl Store {
                 .await?;
             }
         }
+        super::directory_cache::bump_directory_version(&txn, now).await?;
         txn.commit().await?;
         self.directory_cache().invalidate();
         Ok(file.agency.len())
@@ -349,5 +350,145 @@ impl Store {
             .one(self.connection())
             .await?
             .map(|a| AgencyId::from_uuid(a.id)))
+    }
+}
+
+/// What an administrator sets on an agency (its code never changes).
+#[derive(Debug, Clone)]
+pub struct AgencyEdit {
+    pub name: String,
+    pub short_name: Option<String>,
+    pub kind: String,
+    pub level: String,
+    pub parent_id: Option<Uuid>,
+    pub province_code: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub website: Option<String>,
+    pub valid_from: NaiveDate,
+    pub valid_to: Option<NaiveDate>,
+    pub field_ids: Vec<Uuid>,
+}
+
+async fn set_fields<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    agency_id: Uuid,
+    field_ids: &[Uuid],
+) -> Result<(), StoreError> {
+    agency_field::Entity::delete_many()
+        .filter(agency_field::Column::AgencyId.eq(agency_id))
+        .exec(conn)
+        .await?;
+    for f in field_ids {
+        agency_field::Entity::insert(agency_field::ActiveModel {
+            agency_id: Set(agency_id),
+            field_id: Set(*f),
+        })
+        .on_conflict_do_nothing_on([
+            agency_field::Column::AgencyId,
+            agency_field::Column::FieldId,
+        ])
+        .exec_without_returning(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// A new agency, audited; its code must be new (`Conflict` otherwise).
+    pub async fn insert_agency(
+        &self,
+        code: &str,
+        e: &AgencyEdit,
+        audit: &super::journal::AuditEntry,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let txn = self.connection().begin().await?;
+        let id = Uuid::now_v7();
+        agency::Entity::insert(agency::ActiveModel {
+            id: Set(id),
+            code: Set(code.to_string()),
+            name: Set(e.name.clone()),
+            short_name: Set(e.short_name.clone()),
+            kind: Set(e.kind.clone()),
+            level: Set(e.level.clone()),
+            parent_id: Set(e.parent_id),
+            province_code: Set(e.province_code.clone()),
+            commune_code: Set(None),
+            is_receiving_office: Set(false),
+            address: Set(e.address.clone()),
+            phone: Set(e.phone.clone()),
+            email: Set(e.email.clone()),
+            website: Set(e.website.clone()),
+            valid_from: Set(e.valid_from),
+            valid_to: Set(e.valid_to),
+            is_demo: Set(false),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        set_fields(&txn, id, &e.field_ids).await?;
+        super::journal::write_audit(&txn, None, audit, now).await?;
+        super::directory_cache::bump_directory_version(&txn, now).await?;
+        txn.commit().await?;
+        self.directory_cache().invalidate();
+        Ok(())
+    }
+
+    /// Changes an agency, audited with what it was and is now.
+    pub async fn change_agency(
+        &self,
+        id: AgencyId,
+        e: &AgencyEdit,
+        audit: &super::journal::AuditEntry,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        use sea_orm::sea_query::Expr;
+        let txn = self.connection().begin().await?;
+        agency::Entity::update_many()
+            .col_expr(agency::Column::Name, Expr::value(e.name.clone()))
+            .col_expr(agency::Column::ShortName, Expr::value(e.short_name.clone()))
+            .col_expr(agency::Column::Kind, Expr::value(e.kind.clone()))
+            .col_expr(agency::Column::Level, Expr::value(e.level.clone()))
+            .col_expr(agency::Column::ParentId, Expr::value(e.parent_id))
+            .col_expr(
+                agency::Column::ProvinceCode,
+                Expr::value(e.province_code.clone()),
+            )
+            .col_expr(agency::Column::Address, Expr::value(e.address.clone()))
+            .col_expr(agency::Column::Phone, Expr::value(e.phone.clone()))
+            .col_expr(agency::Column::Email, Expr::value(e.email.clone()))
+            .col_expr(agency::Column::Website, Expr::value(e.website.clone()))
+            .col_expr(agency::Column::ValidFrom, Expr::value(e.valid_from))
+            .col_expr(agency::Column::ValidTo, Expr::value(e.valid_to))
+            .col_expr(agency::Column::UpdatedAt, Expr::value(now))
+            .filter(agency::Column::Id.eq(id.as_uuid()))
+            .exec(&txn)
+            .await?;
+        set_fields(&txn, id.as_uuid(), &e.field_ids).await?;
+        super::journal::write_audit(&txn, None, audit, now).await?;
+        super::directory_cache::bump_directory_version(&txn, now).await?;
+        txn.commit().await?;
+        self.directory_cache().invalidate();
+        Ok(())
+    }
+
+    /// The directory's audit records about one agency, newest first.
+    pub async fn agency_history(
+        &self,
+        code: &str,
+    ) -> Result<Vec<super::feedback::AuditEventRow>, StoreError> {
+        use super::entities::audit_event;
+        let rows = audit_event::Entity::find()
+            .filter(audit_event::Column::Action.starts_with("directory.agency_"))
+            .order_by_desc(audit_event::Column::OccurredAt)
+            .all(self.connection())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| r.details.get("code").and_then(|c| c.as_str()) == Some(code))
+            .collect())
     }
 }

@@ -568,6 +568,7 @@ fn acknowledgement(r: &NewFeedbackRecord, code: &TrackingCode) -> NewNotice {
         agency_id: r.receiving_agency_id.as_uuid(),
         feedback_item_id: Some(r.id.as_uuid()),
         deadline_id: None,
+        staff_account_id: None,
         payload: serde_json::json!({"tracking_code": code.to_string()}),
     }
 }

@@ -33,6 +33,8 @@ pub struct NewNotice {
     pub agency_id: Uuid,
     pub feedback_item_id: Option<Uuid>,
     pub deadline_id: Option<Uuid>,
+    /// A notice to one staff member (audience `staff`).
+    pub staff_account_id: Option<Uuid>,
     pub payload: serde_json::Value,
 }
 
@@ -89,6 +91,7 @@ pub(crate) async fn queue_notices_in<C: ConnectionTrait>(
             claimed_by: Set(None),
             message_id: Set(None),
             recipient: Set(None),
+            staff_account_id: Set(n.staff_account_id),
         })
         .on_conflict_do_nothing_on([notice::Column::DedupeKey])
         .exec_without_returning(conn)

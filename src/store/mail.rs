@@ -105,6 +105,8 @@ pub struct ClaimedNotice {
     pub notice: OutboxRow,
     pub item: Option<feedback_item::Model>,
     pub agency_email: Option<String>,
+    /// A staff member's address (audience `staff`), while they want it.
+    pub staff_email: Option<String>,
 }
 
 /// How a delivery attempt ended.
@@ -607,10 +609,21 @@ impl Store {
                 .await?
                 .and_then(|a| a.email)
                 .filter(|e| !e.trim().is_empty());
+            // A notice to one person reaches them only while their
+            // account is active and they still want it.
+            let staff_email = match n.staff_account_id {
+                Some(id) => self
+                    .find_staff(id)
+                    .await?
+                    .filter(|s| s.is_active && s.daily_digest)
+                    .and_then(|s| s.email),
+                None => None,
+            };
             out.push(ClaimedNotice {
                 notice: n,
                 item,
                 agency_email,
+                staff_email,
             });
         }
         Ok(out)

@@ -2,6 +2,7 @@
 //! sees plain domain types and [`StoreError`].
 
 pub mod answers;
+pub mod audit_log;
 pub mod calendar;
 pub mod console;
 pub mod coordination;
@@ -18,6 +19,7 @@ pub mod queue;
 pub mod reports;
 pub mod staff;
 pub mod statistics;
+pub mod succession;
 pub mod workflow;
 
 use std::collections::HashSet;
@@ -124,6 +126,9 @@ pub struct Store {
     /// Whether PostgreSQL has `fuzzystrmatch` (migration 13, best
     /// effort), asked once.
     fuzzy_match: Arc<tokio::sync::OnceCell<bool>>,
+    /// When this instance last recorded each API key's use (written at
+    /// most once a minute per key, not on every request).
+    api_key_uses: Arc<Mutex<std::collections::HashMap<uuid::Uuid, std::time::Instant>>>,
 }
 
 impl Store {
@@ -176,11 +181,28 @@ impl Store {
             directory: Arc::default(),
             sequences: Arc::default(),
             fuzzy_match: Arc::default(),
+            api_key_uses: Arc::default(),
         })
     }
 
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// Whether this use of API key `id` should be written down (at most
+    /// once a minute per key and instance).
+    pub(crate) fn api_key_use_due(&self, id: uuid::Uuid) -> bool {
+        let Ok(mut seen) = self.api_key_uses.lock() else {
+            return true;
+        };
+        let now = std::time::Instant::now();
+        match seen.get(&id) {
+            Some(t) if now.duration_since(*t) < Duration::from_secs(60) => false,
+            _ => {
+                seen.insert(id, now);
+                true
+            }
+        }
     }
 
     pub(crate) fn directory_cache(&self) -> &directory_cache::DirectoryCache {

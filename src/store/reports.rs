@@ -87,7 +87,7 @@ impl Store {
                 Expr::col((feedback_deadline::Entity, feedback_deadline::Column::DueAt)),
                 "due_at",
             )
-            .filter(scoped(scope))
+            .filter(scoped(&scope))
             .filter(C::ReceivedAt.gte(from))
             .filter(C::ReceivedAt.lt(to))
             .order_by_asc(C::ReceivedAt)
@@ -123,7 +123,7 @@ impl Store {
             .select_only()
             .column(C::ReceivedAt)
             .column(C::Channel)
-            .filter(scoped(scope))
+            .filter(scoped(&scope))
             .filter(C::ReceivedAt.gte(received_since))
             .filter(C::ReceivedAt.lt(now))
             .into_tuple()
@@ -132,7 +132,7 @@ impl Store {
         let published: Vec<DateTime<Utc>> = feedback_item::Entity::find()
             .select_only()
             .column(C::PublishedAt)
-            .filter(scoped(scope))
+            .filter(scoped(&scope))
             .filter(C::PublishedAt.gte(published_since))
             .filter(C::PublishedAt.lt(now))
             .filter(C::PublicSearchText.is_not_null())
@@ -146,7 +146,7 @@ impl Store {
         let mut overdue = feedback_item::Entity::find()
             .select_only()
             .expr(due.clone())
-            .filter(scoped(scope))
+            .filter(scoped(&scope))
             .filter(C::State.is_in(OPEN_STATES))
             .filter(due.lt(now));
         QueryTrait::query(&mut overdue).join(

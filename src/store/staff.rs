@@ -2,12 +2,29 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter,
+    QueryOrder, TransactionTrait, sea_query::Expr,
 };
 use uuid::Uuid;
 
-use super::entities::{staff_account, staff_session};
+use super::entities::{staff_account, staff_password_link, staff_session};
+use super::journal::{AuditEntry, write_audit};
 use super::{Store, StoreError};
+
+/// Ends every live session of an account.
+async fn revoke_sessions<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    staff_session::Entity::update_many()
+        .col_expr(staff_session::Column::RevokedAt, Expr::value(now))
+        .filter(staff_session::Column::StaffId.eq(id))
+        .filter(staff_session::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
 
 pub use staff_account::Model as StaffRow;
 
@@ -20,6 +37,16 @@ pub struct NewStaff {
     pub role: String,
     pub agency_id: Uuid,
     pub is_demo: bool,
+    pub email: Option<String>,
+}
+
+/// What an administrator may change on an account.
+#[derive(Debug, Clone)]
+pub struct StaffChange {
+    pub display_name: String,
+    pub role: String,
+    pub agency_id: Uuid,
+    pub email: Option<String>,
 }
 
 impl Store {
@@ -38,10 +65,88 @@ impl Store {
             locked_until: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            email: Set(s.email.clone()),
+            daily_digest: Set(true),
         })
         .exec_without_returning(self.connection())
         .await?;
         Ok(id)
+    }
+
+    /// Creates an account with its audit record, in one transaction.
+    pub async fn insert_staff_audited(
+        &self,
+        s: &NewStaff,
+        audit: &AuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid, StoreError> {
+        let txn = self.connection().begin().await?;
+        let id = Uuid::now_v7();
+        staff_account::Entity::insert(staff_account::ActiveModel {
+            id: Set(id),
+            username: Set(s.username.clone()),
+            display_name: Set(s.display_name.clone()),
+            password_hash: Set(s.password_hash.clone()),
+            role: Set(s.role.clone()),
+            agency_id: Set(s.agency_id),
+            is_active: Set(true),
+            is_demo: Set(s.is_demo),
+            failed_logins: Set(0),
+            locked_until: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            email: Set(s.email.clone()),
+            daily_digest: Set(true),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        write_audit(&txn, None, audit, now).await?;
+        txn.commit().await?;
+        Ok(id)
+    }
+
+    /// Lifts a lock-out, audited.
+    pub async fn unlock_staff(
+        &self,
+        id: Uuid,
+        audit: &AuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let txn = self.connection().begin().await?;
+        staff_account::Entity::update_many()
+            .col_expr(staff_account::Column::FailedLogins, Expr::value(0))
+            .col_expr(
+                staff_account::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(staff_account::Column::Id.eq(id))
+            .exec(&txn)
+            .await?;
+        write_audit(&txn, None, audit, now).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// The audit records of account administration, oldest first.
+    pub async fn staff_audit_events(
+        &self,
+    ) -> Result<Vec<super::feedback::AuditEventRow>, StoreError> {
+        use super::entities::audit_event;
+        Ok(audit_event::Entity::find()
+            .filter(audit_event::Column::Action.starts_with("staff."))
+            .order_by_asc(audit_event::Column::OccurredAt)
+            .order_by_asc(audit_event::Column::Id)
+            .all(self.connection())
+            .await?)
+    }
+
+    /// An audit record about staff administration with no other change.
+    pub async fn record_staff_event(
+        &self,
+        audit: &AuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        write_audit(self.connection(), None, audit, now).await
     }
 
     pub async fn find_staff_by_username(
@@ -96,6 +201,195 @@ impl Store {
             .exec(self.connection())
             .await?;
         Ok(true)
+    }
+
+    /// Active accounts with an e-mail address that want the daily digest.
+    pub async fn digest_recipients(&self) -> Result<Vec<StaffRow>, StoreError> {
+        Ok(staff_account::Entity::find()
+            .filter(staff_account::Column::IsActive.eq(true))
+            .filter(staff_account::Column::DailyDigest.eq(true))
+            .filter(staff_account::Column::Email.is_not_null())
+            .order_by_asc(staff_account::Column::Username)
+            .all(self.connection())
+            .await?)
+    }
+
+    /// A staff member's own preference for the daily digest.
+    pub async fn set_daily_digest(
+        &self,
+        id: Uuid,
+        wanted: bool,
+        audit: &AuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let txn = self.connection().begin().await?;
+        staff_account::Entity::update_many()
+            .col_expr(staff_account::Column::DailyDigest, Expr::value(wanted))
+            .col_expr(staff_account::Column::UpdatedAt, Expr::value(now))
+            .filter(staff_account::Column::Id.eq(id))
+            .exec(&txn)
+            .await?;
+        write_audit(&txn, None, audit, now).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Name, role, agency and address of an account.
+    pub async fn change_staff(
+        &self,
+        id: Uuid,
+        change: &StaffChange,
+        audit: &AuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let txn = self.connection().begin().await?;
+        staff_account::Entity::update_many()
+            .col_expr(
+                staff_account::Column::DisplayName,
+                Expr::value(change.display_name.clone()),
+            )
+            .col_expr(
+                staff_account::Column::Role,
+                Expr::value(change.role.clone()),
+            )
+            .col_expr(
+                staff_account::Column::AgencyId,
+                Expr::value(change.agency_id),
+            )
+            .col_expr(
+                staff_account::Column::Email,
+                Expr::value(change.email.clone()),
+            )
+            .col_expr(staff_account::Column::UpdatedAt, Expr::value(now))
+            .filter(staff_account::Column::Id.eq(id))
+            .exec(&txn)
+            .await?;
+        write_audit(&txn, None, audit, now).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Turns an account on or off; turning it off ends its sessions.
+    pub async fn set_staff_active(
+        &self,
+        id: Uuid,
+        active: bool,
+        audit: &AuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let txn = self.connection().begin().await?;
+        staff_account::Entity::update_many()
+            .col_expr(staff_account::Column::IsActive, Expr::value(active))
+            .col_expr(staff_account::Column::UpdatedAt, Expr::value(now))
+            .filter(staff_account::Column::Id.eq(id))
+            .exec(&txn)
+            .await?;
+        if !active {
+            revoke_sessions(&txn, id, now).await?;
+        }
+        write_audit(&txn, None, audit, now).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// A new password hash; every other session ends, and a lock is lifted.
+    pub async fn set_password_hash(
+        &self,
+        id: Uuid,
+        hash: &str,
+        audit: &AuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let txn = self.connection().begin().await?;
+        staff_account::Entity::update_many()
+            .col_expr(staff_account::Column::PasswordHash, Expr::value(hash))
+            .col_expr(staff_account::Column::FailedLogins, Expr::value(0))
+            .col_expr(
+                staff_account::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(staff_account::Column::UpdatedAt, Expr::value(now))
+            .filter(staff_account::Column::Id.eq(id))
+            .exec(&txn)
+            .await?;
+        revoke_sessions(&txn, id, now).await?;
+        write_audit(&txn, None, audit, now).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// How many accounts of `role` are active.
+    pub async fn count_active_with_role(&self, role: &str) -> Result<u64, StoreError> {
+        use sea_orm::PaginatorTrait;
+        Ok(staff_account::Entity::find()
+            .filter(staff_account::Column::IsActive.eq(true))
+            .filter(staff_account::Column::Role.eq(role))
+            .count(self.connection())
+            .await?)
+    }
+
+    /// Stores a one-time set-password link (its digest only); earlier
+    /// unused links of the account stop working.
+    pub async fn insert_password_link(
+        &self,
+        staff_id: Uuid,
+        token_hash: &str,
+        created_by: Option<Uuid>,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        staff_password_link::Entity::update_many()
+            .col_expr(staff_password_link::Column::UsedAt, Expr::value(now))
+            .filter(staff_password_link::Column::StaffAccountId.eq(staff_id))
+            .filter(staff_password_link::Column::UsedAt.is_null())
+            .exec(self.connection())
+            .await?;
+        staff_password_link::Entity::insert(staff_password_link::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            staff_account_id: Set(staff_id),
+            token_hash: Set(token_hash.to_string()),
+            created_by: Set(created_by),
+            created_at: Set(now),
+            expires_at: Set(expires_at),
+            used_at: Set(None),
+        })
+        .exec_without_returning(self.connection())
+        .await?;
+        Ok(())
+    }
+
+    /// The account a live, unused link belongs to (not using it up).
+    pub async fn password_link_account(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StaffRow>, StoreError> {
+        let Some(link) = staff_password_link::Entity::find()
+            .filter(staff_password_link::Column::TokenHash.eq(token_hash))
+            .filter(staff_password_link::Column::UsedAt.is_null())
+            .filter(staff_password_link::Column::ExpiresAt.gt(now))
+            .one(self.connection())
+            .await?
+        else {
+            return Ok(None);
+        };
+        self.find_staff(link.staff_account_id).await
+    }
+
+    /// Uses a link up: `true` for exactly one caller, while it is live.
+    pub async fn use_password_link(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = staff_password_link::Entity::update_many()
+            .col_expr(staff_password_link::Column::UsedAt, Expr::value(now))
+            .filter(staff_password_link::Column::TokenHash.eq(token_hash))
+            .filter(staff_password_link::Column::UsedAt.is_null())
+            .filter(staff_password_link::Column::ExpiresAt.gt(now))
+            .exec(self.connection())
+            .await?;
+        Ok(result.rows_affected == 1)
     }
 
     /// Counts a failed login (afresh, from 1, when `restart`: the last
@@ -295,6 +589,7 @@ impl Store {
             created_by: Set(created_by.to_string()),
             created_at: Set(now),
             revoked_at: Set(None),
+            last_used_at: Set(None),
         })
         .exec_without_returning(self.connection())
         .await?;
@@ -316,6 +611,20 @@ impl Store {
             .order_by_asc(api_key::Column::Name)
             .all(self.connection())
             .await?)
+    }
+
+    /// Records that a key was used now (throttled per instance).
+    pub async fn note_api_key_use(&self, id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
+        use super::entities::api_key;
+        if !self.api_key_use_due(id) {
+            return Ok(());
+        }
+        api_key::Entity::update_many()
+            .col_expr(api_key::Column::LastUsedAt, Expr::value(now))
+            .filter(api_key::Column::Id.eq(id))
+            .exec(self.connection())
+            .await?;
+        Ok(())
     }
 
     /// `false` when no live key has that name.

@@ -18,11 +18,32 @@ use super::{Store, StoreError};
 use crate::domain::reporting::Distribution;
 pub use crate::domain::reporting::{AnswerCounts, ForwardCounts, Statistics, Timeliness, UNROUTED};
 
-/// Whose items: the province (none set), one handling agency, one field.
-#[derive(Debug, Clone, Copy, Default)]
+/// Whose items: the province (none set), one handling agency (with the
+/// agencies it succeeded, unless they are shown alone), one field.
+#[derive(Debug, Clone, Default)]
 pub struct StatsScope {
     pub agency_id: Option<Uuid>,
     pub field_id: Option<Uuid>,
+    /// The agencies `agency_id` succeeded: their history counts as its.
+    pub predecessors: Vec<Uuid>,
+    /// Agencies listed as they were (each predecessor alone), not rolled
+    /// up into today's successor.
+    pub separate: bool,
+}
+
+impl StatsScope {
+    /// The code an item's agency is counted under.
+    pub(super) fn counted_as<'a>(
+        &self,
+        directory: &'a DirectorySnapshot,
+        code: &'a str,
+    ) -> &'a str {
+        if self.separate {
+            code
+        } else {
+            directory.current_code(code)
+        }
+    }
 }
 
 /// When the item came, when its answer was sent, and its deadline's
@@ -45,10 +66,16 @@ pub(super) const OPEN_STATES: [&str; 6] = [
     "answer_under_review",
 ];
 
-pub(super) fn scoped(scope: StatsScope) -> Condition {
+pub(super) fn scoped(scope: &StatsScope) -> Condition {
     let mut c = Condition::all();
     if let Some(a) = scope.agency_id {
-        c = c.add(feedback_item::Column::HandlingAgencyId.eq(a));
+        if scope.predecessors.is_empty() {
+            c = c.add(feedback_item::Column::HandlingAgencyId.eq(a));
+        } else {
+            let mut all = scope.predecessors.clone();
+            all.push(a);
+            c = c.add(feedback_item::Column::HandlingAgencyId.is_in(all));
+        }
     }
     if let Some(f) = scope.field_id {
         c = c.add(feedback_item::Column::FieldId.eq(f));
@@ -96,7 +123,7 @@ impl Store {
             .column(C::Kind)
             .column(C::ContentCategory)
             .column_as(count_rows(), "n")
-            .filter(scoped(scope))
+            .filter(scoped(&scope))
             .filter(C::ReceivedAt.gte(from))
             .filter(C::ReceivedAt.lt(to))
             .group_by(C::Channel)
@@ -120,7 +147,7 @@ impl Store {
             .select_only()
             .column(C::RejectionCode)
             .column_as(count_rows(), "n")
-            .filter(scoped(scope))
+            .filter(scoped(&scope))
             .filter(C::State.eq("not_accepted"))
             .filter(C::ReceivedAt.gte(from))
             .filter(C::ReceivedAt.lt(to))
@@ -138,7 +165,7 @@ impl Store {
         }
 
         let directory = self.directory_snapshot().await?;
-        self.count_forwarding(scope, &directory, from, to, &mut s)
+        self.count_forwarding(scope.clone(), &directory, from, to, &mut s)
             .await?;
 
         // Answers sent in the period, against their answer deadline.
@@ -155,7 +182,7 @@ impl Store {
                 feedback_deadline::Entity,
                 feedback_deadline::Column::DueAt,
             )))
-            .filter(scoped(scope))
+            .filter(scoped(&scope))
             .filter(C::AnsweredAt.gte(from))
             .filter(C::AnsweredAt.lt(to));
         QueryTrait::query(&mut answered).join(
@@ -174,7 +201,10 @@ impl Store {
                 Timeliness::WithinExtension => s.answered_within_extension += 1,
                 _ => s.answered_late += 1,
             }
-            let agency = directory.agency_code(handling).unwrap_or(UNROUTED);
+            let agency = scope.counted_as(
+                &directory,
+                directory.agency_code(handling).unwrap_or(UNROUTED),
+            );
             s.answered_by_agency
                 .entry(agency.to_string())
                 .or_default()
@@ -182,7 +212,7 @@ impl Store {
         }
 
         s.published = feedback_item::Entity::find()
-            .filter(scoped(scope))
+            .filter(scoped(&scope))
             .filter(C::PublishedAt.gte(from))
             .filter(C::PublishedAt.lt(to))
             .filter(C::PublicSearchText.is_not_null())
@@ -193,7 +223,7 @@ impl Store {
             .select_only()
             .column(C::RatingScore)
             .column_as(count_rows(), "n")
-            .filter(scoped(scope))
+            .filter(scoped(&scope))
             .filter(C::RatedAt.gte(from))
             .filter(C::RatedAt.lt(to))
             .group_by(C::RatingScore)
@@ -208,7 +238,7 @@ impl Store {
 
         // Counted, not listed: a province may have tens of thousands open.
         let open_total = feedback_item::Entity::find()
-            .filter(scoped(scope))
+            .filter(scoped(&scope))
             .filter(C::State.is_in(OPEN_STATES))
             .count(db)
             .await?;
@@ -217,7 +247,7 @@ impl Store {
         // cancelled: store/workflow.rs, store/deadlines.rs), so no join:
         // the (state, due_at) index answers it.
         s.open_past_deadline = feedback_item::Entity::find()
-            .filter(scoped(scope))
+            .filter(scoped(&scope))
             .filter(C::State.is_in(OPEN_STATES))
             .filter(C::DueAt.lt(now))
             .count(db)
@@ -227,7 +257,7 @@ impl Store {
             .select_only()
             .column(C::ReceivedAt)
             .column(C::CreatedAt)
-            .filter(scoped(scope))
+            .filter(scoped(&scope))
             .filter(C::EnteredByStaffId.is_not_null())
             .filter(C::ReceivedAt.gte(from))
             .filter(C::ReceivedAt.lt(to))
@@ -285,7 +315,10 @@ impl Store {
             };
             // A return written before returns named their agency counts
             // for the province only.
-            let agency = details.get(key).and_then(|v| v.as_str());
+            let agency = details
+                .get(key)
+                .and_then(|v| v.as_str())
+                .map(|code| scope.counted_as(directory, code));
             if let Some(own) = own_code
                 && agency != Some(own)
             {

@@ -43,6 +43,10 @@ pub struct Nav {
     pub may_enter: bool,
     pub may_stats: bool,
     pub may_templates: bool,
+    pub may_admin: bool,
+    /// Items, the queue and "Việc của tôi" (not for administrators).
+    pub may_items: bool,
+    pub may_audit: bool,
 }
 
 impl Nav {
@@ -55,6 +59,9 @@ impl Nav {
             may_enter: actor.may(Permission::EnterFeedback),
             may_stats: actor.may(Permission::ReadStatistics),
             may_templates: actor.may(Permission::UseAnswerTemplates),
+            may_admin: actor.may(Permission::ManageStaff),
+            may_items: actor.may(Permission::ViewItems),
+            may_audit: actor.may(Permission::ReadAuditLog),
         }
     }
 }
@@ -1689,6 +1696,10 @@ pub async fn remove_answer_file(
 }
 
 /// `GET /nhan-vien`: the queue is where the work is (signed in first).
-pub async fn home(_staff: StaffPage) -> HttpResponse {
-    see_other("/nhan-vien/phan-anh")
+pub async fn home(staff: StaffPage) -> HttpResponse {
+    if staff.actor.may(Permission::ViewItems) {
+        see_other("/nhan-vien/phan-anh")
+    } else {
+        see_other("/nhan-vien/quan-tri")
+    }
 }

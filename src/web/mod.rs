@@ -2,14 +2,18 @@
 //! openapi.yaml, so a route cannot be served without being documented),
 //! handlers per feature, and the one error type.
 
+pub mod accounts;
 pub mod answer_templates;
 pub mod answers;
+pub mod api_keys;
 pub mod assets;
+pub mod audit_log;
 pub mod auth;
 pub mod calendar;
 pub mod charts;
 pub mod console;
 pub mod directory;
+pub mod directory_admin;
 pub mod feedback;
 pub mod health;
 pub mod html;
@@ -30,6 +34,7 @@ pub mod staff;
 pub mod staff_pages;
 pub mod stats;
 pub mod submit_page;
+pub mod succession;
 
 use std::sync::Arc;
 
@@ -117,6 +122,59 @@ pub fn endpoints() -> Vec<Endpoint> {
             web::post().to(auth::logout)
         }),
         endpoint(Method::GET, "/api/v1/auth/me", || web::get().to(auth::me)),
+        endpoint(Method::GET, "/api/v1/auth/profile", || {
+            web::get().to(accounts::profile_api)
+        }),
+        endpoint(Method::PATCH, "/api/v1/auth/profile", || {
+            web::patch().to(accounts::profile_api_change)
+        }),
+        endpoint(Method::POST, "/api/v1/auth/password", || {
+            web::post().to(accounts::password_api)
+        }),
+        endpoint(Method::POST, "/api/v1/admin/agencies", || {
+            web::post().to(directory_admin::create_api)
+        }),
+        endpoint(Method::GET, "/api/v1/admin/agencies/{code}", || {
+            web::get().to(directory_admin::get_api)
+        }),
+        endpoint(Method::PUT, "/api/v1/admin/agencies/{code}", || {
+            web::put().to(directory_admin::change_api)
+        }),
+        endpoint(Method::GET, "/api/v1/admin/api-keys", || {
+            web::get().to(api_keys::list_api)
+        }),
+        endpoint(Method::POST, "/api/v1/admin/api-keys", || {
+            web::post().to(api_keys::create_api)
+        }),
+        endpoint(Method::POST, "/api/v1/admin/api-keys/{name}/revoke", || {
+            web::post().to(api_keys::revoke_api)
+        }),
+        endpoint(Method::GET, "/api/v1/admin/audit-log", || {
+            web::get().to(audit_log::api)
+        }),
+        endpoint(Method::GET, "/api/v1/admin/agency-successions", || {
+            web::get().to(succession::list_api)
+        }),
+        endpoint(Method::POST, "/api/v1/admin/agency-successions", || {
+            web::post().to(succession::create_api)
+        }),
+        endpoint(Method::GET, "/api/v1/admin/staff", || {
+            web::get().to(accounts::list_api)
+        }),
+        endpoint(Method::POST, "/api/v1/admin/staff", || {
+            web::post().to(accounts::create_api)
+        }),
+        endpoint(Method::GET, "/api/v1/admin/staff/{username}", || {
+            web::get().to(accounts::get_api)
+        }),
+        endpoint(Method::PUT, "/api/v1/admin/staff/{username}", || {
+            web::put().to(accounts::change_api)
+        }),
+        endpoint(
+            Method::POST,
+            "/api/v1/admin/staff/{username}/{action}",
+            || web::post().to(accounts::action_api),
+        ),
         endpoint(Method::PUT, "/api/v1/admin/calendar/days/{date}", || {
             web::put().to(calendar::put_day)
         }),
@@ -431,6 +489,80 @@ pub fn endpoints() -> Vec<Endpoint> {
             "/nhan-vien/phan-anh/{tracking_code}/{action}",
             || web::post().to(console::act),
         ),
+        endpoint(Method::GET, "/nhan-vien/ho-so", || {
+            web::get().to(accounts::profile_page)
+        }),
+        endpoint(Method::POST, "/nhan-vien/ho-so/thu-tong-hop", || {
+            web::post().to(accounts::profile_digest)
+        }),
+        endpoint(Method::POST, "/nhan-vien/ho-so/mat-khau", || {
+            web::post().to(accounts::profile_password)
+        }),
+        endpoint(Method::GET, "/nhan-vien/dat-mat-khau", || {
+            web::get().to(accounts::set_password_form)
+        }),
+        endpoint(Method::POST, "/nhan-vien/dat-mat-khau", || {
+            web::post().to(accounts::set_password)
+        }),
+        endpoint(Method::GET, "/nhan-vien/quan-tri", || {
+            web::get().to(accounts::admin_home)
+        }),
+        endpoint(Method::GET, "/nhan-vien/quan-tri/tai-khoan", || {
+            web::get().to(accounts::accounts_page)
+        }),
+        endpoint(Method::POST, "/nhan-vien/quan-tri/tai-khoan", || {
+            web::post().to(accounts::create_account)
+        }),
+        endpoint(
+            Method::GET,
+            "/nhan-vien/quan-tri/tai-khoan/{username}",
+            || web::get().to(accounts::account_page),
+        ),
+        endpoint(
+            Method::POST,
+            "/nhan-vien/quan-tri/tai-khoan/{username}",
+            || web::post().to(accounts::change_account),
+        ),
+        endpoint(
+            Method::POST,
+            "/nhan-vien/quan-tri/tai-khoan/{username}/{action}",
+            || web::post().to(accounts::account_action),
+        ),
+        endpoint(Method::GET, "/nhan-vien/quan-tri/co-quan", || {
+            web::get().to(directory_admin::list_page)
+        }),
+        endpoint(Method::POST, "/nhan-vien/quan-tri/co-quan", || {
+            web::post().to(directory_admin::create)
+        }),
+        endpoint(Method::GET, "/nhan-vien/quan-tri/co-quan/{code}", || {
+            web::get().to(directory_admin::one_page)
+        }),
+        endpoint(Method::POST, "/nhan-vien/quan-tri/co-quan/{code}", || {
+            web::post().to(directory_admin::change)
+        }),
+        endpoint(Method::GET, "/nhan-vien/quan-tri/khoa-api", || {
+            web::get().to(api_keys::page)
+        }),
+        endpoint(Method::POST, "/nhan-vien/quan-tri/khoa-api", || {
+            web::post().to(api_keys::create)
+        }),
+        endpoint(
+            Method::POST,
+            "/nhan-vien/quan-tri/khoa-api/{name}/thu-hoi",
+            || web::post().to(api_keys::revoke),
+        ),
+        endpoint(Method::GET, "/nhan-vien/quan-tri/nhat-ky", || {
+            web::get().to(audit_log::page)
+        }),
+        endpoint(Method::GET, "/nhan-vien/quan-tri/nhat-ky.csv", || {
+            web::get().to(audit_log::csv)
+        }),
+        endpoint(Method::GET, "/nhan-vien/quan-tri/sap-nhap", || {
+            web::get().to(succession::page)
+        }),
+        endpoint(Method::POST, "/nhan-vien/quan-tri/sap-nhap", || {
+            web::post().to(succession::post)
+        }),
         endpoint(Method::GET, "/nhan-vien/viec-cua-toi", || {
             web::get().to(my_work::page)
         }),

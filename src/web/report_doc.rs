@@ -431,7 +431,7 @@ pub fn export_cells(
 /// A spreadsheet program runs a cell that starts with `=`, `+`, `-` or
 /// `@` as a formula: text a citizen wrote must stay text (OWASP CSV
 /// injection).
-fn defuse(s: &str) -> String {
+pub(super) fn defuse(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {

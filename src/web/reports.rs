@@ -242,7 +242,10 @@ async fn export_rows(
     let (f, directory) = read(staff, query, state).await?;
     let (from, to) = instants(f.dates);
     let limit = state.settings.reporting.export_max_rows;
-    let (rows, more) = state.store.export_rows(f.scope, from, to, limit).await?;
+    let (rows, more) = state
+        .store
+        .export_rows(f.scope.clone(), from, to, limit)
+        .await?;
     if more {
         return Err(ApiError::invalid_query(vec![FieldError::new(
             "period",
@@ -366,7 +369,7 @@ pub async fn dashboard(
         let series = state
             .store
             .dashboard_series(
-                f.scope,
+                f.scope.clone(),
                 vietnam_instant(first_week, chrono::NaiveTime::MIN),
                 vietnam_instant(first_month, chrono::NaiveTime::MIN),
                 now,

@@ -22,8 +22,9 @@ use super::problem::ApiError;
 use super::rate_limit::Bucket;
 use crate::services::auth;
 
-/// Where staff land after signing in: the queue, where the work is.
-const HOME: &str = "/nhan-vien/phan-anh";
+/// Where staff land after signing in: the console's home, which sends
+/// each role where its work is (the queue; administration for admins).
+const HOME: &str = "/nhan-vien";
 
 fn session_cookie(state: &AppState, token: &str, max_age_seconds: i64) -> String {
     let secure = if state
@@ -48,11 +49,15 @@ struct SignInPage {
     next: String,
     username: String,
     message: Option<&'static str>,
+    done: Option<&'static str>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct SignInQuery {
     tiep: Option<String>,
+    /// Back from setting a password: say so.
+    #[serde(rename = "doi-mat-khau")]
+    password_changed: Option<String>,
 }
 
 fn next_or_home(next: Option<&str>) -> String {
@@ -73,6 +78,10 @@ pub async fn sign_in_form(
             next: next_or_home(query.tiep.as_deref()),
             username: String::new(),
             message: None,
+            done: query
+                .password_changed
+                .is_some()
+                .then_some("Mật khẩu đã được đặt. Vui lòng đăng nhập bằng mật khẩu mới."),
         },
     )
 }
@@ -105,6 +114,7 @@ pub async fn sign_in(
                 next: next.clone(),
                 username: form.username.chars().take(64).collect(),
                 message: Some(message),
+                done: None,
             },
         )
     };

@@ -27,6 +27,9 @@ pub struct StatsQuery {
     pub to: Option<NaiveDate>,
     pub agency: Option<String>,
     pub field: Option<String>,
+    /// `1`: agencies merged in a reorganisation are shown each alone, not
+    /// rolled up into their successor.
+    pub tach_rieng: Option<String>,
 }
 
 /// A report's period and scope, resolved, with its figures.
@@ -77,6 +80,7 @@ pub(super) fn resolve(
             None => errors.push(FieldError::new("field", "unknown_code")),
         }
     }
+    scope.separate = matches!(q.tach_rieng.as_deref(), Some("1" | "true" | "on"));
     let Some(period) = period.filter(|_| errors.is_empty()) else {
         return Err(ApiError::invalid_query(errors));
     };
@@ -89,6 +93,18 @@ pub(super) fn resolve(
             scope.agency_id = Some(own.as_uuid());
         }
         ItemScope::Nothing => return Err(ApiError::forbidden()),
+    }
+    // An agency's figures include the history of those it succeeded.
+    if let Some(own) = scope.agency_id
+        && !scope.separate
+        && let Some(code) = directory.agency_code(Some(own))
+    {
+        scope.predecessors = directory
+            .successor_codes
+            .iter()
+            .filter(|(_, to)| to.as_str() == code)
+            .filter_map(|(from, _)| directory.agencies.get(from).map(|id| id.as_uuid()))
+            .collect();
     }
     Ok((period, scope))
 }
@@ -114,7 +130,10 @@ pub(super) async fn figures(
 ) -> Result<Figures, ApiError> {
     let dates = period.dates(state.settings.reporting.cutoff_day);
     let (from, to) = instants(dates);
-    let mut statistics = state.store.statistics(scope, from, to, Utc::now()).await?;
+    let mut statistics = state
+        .store
+        .statistics(scope.clone(), from, to, Utc::now())
+        .await?;
     let calendar = state.calendar.current();
     statistics.handling_working_days = Distribution::of(
         statistics
@@ -132,9 +151,9 @@ pub(super) async fn figures(
     Ok(Figures {
         period,
         dates,
-        scope,
         agency_code: directory.agency_code(scope.agency_id).map(str::to_string),
         field_code: directory.field_code(scope.field_id).map(str::to_string),
+        scope,
         statistics,
     })
 }

@@ -156,8 +156,21 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no {css}: {e}"))
     }
 
+    /// The text of the element matching `css`; an element that htmx swaps
+    /// out between finding and reading it is found again.
     pub async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.expect("text")
+        for _ in 0..50 {
+            match self.find(css).await.text().await {
+                Ok(t) => return t,
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
+                {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("text of {css}: {e}"),
+            }
+        }
+        panic!("{css} kept being replaced")
     }
 
     pub async fn type_into(&self, css: &str, text: &str) {

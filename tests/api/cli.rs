@@ -506,3 +506,79 @@ fn api_keys_are_created_once_listed_without_secrets_and_revoked() {
     assert!(run(&["api-key", "list"]).1.contains("revoked"));
     assert!(!run(&["api-key", "revoke", "bao-cao"]).0, "already revoked");
 }
+
+#[test]
+fn an_agency_succession_is_previewed_then_applied_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("pakn.db").display());
+    let run = |args: &[&str]| {
+        let out = pakn(dir.path())
+            .args(args)
+            .env("PAKN__DATABASE__URL", &url)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert!(run(&["demo-data"]).0);
+    let (ok, out, err) = run(&[
+        "staff",
+        "add",
+        "--username",
+        "sct.cv",
+        "--role",
+        "agency_officer",
+        "--agency",
+        "48.SCT",
+    ]);
+    assert!(ok, "{err}{out}");
+    let today = pakn::domain::time::vietnam_date(chrono::Utc::now()).to_string();
+    let args = [
+        "agency",
+        "succession",
+        "--from",
+        "48.SCT,48.SKHCN",
+        "--to",
+        "48.STC",
+        "--on",
+        &today,
+    ];
+    let mut dry = args.to_vec();
+    dry.push("--dry-run");
+    let (ok, out, err) = run(&dry);
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("preview (nothing changed): Sở Tài chính"),
+        "{out}"
+    );
+    assert!(out.contains("48.SCT") && out.contains("staff 1"), "{out}");
+    let (ok, out, err) = run(&args);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("applied:"), "{out}");
+    let (_, listed, _) = run(&["staff", "list"]);
+    assert!(
+        listed.contains("sct.cv") && listed.contains("48.STC"),
+        "{listed}"
+    );
+    // Again: refused with the reason, exit status non-zero.
+    let (ok, _, err) = run(&args);
+    assert!(!ok);
+    assert!(err.contains("dissolved_agency"), "{err}");
+    let (ok, _, err) = run(&[
+        "agency",
+        "succession",
+        "--from",
+        "48.SXD",
+        "--to",
+        "48.STC",
+        "--on",
+        &today,
+        "--field",
+        "nonsense",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("FIELD=CODE"), "{err}");
+}

@@ -276,6 +276,7 @@ async fn the_scheduler_queues_reminders_and_escalations_once_even_when_run_twice
             agency_id: notices[0].agency_id,
             feedback_item_id: notices[0].feedback_item_id,
             deadline_id: notices[0].deadline_id,
+            staff_account_id: None,
             payload: notices[0].payload.clone(),
         };
         assert_eq!(

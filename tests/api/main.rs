@@ -3,8 +3,12 @@
 // Tests state their expectations with unwrap: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod accounts;
+mod accounts_browser;
 mod answer_browser;
 mod answer_desk;
+mod api_keys;
+mod audit_log;
 mod auth;
 mod browser;
 mod calendar;
@@ -35,4 +39,5 @@ mod staff;
 mod stats;
 mod storage;
 mod submit_page;
+mod succession;
 mod workflow;

@@ -458,6 +458,7 @@ fn answered_via(primary: &ItemRow, member: uuid::Uuid, member_code: &str) -> New
         agency_id: primary.receiving_agency_id,
         feedback_item_id: Some(member),
         deadline_id: None,
+        staff_account_id: None,
         payload: serde_json::json!({"tracking_code": member_code, "answered_in": primary.tracking_code}),
     }
 }
@@ -476,6 +477,7 @@ fn not_accepted_via(
         agency_id: primary.receiving_agency_id,
         feedback_item_id: Some(member),
         deadline_id: None,
+        staff_account_id: None,
         payload: serde_json::json!({"tracking_code": member_code, "reason_code": reason.code, "message": reason.citizen}),
     }
 }
@@ -575,6 +577,7 @@ impl Workflow<'_> {
             agency_id: item.receiving_agency_id,
             feedback_item_id: Some(item.id),
             deadline_id: None,
+            staff_account_id: None,
             payload: serde_json::json!({
                 "tracking_code": item.tracking_code,
                 "message": message,
@@ -635,6 +638,7 @@ impl Workflow<'_> {
             agency_id: item.receiving_agency_id,
             feedback_item_id: Some(item.id),
             deadline_id: None,
+            staff_account_id: None,
             payload: serde_json::json!({"tracking_code": item.tracking_code}),
         });
         let clock = ClockChange {
@@ -718,6 +722,7 @@ impl Workflow<'_> {
                 agency_id: item.receiving_agency_id,
                 feedback_item_id: Some(item.id),
                 deadline_id: None,
+                staff_account_id: None,
                 payload: serde_json::json!({"tracking_code": item.tracking_code, "score": score}),
             });
         }
@@ -774,6 +779,7 @@ impl Workflow<'_> {
                 agency_id: row.item.receiving_agency_id,
                 feedback_item_id: Some(row.item.id),
                 deadline_id: None,
+                staff_account_id: None,
                 payload: serde_json::json!({"tracking_code": row.item.tracking_code, "reason_code": reason.code, "message": reason.citizen}),
             });
             for (member, member_code) in self
@@ -821,6 +827,7 @@ impl Workflow<'_> {
                 agency_id: row.item.receiving_agency_id,
                 feedback_item_id: Some(id),
                 deadline_id: Some(deadline),
+                staff_account_id: None,
                 payload: serde_json::json!({"tracking_code": row.item.tracking_code}),
             });
             // A lost race (the citizen answered meanwhile) is no loss.

@@ -97,6 +97,7 @@ impl Step<'_> {
             agency_id: agency,
             feedback_item_id: Some(self.item.id),
             deadline_id: None,
+            staff_account_id: None,
             payload,
         }
     }

@@ -25,6 +25,8 @@ pub struct Model {
     pub claimed_by: Option<String>,
     pub message_id: Option<String>,
     pub recipient: Option<String>,
+    /// A notice to one staff member (the daily digest).
+    pub staff_account_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
