@@ -181,6 +181,29 @@ async fn scenario(browser: &Browser, app: &TestApp) {
     browser
         .check_page(&format!("admin-audit-log-{backend}"))
         .await;
+
+    // The directory: an agency's address set, its history shown.
+    browser
+        .goto(&format!("{base}/nhan-vien/quan-tri/co-quan"))
+        .await;
+    browser
+        .check_page(&format!("admin-agencies-{backend}"))
+        .await;
+    browser
+        .goto(&format!("{base}/nhan-vien/quan-tri/co-quan/48.SXD"))
+        .await;
+    browser.type_into("#email", "vanthu@sxd.example").await;
+    browser
+        .click("form[action=\"/nhan-vien/quan-tri/co-quan/48.SXD\"] button[type=submit]")
+        .await;
+    assert!(browser.text(".flash").await.contains("Đã lưu"));
+    assert!(
+        browser
+            .text("#lich-su ~ ul")
+            .await
+            .contains("vanthu@sxd.example")
+    );
+    browser.check_page(&format!("admin-agency-{backend}")).await;
     browser
         .click("form[action=\"/nhan-vien/dang-xuat\"] button")
         .await;

@@ -19,6 +19,7 @@ mod contract;
 mod coordination;
 mod deadlines;
 mod directory;
+mod directory_admin;
 mod faults;
 mod fleet;
 mod helpers;
