@@ -453,7 +453,7 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Agency { action } => {
             let store = Store::connect(&settings.database).await?;
             store.migrate_up().await?;
-            let result = agency_command(&store, &settings, action).await;
+            let result = agency_command(&store, action).await;
             store.close().await;
             result?;
         }
@@ -723,11 +723,7 @@ async fn staff_command(store: &Store, action: StaffAction) -> anyhow::Result<()>
     Ok(())
 }
 
-async fn agency_command(
-    store: &Store,
-    settings: &Settings,
-    action: AgencyAction,
-) -> anyhow::Result<()> {
+async fn agency_command(store: &Store, action: AgencyAction) -> anyhow::Result<()> {
     use crate::services::staff_items::StaffError;
     use crate::services::succession::{self, SuccessionInput};
     use crate::store::succession::StaffChoice;
@@ -760,9 +756,9 @@ async fn agency_command(
     };
     let now = Utc::now();
     let outcome = if dry_run {
-        succession::preview(store, settings, None, &input, now).await
+        succession::preview(store, None, &input, now).await
     } else {
-        succession::apply(store, settings, None, &input, None, now).await
+        succession::apply(store, None, &input, None, now).await
     };
     let report = match outcome {
         Ok(r) => r,

@@ -24,6 +24,7 @@ mod m20261203_000017_staff_console;
 mod m20261203_000018_answer_desk;
 mod m20261203_000019_staff_accounts_and_digest;
 mod m20261203_000020_directory_admin_and_succession;
+mod m20261203_000021_routing_rules;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000018_answer_desk::Migration),
             Box::new(m20261203_000019_staff_accounts_and_digest::Migration),
             Box::new(m20261203_000020_directory_admin_and_succession::Migration),
+            Box::new(m20261203_000021_routing_rules::Migration),
         ]
     }
 }

@@ -30,7 +30,7 @@ pub struct ItemFacts<'a> {
     pub folded_text: &'a str,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeywordRule {
     pub words: Vec<String>,

@@ -23,6 +23,15 @@ use crate::store::deadlines::{
 use crate::store::journal::{AuditEntry, NewNotice};
 use crate::store::{Store, StoreError};
 
+/// An open due date a calendar change would move.
+#[derive(Debug, Clone)]
+pub struct MovedDue {
+    pub item: Uuid,
+    pub kind: String,
+    pub before: Option<DateTime<Utc>>,
+    pub after: Option<DateTime<Utc>>,
+}
+
 /// The deadlines an item runs against from the moment it is received.
 /// (The clarification timeout starts only when the office asks the
 /// citizen to complete the item.)
@@ -264,6 +273,56 @@ impl DeadlineService {
             );
         }
         Ok((recomputed, moved))
+    }
+
+    /// Which open due dates a change to one day would move (`None`:
+    /// removing the day's entry), without changing anything: each open
+    /// deadline due on or after the day, computed on the calendar in force
+    /// and on the calendar as it would be. At most `limit` deadlines are
+    /// looked at; the answer says whether there were more.
+    pub async fn preview_day_change(
+        &self,
+        store: &Store,
+        date: chrono::NaiveDate,
+        day: Option<&crate::domain::calendar::holidays::ScheduledDay>,
+        limit: u64,
+    ) -> Result<(Vec<MovedDue>, bool), StoreError> {
+        use chrono::Datelike;
+        let snapshot = self.calendar.current();
+        let mut changed = snapshot.calendar.clone();
+        let mut days = changed.schedule(date.year());
+        days.retain(|d| d.date != date);
+        if let Some(d) = day {
+            days.push(d.clone());
+        }
+        days.sort_by_key(|d| d.date);
+        changed.set_official_year(date.year(), days);
+        let from = crate::domain::time::vietnam_instant(date, chrono::NaiveTime::MIN);
+        let rows = store.open_deadlines_due_from(from, limit + 1).await?;
+        let more = rows.len() as u64 > limit;
+        let mut moved = Vec::new();
+        for row in rows.iter().take(limit as usize) {
+            let Ok((rule, pauses)) = row_inputs(row) else {
+                continue;
+            };
+            let input = DeadlineInput {
+                rule: &rule,
+                starts_at: row.starts_at,
+                pauses: &pauses,
+                extension_days: u32::try_from(row.extension_days).unwrap_or(0),
+            };
+            let now_due = compute(&input, &snapshot.calendar).due_at;
+            let then_due = compute(&input, &changed).due_at;
+            if now_due != then_due {
+                moved.push(MovedDue {
+                    item: row.feedback_item_id,
+                    kind: row.kind.clone(),
+                    before: now_due,
+                    after: then_due,
+                });
+            }
+        }
+        Ok((moved, more))
     }
 
     async fn recompute_one(

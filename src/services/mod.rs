@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod audit_log;
 pub mod auth;
 pub mod calendar;
+pub mod calendar_admin;
 pub mod deadlines;
 pub mod digest;
 pub mod directory_admin;
@@ -19,6 +20,7 @@ pub mod my_work;
 pub mod outbox;
 pub mod publication;
 pub mod queue;
+pub mod routing_admin;
 pub mod staff_items;
 pub mod succession;
 pub mod suggestions;
@@ -62,6 +64,13 @@ impl Services {
         let deadlines = Arc::new(deadlines::start(&store, &settings).await?);
         let rejection_reasons = Arc::new(settings.rejection_reasons().map_err(anyhow::Error::msg)?);
         let routing_rules = Arc::new(settings.routing_rules().map_err(anyhow::Error::msg)?);
+        // The file seeds the rules once; from then on they are data.
+        if store.seed_routing_rules(&routing_rules, Utc::now()).await? {
+            tracing::info!(
+                rules = routing_rules.len(),
+                "routing rules loaded from their file"
+            );
+        }
         let reply_addressing =
             Arc::new(mail_intake::reply_addressing(&store, &settings, Utc::now()).await?);
         Ok(Self {

@@ -8,7 +8,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::staff_items::StaffError;
-use crate::config::Settings;
 use crate::domain::feedback::FieldError;
 use crate::domain::ids::AgencyId;
 use crate::domain::staff::{Actor, Permission};
@@ -191,7 +190,6 @@ async fn plan(
 
 async fn describe(
     store: &Store,
-    settings: &Settings,
     moves: &[Move],
     on: NaiveDate,
     to: AgencyId,
@@ -205,7 +203,7 @@ async fn describe(
             .cloned()
             .unwrap_or_default()
     };
-    let rules = settings.routing_rules().unwrap_or_default();
+    let rules = &directory.routing_rules;
     let mut predecessors = Vec::new();
     let mut total = 0;
     for m in moves {
@@ -256,20 +254,18 @@ async fn describe(
 /// What a succession would move, changing nothing.
 pub async fn preview(
     store: &Store,
-    settings: &Settings,
     actor: Option<&Actor>,
     input: &SuccessionInput,
     now: DateTime<Utc>,
 ) -> Result<SuccessionPreview, StaffError> {
     require(actor)?;
     let (moves, on, to) = plan(store, input, now).await?;
-    describe(store, settings, &moves, on, to, input.staff).await
+    describe(store, &moves, on, to, input.staff).await
 }
 
 /// Applies a succession; `actor` is none from the command line.
 pub async fn apply(
     store: &Store,
-    settings: &Settings,
     actor: Option<&Actor>,
     input: &SuccessionInput,
     request_id: Option<String>,
@@ -277,7 +273,7 @@ pub async fn apply(
 ) -> Result<SuccessionPreview, StaffError> {
     require(actor)?;
     let (moves, on, to) = plan(store, input, now).await?;
-    let mut report = describe(store, settings, &moves, on, to, input.staff).await?;
+    let mut report = describe(store, &moves, on, to, input.staff).await?;
     let audit = AuditEntry {
         actor_kind: if actor.is_some() { "staff" } else { "cli" }.into(),
         actor_id: actor.map(|a| a.username.clone()),

@@ -87,7 +87,7 @@ pub async fn routing(
     };
     // A rule naming an agency that was since succeeded routes to its
     // successor.
-    let rules: Vec<crate::domain::routing::KeywordRule> = s
+    let rules: Vec<crate::domain::routing::KeywordRule> = directory
         .routing_rules
         .iter()
         .map(|r| crate::domain::routing::KeywordRule {

@@ -93,6 +93,22 @@ impl Store {
     }
 
     /// Open deadlines computed with a calendar older than `version`.
+    /// Open deadlines due at or after `from` (those a calendar change on
+    /// that day can move), at most `limit`.
+    pub async fn open_deadlines_due_from(
+        &self,
+        from: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<DeadlineRow>, StoreError> {
+        Ok(feedback_deadline::Entity::find()
+            .filter(feedback_deadline::Column::State.eq("open"))
+            .filter(feedback_deadline::Column::DueAt.gte(from))
+            .order_by_asc(feedback_deadline::Column::DueAt)
+            .limit(limit)
+            .all(self.connection())
+            .await?)
+    }
+
     pub async fn deadlines_behind_calendar(
         &self,
         version: i64,

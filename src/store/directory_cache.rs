@@ -43,6 +43,9 @@ pub struct DirectorySnapshot {
     /// Agency code → the code of today's agency that succeeded it as a
     /// whole (chains followed: A → B → C gives C).
     pub successor_codes: HashMap<String, String>,
+    /// The keyword routing rules, in order (they change with the
+    /// directory version, so an edit reaches every instance with it).
+    pub routing_rules: Vec<crate::domain::routing::KeywordRule>,
 }
 
 impl DirectorySnapshot {
@@ -203,6 +206,11 @@ impl Store {
                 snapshot.successor_codes.insert(from.clone(), to.clone());
             }
         }
+        snapshot.routing_rules = super::routing::load_rules(db)
+            .await?
+            .into_iter()
+            .map(|r| r.rule)
+            .collect();
         for u in administrative_unit::Entity::find()
             .filter(administrative_unit::Column::ValidTo.is_null())
             .all(db)

@@ -17,6 +17,7 @@ pub mod mail;
 pub mod public_qa;
 pub mod queue;
 pub mod reports;
+pub mod routing;
 pub mod staff;
 pub mod statistics;
 pub mod succession;

@@ -10,6 +10,7 @@ pub mod assets;
 pub mod audit_log;
 pub mod auth;
 pub mod calendar;
+pub mod calendar_admin;
 pub mod charts;
 pub mod console;
 pub mod directory;
@@ -30,6 +31,7 @@ pub mod public;
 pub mod rate_limit;
 pub mod report_doc;
 pub mod reports;
+pub mod routing_admin;
 pub mod staff;
 pub mod staff_pages;
 pub mod stats;
@@ -140,6 +142,26 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(Method::PUT, "/api/v1/admin/agencies/{code}", || {
             web::put().to(directory_admin::change_api)
         }),
+        endpoint(Method::POST, "/api/v1/admin/calendar/preview", || {
+            web::post().to(calendar_admin::preview_api)
+        }),
+        endpoint(Method::GET, "/api/v1/admin/routing-rules", || {
+            web::get().to(routing_admin::list_api)
+        }),
+        endpoint(Method::POST, "/api/v1/admin/routing-rules", || {
+            web::post().to(routing_admin::add_api)
+        }),
+        endpoint(Method::POST, "/api/v1/admin/routing-rules/try", || {
+            web::post().to(routing_admin::try_api)
+        }),
+        endpoint(Method::PUT, "/api/v1/admin/routing-rules/{rule_id}", || {
+            web::put().to(routing_admin::change_api)
+        }),
+        endpoint(
+            Method::DELETE,
+            "/api/v1/admin/routing-rules/{rule_id}",
+            || web::delete().to(routing_admin::delete_api),
+        ),
         endpoint(Method::GET, "/api/v1/admin/api-keys", || {
             web::get().to(api_keys::list_api)
         }),
@@ -539,6 +561,38 @@ pub fn endpoints() -> Vec<Endpoint> {
         }),
         endpoint(Method::POST, "/nhan-vien/quan-tri/co-quan/{code}", || {
             web::post().to(directory_admin::change)
+        }),
+        endpoint(Method::GET, "/nhan-vien/quan-tri/dinh-tuyen", || {
+            web::get().to(routing_admin::page)
+        }),
+        endpoint(Method::POST, "/nhan-vien/quan-tri/dinh-tuyen", || {
+            web::post().to(routing_admin::add)
+        }),
+        endpoint(Method::GET, "/nhan-vien/quan-tri/dinh-tuyen.toml", || {
+            web::get().to(routing_admin::export)
+        }),
+        // Before `{rule_id}`, which would match them.
+        endpoint(Method::POST, "/nhan-vien/quan-tri/dinh-tuyen/thu", || {
+            web::post().to(routing_admin::try_page)
+        }),
+        endpoint(Method::POST, "/nhan-vien/quan-tri/dinh-tuyen/nhap", || {
+            web::post().to(routing_admin::import)
+        }),
+        endpoint(
+            Method::POST,
+            "/nhan-vien/quan-tri/dinh-tuyen/{rule_id}",
+            || web::post().to(routing_admin::change),
+        ),
+        endpoint(
+            Method::POST,
+            "/nhan-vien/quan-tri/dinh-tuyen/{rule_id}/xoa",
+            || web::post().to(routing_admin::delete),
+        ),
+        endpoint(Method::GET, "/nhan-vien/quan-tri/lich", || {
+            web::get().to(calendar_admin::page)
+        }),
+        endpoint(Method::POST, "/nhan-vien/quan-tri/lich", || {
+            web::post().to(calendar_admin::post)
         }),
         endpoint(Method::GET, "/nhan-vien/quan-tri/khoa-api", || {
             web::get().to(api_keys::page)

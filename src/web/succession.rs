@@ -207,12 +207,11 @@ pub async fn post(
         let (typed, step, confirmed) = read(&body)?;
         let input = input_of(&typed);
         let now = Utc::now();
-        let settings = &state.settings;
         let outcome = if step == "ap-dung" && confirmed {
-            succession::apply(&state.store, settings, Some(&staff.actor), &input, request_id(), now)
+            succession::apply(&state.store, Some(&staff.actor), &input, request_id(), now)
                 .await
         } else {
-            succession::preview(&state.store, settings, Some(&staff.actor), &input, now).await
+            succession::preview(&state.store, Some(&staff.actor), &input, now).await
         };
         match outcome {
             Ok(report) if report.moved.is_some() => {
@@ -312,25 +311,11 @@ pub async fn create_api(
     let now = Utc::now();
     if body.dry_run {
         Ok(private_json(
-            succession::preview(
-                &state.store,
-                &state.settings,
-                Some(&staff.actor),
-                &input,
-                now,
-            )
-            .await?,
+            succession::preview(&state.store, Some(&staff.actor), &input, now).await?,
         ))
     } else {
-        let report = succession::apply(
-            &state.store,
-            &state.settings,
-            Some(&staff.actor),
-            &input,
-            request_id(),
-            now,
-        )
-        .await?;
+        let report =
+            succession::apply(&state.store, Some(&staff.actor), &input, request_id(), now).await?;
         Ok(HttpResponse::Created()
             .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store, private"))
             .json(report))

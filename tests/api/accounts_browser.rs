@@ -204,6 +204,28 @@ async fn scenario(browser: &Browser, app: &TestApp) {
             .contains("vanthu@sxd.example")
     );
     browser.check_page(&format!("admin-agency-{backend}")).await;
+
+    // Routing rules: tried on a text in the page.
+    browser
+        .goto(&format!("{base}/nhan-vien/quan-tri/dinh-tuyen"))
+        .await;
+    browser.type_into("#title", "Xin giấy phép xây dựng").await;
+    browser
+        .click("form[action=\"/nhan-vien/quan-tri/dinh-tuyen/thu\"] button")
+        .await;
+    assert!(browser.text("#ket-qua-thu").await.contains("48.SXD"));
+    browser
+        .check_page(&format!("admin-routing-{backend}"))
+        .await;
+
+    // The calendar: a year's days and an edit previewed.
+    browser
+        .goto(&format!("{base}/nhan-vien/quan-tri/lich?nam=2026"))
+        .await;
+    assert!(browser.page_text().await.contains("Quốc khánh"));
+    browser
+        .check_page(&format!("admin-calendar-{backend}"))
+        .await;
     browser
         .click("form[action=\"/nhan-vien/dang-xuat\"] button")
         .await;

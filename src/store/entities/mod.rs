@@ -25,6 +25,7 @@ pub mod inbound_mail;
 pub mod item_presence;
 pub mod mail_address_failure;
 pub mod notice;
+pub mod routing_rule;
 pub mod saved_view;
 pub mod service_lease;
 pub mod service_secret;
