@@ -473,3 +473,191 @@ pub async fn change(
     }
     find(s, code).await
 }
+
+/// A field as typed.
+#[derive(Debug, Clone, Default)]
+pub struct FieldInput {
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    pub sort_order: String,
+}
+
+/// A commune as typed.
+#[derive(Debug, Clone, Default)]
+pub struct UnitInput {
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub valid_from: String,
+    pub valid_to: String,
+    pub source: String,
+}
+
+/// The kinds of commune-level unit (QĐ 19/2025).
+pub const UNIT_KINDS: [(&str, &str); 3] =
+    [("xa", "Xã"), ("phuong", "Phường"), ("dac_khu", "Đặc khu")];
+
+/// A commune as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitView {
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub valid_from: NaiveDate,
+    pub valid_to: Option<NaiveDate>,
+    pub source: Option<String>,
+}
+
+fn code_ok(code: &str, max: usize) -> bool {
+    (1..=max).contains(&code.len())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// Every field, in order.
+pub async fn fields(
+    s: &Services,
+    actor: &Actor,
+) -> Result<Vec<crate::domain::directory::Field>, StaffError> {
+    require(actor)?;
+    Ok(s.store.list_fields().await?)
+}
+
+/// Adds a field (a new code) or changes one (its name, description,
+/// order); audited. Answers whether it was new.
+pub async fn save_field(
+    s: &Services,
+    actor: &Actor,
+    input: &FieldInput,
+    request_id: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<bool, StaffError> {
+    require(actor)?;
+    let mut errors = Vec::new();
+    let code = input.code.trim().to_string();
+    if !code_ok(&code, 64) {
+        errors.push(FieldError::new("code", "invalid"));
+    }
+    let name = input.name.trim().to_string();
+    if name.is_empty() {
+        errors.push(FieldError::new("name", "required"));
+    } else if name.chars().count() > 200 {
+        errors.push(FieldError::new("name", "too_long"));
+    }
+    if input.description.trim().chars().count() > 1000 {
+        errors.push(FieldError::new("description", "too_long"));
+    }
+    let sort_order = match input.sort_order.trim() {
+        "" => 100,
+        n => match n.parse::<i32>() {
+            Ok(v) if (0..=10_000).contains(&v) => v,
+            _ => {
+                errors.push(FieldError::new("sort_order", "out_of_range"));
+                0
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(StaffError::Invalid(errors));
+    }
+    let edit = crate::store::directory::FieldEdit {
+        code: code.clone(),
+        name,
+        description: opt(&input.description),
+        sort_order,
+    };
+    let entry = audit(
+        actor,
+        "directory.field_saved",
+        json!({ "code": code, "name": edit.name, "description": edit.description, "sort_order": sort_order }),
+        request_id,
+    );
+    Ok(s.store.save_field(&edit, &entry, now).await?)
+}
+
+/// The province's communes, ended ones too.
+pub async fn units(s: &Services, actor: &Actor) -> Result<Vec<UnitView>, StaffError> {
+    require(actor)?;
+    Ok(s.store
+        .province_units(&s.settings.province.code)
+        .await?
+        .into_iter()
+        .map(|u| UnitView {
+            code: u.code,
+            name: u.name,
+            kind: u.kind,
+            valid_from: u.valid_from,
+            valid_to: u.valid_to,
+            source: u.source,
+        })
+        .collect())
+}
+
+/// Adds or changes one of the province's communes; audited.
+pub async fn save_unit(
+    s: &Services,
+    actor: &Actor,
+    input: &UnitInput,
+    request_id: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<bool, StaffError> {
+    require(actor)?;
+    let mut errors = Vec::new();
+    let code = input.code.trim().to_string();
+    if code.len() != 5 || !code.chars().all(|c| c.is_ascii_digit()) {
+        errors.push(FieldError::new("code", "invalid"));
+    }
+    let name = input.name.trim().to_string();
+    if name.is_empty() {
+        errors.push(FieldError::new("name", "required"));
+    } else if name.chars().count() > 200 {
+        errors.push(FieldError::new("name", "too_long"));
+    }
+    if !UNIT_KINDS.iter().any(|(k, _)| *k == input.kind.trim()) {
+        errors.push(FieldError::new("kind", "invalid_choice"));
+    }
+    let date = |raw: &str, field: &str, errors: &mut Vec<FieldError>| -> Option<NaiveDate> {
+        let t = raw.trim();
+        if t.is_empty() {
+            return None;
+        }
+        let d = NaiveDate::parse_from_str(t, "%Y-%m-%d").ok();
+        if d.is_none() {
+            errors.push(FieldError::new(field, "date_invalid"));
+        }
+        d
+    };
+    let valid_from =
+        date(&input.valid_from, "valid_from", &mut errors).unwrap_or_else(|| vietnam_date(now));
+    let valid_to = date(&input.valid_to, "valid_to", &mut errors);
+    if valid_to.is_some_and(|to| to <= valid_from) {
+        errors.push(FieldError::new("valid_to", "out_of_range"));
+    }
+    // A code of another province is not this office's to change.
+    if let Some(existing) = s.store.find_unit(&code).await?
+        && existing.province_code.as_deref() != Some(s.settings.province.code.as_str())
+    {
+        errors.push(FieldError::new("code", "commune_not_in_province"));
+    }
+    if !errors.is_empty() {
+        return Err(StaffError::Invalid(errors));
+    }
+    let edit = crate::store::directory::UnitEdit {
+        code: code.clone(),
+        name,
+        kind: input.kind.trim().to_string(),
+        province_code: s.settings.province.code.clone(),
+        valid_from,
+        valid_to,
+        source: opt(&input.source),
+    };
+    let entry = audit(
+        actor,
+        "directory.unit_saved",
+        json!({ "code": code, "name": edit.name, "kind": edit.kind, "valid_to": valid_to }),
+        request_id,
+    );
+    Ok(s.store.save_unit(&edit, &entry, now).await?)
+}

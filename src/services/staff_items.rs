@@ -957,6 +957,8 @@ pub fn history_label(action: &str) -> String {
         "agency_succeeded" => "Chuyển sang cơ quan kế thừa (sắp xếp tổ chức)",
         "directory.agency_created" => "Thêm cơ quan vào danh mục",
         "directory.agency_changed" => "Sửa thông tin cơ quan",
+        "directory.field_saved" => "Lưu lĩnh vực",
+        "directory.unit_saved" => "Lưu xã, phường",
         "directory.routing_rule_added" => "Thêm quy tắc định tuyến",
         "directory.routing_rule_changed" => "Sửa quy tắc định tuyến",
         "directory.routing_rule_deleted" => "Xoá quy tắc định tuyến",

@@ -492,3 +492,152 @@ impl Store {
             .collect())
     }
 }
+
+/// A field as an administrator sets it (its code never changes).
+#[derive(Debug, Clone)]
+pub struct FieldEdit {
+    pub code: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub sort_order: i32,
+}
+
+/// A commune (or ward, special zone) as an administrator sets it.
+#[derive(Debug, Clone)]
+pub struct UnitEdit {
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub province_code: String,
+    pub valid_from: NaiveDate,
+    pub valid_to: Option<NaiveDate>,
+    pub source: Option<String>,
+}
+
+impl Store {
+    /// Adds or changes a field, audited; `true` when it is new.
+    pub async fn save_field(
+        &self,
+        f: &FieldEdit,
+        audit: &super::journal::AuditEntry,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        use sea_orm::sea_query::Expr;
+        let txn = self.connection().begin().await?;
+        let existing = field::Entity::find()
+            .filter(field::Column::Code.eq(f.code.as_str()))
+            .one(&txn)
+            .await?;
+        let created = existing.is_none();
+        if created {
+            field::Entity::insert(field::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                code: Set(f.code.clone()),
+                name: Set(f.name.clone()),
+                description: Set(f.description.clone()),
+                sort_order: Set(f.sort_order),
+                is_demo: Set(false),
+            })
+            .exec_without_returning(&txn)
+            .await?;
+        } else {
+            field::Entity::update_many()
+                .col_expr(field::Column::Name, Expr::value(f.name.clone()))
+                .col_expr(
+                    field::Column::Description,
+                    Expr::value(f.description.clone()),
+                )
+                .col_expr(field::Column::SortOrder, Expr::value(f.sort_order))
+                .filter(field::Column::Code.eq(f.code.as_str()))
+                .exec(&txn)
+                .await?;
+        }
+        super::journal::write_audit(&txn, None, audit, now).await?;
+        super::directory_cache::bump_directory_version(&txn, now).await?;
+        txn.commit().await?;
+        self.directory_cache().invalidate();
+        Ok(created)
+    }
+
+    /// Adds or changes a commune, audited; `true` when it is new.
+    pub async fn save_unit(
+        &self,
+        u: &UnitEdit,
+        audit: &super::journal::AuditEntry,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        use sea_orm::sea_query::Expr;
+        let txn = self.connection().begin().await?;
+        let created = administrative_unit::Entity::find_by_id(u.code.clone())
+            .one(&txn)
+            .await?
+            .is_none();
+        if created {
+            administrative_unit::Entity::insert(administrative_unit::ActiveModel {
+                code: Set(u.code.clone()),
+                name: Set(u.name.clone()),
+                level: Set("commune".into()),
+                kind: Set(u.kind.clone()),
+                province_code: Set(Some(u.province_code.clone())),
+                valid_from: Set(u.valid_from),
+                valid_to: Set(u.valid_to),
+                source: Set(u.source.clone()),
+                is_demo: Set(false),
+            })
+            .exec_without_returning(&txn)
+            .await?;
+        } else {
+            administrative_unit::Entity::update_many()
+                .col_expr(
+                    administrative_unit::Column::Name,
+                    Expr::value(u.name.clone()),
+                )
+                .col_expr(
+                    administrative_unit::Column::Kind,
+                    Expr::value(u.kind.clone()),
+                )
+                .col_expr(
+                    administrative_unit::Column::ValidFrom,
+                    Expr::value(u.valid_from),
+                )
+                .col_expr(
+                    administrative_unit::Column::ValidTo,
+                    Expr::value(u.valid_to),
+                )
+                .col_expr(
+                    administrative_unit::Column::Source,
+                    Expr::value(u.source.clone()),
+                )
+                .filter(administrative_unit::Column::Code.eq(u.code.as_str()))
+                .exec(&txn)
+                .await?;
+        }
+        super::journal::write_audit(&txn, None, audit, now).await?;
+        super::directory_cache::bump_directory_version(&txn, now).await?;
+        txn.commit().await?;
+        self.directory_cache().invalidate();
+        Ok(created)
+    }
+
+    /// One administrative unit by code, whatever its province.
+    pub async fn find_unit(
+        &self,
+        code: &str,
+    ) -> Result<Option<administrative_unit::Model>, StoreError> {
+        Ok(administrative_unit::Entity::find_by_id(code.to_string())
+            .one(self.connection())
+            .await?)
+    }
+
+    /// The communes of a province, ended ones too, by code.
+    pub async fn province_units(
+        &self,
+        province: &str,
+    ) -> Result<Vec<administrative_unit::Model>, StoreError> {
+        Ok(administrative_unit::Entity::find()
+            .filter(administrative_unit::Column::ProvinceCode.eq(province))
+            .order_by_asc(administrative_unit::Column::Code)
+            .all(self.connection())
+            .await?)
+    }
+}

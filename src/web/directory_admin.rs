@@ -33,6 +33,9 @@ fn label(field: &str) -> (String, &'static str) {
         "website" => "Trang thông tin",
         "valid_from" => "Hiệu lực từ",
         "valid_to" => "Hết hiệu lực từ",
+        "description" => "Mô tả",
+        "sort_order" => "Thứ tự",
+        "source" => "Văn bản căn cứ",
         _ => "Lĩnh vực",
     };
     (field.to_string(), label)
@@ -427,4 +430,311 @@ pub async fn change_api(
         )
         .await?,
     ))
+}
+
+// ------------------------------------------------- fields and communes
+
+use crate::services::directory_admin::{FieldInput, UNIT_KINDS, UnitInput, UnitView};
+
+#[derive(Template)]
+#[template(path = "console_fields.html", config = "config/askama.toml")]
+struct FieldsPage {
+    nav: Nav,
+    fields: Vec<crate::domain::directory::Field>,
+    posted: FieldInput,
+    errors: PageErrors,
+    flash: Option<Flash>,
+}
+
+impl FieldsPage {
+    /// A message for the add form's input (the posted code is new).
+    fn new_error(&self, field: &str) -> String {
+        if self
+            .fields
+            .iter()
+            .any(|f| f.code == self.posted.code.trim())
+        {
+            String::new()
+        } else {
+            self.errors.joined(field)
+        }
+    }
+
+    fn error_for(&self, code: &str, field: &str) -> String {
+        if self.posted.code.trim() == code {
+            self.errors.joined(field)
+        } else {
+            String::new()
+        }
+    }
+}
+
+async fn render_fields(
+    state: &AppState,
+    staff: &StaffPage,
+    posted: FieldInput,
+    errors: PageErrors,
+    flash: Option<Flash>,
+    status: StatusCode,
+) -> Result<HttpResponse, ApiError> {
+    let fields = directory_admin::fields(state, &staff.actor).await?;
+    console_page(
+        status,
+        &FieldsPage {
+            nav: Nav::of(state, &staff.actor, "quan-tri"),
+            fields,
+            posted,
+            errors,
+            flash,
+        },
+    )
+}
+
+/// `GET /nhan-vien/quan-tri/linh-vuc`
+pub async fn fields_page(
+    req: HttpRequest,
+    staff: StaffPage,
+    query: web::Query<DoneQuery>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let flash = (query.xong.as_deref() == Some("luu")).then(|| Flash::done("Đã lưu lĩnh vực."));
+    render_fields(
+        &state,
+        &staff,
+        FieldInput::default(),
+        PageErrors::default(),
+        flash,
+        StatusCode::OK,
+    )
+    .await
+    .unwrap_or_else(|e| refused(&req, &state, e))
+}
+
+/// `POST /nhan-vien/quan-tri/linh-vuc`: a field added (new code) or
+/// changed.
+pub async fn save_field(
+    req: HttpRequest,
+    staff: StaffPage,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let result = async {
+        check_origin(&req, &state)?;
+        let pairs = form_pairs(&body)?;
+        let input = FieldInput {
+            code: get(&pairs, "code"),
+            name: get(&pairs, "name"),
+            description: get(&pairs, "description"),
+            sort_order: get(&pairs, "sort_order"),
+        };
+        match directory_admin::save_field(&state, &staff.actor, &input, request_id(), Utc::now())
+            .await
+        {
+            Ok(_) => Ok(see_other("/nhan-vien/quan-tri/linh-vuc?xong=luu")),
+            Err(StaffError::Invalid(errors)) if wants_html(&req) => {
+                render_fields(
+                    &state,
+                    &staff,
+                    input,
+                    PageErrors::from_fields(&errors, label),
+                    Some(Flash::error(
+                        "Chưa lưu được: vui lòng sửa các mục được nêu.",
+                    )),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+    .await;
+    result.unwrap_or_else(|e| refused(&req, &state, e))
+}
+
+#[derive(Template)]
+#[template(path = "console_units.html", config = "config/askama.toml")]
+struct UnitsPage {
+    nav: Nav,
+    units: Vec<UnitView>,
+    kinds: Vec<Opt>,
+    posted: UnitInput,
+    errors: PageErrors,
+    flash: Option<Flash>,
+}
+
+impl UnitsPage {
+    fn kind_name(&self, kind: &str) -> &'static str {
+        UNIT_KINDS
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or("", |(_, l)| *l)
+    }
+}
+
+async fn render_units(
+    state: &AppState,
+    staff: &StaffPage,
+    posted: UnitInput,
+    errors: PageErrors,
+    flash: Option<Flash>,
+    status: StatusCode,
+) -> Result<HttpResponse, ApiError> {
+    let units = directory_admin::units(state, &staff.actor).await?;
+    let kinds = UNIT_KINDS
+        .iter()
+        .map(|(v, l)| Opt {
+            value: (*v).into(),
+            label: (*l).into(),
+            selected: posted.kind == *v,
+        })
+        .collect();
+    console_page(
+        status,
+        &UnitsPage {
+            nav: Nav::of(state, &staff.actor, "quan-tri"),
+            units,
+            kinds,
+            posted,
+            errors,
+            flash,
+        },
+    )
+}
+
+/// `GET /nhan-vien/quan-tri/xa-phuong`
+pub async fn units_page(
+    req: HttpRequest,
+    staff: StaffPage,
+    query: web::Query<DoneQuery>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let flash = (query.xong.as_deref() == Some("luu")).then(|| Flash::done("Đã lưu xã, phường."));
+    let posted = UnitInput {
+        kind: "xa".into(),
+        ..UnitInput::default()
+    };
+    render_units(
+        &state,
+        &staff,
+        posted,
+        PageErrors::default(),
+        flash,
+        StatusCode::OK,
+    )
+    .await
+    .unwrap_or_else(|e| refused(&req, &state, e))
+}
+
+/// `POST /nhan-vien/quan-tri/xa-phuong`: a commune added or changed.
+pub async fn save_unit(
+    req: HttpRequest,
+    staff: StaffPage,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let result = async {
+        check_origin(&req, &state)?;
+        let pairs = form_pairs(&body)?;
+        let input = UnitInput {
+            code: get(&pairs, "code"),
+            name: get(&pairs, "name"),
+            kind: get(&pairs, "kind"),
+            valid_from: get(&pairs, "valid_from"),
+            valid_to: get(&pairs, "valid_to"),
+            source: get(&pairs, "source"),
+        };
+        match directory_admin::save_unit(&state, &staff.actor, &input, request_id(), Utc::now())
+            .await
+        {
+            Ok(_) => Ok(see_other("/nhan-vien/quan-tri/xa-phuong?xong=luu")),
+            Err(StaffError::Invalid(errors)) if wants_html(&req) => {
+                render_units(
+                    &state,
+                    &staff,
+                    input,
+                    PageErrors::from_fields(&errors, label),
+                    Some(Flash::error(
+                        "Chưa lưu được: vui lòng sửa các mục được nêu.",
+                    )),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+    .await;
+    result.unwrap_or_else(|e| refused(&req, &state, e))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldBody {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    sort_order: Option<i32>,
+}
+
+/// `PUT /api/v1/admin/fields/{code}`: added (201) or changed (200).
+pub async fn put_field_api(
+    staff: Staff,
+    path: web::Path<String>,
+    body: web::Json<FieldBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let input = FieldInput {
+        code: path.into_inner(),
+        name: b.name,
+        description: b.description.unwrap_or_default(),
+        sort_order: b.sort_order.map(|v| v.to_string()).unwrap_or_default(),
+    };
+    let created =
+        directory_admin::save_field(&state, &staff.actor, &input, request_id(), Utc::now()).await?;
+    Ok(if created {
+        HttpResponse::Created().finish()
+    } else {
+        HttpResponse::NoContent().finish()
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitBody {
+    name: String,
+    kind: String,
+    #[serde(default)]
+    valid_from: Option<String>,
+    #[serde(default)]
+    valid_to: Option<String>,
+    #[serde(default)]
+    source: Option<String>,
+}
+
+/// `PUT /api/v1/admin/administrative-units/{code}`: one of the province's
+/// communes added (201) or changed (204).
+pub async fn put_unit_api(
+    staff: Staff,
+    path: web::Path<String>,
+    body: web::Json<UnitBody>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let input = UnitInput {
+        code: path.into_inner(),
+        name: b.name,
+        kind: b.kind,
+        valid_from: b.valid_from.unwrap_or_default(),
+        valid_to: b.valid_to.unwrap_or_default(),
+        source: b.source.unwrap_or_default(),
+    };
+    let created =
+        directory_admin::save_unit(&state, &staff.actor, &input, request_id(), Utc::now()).await?;
+    Ok(if created {
+        HttpResponse::Created().finish()
+    } else {
+        HttpResponse::NoContent().finish()
+    })
 }

@@ -142,6 +142,14 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(Method::PUT, "/api/v1/admin/agencies/{code}", || {
             web::put().to(directory_admin::change_api)
         }),
+        endpoint(Method::PUT, "/api/v1/admin/fields/{code}", || {
+            web::put().to(directory_admin::put_field_api)
+        }),
+        endpoint(
+            Method::PUT,
+            "/api/v1/admin/administrative-units/{code}",
+            || web::put().to(directory_admin::put_unit_api),
+        ),
         endpoint(Method::POST, "/api/v1/admin/calendar/preview", || {
             web::post().to(calendar_admin::preview_api)
         }),
@@ -561,6 +569,18 @@ pub fn endpoints() -> Vec<Endpoint> {
         }),
         endpoint(Method::POST, "/nhan-vien/quan-tri/co-quan/{code}", || {
             web::post().to(directory_admin::change)
+        }),
+        endpoint(Method::GET, "/nhan-vien/quan-tri/linh-vuc", || {
+            web::get().to(directory_admin::fields_page)
+        }),
+        endpoint(Method::POST, "/nhan-vien/quan-tri/linh-vuc", || {
+            web::post().to(directory_admin::save_field)
+        }),
+        endpoint(Method::GET, "/nhan-vien/quan-tri/xa-phuong", || {
+            web::get().to(directory_admin::units_page)
+        }),
+        endpoint(Method::POST, "/nhan-vien/quan-tri/xa-phuong", || {
+            web::post().to(directory_admin::save_unit)
         }),
         endpoint(Method::GET, "/nhan-vien/quan-tri/dinh-tuyen", || {
             web::get().to(routing_admin::page)

@@ -1139,6 +1139,48 @@ fn matrix() -> Vec<Rule> {
             None,
             &[Role::Admin],
         ),
+        (
+            Method::PUT,
+            "/api/v1/admin/fields/{code}",
+            "/api/v1/admin/fields/ma_tran",
+            Some(json!({"name": "Lĩnh vực ma trận"})),
+            &[Role::Admin],
+        ),
+        (
+            Method::PUT,
+            "/api/v1/admin/administrative-units/{code}",
+            "/api/v1/admin/administrative-units/99999",
+            Some(json!({"name": "Xã Ma Trận", "kind": "xa"})),
+            &[Role::Admin],
+        ),
+        (
+            Method::GET,
+            "/nhan-vien/quan-tri/linh-vuc",
+            "/nhan-vien/quan-tri/linh-vuc",
+            None,
+            &[Role::Admin],
+        ),
+        (
+            Method::POST,
+            "/nhan-vien/quan-tri/linh-vuc",
+            "/nhan-vien/quan-tri/linh-vuc",
+            None,
+            &[Role::Admin],
+        ),
+        (
+            Method::GET,
+            "/nhan-vien/quan-tri/xa-phuong",
+            "/nhan-vien/quan-tri/xa-phuong",
+            None,
+            &[Role::Admin],
+        ),
+        (
+            Method::POST,
+            "/nhan-vien/quan-tri/xa-phuong",
+            "/nhan-vien/quan-tri/xa-phuong",
+            None,
+            &[Role::Admin],
+        ),
         // Last: it ends the session.
         (
             Method::POST,

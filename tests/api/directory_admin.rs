@@ -271,3 +271,133 @@ async fn the_directory_pages_keep_what_was_typed_and_show_the_history() {
         );
     }
 }
+
+#[tokio::test]
+async fn fields_and_communes_are_added_and_changed_and_offered_at_once() {
+    for app in apps().await {
+        let admin = sign_in_as(&app, "quantri", Role::Admin, "48.VP").await;
+        let put = |path: String, body: Value| {
+            let admin = admin.clone();
+            let app = &app;
+            async move {
+                let template = if path.contains("/fields/") {
+                    "/api/v1/admin/fields/{code}"
+                } else {
+                    "/api/v1/admin/administrative-units/{code}"
+                };
+                app.send(Method::PUT, template, &path, |r| {
+                    r.bearer_auth(&admin).json(&body)
+                })
+                .await
+            }
+        };
+        let added = put(
+            "/api/v1/admin/fields/du_lich".into(),
+            json!({"name": "Du lịch", "sort_order": 5}),
+        )
+        .await;
+        assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+        let renamed = put(
+            "/api/v1/admin/fields/du_lich".into(),
+            json!({"name": "Du lịch, lữ hành"}),
+        )
+        .await;
+        assert_eq!(renamed.status, StatusCode::NO_CONTENT);
+        let listed = app
+            .send(Method::GET, "/api/v1/fields", "/api/v1/fields", |r| r)
+            .await;
+        assert!(
+            listed.body.to_string().contains("Du lịch, lữ hành"),
+            "{}",
+            listed.body
+        );
+        let bad = put("/api/v1/admin/fields/co%20dau".into(), json!({"name": ""})).await;
+        let mut fields: Vec<String> = bad.field_errors().into_iter().map(|(f, _)| f).collect();
+        fields.sort();
+        assert_eq!(fields, ["code", "name"]);
+
+        let commune = put(
+            "/api/v1/admin/administrative-units/20999".into(),
+            json!({"name": "Xã Thử Nghiệm", "kind": "xa", "source": "Nghị quyết thử"}),
+        )
+        .await;
+        assert_eq!(commune.status, StatusCode::CREATED, "{}", commune.body);
+        let units = app
+            .send(
+                Method::GET,
+                "/api/v1/administrative-units",
+                "/api/v1/administrative-units?province_code=48",
+                |r| r,
+            )
+            .await;
+        assert!(units.body.to_string().contains("Xã Thử Nghiệm"));
+        // Another province's commune is not this office's to change.
+        let setup = pakn::store::journal::AuditEntry {
+            actor_kind: "system".into(),
+            actor_id: None,
+            action: "test.setup".into(),
+            from_state: None,
+            to_state: None,
+            reason: None,
+            details: json!({}),
+            request_id: None,
+        };
+        app.store
+            .save_unit(
+                &pakn::store::directory::UnitEdit {
+                    code: "00001".into(),
+                    name: "Phường Hà Nội".into(),
+                    kind: "phuong".into(),
+                    province_code: "01".into(),
+                    valid_from: chrono::NaiveDate::from_ymd_opt(2025, 7, 1).unwrap(),
+                    valid_to: None,
+                    source: None,
+                },
+                &setup,
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
+        let refused = put(
+            "/api/v1/admin/administrative-units/00001".into(),
+            json!({"name": "Không được", "kind": "xa"}),
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(refused.field_errors()[0].1, "commune_not_in_province");
+        let wrong = post_form(
+            &app,
+            &admin,
+            "/nhan-vien/quan-tri/xa-phuong",
+            "/nhan-vien/quan-tri/xa-phuong",
+            &[("code", "12"), ("name", "Xã <b>Sai</b>"), ("kind", "xa")],
+        )
+        .await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html(&wrong).contains("id=\"code-loi\""));
+        assert!(!html(&wrong).contains("<b>Sai</b>"));
+        let shown = page(
+            &app,
+            &admin,
+            "/nhan-vien/quan-tri/linh-vuc",
+            "/nhan-vien/quan-tri/linh-vuc",
+        )
+        .await;
+        assert!(html(&shown).contains("Du lịch, lữ hành"));
+        let audit = app
+            .send(
+                Method::GET,
+                "/api/v1/admin/audit-log",
+                "/api/v1/admin/audit-log?action=directory.",
+                |r| r.bearer_auth(&admin),
+            )
+            .await;
+        let labels: Vec<&str> = audit.body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["label"].as_str().unwrap())
+            .collect();
+        assert_eq!(labels, ["Lưu xã, phường", "Lưu lĩnh vực", "Lưu lĩnh vực"]);
+    }
+}
