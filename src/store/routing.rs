@@ -60,6 +60,17 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let txn = self.connection().begin().await?;
+        // Several instances starting at once seed the rules once: the
+        // transaction takes the write lock before it looks (on SQLite a
+        // no-op write, so a second writer waits its busy timeout instead
+        // of failing to upgrade a read).
+        if self.backend() == sea_orm::DbBackend::Postgres {
+            txn.execute_unprepared("LOCK TABLE routing_rule IN EXCLUSIVE MODE")
+                .await?;
+        } else {
+            txn.execute_unprepared("UPDATE directory_version SET version = version WHERE id = 1")
+                .await?;
+        }
         if routing_rule::Entity::find().count(&txn).await? > 0 {
             return Ok(false);
         }

@@ -203,3 +203,36 @@ async fn rules_are_edited_tried_exported_and_imported() {
         );
     }
 }
+
+#[tokio::test]
+async fn instances_starting_together_seed_the_rules_once() {
+    for app in apps().await {
+        let seed = app.settings.routing_rules().unwrap();
+        let setup = pakn::store::journal::AuditEntry {
+            actor_kind: "system".into(),
+            actor_id: None,
+            action: "test.setup".into(),
+            from_state: None,
+            to_state: None,
+            reason: None,
+            details: json!({}),
+            request_id: None,
+        };
+        let other = another_instance(&app).await;
+        let now = chrono::Utc::now();
+        app.store
+            .replace_routing_rules(&[], "test", &setup, now)
+            .await
+            .unwrap();
+        let (a, b) = tokio::join!(
+            app.store.seed_routing_rules(&seed, now),
+            other.store.seed_routing_rules(&seed, now)
+        );
+        assert!(
+            a.unwrap() ^ b.unwrap(),
+            "[{}] exactly one seeds",
+            app.backend
+        );
+        assert_eq!(app.store.routing_rules().await.unwrap().len(), seed.len());
+    }
+}
