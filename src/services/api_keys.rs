@@ -163,11 +163,9 @@ pub async fn revoke(
     now: DateTime<Utc>,
 ) -> Result<(), StaffError> {
     require(actor)?;
-    if !s.store.revoke_api_key(name, now).await? {
+    let entry = audit(actor, "api_key.revoked", name, request_id);
+    if !s.store.revoke_api_key_audited(name, &entry, now).await? {
         return Err(StaffError::NotFound);
     }
-    s.store
-        .record_staff_event(&audit(actor, "api_key.revoked", name, request_id), now)
-        .await?;
     Ok(())
 }

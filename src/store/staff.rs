@@ -627,6 +627,30 @@ impl Store {
         Ok(())
     }
 
+    /// Revokes a live key and records who did it, in one transaction;
+    /// `false` (and nothing recorded) when no live key has that name.
+    pub async fn revoke_api_key_audited(
+        &self,
+        name: &str,
+        audit: &AuditEntry,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        use super::entities::api_key;
+        let txn = self.connection().begin().await?;
+        let result = api_key::Entity::update_many()
+            .col_expr(api_key::Column::RevokedAt, Expr::value(now))
+            .filter(api_key::Column::Name.eq(name))
+            .filter(api_key::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if result.rows_affected != 1 {
+            return Ok(false);
+        }
+        write_audit(&txn, None, audit, now).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
     /// `false` when no live key has that name.
     pub async fn revoke_api_key(&self, name: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
         use super::entities::api_key;
