@@ -848,7 +848,7 @@ async fn api_key_command(store: &Store, action: ApiKeyAction) -> anyhow::Result<
             }
         }
         ApiKeyAction::Revoke { name } => {
-            if !store.revoke_api_key(&name, Utc::now()).await? {
+            if !store.revoke_api_key(&name, None, Utc::now()).await? {
                 anyhow::bail!("no active API key named {name}");
             }
             println!("{name} revoked");

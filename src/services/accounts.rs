@@ -296,11 +296,7 @@ pub async fn create(
     };
     let username = username.unwrap_or_default();
     // Nobody knows this password: the owner sets theirs with the link.
-    let unknown = auth::generate_password().map_err(auth_error)?;
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&unknown))
-        .await
-        .map_err(|e| StoreError::Integrity(format!("hashing task failed: {e}")))?
-        .map_err(StoreError::Integrity)?;
+    let hash = hash(&auth::generate_password().map_err(auth_error)?).await?;
     let new = NewStaff {
         username: username.clone(),
         display_name: name.clone(),

@@ -164,7 +164,7 @@ pub async fn revoke(
 ) -> Result<(), StaffError> {
     require(actor)?;
     let entry = audit(actor, "api_key.revoked", name, request_id);
-    if !s.store.revoke_api_key_audited(name, &entry, now).await? {
+    if !s.store.revoke_api_key(name, Some(&entry), now).await? {
         return Err(StaffError::NotFound);
     }
     Ok(())

@@ -191,17 +191,6 @@ async fn check(
     {
         errors.push(FieldError::new("website", "invalid"));
     }
-    let date = |raw: &str, field: &str, errors: &mut Vec<FieldError>| -> Option<NaiveDate> {
-        let t = raw.trim();
-        if t.is_empty() {
-            return None;
-        }
-        let d = NaiveDate::parse_from_str(t, "%Y-%m-%d").ok();
-        if d.is_none() {
-            errors.push(FieldError::new(field, "date_invalid"));
-        }
-        d
-    };
     let valid_from = date(&input.valid_from, "valid_from", &mut errors)
         .or(existing.map(|a| a.valid_from))
         .unwrap_or_else(|| vietnam_date(now));
@@ -270,6 +259,20 @@ async fn check(
         },
         field_codes,
     ))
+}
+
+/// An optional `YYYY-MM-DD` field: empty is none; anything else that is
+/// not a date is a mistake on that field.
+fn date(raw: &str, field: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return None;
+    }
+    let d = NaiveDate::parse_from_str(t, "%Y-%m-%d").ok();
+    if d.is_none() {
+        errors.push(FieldError::new(field, "date_invalid"));
+    }
+    d
 }
 
 fn audit(actor: &Actor, action: &str, details: Value, request_id: Option<String>) -> AuditEntry {
@@ -618,17 +621,6 @@ pub async fn save_unit(
     if !UNIT_KINDS.iter().any(|(k, _)| *k == input.kind.trim()) {
         errors.push(FieldError::new("kind", "invalid_choice"));
     }
-    let date = |raw: &str, field: &str, errors: &mut Vec<FieldError>| -> Option<NaiveDate> {
-        let t = raw.trim();
-        if t.is_empty() {
-            return None;
-        }
-        let d = NaiveDate::parse_from_str(t, "%Y-%m-%d").ok();
-        if d.is_none() {
-            errors.push(FieldError::new(field, "date_invalid"));
-        }
-        d
-    };
     let valid_from =
         date(&input.valid_from, "valid_from", &mut errors).unwrap_or_else(|| vietnam_date(now));
     let valid_to = date(&input.valid_to, "valid_to", &mut errors);

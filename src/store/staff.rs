@@ -11,6 +11,33 @@ use super::entities::{staff_account, staff_password_link, staff_session};
 use super::journal::{AuditEntry, write_audit};
 use super::{Store, StoreError};
 
+async fn insert_staff_row<C: ConnectionTrait>(
+    conn: &C,
+    s: &NewStaff,
+    now: DateTime<Utc>,
+) -> Result<Uuid, StoreError> {
+    let id = Uuid::now_v7();
+    staff_account::Entity::insert(staff_account::ActiveModel {
+        id: Set(id),
+        username: Set(s.username.clone()),
+        display_name: Set(s.display_name.clone()),
+        password_hash: Set(s.password_hash.clone()),
+        role: Set(s.role.clone()),
+        agency_id: Set(s.agency_id),
+        is_active: Set(true),
+        is_demo: Set(s.is_demo),
+        failed_logins: Set(0),
+        locked_until: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        email: Set(s.email.clone()),
+        daily_digest: Set(true),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(id)
+}
+
 /// Ends every live session of an account.
 async fn revoke_sessions<C: ConnectionTrait>(
     conn: &C,
@@ -51,26 +78,7 @@ pub struct StaffChange {
 
 impl Store {
     pub async fn insert_staff(&self, s: &NewStaff, now: DateTime<Utc>) -> Result<Uuid, StoreError> {
-        let id = Uuid::now_v7();
-        staff_account::Entity::insert(staff_account::ActiveModel {
-            id: Set(id),
-            username: Set(s.username.clone()),
-            display_name: Set(s.display_name.clone()),
-            password_hash: Set(s.password_hash.clone()),
-            role: Set(s.role.clone()),
-            agency_id: Set(s.agency_id),
-            is_active: Set(true),
-            is_demo: Set(s.is_demo),
-            failed_logins: Set(0),
-            locked_until: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            email: Set(s.email.clone()),
-            daily_digest: Set(true),
-        })
-        .exec_without_returning(self.connection())
-        .await?;
-        Ok(id)
+        insert_staff_row(self.connection(), s, now).await
     }
 
     /// Creates an account with its audit record, in one transaction.
@@ -81,25 +89,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Uuid, StoreError> {
         let txn = self.connection().begin().await?;
-        let id = Uuid::now_v7();
-        staff_account::Entity::insert(staff_account::ActiveModel {
-            id: Set(id),
-            username: Set(s.username.clone()),
-            display_name: Set(s.display_name.clone()),
-            password_hash: Set(s.password_hash.clone()),
-            role: Set(s.role.clone()),
-            agency_id: Set(s.agency_id),
-            is_active: Set(true),
-            is_demo: Set(s.is_demo),
-            failed_logins: Set(0),
-            locked_until: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            email: Set(s.email.clone()),
-            daily_digest: Set(true),
-        })
-        .exec_without_returning(&txn)
-        .await?;
+        let id = insert_staff_row(&txn, s, now).await?;
         write_audit(&txn, None, audit, now).await?;
         txn.commit().await?;
         Ok(id)
@@ -194,12 +184,7 @@ impl Store {
             .filter(staff_account::Column::Id.eq(row.id))
             .exec(self.connection())
             .await?;
-        staff_session::Entity::update_many()
-            .col_expr(staff_session::Column::RevokedAt, Expr::value(now))
-            .filter(staff_session::Column::StaffId.eq(row.id))
-            .filter(staff_session::Column::RevokedAt.is_null())
-            .exec(self.connection())
-            .await?;
+        revoke_sessions(self.connection(), row.id, now).await?;
         Ok(true)
     }
 
@@ -627,12 +612,13 @@ impl Store {
         Ok(())
     }
 
-    /// Revokes a live key and records who did it, in one transaction;
-    /// `false` (and nothing recorded) when no live key has that name.
-    pub async fn revoke_api_key_audited(
+    /// Revokes a live key, with the record of who did it in the same
+    /// transaction when there is one; `false` (nothing recorded) when no
+    /// live key has that name.
+    pub async fn revoke_api_key(
         &self,
         name: &str,
-        audit: &AuditEntry,
+        audit: Option<&AuditEntry>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         use super::entities::api_key;
@@ -646,20 +632,10 @@ impl Store {
         if result.rows_affected != 1 {
             return Ok(false);
         }
-        write_audit(&txn, None, audit, now).await?;
+        if let Some(audit) = audit {
+            write_audit(&txn, None, audit, now).await?;
+        }
         txn.commit().await?;
         Ok(true)
-    }
-
-    /// `false` when no live key has that name.
-    pub async fn revoke_api_key(&self, name: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        use super::entities::api_key;
-        let result = api_key::Entity::update_many()
-            .col_expr(api_key::Column::RevokedAt, Expr::value(now))
-            .filter(api_key::Column::Name.eq(name))
-            .filter(api_key::Column::RevokedAt.is_null())
-            .exec(self.connection())
-            .await?;
-        Ok(result.rows_affected == 1)
     }
 }

@@ -1559,7 +1559,7 @@ async fn integrations_use_scoped_revocable_api_keys() {
         // Revoked keys stop working at once.
         assert!(
             app.store
-                .revoke_api_key("bao-cao", Utc::now())
+                .revoke_api_key("bao-cao", None, Utc::now())
                 .await
                 .unwrap()
         );
