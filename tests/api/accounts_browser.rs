@@ -226,6 +226,17 @@ async fn scenario(browser: &Browser, app: &TestApp) {
     browser
         .check_page(&format!("admin-calendar-{backend}"))
         .await;
+
+    // Fields and communes.
+    browser
+        .goto(&format!("{base}/nhan-vien/quan-tri/linh-vuc"))
+        .await;
+    browser.check_page(&format!("admin-fields-{backend}")).await;
+    browser
+        .goto(&format!("{base}/nhan-vien/quan-tri/xa-phuong"))
+        .await;
+    assert!(browser.page_text().await.contains("Hải Châu"));
+    browser.check_page(&format!("admin-units-{backend}")).await;
     browser
         .click("form[action=\"/nhan-vien/dang-xuat\"] button")
         .await;
