@@ -20,6 +20,21 @@ use crate::store::Store;
 use crate::store::calendar::CalendarChange;
 use crate::telemetry;
 
+/// Prints a line to stdout; a reader that went away (`pakn notices | head`)
+/// ends the command quietly instead of a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            eprintln!("pakn: cannot write the output: {e}");
+            std::process::exit(74);
+        }
+    }};
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "pakn",
@@ -46,6 +61,9 @@ enum Command {
     },
     /// Load the demo directory (TP Đà Nẵng); safe to run again.
     DemoData,
+    /// Print the effective configuration (defaults, file, environment)
+    /// as JSON, secrets left out.
+    Config,
     /// Show a year's working-day calendar, or change it (audited; due
     /// dates of open items are recomputed).
     #[command(args_conflicts_with_subcommands = true)]
@@ -323,7 +341,7 @@ async fn ingest_email(settings: Settings) -> ExitCode {
     .await;
     match result {
         Ok(ingested) => {
-            println!(
+            say!(
                 "{}",
                 serde_json::json!({
                     "inbound_mail_id": ingested.inbound_mail_id,
@@ -354,11 +372,14 @@ async fn ingest_email(settings: Settings) -> ExitCode {
 }
 
 async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
-    tracing::info!(config = %settings.redacted(), "effective configuration");
     match command {
+        Command::Config => {
+            say!("{}", serde_json::to_string_pretty(&settings.redacted())?);
+        }
         // Its exit codes are the MTA's protocol: see `ingest_email`.
         Command::IngestEmail => anyhow::bail!("ingest-email runs on its own"),
         Command::Serve => {
+            tracing::info!(config = %settings.redacted(), "effective configuration");
             let app = Application::build(settings).await?;
             app.run_until_stopped().await?;
         }
@@ -373,7 +394,7 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
                 }
                 MigrateAction::Status => {
                     for (name, applied) in store.migration_status().await? {
-                        println!("{} {name}", if applied { "applied" } else { "pending" });
+                        say!("{} {name}", if applied { "applied" } else { "pending" });
                     }
                 }
             }
@@ -390,7 +411,10 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             match action {
                 None => {
                     let year = year.unwrap_or_else(|| vietnam_date(Utc::now()).year());
-                    print!("{}", show_calendar(&deadlines, year, format)?);
+                    say!(
+                        "{}",
+                        show_calendar(&deadlines, year, format)?.trim_end_matches('\n')
+                    );
                 }
                 Some(action) => {
                     change_calendar(&store, &deadlines, action).await?;
@@ -415,7 +439,7 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
                 holder: &holder,
             };
             let report = outbox.deliver_once(Utc::now()).await?;
-            println!("{}", serde_json::to_string(&report)?);
+            say!("{}", serde_json::to_string(&report)?);
             store.close().await;
         }
         Command::PollImap => {
@@ -430,7 +454,7 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
                 holder: &holder,
             };
             let report = poller.poll_once().await?;
-            println!("{}", serde_json::to_string(&report)?);
+            say!("{}", serde_json::to_string(&report)?);
             store.close().await;
         }
         Command::Scheduler => {
@@ -441,7 +465,7 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             let report =
                 crate::startup::scheduler_pass(&store, &settings, &deadlines, &reasons, Utc::now())
                     .await?;
-            println!("{}", serde_json::to_string(&report)?);
+            say!("{}", serde_json::to_string(&report)?);
             store.close().await;
         }
         Command::Staff { action } => {
@@ -475,12 +499,12 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
                 None => store.list_notices(unsent, limit).await?,
             };
             for n in notices {
-                println!(
+                say!(
                     "{}",
                     serde_json::json!({
                         "id": n.id,
                         "kind": n.kind,
-                        "subject": crate::domain::notice_templates::render(&n.kind, &n.payload)
+                        "subject": crate::domain::notice_templates::render(&n.kind, &n.payload, &settings.office())
                             .map(|r| r.subject),
                         "audience": n.audience,
                         "agency_id": n.agency_id,
@@ -499,7 +523,7 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             let store = Store::connect(&settings.database).await?;
             store.migrate_up().await?;
             let n = load_demo_directory(&store).await?;
-            println!("demo directory loaded: {n} agencies");
+            say!("demo directory loaded: {n} agencies");
             store.close().await;
         }
     }
@@ -622,13 +646,13 @@ async fn change_calendar(
     match result {
         Ok(Some(version)) => {
             let (recomputed, moved) = deadlines.recompute_behind(store, now).await?;
-            println!(
+            say!(
                 "calendar version {version}; {recomputed} open deadlines recomputed, {moved} due dates moved"
             );
             Ok(())
         }
         Ok(None) => {
-            println!("nothing to change");
+            say!("nothing to change");
             Ok(())
         }
         Err(CalendarError::Invalid(errors)) => Err(anyhow::anyhow!(errors.join("\n"))),
@@ -674,10 +698,10 @@ async fn staff_command(store: &Store, action: StaffAction) -> anyhow::Result<()>
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             if generated {
-                println!("{username} {password}");
+                say!("{username} {password}");
                 eprintln!("(the password is shown once; hand it over safely)");
             } else {
-                println!("{username}");
+                say!("{username}");
             }
         }
         StaffAction::List => {
@@ -687,9 +711,10 @@ async fn staff_command(store: &Store, action: StaffAction) -> anyhow::Result<()>
                     .await?
                     .map(|a| a.code)
                     .unwrap_or_default();
-                println!(
-                    "{:<20} {:<15} {:<10} {}{}{}",
+                say!(
+                    "{:<20} {:<40} {:<15} {:<10} {}{}{}",
                     s.username,
+                    s.display_name,
                     s.role,
                     agency,
                     if s.is_active { "active" } else { "disabled" },
@@ -709,7 +734,7 @@ async fn staff_command(store: &Store, action: StaffAction) -> anyhow::Result<()>
                 anyhow::bail!("no account {username}");
             };
             store.reset_failed_logins(row.id).await?;
-            println!("{username} unlocked");
+            say!("{username} unlocked");
         }
         StaffAction::Disable { username } => {
             let username =
@@ -717,7 +742,7 @@ async fn staff_command(store: &Store, action: StaffAction) -> anyhow::Result<()>
             if !store.disable_staff(&username, Utc::now()).await? {
                 anyhow::bail!("no account {username}");
             }
-            println!("{username} disabled; its sessions are revoked");
+            say!("{username} disabled; its sessions are revoked");
         }
     }
     Ok(())
@@ -771,7 +796,7 @@ async fn agency_command(store: &Store, action: AgencyAction) -> anyhow::Result<(
         }
         Err(e) => anyhow::bail!("{e}"),
     };
-    println!(
+    say!(
         "{} {} ({}) from {}: {} open item(s)",
         if report.moved.is_some() {
             "applied:"
@@ -789,7 +814,7 @@ async fn agency_command(store: &Store, action: AgencyAction) -> anyhow::Result<(
             .iter()
             .map(|d| format!("{} → {}", d.open_items, d.agency_code))
             .collect();
-        println!(
+        say!(
             "  {:<12} open items [{}], coordination {}, open deadlines {}, templates {}, staff {}, routing rules {}, closed items kept {}",
             p.code,
             to.join(", "),
@@ -822,12 +847,12 @@ async fn api_key_command(store: &Store, action: ApiKeyAction) -> anyhow::Result<
             let key = crate::services::auth::create_api_key(store, &name, &scopes, &by, Utc::now())
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("{key}");
+            say!("{key}");
             eprintln!("(the key is shown once; give it to the integration safely)");
         }
         ApiKeyAction::List => {
             for k in store.list_api_keys().await? {
-                println!(
+                say!(
                     "{:<24} {:<40} {} {}",
                     k.name,
                     k.scopes
@@ -851,7 +876,7 @@ async fn api_key_command(store: &Store, action: ApiKeyAction) -> anyhow::Result<
             if !store.revoke_api_key(&name, None, Utc::now()).await? {
                 anyhow::bail!("no active API key named {name}");
             }
-            println!("{name} revoked");
+            say!("{name} revoked");
         }
     }
     Ok(())

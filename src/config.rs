@@ -15,6 +15,7 @@ use crate::domain::calendar::holidays::HolidayRules;
 use crate::domain::calendar::schedule_file::{YearSchedule, parse_year_file};
 use crate::domain::deadline::DeadlinePolicy;
 use crate::domain::feedback::IntakeRules;
+use crate::domain::office::{Office, ProvinceKind};
 use crate::domain::rejection::RejectionReasons;
 
 /// A year schedule file as found at start-up.
@@ -82,6 +83,13 @@ pub struct ReportingSettings {
     /// The most items one export lists; a longer period is refused with
     /// a request to narrow it (the file is built in memory).
     pub export_max_rows: u64,
+    /// The six-monthly report's document number after the number itself
+    /// ("/BC-VP" gives "Số:      /BC-VP"), its recipients (one line each,
+    /// "{province}" = "thành phố Đà Nẵng"), and who signs it.
+    pub document_number: String,
+    pub recipients: Vec<String>,
+    pub signatory_title: String,
+    pub signatory_name: String,
 }
 
 /// The citizen pages: the submission form's bot checks and who
@@ -92,6 +100,9 @@ pub struct PublicPagesSettings {
     pub form_min_fill_seconds: u32,
     pub form_max_age_hours: u32,
     pub embed_origins: Vec<String>,
+    /// A lookup recovery link works this long, once; an item gets at most
+    /// one link per such period.
+    pub token_recovery_minutes: u32,
 }
 
 /// The e-mail channel: the published address, outbound
@@ -106,6 +117,10 @@ pub struct MailSettings {
     /// How long a hard delivery failure (a 5.x.x report about a message we
     /// sent) stops notices to that address; staff can clear it sooner.
     pub bounce_block_days: u32,
+    /// Whether the "your answer is ready" e-mail carries the answer itself
+    /// (the citizen's own data, to their own address) or only says where
+    /// to read it.
+    pub answer_text_in_mail: bool,
     pub outbound: OutboundMailSettings,
     pub imap: ImapSettings,
 }
@@ -251,6 +266,19 @@ pub enum LogFormat {
 #[serde(deny_unknown_fields)]
 pub struct ProvinceSettings {
     pub code: String,
+    /// "tinh" or "thanh_pho" (a centrally governed city).
+    pub kind: String,
+    /// The place name alone ("Đà Nẵng").
+    pub name: String,
+    /// The receiving office's full name; empty = "Văn phòng Ủy ban nhân
+    /// dân <kind> <name>".
+    pub office_name: String,
+    pub hotline: String,
+    pub postal_address: String,
+    /// Empty = `mail.published_address`.
+    pub email: String,
+    pub opening_hours: String,
+    pub emblem_url: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -343,6 +371,18 @@ impl Settings {
                 "province.code must be a 2-digit QĐ 19/2025 code, got {:?}",
                 self.province.code
             ));
+        }
+        if !(5..=1440).contains(&self.public_pages.token_recovery_minutes) {
+            return invalid("public_pages.token_recovery_minutes must be 5–1440".into());
+        }
+        if ProvinceKind::parse(&self.province.kind).is_none() {
+            return invalid(format!(
+                "province.kind must be \"tinh\" or \"thanh_pho\", got {:?}",
+                self.province.kind
+            ));
+        }
+        if self.province.name.trim().is_empty() {
+            return invalid("province.name is required (for example \"Đà Nẵng\")".into());
         }
         for t in &self.intake.allowed_attachment_types {
             if AttachmentKind::parse(t).is_none() {
@@ -643,6 +683,31 @@ impl Settings {
         )
     }
 
+    /// The receiving office as pages, notices and documents name it.
+    pub fn office(&self) -> Office {
+        let p = &self.province;
+        let kind = ProvinceKind::parse(&p.kind).unwrap_or(ProvinceKind::Tinh);
+        let mut office = Office {
+            province_code: p.code.clone(),
+            kind,
+            province_name: p.name.trim().to_string(),
+            name: p.office_name.trim().to_string(),
+            hotline: p.hotline.trim().to_string(),
+            postal_address: p.postal_address.trim().to_string(),
+            email: if p.email.trim().is_empty() {
+                self.mail.published_address.trim().to_string()
+            } else {
+                p.email.trim().to_string()
+            },
+            opening_hours: p.opening_hours.trim().to_string(),
+            emblem_url: p.emblem_url.trim().to_string(),
+        };
+        if office.name.is_empty() {
+            office.name = format!("Văn phòng {}", office.people_committee());
+        }
+        office
+    }
+
     pub fn is_sqlite(&self) -> bool {
         self.database.url.expose_secret().starts_with("sqlite:")
     }
@@ -669,7 +734,17 @@ impl Settings {
                 "demo_data": format!("{:?}", self.database.demo_data).to_lowercase(),
             },
             "log": {"level": self.log.level, "format": format!("{:?}", self.log.format).to_lowercase()},
-            "province": {"code": self.province.code},
+            "province": {
+                "code": self.province.code,
+                "kind": self.province.kind,
+                "name": self.province.name,
+                "office_name": self.office().name,
+                "hotline": self.province.hotline,
+                "postal_address": self.province.postal_address,
+                "email": self.office().email,
+                "opening_hours": self.province.opening_hours,
+                "emblem_url": self.province.emblem_url,
+            },
             "intake": {
                 "title_max_chars": self.intake.title_max_chars,
                 "content_min_chars": self.intake.content_min_chars,

@@ -25,6 +25,7 @@ mod m20261203_000018_answer_desk;
 mod m20261203_000019_staff_accounts_and_digest;
 mod m20261203_000020_directory_admin_and_succession;
 mod m20261203_000021_routing_rules;
+mod m20261204_000022_lookup_recovery;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000019_staff_accounts_and_digest::Migration),
             Box::new(m20261203_000020_directory_admin_and_succession::Migration),
             Box::new(m20261203_000021_routing_rules::Migration),
+            Box::new(m20261204_000022_lookup_recovery::Migration),
         ]
     }
 }

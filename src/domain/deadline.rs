@@ -130,7 +130,8 @@ fn default_coordinate() -> Period {
     Period {
         days: 5,
         unit: PeriodUnit::WorkingDays,
-        basis: "Đề xuất: cơ quan phối hợp cho ý kiến (chưa tìm thấy trong văn bản)".into(),
+        basis: "Thời hạn cơ quan phối hợp cho ý kiến do cơ quan tự đặt (không có văn bản quy định)"
+            .into(),
     }
 }
 

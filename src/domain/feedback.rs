@@ -204,6 +204,45 @@ impl CitizenStatus {
             CitizenStatus::NotAccepted => "Không tiếp nhận",
         }
     }
+
+    /// What the agency shown beside the status is to the citizen at this
+    /// point (it is "handling" only while it handles).
+    pub fn agency_label_vi(self) -> &'static str {
+        match self {
+            CitizenStatus::Received => "Cơ quan tiếp nhận",
+            CitizenStatus::NeedsInformation => "Cơ quan đề nghị bổ sung",
+            CitizenStatus::InProgress => "Cơ quan đang xử lý",
+            CitizenStatus::Answered => "Cơ quan trả lời",
+            CitizenStatus::NotAccepted => "Cơ quan đã xem xét",
+        }
+    }
+
+    /// One sentence on where the item stands and what comes next.
+    pub fn note_vi(self) -> &'static str {
+        match self {
+            CitizenStatus::Received => {
+                "Phản ánh, kiến nghị đang được xem xét để chuyển đến cơ quan có thẩm quyền."
+            }
+            CitizenStatus::NeedsInformation => {
+                "Cơ quan cần Ông/Bà bổ sung thông tin; thời hạn xử lý tạm dừng cho đến khi nhận được."
+            }
+            CitizenStatus::InProgress => {
+                "Cơ quan có thẩm quyền đang xem xét, trả lời trong thời hạn."
+            }
+            CitizenStatus::Answered => "Đã có kết quả trả lời, xem nội dung dưới đây.",
+            CitizenStatus::NotAccepted => {
+                "Phản ánh, kiến nghị không thuộc phạm vi tiếp nhận; lý do đã được thông báo cho Ông/Bà."
+            }
+        }
+    }
+
+    /// Whether a due date still means something to the citizen.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            CitizenStatus::Received | CitizenStatus::NeedsInformation | CitizenStatus::InProgress
+        )
+    }
 }
 
 impl FeedbackKind {

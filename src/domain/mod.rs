@@ -13,6 +13,7 @@ pub mod ids;
 pub mod mail;
 pub mod mail_intake;
 pub mod notice_templates;
+pub mod office;
 pub mod phone;
 pub mod redaction;
 pub mod rejection;

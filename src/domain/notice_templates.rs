@@ -5,6 +5,8 @@
 
 use serde_json::Value;
 
+use super::office::Office;
+
 /// A staff member's daily digest: counts per kind of work, then the most
 /// urgent items (codes, titles already stripped of personal data,
 /// deadlines), and the link to "Việc của tôi".
@@ -66,7 +68,7 @@ fn field<'a>(payload: &'a Value, name: &str) -> &'a str {
 
 /// Renders `kind` with `payload`; `None` for a kind without a template
 /// (a bug: every kind the service queues has one, a test checks).
-pub fn render(kind: &str, payload: &Value) -> Option<Rendered> {
+pub fn render(kind: &str, payload: &Value, office: &Office) -> Option<Rendered> {
     if kind == "staff_daily_digest" {
         return Some(digest(payload));
     }
@@ -115,18 +117,38 @@ pub fn render(kind: &str, payload: &Value) -> Option<Rendered> {
                 field(payload, "agency_code")
             ),
         ),
-        "citizen_answered" => (
-            format!("Đã có kết quả trả lời phản ánh, kiến nghị {code}"),
-            if field(payload, "answered_in").is_empty() {
-                format!(
-                    "Phản ánh, kiến nghị mã số {code} đã có kết quả trả lời. Ông/Bà xem nội dung trả lời bằng mã tra cứu đã được cấp."
-                )
+        // The answer itself when delivery added it (the citizen's own data,
+        // to their own address; `mail.answer_text_in_mail`), and where to
+        // read it with the lookup token.
+        "citizen_answered" => {
+            let mut body = if field(payload, "answered_in").is_empty() {
+                format!("Phản ánh, kiến nghị mã số {code} đã có kết quả trả lời.")
             } else {
                 format!(
-                    "Phản ánh, kiến nghị mã số {code} có cùng nội dung với phản ánh, kiến nghị {} và đã được trả lời chung. Ông/Bà xem nội dung trả lời bằng mã tra cứu đã được cấp.",
+                    "Phản ánh, kiến nghị mã số {code} có cùng nội dung với phản ánh, kiến nghị {} và đã được trả lời chung.",
                     field(payload, "answered_in")
                 )
-            },
+            };
+            match field(payload, "answer") {
+                "" => body.push_str(
+                    " Ông/Bà xem nội dung trả lời bằng mã số và mã tra cứu đã được cấp.",
+                ),
+                answer => body.push_str(&format!(
+                    "\n\nNội dung trả lời:\n\n{answer}\n\nVăn bản kèm theo (nếu có) và đánh giá kết quả trả lời: tại trang Tra cứu, bằng mã số và mã tra cứu đã được cấp."
+                )),
+            }
+            (
+                format!("Đã có kết quả trả lời phản ánh, kiến nghị {code}"),
+                body + &lookup_line(payload),
+            )
+        }
+        "citizen_token_recovery" => (
+            format!("Cấp lại mã tra cứu phản ánh, kiến nghị {code}"),
+            format!(
+                "Có yêu cầu cấp lại mã tra cứu cho phản ánh, kiến nghị mã số {code} gửi tới địa chỉ thư điện tử này.\n\nĐể nhận mã tra cứu mới, mở đường dẫn sau (dùng được một lần, trong {} phút):\n{}\n\nMã tra cứu cũ sẽ không dùng được nữa. Nếu Ông/Bà không yêu cầu, hãy bỏ qua thư này: mã tra cứu hiện tại vẫn giữ nguyên.",
+                payload.get("minutes").and_then(Value::as_i64).unwrap_or(0),
+                field(payload, "link")
+            ),
         ),
         "citizen_message" => (
             format!("Trao đổi về phản ánh, kiến nghị {code}"),
@@ -151,7 +173,8 @@ pub fn render(kind: &str, payload: &Value) -> Option<Rendered> {
         "agency_forwarded" => (
             format!("Chuyển xử lý phản ánh, kiến nghị {code}"),
             format!(
-                "Văn phòng UBND tỉnh chuyển phản ánh, kiến nghị mã số {code} để quý cơ quan xem xét, xử lý theo thẩm quyền.{}",
+                "{} chuyển phản ánh, kiến nghị mã số {code} để quý cơ quan xem xét, xử lý theo thẩm quyền.{}",
+                office.name,
                 note_line(payload)
             ),
         ),
@@ -189,7 +212,8 @@ pub fn render(kind: &str, payload: &Value) -> Option<Rendered> {
         "agency_recalled" => (
             format!("Thu hồi phản ánh, kiến nghị {code}"),
             format!(
-                "Văn phòng UBND tỉnh thu hồi phản ánh, kiến nghị mã số {code} đã chuyển quý cơ quan để chuyển xử lý lại.{}",
+                "{} thu hồi phản ánh, kiến nghị mã số {code} đã chuyển quý cơ quan để chuyển xử lý lại.{}",
+                office.name,
                 note_line(payload)
             ),
         ),
@@ -257,6 +281,13 @@ pub fn render(kind: &str, payload: &Value) -> Option<Rendered> {
     Some(Rendered { subject, body })
 }
 
+fn lookup_line(payload: &Value) -> String {
+    match field(payload, "lookup_url") {
+        "" => String::new(),
+        url => format!("\n\nTrang Tra cứu: {url}"),
+    }
+}
+
 fn note_line(payload: &Value) -> String {
     match field(payload, "note") {
         "" => String::new(),
@@ -265,8 +296,9 @@ fn note_line(payload: &Value) -> String {
 }
 
 /// Every kind the service queues (checked by a test against `render`).
-pub const KINDS: [&str; 25] = [
+pub const KINDS: [&str; 26] = [
     "citizen_acknowledgement",
+    "citizen_token_recovery",
     "citizen_email_acknowledgement",
     "citizen_request_info",
     "citizen_not_accepted",
@@ -296,6 +328,66 @@ pub const KINDS: [&str; 25] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::office::ProvinceKind;
+
+    fn office() -> Office {
+        Office {
+            province_code: "51".into(),
+            kind: ProvinceKind::Tinh,
+            province_name: "Quảng Ngãi".into(),
+            name: "Văn phòng Ủy ban nhân dân tỉnh Quảng Ngãi".into(),
+            hotline: String::new(),
+            postal_address: String::new(),
+            email: String::new(),
+            opening_hours: String::new(),
+            emblem_url: String::new(),
+        }
+    }
+
+    #[test]
+    fn agencies_read_the_office_by_its_name_and_citizens_get_the_answer_itself() {
+        let forwarded = render(
+            "agency_forwarded",
+            &serde_json::json!({"tracking_code": "PAKN.51.20261122.0001"}),
+            &office(),
+        )
+        .unwrap();
+        assert!(
+            forwarded
+                .body
+                .starts_with("Văn phòng Ủy ban nhân dân tỉnh Quảng Ngãi chuyển"),
+            "{}",
+            forwarded.body
+        );
+        let with_text = render(
+            "citizen_answered",
+            &serde_json::json!({
+                "tracking_code": "PAKN.51.20261122.0001",
+                "answer": "Sở Xây dựng trả lời: hồ sơ chỉ nộp một bản sao.",
+                "lookup_url": "https://pakn.example/tra-cuu?ma=PAKN.51.20261122.0001",
+            }),
+            &office(),
+        )
+        .unwrap();
+        assert!(
+            with_text
+                .body
+                .contains("Sở Xây dựng trả lời: hồ sơ chỉ nộp một bản sao.")
+        );
+        assert!(
+            with_text
+                .body
+                .contains("https://pakn.example/tra-cuu?ma=PAKN.51.20261122.0001")
+        );
+        let link_only = render(
+            "citizen_answered",
+            &serde_json::json!({"tracking_code": "PAKN.51.20261122.0001"}),
+            &office(),
+        )
+        .unwrap();
+        assert!(link_only.body.contains("bằng mã số và mã tra cứu"));
+        assert!(!link_only.body.contains("Nội dung trả lời"));
+    }
 
     #[test]
     fn every_kind_renders_in_vietnamese_with_its_tracking_code() {
@@ -312,11 +404,12 @@ mod tests {
             "due_at": "2026-12-18T23:59:59+07:00",
         });
         for kind in KINDS {
-            let r = render(kind, &payload).unwrap_or_else(|| panic!("{kind} has no template"));
+            let r = render(kind, &payload, &office())
+                .unwrap_or_else(|| panic!("{kind} has no template"));
             assert!(r.subject.contains("PAKN.48.20261122.0001"), "{kind}");
             assert!(r.body.contains("PAKN.48.20261122.0001"), "{kind}");
         }
-        assert!(render("unknown", &payload).is_none());
+        assert!(render("unknown", &payload, &office()).is_none());
     }
 
     #[test]
@@ -335,7 +428,7 @@ mod tests {
             ],
             "link": "https://pakn.example/nhan-vien/viec-cua-toi",
         });
-        let r = render("staff_daily_digest", &payload).unwrap();
+        let r = render("staff_daily_digest", &payload, &office()).unwrap();
         assert_eq!(r.subject, "Việc chờ xử lý ngày 03/12/2026: 3 việc");
         assert!(r.body.contains("Chờ duyệt trả lời (2):"), "{}", r.body);
         assert!(

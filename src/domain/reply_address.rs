@@ -70,6 +70,22 @@ impl ReplyAddressing {
             .collect()
     }
 
+    /// The secret of a one-time lookup recovery link (256 bits of an HMAC
+    /// of the link's id, hex): computed again when the e-mail is sent, so
+    /// the outbox never stores it and the database holds only its digest.
+    pub fn recovery_secret(&self, link: uuid::Uuid) -> String {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.secret) else {
+            return String::new();
+        };
+        mac.update(b"lookup-recovery:");
+        mac.update(link.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// The reply address of the item `code`.
     pub fn address_for(&self, code: &TrackingCode) -> String {
         format!(

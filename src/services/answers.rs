@@ -311,15 +311,24 @@ pub struct AnswerPreview {
 }
 
 /// The preview of `text` as the answer of the item `view` shows.
-pub fn preview(view: &super::staff_items::StaffItemView, text: &str) -> Option<AnswerPreview> {
+pub fn preview(
+    view: &super::staff_items::StaffItemView,
+    text: &str,
+    settings: &crate::config::Settings,
+) -> Option<AnswerPreview> {
     let text = text.trim();
     if text.is_empty() {
         return None;
     }
-    let mail = crate::domain::notice_templates::render(
-        "citizen_answered",
-        &serde_json::json!({"tracking_code": view.tracking_code}),
-    )?;
+    let mut payload = serde_json::json!({
+        "tracking_code": view.tracking_code,
+        "lookup_url": super::outbox::lookup_url(settings, &view.tracking_code),
+    });
+    if settings.mail.answer_text_in_mail {
+        payload["answer"] = text.into();
+    }
+    let mail =
+        crate::domain::notice_templates::render("citizen_answered", &payload, &settings.office())?;
     Some(AnswerPreview {
         mail_subject: mail.subject,
         mail_body: mail.body,

@@ -323,6 +323,19 @@ pub async fn create_demo_accounts(
             Role::AgencyLead,
             "48.SXD",
         ),
+        // Building and land are where most demo items are routed.
+        (
+            "snnmt.chuyenvien",
+            "Chuyên viên Sở Nông nghiệp và Môi trường (demo)",
+            Role::AgencyOfficer,
+            "48.SNNMT",
+        ),
+        (
+            "snnmt.lanhdao",
+            "Lãnh đạo Sở Nông nghiệp và Môi trường (demo)",
+            Role::AgencyLead,
+            "48.SNNMT",
+        ),
         (
             "thanhtra",
             "Giám sát (demo, chỉ xem)",
@@ -339,7 +352,8 @@ pub async fn create_demo_accounts(
             agency_code: agency.into(),
             password: None,
             is_demo: true,
-            email: None,
+            // example.org's reserved domain: a demo digest goes nowhere.
+            email: Some(format!("{username}@demo.example")),
         };
         let (username, password) = add_staff(store, spec, now).await?;
         out.push((username, role, agency.to_string(), password));

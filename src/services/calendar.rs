@@ -224,6 +224,14 @@ impl CalendarService {
     }
 
     /// The year as the API shows it; `None` outside the supported years.
+    /// From October on, a warning when next year has no official schedule
+    /// of days off loaded: its deadlines then follow the computed
+    /// statutory holidays only (Tết's days off and swapped working days
+    /// are announced each year by the Bộ Nội vụ).
+    pub fn next_year_warning(&self, now: DateTime<Utc>) -> Option<String> {
+        next_year_warning(&self.current(), crate::domain::time::vietnam_date(now))
+    }
+
     pub fn year_view(&self, year: i32) -> Option<YearView> {
         if !(FIRST_YEAR..=LAST_YEAR).contains(&year) {
             return None;
@@ -277,4 +285,54 @@ async fn build_snapshot(
         calendar,
         years,
     })
+}
+
+fn next_year_warning(snapshot: &CalendarSnapshot, today: NaiveDate) -> Option<String> {
+    let next = today.year() + 1;
+    (today.month() >= 10 && !snapshot.years.contains_key(&next)).then(|| {
+        format!(
+            "Chưa có lịch nghỉ chính thức năm {next}: thời hạn rơi vào năm {next} đang tính theo các ngày lễ, Tết theo luật (chưa gồm ngày nghỉ bù, hoán đổi do Bộ Nội vụ công bố). Quản trị viên nạp lịch tại trang Lịch làm việc khi có thông báo."
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(years: &[i32]) -> CalendarSnapshot {
+        CalendarSnapshot {
+            version: 1,
+            changed_at: None,
+            calendar: WorkingCalendar::new(HolidayRules::default()),
+            years: years
+                .iter()
+                .map(|y| {
+                    (
+                        *y,
+                        YearRecord {
+                            year: *y,
+                            origin: "file".into(),
+                            file_name: None,
+                            file_sha256: None,
+                            edited_by_admin: false,
+                            revision: 1,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn from_october_a_missing_official_schedule_for_next_year_is_pointed_out() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let without = snapshot(&[2026]);
+        assert!(next_year_warning(&without, day(2026, 9, 30)).is_none());
+        let warning = next_year_warning(&without, day(2026, 10, 1)).unwrap();
+        assert!(warning.contains("năm 2027"), "{warning}");
+        assert!(next_year_warning(&without, day(2026, 12, 31)).is_some());
+        let with = snapshot(&[2026, 2027]);
+        assert!(next_year_warning(&with, day(2026, 11, 15)).is_none());
+    }
 }

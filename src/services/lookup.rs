@@ -47,6 +47,11 @@ pub struct CitizenView {
     pub tracking_code: String,
     pub status: &'static str,
     pub status_label: &'static str,
+    /// One sentence on where the item stands, for this status.
+    pub status_note: &'static str,
+    /// What the agency below is to the citizen now ("Cơ quan tiếp nhận",
+    /// "Cơ quan đang xử lý", "Cơ quan trả lời", …).
+    pub agency_label: &'static str,
     pub kind: &'static str,
     pub kind_label: &'static str,
     pub title: String,
@@ -254,6 +259,8 @@ pub async fn lookup(
         tracking_code: item.tracking_code,
         status: status.as_str(),
         status_label: status.label_vi(),
+        status_note: status.note_vi(),
+        agency_label: status.agency_label_vi(),
         kind: kind.as_str(),
         kind_label: kind.label_vi(),
         title: item.title,
@@ -262,7 +269,8 @@ pub async fn lookup(
             code: agency.code,
             name: agency.name,
         },
-        due_at: item.due_at.map(fmt),
+        // A due date means nothing once answered or not accepted.
+        due_at: item.due_at.filter(|_| status.is_open()).map(fmt),
         answer: item.answer.map(|text| AnswerView {
             text,
             answered_at: item.answered_at.map(fmt),

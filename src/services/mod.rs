@@ -20,6 +20,7 @@ pub mod my_work;
 pub mod outbox;
 pub mod publication;
 pub mod queue;
+pub mod recovery;
 pub mod routing_admin;
 pub mod staff_items;
 pub mod succession;

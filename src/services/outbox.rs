@@ -190,6 +190,57 @@ pub struct Outbox<'a> {
 }
 
 impl Outbox<'_> {
+    /// The notice's payload with what is read only when it is sent: the
+    /// answer itself (the item holds it; the outbox keeps no copy), the
+    /// lookup page's address, a recovery link's secret (computed, never
+    /// stored).
+    async fn payload_for(&self, c: &ClaimedNotice) -> Result<serde_json::Value, StoreError> {
+        let n = &c.notice;
+        let mut payload = n.payload.clone();
+        match n.kind.as_str() {
+            "citizen_answered" => {
+                let Some(item) = &c.item else {
+                    return Ok(payload);
+                };
+                payload["lookup_url"] = lookup_url(self.settings, &item.tracking_code).into();
+                if self.settings.mail.answer_text_in_mail {
+                    // A merged item's answer is its primary's.
+                    let answer = match payload
+                        .get("answered_in")
+                        .and_then(serde_json::Value::as_str)
+                        .and_then(|c| c.parse::<crate::domain::tracking::TrackingCode>().ok())
+                    {
+                        Some(primary) => self
+                            .store
+                            .find_feedback_by_code(&primary)
+                            .await?
+                            .and_then(|p| p.item.answer),
+                        None => item.answer.clone(),
+                    };
+                    if let Some(answer) = answer.filter(|a| !a.trim().is_empty()) {
+                        payload["answer"] = answer.into();
+                    }
+                }
+            }
+            "citizen_token_recovery" => {
+                if let Some(link) = payload
+                    .get("recovery_id")
+                    .and_then(serde_json::Value::as_str)
+                    .and_then(|s| uuid::Uuid::parse_str(s).ok())
+                {
+                    payload["link"] = format!(
+                        "{}/tra-cuu/khoi-phuc?khoa={}",
+                        self.settings.server.public_base_url.trim_end_matches('/'),
+                        self.addressing.recovery_secret(link)
+                    )
+                    .into();
+                }
+            }
+            _ => {}
+        }
+        Ok(payload)
+    }
+
     /// One pass: claims up to `batch_size` due notices and tries each once.
     pub async fn deliver_once(&self, now: DateTime<Utc>) -> Result<DeliveryReport, StoreError> {
         let out = &self.settings.mail.outbound;
@@ -279,7 +330,8 @@ impl Outbox<'_> {
         {
             return skip("one acknowledgement per sender per window");
         }
-        let Some(rendered) = render(&n.kind, &n.payload) else {
+        let payload = self.payload_for(c).await?;
+        let Some(rendered) = render(&n.kind, &payload, &self.settings.office()) else {
             return Ok(DeliveryResult::Failed {
                 error: format!("no template for {}", n.kind),
                 recipient: Some(recipient),
@@ -464,14 +516,26 @@ fn thread_references(ids: &[String]) -> Vec<&str> {
     out
 }
 
-/// The plain text with the sender's signature.
-fn with_footer(rendered: &Rendered, settings: &Settings) -> String {
+/// The lookup page for `code` (the token is never in a link).
+pub fn lookup_url(settings: &Settings, code: &str) -> String {
     format!(
-        "{}\n\n--\n{}\n{}",
-        rendered.body,
-        settings.mail.from_name,
+        "{}/tra-cuu?ma={code}",
         settings.server.public_base_url.trim_end_matches('/')
     )
+}
+
+/// The plain text with the sender's signature and how to reach the office.
+fn with_footer(rendered: &Rendered, settings: &Settings) -> String {
+    let office = settings.office();
+    let mut footer = format!(
+        "{}\n{}",
+        settings.mail.from_name,
+        settings.server.public_base_url.trim_end_matches('/')
+    );
+    if !office.hotline.is_empty() {
+        footer.push_str(&format!("\nĐường dây nóng: {}", office.hotline));
+    }
+    format!("{}\n\n--\n{footer}", rendered.body)
 }
 
 /// The HTML part: the same text, escaped, one paragraph per block, in

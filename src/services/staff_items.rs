@@ -869,9 +869,10 @@ fn sent_back_of(history: &[crate::store::feedback::AuditEventRow]) -> Option<Sen
 /// caused.
 async fn messages(s: &Services, item: Uuid) -> Result<Vec<MessageView>, StoreError> {
     let (outbound, inbound) = s.store.item_messages(item).await?;
+    let office = s.settings.office();
     let mut messages: Vec<(DateTime<Utc>, u8, MessageView)> = Vec::new();
     for n in outbound {
-        let rendered = crate::domain::notice_templates::render(&n.kind, &n.payload);
+        let rendered = crate::domain::notice_templates::render(&n.kind, &n.payload, &office);
         messages.push((
             n.created_at,
             1,

@@ -37,6 +37,8 @@ pub struct DirectorySnapshot {
     pub agency_names: HashMap<AgencyId, (String, String)>,
     /// Field identifier → code.
     pub field_codes: HashMap<FieldId, String>,
+    /// Field identifier → its Vietnamese name.
+    pub field_names: HashMap<FieldId, String>,
     /// Agency → the first day it no longer exists (dissolved or merged in
     /// a reorganisation); nothing new is sent to it from that day.
     pub valid_to: HashMap<AgencyId, chrono::NaiveDate>,
@@ -72,6 +74,17 @@ impl DirectorySnapshot {
     pub fn field_code(&self, id: Option<uuid::Uuid>) -> Option<&str> {
         self.field_codes
             .get(&FieldId::from_uuid(id?))
+            .map(String::as_str)
+    }
+
+    /// The name of the field with identifier `id` (its code when it has
+    /// none), if any.
+    pub fn field_name(&self, id: Option<uuid::Uuid>) -> Option<&str> {
+        let id = FieldId::from_uuid(id?);
+        self.field_names
+            .get(&id)
+            .filter(|n| !n.trim().is_empty())
+            .or_else(|| self.field_codes.get(&id))
             .map(String::as_str)
     }
 
@@ -159,6 +172,9 @@ impl Store {
             snapshot
                 .field_codes
                 .insert(FieldId::from_uuid(f.id), f.code.clone());
+            snapshot
+                .field_names
+                .insert(FieldId::from_uuid(f.id), f.name.clone());
             snapshot.fields.insert(f.code, FieldId::from_uuid(f.id));
         }
         for a in agency::Entity::find()

@@ -16,6 +16,7 @@ pub mod journal;
 pub mod mail;
 pub mod public_qa;
 pub mod queue;
+pub mod recovery;
 pub mod reports;
 pub mod routing;
 pub mod staff;

@@ -302,7 +302,7 @@ fn set_password_page(
     let mut page = private_page(
         status,
         &SetPasswordPage {
-            site_name: state.settings.mail.from_name.clone(),
+            site_name: state.settings.office().name,
             token: if username.is_some() {
                 token.to_string()
             } else {
@@ -407,6 +407,7 @@ struct AdminPage {
     active: usize,
     admins: usize,
     locked: usize,
+    calendar_warning: Option<String>,
 }
 
 /// `GET /nhan-vien/quan-tri`: what an administrator looks after.
@@ -433,6 +434,7 @@ pub async fn admin_home(
                     .iter()
                     .filter(|a| a.locked_until.is_some())
                     .count(),
+                calendar_warning: state.calendar.next_year_warning(Utc::now()),
             },
         )
     }

@@ -69,6 +69,7 @@ impl Asset {
 const JS: &str = "text/javascript; charset=utf-8";
 
 static CONSOLE_JS: Asset = Asset::new(include_bytes!("static/console.js"), JS, false);
+static RECEIPT_JS: Asset = Asset::new(include_bytes!("static/receipt.js"), JS, false);
 static HTMX: Asset = Asset::new(include_bytes!("static/vendor/htmx-4.0.1.min.js"), JS, true);
 static HX_SSE: Asset = Asset::new(
     include_bytes!("static/vendor/hx-sse-4.0.1.min.js"),
@@ -84,6 +85,11 @@ static HTMX_LICENSE: Asset = Asset::new(
 /// `GET /static/console.js`
 pub async fn console_js(req: HttpRequest) -> HttpResponse {
     CONSOLE_JS.serve(&req)
+}
+
+/// `GET /static/receipt.js`
+pub async fn receipt_js(req: HttpRequest) -> HttpResponse {
+    RECEIPT_JS.serve(&req)
 }
 
 /// `GET /static/vendor/htmx-4.0.1.min.js`

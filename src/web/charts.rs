@@ -41,17 +41,21 @@ fn escape(s: &str) -> String {
     out
 }
 
-/// A round axis maximum at or above `max` (1, 2, 5 × 10ⁿ).
-fn nice_max(max: f64) -> f64 {
-    if max <= 0.0 {
-        return 1.0;
+/// The axis of a count: a whole step (1, 2, 5 × 10ⁿ) giving at most five
+/// intervals, and the top (a multiple of the step at or above `max`).
+/// Counts are whole, so every tick is a whole number.
+fn count_scale(max: u64) -> (u64, u64) {
+    let max = max.max(1);
+    let mut magnitude = 1u64;
+    loop {
+        for m in [1u64, 2, 5] {
+            let step = m.saturating_mul(magnitude);
+            if max.div_ceil(step) <= 5 {
+                return (step, max.div_ceil(step) * step);
+            }
+        }
+        magnitude = magnitude.saturating_mul(10);
     }
-    let magnitude = 10f64.powf(max.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
-        .into_iter()
-        .map(|m| m * magnitude)
-        .find(|v| *v >= max)
-        .unwrap_or(10.0 * magnitude)
 }
 
 fn open(id: &str, title: &str, desc: &str, height: f64) -> String {
@@ -86,10 +90,11 @@ pub fn stacked_columns(
                 .sum()
         })
         .collect();
-    let max = nice_max(totals.iter().copied().max().unwrap_or(0) as f64);
+    let (step, top) = count_scale(totals.iter().copied().max().unwrap_or(0));
+    let max = top as f64;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let plot_w = WIDTH - LEFT - RIGHT;
-    axis(&mut svg, max, plot_h);
+    axis(&mut svg, step, top, plot_h);
     let slot = plot_w / categories.len().max(1) as f64;
     let bar = (slot * 0.7).min(48.0);
     for (i, category) in categories.iter().enumerate() {
@@ -143,21 +148,16 @@ pub fn stacked_columns(
     svg
 }
 
-fn axis(svg: &mut String, max: f64, plot_h: f64) {
-    for step in 0..=4 {
-        let value = max * f64::from(step) / 4.0;
-        let y = TOP + plot_h - plot_h * f64::from(step) / 4.0;
+fn axis(svg: &mut String, step: u64, top: u64, plot_h: f64) {
+    for i in 0..=top / step {
+        let value = i * step;
+        let y = TOP + plot_h - plot_h * value as f64 / top as f64;
         let _ = write!(
             svg,
-            r##"<line x1="{LEFT}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#d0d7de"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#4a4a4a">{}</text>"##,
+            r##"<line x1="{LEFT}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#d0d7de"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#4a4a4a">{value}</text>"##,
             WIDTH - RIGHT,
             LEFT - 6.0,
             y + 4.0,
-            if value.fract() == 0.0 {
-                format!("{value:.0}")
-            } else {
-                format!("{value:.1}")
-            }
         );
     }
 }
@@ -234,20 +234,40 @@ mod tests {
         assert!(svg.contains("Tiếp nhận &lt;theo&gt; tuần"));
         assert!(svg.contains("Web &amp; &quot;thư&quot;"));
         assert!(!svg.contains("<theo>"));
-        // Column totals 5 and 7 on the bars; axis up to 10.
+        // Column totals 5 and 7 on the bars; axis up to 8 in steps of 2.
         assert!(svg.contains(">5</text>") && svg.contains(">7</text>"));
-        assert!(svg.contains(">10</text>"));
+        assert!(svg.contains(">8</text>") && svg.contains(">6</text>"));
         // A zero value draws no empty rectangle.
         assert_eq!(svg.matches("<rect").count(), 3 + 2);
     }
 
     #[test]
-    fn axis_maximum_is_round() {
-        assert_eq!(nice_max(0.0), 1.0);
-        assert_eq!(nice_max(7.0), 10.0);
-        assert_eq!(nice_max(13.0), 20.0);
-        assert_eq!(nice_max(420.0), 500.0);
-        assert_eq!(nice_max(1000.0), 1000.0);
+    fn count_axes_have_whole_round_ticks() {
+        assert_eq!(count_scale(0), (1, 1));
+        assert_eq!(count_scale(1), (1, 1));
+        assert_eq!(count_scale(3), (1, 3));
+        assert_eq!(count_scale(7), (2, 8));
+        assert_eq!(count_scale(13), (5, 15));
+        assert_eq!(count_scale(420), (100, 500));
+        assert_eq!(count_scale(1000), (200, 1000));
+        // A chart of one item labels 0 and 1, never 0.2 or 0.5.
+        let svg = stacked_columns(
+            "c",
+            "Số phản ánh",
+            "Một phản ánh",
+            &["T1".to_string()],
+            &[Series {
+                label: "Phản ánh".into(),
+                colour: PALETTE[0],
+                values: vec![1],
+            }],
+        );
+        let labels: Vec<&str> = svg
+            .split(r##"fill="#4a4a4a">"##)
+            .skip(1)
+            .map(|t| t.split('<').next().unwrap_or(""))
+            .collect();
+        assert!(labels.iter().all(|l| !l.contains('.')), "{labels:?}");
     }
 
     #[test]

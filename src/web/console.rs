@@ -52,7 +52,7 @@ pub struct Nav {
 impl Nav {
     pub fn of(state: &AppState, actor: &Actor, section: &'static str) -> Self {
         Self {
-            site_name: state.settings.mail.from_name.clone(),
+            site_name: state.settings.office().name,
             name: actor.display_name.clone(),
             role: actor.role.label_vi(),
             section,
@@ -1046,9 +1046,15 @@ async fn render_item(
         } else {
             Vec::new()
         };
-        (templates, answers::preview(&v, &draft_text))
+        (
+            templates,
+            answers::preview(&v, &draft_text, &state.settings),
+        )
     } else if v.state == FeedbackState::AnswerUnderReview || v.action("sign-off").is_some() {
-        (Vec::new(), answers::preview(&v, &draft_text))
+        (
+            Vec::new(),
+            answers::preview(&v, &draft_text, &state.settings),
+        )
     } else {
         (Vec::new(), None)
     };

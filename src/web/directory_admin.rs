@@ -555,6 +555,7 @@ pub async fn save_field(
 #[template(path = "console_units.html", config = "config/askama.toml")]
 struct UnitsPage {
     nav: Nav,
+    office: crate::domain::office::Office,
     units: Vec<UnitView>,
     kinds: Vec<Opt>,
     posted: UnitInput,
@@ -592,6 +593,7 @@ async fn render_units(
         status,
         &UnitsPage {
             nav: Nav::of(state, &staff.actor, "quan-tri"),
+            office: state.settings.office(),
             units,
             kinds,
             posted,

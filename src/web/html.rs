@@ -28,7 +28,42 @@ pub const PAGE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'
 /// no inline script, no eval, no other origin.
 pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// A receipt (a tracking code and a token to write down) also runs the
+/// small copy-button script from /static; the page works without it.
+pub const RECEIPT_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 pub const SESSION_COOKIE: &str = "pakn_staff";
+
+/// A tracking code or token as a receipt shows it: groups that wrap only
+/// between themselves and copy as one string (`code_macros.html`).
+#[derive(Debug, Clone)]
+pub struct CodeView {
+    pub id: &'static str,
+    pub label: &'static str,
+    pub groups: Vec<String>,
+}
+
+impl CodeView {
+    /// `PAKN.48.20261122.0001` in its dot-separated parts (dots kept).
+    pub fn tracking(code: &str) -> Self {
+        Self {
+            id: "ma-so",
+            label: "mã số",
+            groups: code.split_inclusive('.').map(str::to_string).collect(),
+        }
+    }
+
+    /// A token in groups of four (the dashes of its display form dropped:
+    /// a copied token is one string the lookup form accepts).
+    pub fn token(token: &str) -> Self {
+        let plain: Vec<char> = token.chars().filter(|c| *c != '-' && *c != ' ').collect();
+        Self {
+            id: "ma-tra-cuu",
+            label: "mã tra cứu",
+            groups: plain.chunks(4).map(|g| g.iter().collect()).collect(),
+        }
+    }
+}
 pub const SIGN_IN_PATH: &str = "/nhan-vien/dang-nhap";
 
 fn render(page: &impl Template) -> Result<String, ApiError> {
@@ -61,6 +96,17 @@ pub fn public_page(status: StatusCode, page: &impl Template) -> Result<HttpRespo
 /// citizen's own item): never cached or shared.
 pub fn private_page(status: StatusCode, page: &impl Template) -> Result<HttpResponse, ApiError> {
     Ok(respond(status, PAGE_CSP, true, render(page)?))
+}
+
+/// A page with a code and token to write down: private, never a referrer
+/// source, with the copy-button script allowed.
+pub fn receipt_page(status: StatusCode, page: &impl Template) -> Result<HttpResponse, ApiError> {
+    let mut response = respond(status, RECEIPT_CSP, true, render(page)?);
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    Ok(response)
 }
 
 /// A page of the staff console, or a part of one that htmx swaps in.

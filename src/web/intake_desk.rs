@@ -136,6 +136,7 @@ fn desk_field(field: &str) -> (String, &'static str) {
 #[template(path = "console_intake.html", config = "config/askama.toml")]
 struct DeskPage {
     nav: Nav,
+    office: crate::domain::office::Office,
     v: DeskValues,
     errors: PageErrors,
     flash: Option<Flash>,
@@ -162,6 +163,11 @@ struct DonePage {
     nav: Nav,
     tracking_code: String,
     lookup_token: String,
+    /// The code and token in groups, large, to read aloud on the phone.
+    code_view: super::html::CodeView,
+    token_view: super::html::CodeView,
+    /// Where the receipt goes by e-mail (empty: none given).
+    email: String,
     received_at: String,
     channel: String,
     files: Vec<String>,
@@ -212,6 +218,7 @@ async fn desk_page(
     let earlier = earlier(state, staff, &v.phone, &v.email).await?;
     let page = DeskPage {
         nav: Nav::of(state, &staff.actor, "tiep-nhan"),
+        office: state.settings.office(),
         channels: choices(
             STAFF_CHANNELS
                 .iter()
@@ -443,7 +450,7 @@ pub async fn desk_submit(
         match outcome {
             // A program gets the API's answer; a person gets the form.
             Err(e) if !wants_html(&req) => Err(e.into()),
-            Ok(receipt) => done_page(&state, &staff, &receipt, &values.channel),
+            Ok(receipt) => done_page(&state, &staff, &receipt, &values.channel, &values.email),
             Err(IntakeError::Invalid(errors)) => {
                 desk_page(
                     &state,
@@ -575,6 +582,7 @@ fn done_page(
     staff: &StaffPage,
     receipt: &intake::Receipt,
     channel: &str,
+    email: &str,
 ) -> Result<HttpResponse, ApiError> {
     let s = |k: &str| {
         receipt
@@ -587,6 +595,9 @@ fn done_page(
     let page = DonePage {
         nav: Nav::of(state, &staff.actor, "tiep-nhan"),
         tracking_code: receipt.tracking_code.clone(),
+        code_view: super::html::CodeView::tracking(&receipt.tracking_code),
+        token_view: super::html::CodeView::token(&s("lookup_token")),
+        email: email.trim().to_string(),
         lookup_token: s("lookup_token"),
         received_at: chrono::DateTime::parse_from_rfc3339(&s("received_at"))
             .map(|d| VnTime(d.with_timezone(&Utc)).datetime_vi())

@@ -11,10 +11,15 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::AppState;
-use super::html::{Flash, private_page, public_page, same_origin_post};
+use super::html::{
+    CodeView, Flash, private_page, public_page, receipt_page, same_origin_post, wants_html,
+};
 use super::problem::{ApiError, REQUEST_ID};
 use super::rate_limit::Bucket;
+use crate::domain::feedback::FieldError;
+use crate::domain::office::Office;
 use crate::services::lookup::{self, CitizenView, LookupError};
+use crate::services::recovery;
 use crate::services::workflow::WorkflowError;
 use crate::store::feedback::FeedbackRow;
 
@@ -23,7 +28,7 @@ const NOT_FOUND: &str = "Mã số hoặc mã tra cứu không đúng. Vui lòng 
 #[derive(Template)]
 #[template(path = "lookup_form.html", config = "config/askama.toml")]
 struct LookupFormPage {
-    site_name: String,
+    office: Office,
     section: &'static str,
     code: String,
     error: Option<&'static str>,
@@ -32,7 +37,7 @@ struct LookupFormPage {
 #[derive(Template)]
 #[template(path = "lookup_result.html", config = "config/askama.toml")]
 struct LookupResultPage {
-    site_name: String,
+    office: Office,
     section: &'static str,
     v: CitizenView,
     /// Posted back by the page's own forms (the page is never cached).
@@ -59,7 +64,7 @@ pub async fn lookup_form(
     public_page(
         StatusCode::OK,
         &LookupFormPage {
-            site_name: state.settings.mail.from_name.clone(),
+            office: state.settings.office(),
             section: "tra-cuu",
             code: query
                 .into_inner()
@@ -123,12 +128,12 @@ async fn item_page(
     flash: Option<Flash>,
     supplement_text: String,
 ) -> Result<HttpResponse, ApiError> {
-    let site_name = state.settings.mail.from_name.clone();
+    let office = state.settings.office();
     match lookup::lookup(&state.store, &state.settings, code, token, Utc::now()).await {
         Ok(v) => private_page(
             StatusCode::OK,
             &LookupResultPage {
-                site_name,
+                office,
                 section: "tra-cuu",
                 token: token.to_string(),
                 received_on: day(&v.received_at),
@@ -158,7 +163,7 @@ fn not_found(state: &AppState, code: &str) -> Result<HttpResponse, ApiError> {
     private_page(
         StatusCode::OK,
         &LookupFormPage {
-            site_name: state.settings.mail.from_name.clone(),
+            office: state.settings.office(),
             section: "tra-cuu",
             code: code.chars().take(64).collect(),
             error: Some(NOT_FOUND),
@@ -319,5 +324,234 @@ pub async fn file_submit(
         }
         Err(LookupError::NotFound) => not_found(&state, &code),
         Err(LookupError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// Which part of the recovery a page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RecoverStep {
+    /// The form: tracking code and e-mail address.
+    Ask,
+    /// The one answer to every request.
+    Sent,
+    /// A live link: the button that issues the new token.
+    Confirm,
+    Issued,
+    /// A link unknown, used or expired.
+    Dead,
+}
+
+#[derive(Template)]
+#[template(path = "lookup_recover.html", config = "config/askama.toml")]
+struct RecoverPage {
+    office: Office,
+    section: &'static str,
+    step: RecoverStep,
+    minutes: u32,
+    code: String,
+    email: String,
+    /// The link's secret, posted back by the confirm button.
+    key: String,
+    errors: Vec<(&'static str, &'static str)>,
+    code_view: CodeView,
+    token_view: CodeView,
+}
+
+impl RecoverPage {
+    fn new(state: &AppState, step: RecoverStep) -> Self {
+        Self {
+            office: state.settings.office(),
+            section: "tra-cuu",
+            step,
+            minutes: state.settings.public_pages.token_recovery_minutes,
+            code: String::new(),
+            email: String::new(),
+            key: String::new(),
+            errors: Vec::new(),
+            code_view: CodeView::tracking(""),
+            token_view: CodeView::token(""),
+        }
+    }
+
+    fn error_for(&self, id: &str) -> Option<&'static str> {
+        self.errors.iter().find(|(i, _)| *i == id).map(|(_, m)| *m)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RecoverQuery {
+    khoa: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RecoverForm {
+    ma: String,
+    email: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RedeemForm {
+    khoa: String,
+}
+
+/// The link page carries its secret in the address: never a referrer.
+fn link_page(status: StatusCode, page: &RecoverPage) -> Result<HttpResponse, ApiError> {
+    let mut response = private_page(status, page)?;
+    response.headers_mut().insert(
+        actix_web::http::header::REFERRER_POLICY,
+        actix_web::http::header::HeaderValue::from_static("no-referrer"),
+    );
+    Ok(response)
+}
+
+/// `GET /tra-cuu/khoi-phuc`: the request form, or (with `?khoa=` from the
+/// e-mail) the button that issues a new token. Opening the link changes
+/// nothing: mail scanners open links too.
+pub async fn recover_form(
+    req: HttpRequest,
+    query: web::Query<RecoverQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(key) = query.into_inner().khoa else {
+        return private_page(StatusCode::OK, &RecoverPage::new(&state, RecoverStep::Ask));
+    };
+    match recovery::link_item(&state, &key, Utc::now()).await? {
+        Some(code) => {
+            let mut page = RecoverPage::new(&state, RecoverStep::Confirm);
+            page.code = code;
+            page.key = key.chars().take(64).collect();
+            link_page(StatusCode::OK, &page)
+        }
+        None if !wants_html(&req) => Err(ApiError::not_found()),
+        None => link_page(
+            StatusCode::NOT_FOUND,
+            &RecoverPage::new(&state, RecoverStep::Dead),
+        ),
+    }
+}
+
+/// The checks a request's fields get before anything is looked up (what
+/// the person typed is kept on the page).
+fn recover_errors(code: &str, email: &str) -> Vec<(&'static str, &'static str)> {
+    let mut errors = Vec::new();
+    if code.is_empty() {
+        errors.push(("ma", "Nhập mã số phản ánh, kiến nghị."));
+    } else if code.len() > 64 {
+        errors.push(("ma", "Mã số không đúng dạng PAKN.48.NămThángNgày.Số."));
+    }
+    if email.is_empty() {
+        errors.push(("email", "Nhập địa chỉ thư điện tử đã ghi khi gửi."));
+    } else if email.len() > 254 || !email.contains('@') {
+        errors.push(("email", "Địa chỉ thư điện tử không hợp lệ."));
+    }
+    errors
+}
+
+/// `POST /tra-cuu/khoi-phuc`: the same answer whether or not the code and
+/// address match an item.
+pub async fn recover_submit(
+    req: HttpRequest,
+    form: web::Form<RecoverForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    guard(&req, &state, Bucket::Lookup)?;
+    let code = form.ma.trim().to_ascii_uppercase();
+    let email = form.email.trim().to_string();
+    let errors = recover_errors(&code, &email);
+    if !errors.is_empty() && !wants_html(&req) {
+        return Err(recover_problem(&code, &email, &errors));
+    }
+    if !errors.is_empty() {
+        let mut page = RecoverPage::new(&state, RecoverStep::Ask);
+        page.code = code.chars().take(64).collect();
+        page.email = email.chars().take(254).collect();
+        page.errors = errors;
+        return private_page(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
+    recovery::request(&state, &code, &email, Utc::now()).await?;
+    private_page(StatusCode::OK, &RecoverPage::new(&state, RecoverStep::Sent))
+}
+
+/// `POST /tra-cuu/khoi-phuc/ma-moi`: uses the link up, shows the new
+/// token once.
+pub async fn recover_redeem(
+    req: HttpRequest,
+    form: web::Form<RedeemForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    guard(&req, &state, Bucket::Lookup)?;
+    match recovery::redeem(&state, &form.khoa, Utc::now()).await? {
+        Some(issued) => {
+            let mut page = RecoverPage::new(&state, RecoverStep::Issued);
+            page.code_view = CodeView::tracking(&issued.tracking_code);
+            page.token_view = CodeView::token(&issued.lookup_token);
+            page.code = issued.tracking_code;
+            receipt_page(StatusCode::OK, &page)
+        }
+        None if !wants_html(&req) => Err(ApiError::not_found()),
+        None => link_page(
+            StatusCode::NOT_FOUND,
+            &RecoverPage::new(&state, RecoverStep::Dead),
+        ),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RecoverJson {
+    tracking_code: String,
+    email: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RedeemJson {
+    key: String,
+}
+
+fn recover_problem(code: &str, email: &str, errors: &[(&'static str, &'static str)]) -> ApiError {
+    ApiError::validation(
+        errors
+            .iter()
+            .map(|(id, _)| match *id {
+                "ma" if code.is_empty() => FieldError::new("tracking_code", "required"),
+                "ma" => FieldError::new("tracking_code", "too_long"),
+                _ if email.is_empty() => FieldError::new("email", "required"),
+                _ => FieldError::new("email", "email_invalid"),
+            })
+            .collect(),
+    )
+}
+
+/// `POST /api/v1/lookup-recovery`: the JSON twin of the request form;
+/// 202 whatever the code and address.
+pub async fn recover_api(
+    req: HttpRequest,
+    body: web::Json<RecoverJson>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    state.rate_limits.check(Bucket::Lookup, &req)?;
+    let code = body.tracking_code.trim().to_ascii_uppercase();
+    let email = body.email.trim().to_string();
+    let errors = recover_errors(&code, &email);
+    if !errors.is_empty() {
+        return Err(recover_problem(&code, &email, &errors));
+    }
+    recovery::request(&state, &code, &email, Utc::now()).await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({
+        "message": "Nếu mã số và địa chỉ thư điện tử khớp với phản ánh, kiến nghị đã gửi, một thư có đường dẫn cấp lại mã tra cứu đã được gửi tới địa chỉ đó.",
+        "link_minutes": state.settings.public_pages.token_recovery_minutes,
+    })))
+}
+
+/// `POST /api/v1/lookup-recovery/redeem`: the link's secret in, a new
+/// token out (once); 404 for a link unknown, used or expired.
+pub async fn redeem_api(
+    req: HttpRequest,
+    body: web::Json<RedeemJson>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    state.rate_limits.check(Bucket::Lookup, &req)?;
+    match recovery::redeem(&state, &body.key, Utc::now()).await? {
+        Some(issued) => Ok(super::private_json(issued)),
+        None => Err(ApiError::not_found()),
     }
 }

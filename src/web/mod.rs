@@ -41,7 +41,7 @@ pub mod succession;
 use std::sync::Arc;
 
 use actix_web::http::Method;
-use actix_web::{HttpResponse, Route, web};
+use actix_web::{HttpResponse, Route, guard, web};
 
 use crate::services::Services;
 use problem::ApiError;
@@ -86,637 +86,658 @@ const fn endpoint(method: Method, path: &'static str, route: fn() -> Route) -> E
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
         endpoint(Method::POST, "/api/v1/feedback", || {
-            web::post().to(feedback::create_feedback)
+            web::route().to(feedback::create_feedback)
         }),
         endpoint(Method::GET, "/api/v1/feedback/{tracking_code}", || {
-            web::get().to(feedback::get_feedback)
+            web::route().to(feedback::get_feedback)
         }),
         endpoint(
             Method::GET,
             "/api/v1/feedback/{tracking_code}/deadlines",
-            || web::get().to(feedback::get_feedback_deadlines),
+            || web::route().to(feedback::get_feedback_deadlines),
         ),
         endpoint(
             Method::POST,
             "/api/v1/feedback/{tracking_code}/supplements",
-            || web::post().to(feedback::post_supplement),
+            || web::route().to(feedback::post_supplement),
         ),
         endpoint(
             Method::POST,
             "/api/v1/feedback/{tracking_code}/rating",
-            || web::post().to(feedback::post_rating),
+            || web::route().to(feedback::post_rating),
         ),
         // The calculator and the .ics feed before `{year}`, which would
         // otherwise match them.
         endpoint(Method::GET, "/api/v1/calendar/add-working-days", || {
-            web::get().to(calendar::add_working_days)
+            web::route().to(calendar::add_working_days)
         }),
         endpoint(Method::GET, "/api/v1/calendar/{year}.ics", || {
-            web::get().to(calendar::get_year_ics)
+            web::route().to(calendar::get_year_ics)
         }),
         endpoint(Method::GET, "/api/v1/calendar/{year}", || {
-            web::get().to(calendar::get_year)
+            web::route().to(calendar::get_year)
         }),
         endpoint(Method::POST, "/api/v1/auth/login", || {
-            web::post().to(auth::login)
+            web::route().to(auth::login)
         }),
         endpoint(Method::POST, "/api/v1/auth/logout", || {
-            web::post().to(auth::logout)
+            web::route().to(auth::logout)
         }),
-        endpoint(Method::GET, "/api/v1/auth/me", || web::get().to(auth::me)),
+        endpoint(Method::GET, "/api/v1/auth/me", || web::route().to(auth::me)),
         endpoint(Method::GET, "/api/v1/auth/profile", || {
-            web::get().to(accounts::profile_api)
+            web::route().to(accounts::profile_api)
         }),
         endpoint(Method::PATCH, "/api/v1/auth/profile", || {
-            web::patch().to(accounts::profile_api_change)
+            web::route().to(accounts::profile_api_change)
         }),
         endpoint(Method::POST, "/api/v1/auth/password", || {
-            web::post().to(accounts::password_api)
+            web::route().to(accounts::password_api)
         }),
         endpoint(Method::POST, "/api/v1/admin/agencies", || {
-            web::post().to(directory_admin::create_api)
+            web::route().to(directory_admin::create_api)
         }),
         endpoint(Method::GET, "/api/v1/admin/agencies/{code}", || {
-            web::get().to(directory_admin::get_api)
+            web::route().to(directory_admin::get_api)
         }),
         endpoint(Method::PUT, "/api/v1/admin/agencies/{code}", || {
-            web::put().to(directory_admin::change_api)
+            web::route().to(directory_admin::change_api)
         }),
         endpoint(Method::PUT, "/api/v1/admin/fields/{code}", || {
-            web::put().to(directory_admin::put_field_api)
+            web::route().to(directory_admin::put_field_api)
         }),
         endpoint(
             Method::PUT,
             "/api/v1/admin/administrative-units/{code}",
-            || web::put().to(directory_admin::put_unit_api),
+            || web::route().to(directory_admin::put_unit_api),
         ),
         endpoint(Method::POST, "/api/v1/admin/calendar/preview", || {
-            web::post().to(calendar_admin::preview_api)
+            web::route().to(calendar_admin::preview_api)
         }),
         endpoint(Method::GET, "/api/v1/admin/routing-rules", || {
-            web::get().to(routing_admin::list_api)
+            web::route().to(routing_admin::list_api)
         }),
         endpoint(Method::POST, "/api/v1/admin/routing-rules", || {
-            web::post().to(routing_admin::add_api)
+            web::route().to(routing_admin::add_api)
         }),
         endpoint(Method::POST, "/api/v1/admin/routing-rules/try", || {
-            web::post().to(routing_admin::try_api)
+            web::route().to(routing_admin::try_api)
         }),
         endpoint(Method::PUT, "/api/v1/admin/routing-rules/{rule_id}", || {
-            web::put().to(routing_admin::change_api)
+            web::route().to(routing_admin::change_api)
         }),
         endpoint(
             Method::DELETE,
             "/api/v1/admin/routing-rules/{rule_id}",
-            || web::delete().to(routing_admin::delete_api),
+            || web::route().to(routing_admin::delete_api),
         ),
         endpoint(Method::GET, "/api/v1/admin/api-keys", || {
-            web::get().to(api_keys::list_api)
+            web::route().to(api_keys::list_api)
         }),
         endpoint(Method::POST, "/api/v1/admin/api-keys", || {
-            web::post().to(api_keys::create_api)
+            web::route().to(api_keys::create_api)
         }),
         endpoint(Method::POST, "/api/v1/admin/api-keys/{name}/revoke", || {
-            web::post().to(api_keys::revoke_api)
+            web::route().to(api_keys::revoke_api)
         }),
         endpoint(Method::GET, "/api/v1/admin/audit-log", || {
-            web::get().to(audit_log::api)
+            web::route().to(audit_log::api)
         }),
         endpoint(Method::GET, "/api/v1/admin/agency-successions", || {
-            web::get().to(succession::list_api)
+            web::route().to(succession::list_api)
         }),
         endpoint(Method::POST, "/api/v1/admin/agency-successions", || {
-            web::post().to(succession::create_api)
+            web::route().to(succession::create_api)
         }),
         endpoint(Method::GET, "/api/v1/admin/staff", || {
-            web::get().to(accounts::list_api)
+            web::route().to(accounts::list_api)
         }),
         endpoint(Method::POST, "/api/v1/admin/staff", || {
-            web::post().to(accounts::create_api)
+            web::route().to(accounts::create_api)
         }),
         endpoint(Method::GET, "/api/v1/admin/staff/{username}", || {
-            web::get().to(accounts::get_api)
+            web::route().to(accounts::get_api)
         }),
         endpoint(Method::PUT, "/api/v1/admin/staff/{username}", || {
-            web::put().to(accounts::change_api)
+            web::route().to(accounts::change_api)
         }),
         endpoint(
             Method::POST,
             "/api/v1/admin/staff/{username}/{action}",
-            || web::post().to(accounts::action_api),
+            || web::route().to(accounts::action_api),
         ),
         endpoint(Method::PUT, "/api/v1/admin/calendar/days/{date}", || {
-            web::put().to(calendar::put_day)
+            web::route().to(calendar::put_day)
         }),
         endpoint(Method::DELETE, "/api/v1/admin/calendar/days/{date}", || {
-            web::delete().to(calendar::delete_day)
+            web::route().to(calendar::delete_day)
         }),
         endpoint(Method::POST, "/api/v1/staff/feedback", || {
-            web::post().to(staff::create_staff_feedback)
+            web::route().to(staff::create_staff_feedback)
         }),
         endpoint(Method::GET, "/api/v1/staff/feedback", || {
-            web::get().to(staff::list_queue)
+            web::route().to(staff::list_queue)
         }),
         endpoint(Method::GET, "/api/v1/staff/feedback/summary", || {
-            web::get().to(staff::queue_summary)
+            web::route().to(staff::queue_summary)
         }),
         endpoint(Method::GET, "/api/v1/staff/stats", || {
-            web::get().to(stats::get_stats)
+            web::route().to(stats::get_stats)
         }),
         endpoint(
             Method::GET,
             "/api/v1/staff/feedback/{tracking_code}",
-            || web::get().to(staff::get_item),
+            || web::route().to(staff::get_item),
         ),
         endpoint(
             Method::GET,
             "/api/v1/staff/feedback/{tracking_code}/routing-suggestion",
-            || web::get().to(staff::routing_suggestion),
+            || web::route().to(staff::routing_suggestion),
         ),
         endpoint(
             Method::GET,
             "/api/v1/staff/feedback/{tracking_code}/duplicate-suggestions",
-            || web::get().to(staff::duplicate_suggestions),
+            || web::route().to(staff::duplicate_suggestions),
         ),
         endpoint(
             Method::GET,
             "/api/v1/staff/feedback/{tracking_code}/redaction-suggestion",
-            || web::get().to(staff::redaction_suggestion),
+            || web::route().to(staff::redaction_suggestion),
         ),
         endpoint(
             Method::DELETE,
             "/api/v1/staff/feedback/{tracking_code}/mail-failure",
-            || web::delete().to(staff::clear_mail_failure),
+            || web::route().to(staff::clear_mail_failure),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/notes",
-            || web::post().to(staff::add_note),
+            || web::route().to(staff::add_note),
         ),
         endpoint(
             Method::PUT,
             "/api/v1/staff/feedback/{tracking_code}/answer/draft",
-            || web::put().to(answers::save_draft),
+            || web::route().to(answers::save_draft),
         ),
         endpoint(Method::GET, "/api/v1/staff/answer-templates", || {
-            web::get().to(answers::list_templates)
+            web::route().to(answers::list_templates)
         }),
         endpoint(Method::POST, "/api/v1/staff/answer-templates", || {
-            web::post().to(answers::create_template)
+            web::route().to(answers::create_template)
         }),
         endpoint(
             Method::PUT,
             "/api/v1/staff/answer-templates/{template_id}",
-            || web::put().to(answers::update_template),
+            || web::route().to(answers::update_template),
         ),
         endpoint(
             Method::DELETE,
             "/api/v1/staff/answer-templates/{template_id}",
-            || web::delete().to(answers::delete_template),
+            || web::route().to(answers::delete_template),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/classify",
-            || web::post().to(staff::actions::classify),
+            || web::route().to(staff::actions::classify),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/request-info",
-            || web::post().to(staff::actions::request_info),
+            || web::route().to(staff::actions::request_info),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/reject",
-            || web::post().to(staff::actions::reject),
+            || web::route().to(staff::actions::reject),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/forward",
-            || web::post().to(staff::actions::forward),
+            || web::route().to(staff::actions::forward),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/accept",
-            || web::post().to(staff::actions::accept),
+            || web::route().to(staff::actions::accept),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/return",
-            || web::post().to(staff::actions::return_item),
+            || web::route().to(staff::actions::return_item),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/answer",
-            || web::post().to(staff::actions::answer),
+            || web::route().to(staff::actions::answer),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/sign-off",
-            || web::post().to(staff::actions::sign_off),
+            || web::route().to(staff::actions::sign_off),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/approve",
-            || web::post().to(staff::actions::approve),
+            || web::route().to(staff::actions::approve),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/send-back",
-            || web::post().to(staff::actions::send_back),
+            || web::route().to(staff::actions::send_back),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/publish",
-            || web::post().to(staff::actions::publish),
+            || web::route().to(staff::actions::publish),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/withhold",
-            || web::post().to(staff::actions::withhold),
+            || web::route().to(staff::actions::withhold),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/unpublish",
-            || web::post().to(staff::actions::unpublish),
+            || web::route().to(staff::actions::unpublish),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/close",
-            || web::post().to(staff::actions::close),
+            || web::route().to(staff::actions::close),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/merge",
-            || web::post().to(staff::actions::merge),
+            || web::route().to(staff::actions::merge),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/supplement",
-            || web::post().to(staff::actions::supplement),
+            || web::route().to(staff::actions::supplement),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/request-coordination",
-            || web::post().to(staff::actions::request_coordination),
+            || web::route().to(staff::actions::request_coordination),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/withdraw-coordination",
-            || web::post().to(staff::actions::withdraw_coordination),
+            || web::route().to(staff::actions::withdraw_coordination),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/contribute",
-            || web::post().to(staff::actions::contribute),
+            || web::route().to(staff::actions::contribute),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/recall",
-            || web::post().to(staff::actions::recall),
+            || web::route().to(staff::actions::recall),
         ),
         endpoint(
             Method::GET,
             "/api/v1/staff/feedback/{tracking_code}/attachments/{attachment_id}",
-            || web::get().to(staff::download_attachment),
+            || web::route().to(staff::download_attachment),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/answer/attachments",
-            || web::post().to(staff::add_answer_files),
+            || web::route().to(staff::add_answer_files),
         ),
         endpoint(
             Method::DELETE,
             "/api/v1/staff/feedback/{tracking_code}/answer/attachments/{attachment_id}",
-            || web::delete().to(staff::remove_answer_file),
+            || web::route().to(staff::remove_answer_file),
         ),
         endpoint(
             Method::GET,
             "/api/v1/feedback/{tracking_code}/attachments/{attachment_id}",
-            || web::get().to(feedback::download_file),
+            || web::route().to(feedback::download_file),
         ),
         endpoint(
             Method::GET,
             "/api/v1/staff/feedback/{tracking_code}/messages",
-            || web::get().to(mail::item_messages),
+            || web::route().to(mail::item_messages),
         ),
         endpoint(
             Method::POST,
             "/api/v1/staff/feedback/{tracking_code}/messages",
-            || web::post().to(mail::send_message),
+            || web::route().to(mail::send_message),
         ),
         endpoint(Method::POST, "/api/v1/staff/inbound-email", || {
-            web::post().to(mail::push_inbound_email)
+            web::route().to(mail::push_inbound_email)
         }),
         endpoint(Method::GET, "/api/v1/staff/inbound-email", || {
-            web::get().to(mail::list_inbound_email)
+            web::route().to(mail::list_inbound_email)
         }),
         endpoint(
             Method::GET,
             "/api/v1/staff/inbound-email/{inbound_mail_id}",
-            || web::get().to(mail::get_inbound_email),
+            || web::route().to(mail::get_inbound_email),
         ),
         endpoint(
             Method::GET,
             "/api/v1/staff/inbound-email/{inbound_mail_id}/raw",
-            || web::get().to(mail::get_inbound_email_raw),
+            || web::route().to(mail::get_inbound_email_raw),
         ),
         endpoint(Method::GET, "/api/v1/public/qa", || {
-            web::get().to(public::list_qa)
+            web::route().to(public::list_qa)
         }),
         endpoint(Method::GET, "/api/v1/public/qa/{tracking_code}", || {
-            web::get().to(public::get_qa)
+            web::route().to(public::get_qa)
         }),
-        endpoint(Method::GET, "/hoi-dap", || web::get().to(pages::qa_list)),
+        endpoint(Method::GET, "/hoi-dap", || web::route().to(pages::qa_list)),
         // Before the item page, whose {tracking_code} would match them.
         endpoint(Method::GET, "/hoi-dap/feed.atom", || {
-            web::get().to(public::atom_feed)
+            web::route().to(public::atom_feed)
         }),
         endpoint(Method::GET, "/hoi-dap/embed", || {
-            web::get().to(pages::qa_embed)
+            web::route().to(pages::qa_embed)
         }),
         endpoint(Method::GET, "/hoi-dap/{tracking_code}", || {
-            web::get().to(pages::qa_item)
+            web::route().to(pages::qa_item)
         }),
-        endpoint(Method::GET, "/gioi-thieu", || web::get().to(pages::about)),
+        endpoint(Method::GET, "/gioi-thieu", || web::route().to(pages::about)),
         endpoint(Method::GET, "/gui-phan-anh", || {
-            web::get().to(submit_page::submit_form)
+            web::route().to(submit_page::submit_form)
         }),
         endpoint(Method::POST, "/gui-phan-anh", || {
-            web::post().to(submit_page::submit_post)
+            web::route().to(submit_page::submit_post)
         }),
         endpoint(Method::GET, "/tra-cuu", || {
-            web::get().to(lookup_page::lookup_form)
+            web::route().to(lookup_page::lookup_form)
         }),
         endpoint(Method::POST, "/tra-cuu", || {
-            web::post().to(lookup_page::lookup_submit)
+            web::route().to(lookup_page::lookup_submit)
         }),
         endpoint(Method::POST, "/tra-cuu/bo-sung", || {
-            web::post().to(lookup_page::supplement_submit)
+            web::route().to(lookup_page::supplement_submit)
         }),
         endpoint(Method::POST, "/tra-cuu/danh-gia", || {
-            web::post().to(lookup_page::rating_submit)
+            web::route().to(lookup_page::rating_submit)
         }),
         endpoint(Method::POST, "/tra-cuu/tep", || {
-            web::post().to(lookup_page::file_submit)
+            web::route().to(lookup_page::file_submit)
         }),
         endpoint(Method::GET, "/nhan-vien/dang-nhap", || {
-            web::get().to(staff_pages::sign_in_form)
+            web::route().to(staff_pages::sign_in_form)
         }),
         endpoint(Method::POST, "/nhan-vien/dang-nhap", || {
-            web::post().to(staff_pages::sign_in)
+            web::route().to(staff_pages::sign_in)
         }),
         endpoint(Method::POST, "/nhan-vien/dang-xuat", || {
-            web::post().to(staff_pages::sign_out)
+            web::route().to(staff_pages::sign_out)
         }),
-        endpoint(Method::GET, "/nhan-vien", || web::get().to(console::home)),
+        endpoint(Method::GET, "/nhan-vien", || web::route().to(console::home)),
         endpoint(Method::GET, "/nhan-vien/su-kien", || {
-            web::get().to(live::events)
+            web::route().to(live::events)
         }),
         endpoint(Method::GET, "/nhan-vien/phan-anh", || {
-            web::get().to(console::queue_page)
+            web::route().to(console::queue_page)
         }),
         // The queue's own paths before `{tracking_code}`, which would
         // otherwise match them.
         endpoint(Method::GET, "/nhan-vien/phan-anh/so-lieu", || {
-            web::get().to(console::counts)
+            web::route().to(console::counts)
         }),
         endpoint(Method::POST, "/nhan-vien/phan-anh/hang-loat", || {
-            web::post().to(console::bulk)
+            web::route().to(console::bulk)
         }),
         endpoint(Method::POST, "/nhan-vien/phan-anh/bo-loc", || {
-            web::post().to(console::save_view)
+            web::route().to(console::save_view)
         }),
         endpoint(
             Method::POST,
             "/nhan-vien/phan-anh/bo-loc/{view_id}/xoa",
-            || web::post().to(console::delete_view),
+            || web::route().to(console::delete_view),
         ),
         endpoint(Method::GET, "/nhan-vien/phan-anh/{tracking_code}", || {
-            web::get().to(console::item_page)
+            web::route().to(console::item_page)
         }),
         endpoint(
             Method::GET,
             "/nhan-vien/phan-anh/{tracking_code}/dang-xem",
-            || web::get().to(console::presence_fragment),
+            || web::route().to(console::presence_fragment),
         ),
         endpoint(
             Method::GET,
             "/nhan-vien/phan-anh/{tracking_code}/tep/{attachment_id}",
-            || web::get().to(console::file),
+            || web::route().to(console::file),
         ),
         endpoint(
             Method::POST,
             "/nhan-vien/phan-anh/{tracking_code}/tep-tra-loi",
-            || web::post().to(console::add_answer_files),
+            || web::route().to(console::add_answer_files),
         ),
         endpoint(
             Method::POST,
             "/nhan-vien/phan-anh/{tracking_code}/tep-tra-loi/{attachment_id}/xoa",
-            || web::post().to(console::remove_answer_file),
+            || web::route().to(console::remove_answer_file),
         ),
         endpoint(
             Method::POST,
             "/nhan-vien/phan-anh/{tracking_code}/{action}",
-            || web::post().to(console::act),
+            || web::route().to(console::act),
         ),
         endpoint(Method::GET, "/nhan-vien/ho-so", || {
-            web::get().to(accounts::profile_page)
+            web::route().to(accounts::profile_page)
         }),
         endpoint(Method::POST, "/nhan-vien/ho-so/thu-tong-hop", || {
-            web::post().to(accounts::profile_digest)
+            web::route().to(accounts::profile_digest)
         }),
         endpoint(Method::POST, "/nhan-vien/ho-so/mat-khau", || {
-            web::post().to(accounts::profile_password)
+            web::route().to(accounts::profile_password)
         }),
         endpoint(Method::GET, "/nhan-vien/dat-mat-khau", || {
-            web::get().to(accounts::set_password_form)
+            web::route().to(accounts::set_password_form)
         }),
         endpoint(Method::POST, "/nhan-vien/dat-mat-khau", || {
-            web::post().to(accounts::set_password)
+            web::route().to(accounts::set_password)
         }),
         endpoint(Method::GET, "/nhan-vien/quan-tri", || {
-            web::get().to(accounts::admin_home)
+            web::route().to(accounts::admin_home)
         }),
         endpoint(Method::GET, "/nhan-vien/quan-tri/tai-khoan", || {
-            web::get().to(accounts::accounts_page)
+            web::route().to(accounts::accounts_page)
         }),
         endpoint(Method::POST, "/nhan-vien/quan-tri/tai-khoan", || {
-            web::post().to(accounts::create_account)
+            web::route().to(accounts::create_account)
         }),
         endpoint(
             Method::GET,
             "/nhan-vien/quan-tri/tai-khoan/{username}",
-            || web::get().to(accounts::account_page),
+            || web::route().to(accounts::account_page),
         ),
         endpoint(
             Method::POST,
             "/nhan-vien/quan-tri/tai-khoan/{username}",
-            || web::post().to(accounts::change_account),
+            || web::route().to(accounts::change_account),
         ),
         endpoint(
             Method::POST,
             "/nhan-vien/quan-tri/tai-khoan/{username}/{action}",
-            || web::post().to(accounts::account_action),
+            || web::route().to(accounts::account_action),
         ),
         endpoint(Method::GET, "/nhan-vien/quan-tri/co-quan", || {
-            web::get().to(directory_admin::list_page)
+            web::route().to(directory_admin::list_page)
         }),
         endpoint(Method::POST, "/nhan-vien/quan-tri/co-quan", || {
-            web::post().to(directory_admin::create)
+            web::route().to(directory_admin::create)
         }),
         endpoint(Method::GET, "/nhan-vien/quan-tri/co-quan/{code}", || {
-            web::get().to(directory_admin::one_page)
+            web::route().to(directory_admin::one_page)
         }),
         endpoint(Method::POST, "/nhan-vien/quan-tri/co-quan/{code}", || {
-            web::post().to(directory_admin::change)
+            web::route().to(directory_admin::change)
         }),
         endpoint(Method::GET, "/nhan-vien/quan-tri/linh-vuc", || {
-            web::get().to(directory_admin::fields_page)
+            web::route().to(directory_admin::fields_page)
         }),
         endpoint(Method::POST, "/nhan-vien/quan-tri/linh-vuc", || {
-            web::post().to(directory_admin::save_field)
+            web::route().to(directory_admin::save_field)
         }),
         endpoint(Method::GET, "/nhan-vien/quan-tri/xa-phuong", || {
-            web::get().to(directory_admin::units_page)
+            web::route().to(directory_admin::units_page)
         }),
         endpoint(Method::POST, "/nhan-vien/quan-tri/xa-phuong", || {
-            web::post().to(directory_admin::save_unit)
+            web::route().to(directory_admin::save_unit)
         }),
         endpoint(Method::GET, "/nhan-vien/quan-tri/dinh-tuyen", || {
-            web::get().to(routing_admin::page)
+            web::route().to(routing_admin::page)
         }),
         endpoint(Method::POST, "/nhan-vien/quan-tri/dinh-tuyen", || {
-            web::post().to(routing_admin::add)
+            web::route().to(routing_admin::add)
         }),
         endpoint(Method::GET, "/nhan-vien/quan-tri/dinh-tuyen.toml", || {
-            web::get().to(routing_admin::export)
+            web::route().to(routing_admin::export)
         }),
         // Before `{rule_id}`, which would match them.
         endpoint(Method::POST, "/nhan-vien/quan-tri/dinh-tuyen/thu", || {
-            web::post().to(routing_admin::try_page)
+            web::route().to(routing_admin::try_page)
         }),
         endpoint(Method::POST, "/nhan-vien/quan-tri/dinh-tuyen/nhap", || {
-            web::post().to(routing_admin::import)
+            web::route().to(routing_admin::import)
         }),
         endpoint(
             Method::POST,
             "/nhan-vien/quan-tri/dinh-tuyen/{rule_id}",
-            || web::post().to(routing_admin::change),
+            || web::route().to(routing_admin::change),
         ),
         endpoint(
             Method::POST,
             "/nhan-vien/quan-tri/dinh-tuyen/{rule_id}/xoa",
-            || web::post().to(routing_admin::delete),
+            || web::route().to(routing_admin::delete),
         ),
         endpoint(Method::GET, "/nhan-vien/quan-tri/lich", || {
-            web::get().to(calendar_admin::page)
+            web::route().to(calendar_admin::page)
         }),
         endpoint(Method::POST, "/nhan-vien/quan-tri/lich", || {
-            web::post().to(calendar_admin::post)
+            web::route().to(calendar_admin::post)
         }),
         endpoint(Method::GET, "/nhan-vien/quan-tri/khoa-api", || {
-            web::get().to(api_keys::page)
+            web::route().to(api_keys::page)
         }),
         endpoint(Method::POST, "/nhan-vien/quan-tri/khoa-api", || {
-            web::post().to(api_keys::create)
+            web::route().to(api_keys::create)
         }),
         endpoint(
             Method::POST,
             "/nhan-vien/quan-tri/khoa-api/{name}/thu-hoi",
-            || web::post().to(api_keys::revoke),
+            || web::route().to(api_keys::revoke),
         ),
         endpoint(Method::GET, "/nhan-vien/quan-tri/nhat-ky", || {
-            web::get().to(audit_log::page)
+            web::route().to(audit_log::page)
         }),
         endpoint(Method::GET, "/nhan-vien/quan-tri/nhat-ky.csv", || {
-            web::get().to(audit_log::csv)
+            web::route().to(audit_log::csv)
         }),
         endpoint(Method::GET, "/nhan-vien/quan-tri/sap-nhap", || {
-            web::get().to(succession::page)
+            web::route().to(succession::page)
         }),
         endpoint(Method::POST, "/nhan-vien/quan-tri/sap-nhap", || {
-            web::post().to(succession::post)
+            web::route().to(succession::post)
         }),
         endpoint(Method::GET, "/nhan-vien/viec-cua-toi", || {
-            web::get().to(my_work::page)
+            web::route().to(my_work::page)
         }),
         endpoint(Method::GET, "/nhan-vien/viec-cua-toi/so-luong", || {
-            web::get().to(my_work::count)
+            web::route().to(my_work::count)
         }),
         endpoint(Method::GET, "/api/v1/staff/my-work", || {
-            web::get().to(my_work::api)
+            web::route().to(my_work::api)
         }),
         endpoint(Method::GET, "/nhan-vien/mau-tra-loi", || {
-            web::get().to(answer_templates::page)
+            web::route().to(answer_templates::page)
         }),
         endpoint(Method::POST, "/nhan-vien/mau-tra-loi", || {
-            web::post().to(answer_templates::create)
+            web::route().to(answer_templates::create)
         }),
         endpoint(Method::POST, "/nhan-vien/mau-tra-loi/{template_id}", || {
-            web::post().to(answer_templates::update)
+            web::route().to(answer_templates::update)
         }),
         endpoint(
             Method::POST,
             "/nhan-vien/mau-tra-loi/{template_id}/xoa",
-            || web::post().to(answer_templates::delete),
+            || web::route().to(answer_templates::delete),
         ),
         endpoint(Method::GET, "/nhan-vien/tiep-nhan", || {
-            web::get().to(intake_desk::desk_form)
+            web::route().to(intake_desk::desk_form)
         }),
         endpoint(Method::POST, "/nhan-vien/tiep-nhan", || {
-            web::post().to(intake_desk::desk_submit)
+            web::route().to(intake_desk::desk_submit)
         }),
         endpoint(Method::GET, "/nhan-vien/tiep-nhan/nguoi-gui", || {
-            web::get().to(intake_desk::earlier_fragment)
+            web::route().to(intake_desk::earlier_fragment)
         }),
         endpoint(Method::GET, "/nhan-vien/thong-ke", || {
-            web::get().to(reports::dashboard)
+            web::route().to(reports::dashboard)
         }),
         endpoint(Method::GET, "/nhan-vien/bao-cao", || {
-            web::get().to(reports::report_page)
+            web::route().to(reports::report_page)
         }),
         endpoint(Method::GET, "/nhan-vien/bao-cao.xlsx", || {
-            web::get().to(reports::report_xlsx)
+            web::route().to(reports::report_xlsx)
         }),
         endpoint(Method::GET, "/nhan-vien/du-lieu.csv", || {
-            web::get().to(reports::export_csv)
+            web::route().to(reports::export_csv)
         }),
         endpoint(Method::GET, "/nhan-vien/du-lieu.xlsx", || {
-            web::get().to(reports::export_xlsx)
+            web::route().to(reports::export_xlsx)
         }),
         endpoint(Method::GET, "/static/pakn.css", || {
-            web::get().to(pages::stylesheet)
+            web::route().to(pages::stylesheet)
         }),
         endpoint(Method::GET, "/static/console.js", || {
-            web::get().to(assets::console_js)
+            web::route().to(assets::console_js)
         }),
+        endpoint(Method::GET, "/static/receipt.js", || {
+            web::route().to(assets::receipt_js)
+        }),
+        endpoint(Method::GET, "/tra-cuu/khoi-phuc", || {
+            web::route().to(lookup_page::recover_form)
+        }),
+        endpoint(Method::POST, "/tra-cuu/khoi-phuc", || {
+            web::route().to(lookup_page::recover_submit)
+        }),
+        endpoint(Method::POST, "/tra-cuu/khoi-phuc/ma-moi", || {
+            web::route().to(lookup_page::recover_redeem)
+        }),
+        endpoint(Method::POST, "/api/v1/lookup-recovery", || {
+            web::route().to(lookup_page::recover_api)
+        }),
+        endpoint(Method::POST, "/api/v1/lookup-recovery/redeem", || {
+            web::route().to(lookup_page::redeem_api)
+        }),
+        endpoint(Method::GET, "/", || web::route().to(pages::home)),
         endpoint(Method::GET, "/static/vendor/htmx-4.0.1.min.js", || {
-            web::get().to(assets::htmx)
+            web::route().to(assets::htmx)
         }),
         endpoint(Method::GET, "/static/vendor/hx-sse-4.0.1.min.js", || {
-            web::get().to(assets::htmx_sse)
+            web::route().to(assets::htmx_sse)
         }),
         endpoint(Method::GET, "/static/vendor/htmx-LICENSE.txt", || {
-            web::get().to(assets::htmx_license)
+            web::route().to(assets::htmx_license)
         }),
         endpoint(Method::GET, "/embed.js", || {
-            web::get().to(pages::embed_script)
+            web::route().to(pages::embed_script)
         }),
         endpoint(Method::GET, "/api/v1/agencies", || {
-            web::get().to(directory::list_agencies)
+            web::route().to(directory::list_agencies)
         }),
         endpoint(Method::GET, "/api/v1/fields", || {
-            web::get().to(directory::list_fields)
+            web::route().to(directory::list_fields)
         }),
         endpoint(Method::GET, "/api/v1/administrative-units", || {
-            web::get().to(directory::list_administrative_units)
+            web::route().to(directory::list_administrative_units)
         }),
         endpoint(Method::GET, "/api/v1/openapi.yaml", || {
-            web::get().to(openapi)
+            web::route().to(openapi)
         }),
-        endpoint(Method::GET, "/health/live", || web::get().to(health::live)),
+        endpoint(Method::GET, "/health/live", || {
+            web::route().to(health::live)
+        }),
         endpoint(Method::GET, "/health/ready", || {
-            web::get().to(health::ready)
+            web::route().to(health::ready)
         }),
     ]
 }
@@ -774,19 +795,34 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
     for path in paths {
         let group: Vec<&Endpoint> = all.iter().filter(|e| e.path == path).collect();
-        let allow = group
-            .iter()
-            .map(|e| e.method.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
+        let mut methods: Vec<&str> = group.iter().map(|e| e.method.as_str()).collect();
+        if methods.contains(&"GET") {
+            methods.insert(
+                methods.iter().position(|m| *m == "GET").unwrap_or(0) + 1,
+                "HEAD",
+            );
+        }
+        let allow = methods.join(", ");
         let mut resource = web::resource(path);
         for e in group {
-            resource = resource.route((e.route)());
+            resource = resource.route(with_method((e.route)(), &e.method));
         }
         cfg.service(resource.default_service(web::to(move || {
             let allow = allow.clone();
             async move { Err::<HttpResponse, _>(ApiError::method_not_allowed(allow)) }
         })));
+    }
+}
+
+/// The table's routes carry no method guard; it is added here from the
+/// endpoint's method, once. Every GET also answers HEAD (RFC 9110 §9.3.2:
+/// the same status and headers, no body; actix-web's HTTP/1 encoder drops
+/// the body of a response to HEAD), as uptime monitors expect.
+fn with_method(route: Route, method: &Method) -> Route {
+    if *method == Method::GET {
+        route.guard(guard::Any(guard::Get()).or(guard::Head()))
+    } else {
+        route.method(method.clone())
     }
 }
 

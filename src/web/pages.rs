@@ -15,6 +15,7 @@ use super::problem::ApiError;
 use super::public::{QaQuery, parse_query};
 use crate::domain::feedback::FeedbackKind;
 use crate::domain::ids::AgencyId;
+use crate::domain::office::Office;
 use crate::domain::time::vietnam_date;
 use crate::store::directory_cache::DirectorySnapshot;
 use crate::store::public_qa::{PublicItem, PublicTotal};
@@ -77,7 +78,7 @@ struct AgencyOption {
 #[derive(Template)]
 #[template(path = "qa_list.html", config = "config/askama.toml")]
 struct QaListPage {
-    site_name: String,
+    office: Office,
     section: &'static str,
     q: String,
     kind: String,
@@ -95,7 +96,7 @@ struct QaListPage {
 #[derive(Template)]
 #[template(path = "qa_item.html", config = "config/askama.toml")]
 struct QaItemPage {
-    site_name: String,
+    office: Office,
     section: &'static str,
     item: QaRow,
 }
@@ -103,9 +104,45 @@ struct QaItemPage {
 #[derive(Template)]
 #[template(path = "about.html", config = "config/askama.toml")]
 struct AboutPage {
-    site_name: String,
+    office: Office,
     section: &'static str,
     published_address: String,
+}
+
+#[derive(Template)]
+#[template(path = "home.html", config = "config/askama.toml")]
+struct HomePage {
+    office: Office,
+    section: &'static str,
+    latest: Vec<QaRow>,
+    published_address: String,
+}
+
+/// How many published answers the home page lists.
+const HOME_LATEST: u64 = 5;
+
+/// `GET /`: the office's PAKN home page: what the channel is for, the
+/// three things a citizen can do, the latest published answers, and how to
+/// reach the office.
+pub async fn home(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let directory = state.store.directory_snapshot().await?;
+    let filter = parse_query(
+        &QaQuery::new(None, None, None, None, None),
+        &directory,
+        HOME_LATEST,
+        0,
+    )
+    .map_err(|_| ApiError::internal())?;
+    let (items, _) = state.store.public_items(&filter).await?;
+    public_page(
+        StatusCode::OK,
+        &HomePage {
+            office: state.settings.office(),
+            section: "trang-chu",
+            latest: items.iter().map(|i| row(i, &directory)).collect(),
+            published_address: state.settings.mail.published_address.clone(),
+        },
+    )
 }
 
 /// `GET /gioi-thieu`: what this channel is for, what it is not, and where
@@ -114,7 +151,7 @@ pub async fn about(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
     public_page(
         StatusCode::OK,
         &AboutPage {
-            site_name: state.settings.mail.from_name.clone(),
+            office: state.settings.office(),
             section: "gioi-thieu",
             published_address: state.settings.mail.published_address.clone(),
         },
@@ -124,7 +161,7 @@ pub async fn about(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
 #[derive(Template)]
 #[template(path = "not_found.html", config = "config/askama.toml")]
 struct NotFoundPage {
-    site_name: String,
+    office: Office,
     section: &'static str,
     message: &'static str,
 }
@@ -223,7 +260,7 @@ pub async fn qa_list(
     let total = total.count;
     let page_view = QaListPage {
         more,
-        site_name: state.settings.mail.from_name.clone(),
+        office: state.settings.office(),
         section: "hoi-dap",
         q: query.q.clone().unwrap_or_default(),
         kind: query.kind.clone().unwrap_or_default(),
@@ -241,7 +278,7 @@ pub async fn qa_list(
 #[derive(Template)]
 #[template(path = "qa_embed.html", config = "config/askama.toml")]
 struct QaEmbedPage {
-    site_name: String,
+    office: Office,
     items: Vec<QaRow>,
     total: u64,
     more: bool,
@@ -352,7 +389,7 @@ pub async fn qa_embed(
     };
     let shown = (page - 1) * limit + items.len() as u64;
     let view = QaEmbedPage {
-        site_name: state.settings.mail.from_name.clone(),
+        office: state.settings.office(),
         items: items.iter().map(|i| row(i, &directory)).collect(),
         total,
         more,
@@ -393,7 +430,7 @@ pub async fn qa_item(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let code = path.into_inner();
-    let site_name = state.settings.mail.from_name.clone();
+    let office = state.settings.office();
     let item = if code.len() <= 64 {
         state.store.public_item(&code.to_ascii_uppercase()).await?
     } else {
@@ -407,7 +444,7 @@ pub async fn qa_item(
         return public_page(
             StatusCode::NOT_FOUND,
             &NotFoundPage {
-                site_name,
+                office,
                 section: "hoi-dap",
                 message: "Không có câu hỏi – trả lời công khai với mã số này.",
             },
@@ -417,7 +454,7 @@ pub async fn qa_item(
     public_page(
         StatusCode::OK,
         &QaItemPage {
-            site_name,
+            office,
             section: "hoi-dap",
             item: row(&item, &directory),
         },

@@ -407,7 +407,7 @@ pub async fn atom_feed(
     ));
     feed.set_title(Text::plain(format!(
         "Hỏi – đáp phản ánh, kiến nghị — {}",
-        state.settings.mail.from_name
+        state.settings.office().name
     )));
     feed.set_updated(updated.fixed_offset());
     feed.set_lang(Some("vi".to_string()));

@@ -383,7 +383,7 @@ pub const EXPORT_HEAD: [&str; 16] = [
 /// One export row as cells, in [`EXPORT_HEAD`] order.
 pub fn export_cells(
     row: &ExportRow,
-    field_code: &dyn Fn(Option<uuid::Uuid>) -> String,
+    field_name: &dyn Fn(Option<uuid::Uuid>) -> String,
     agency_name: &dyn Fn(Option<uuid::Uuid>) -> String,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<Cell> {
@@ -407,7 +407,7 @@ pub fn export_cells(
                 .map(category_label)
                 .unwrap_or_else(|| "Chưa phân loại".into()),
         ),
-        text(field_code(row.field_id)),
+        text(field_name(row.field_id)),
         text(agency_name(row.handling_agency_id)),
         text(state.map(|s| s.label_vi()).unwrap_or(row.state.as_str())),
         text(&row.title),

@@ -98,22 +98,14 @@ async fn document_head(
         Some(code) => state.store.find_agency_by_code(&code).await?,
         None => None,
     };
-    let province = state
-        .store
-        .list_administrative_units(None)
-        .await?
-        .into_iter()
-        .find(|u| u.code == state.settings.province.code)
-        .map(|u| u.name)
-        .unwrap_or_default();
-    let place = ["Thành phố ", "Tỉnh "]
-        .iter()
-        .find_map(|p| province.strip_prefix(p))
-        .unwrap_or(&province)
-        .to_string();
+    // ND 30/2020: the place is the province's name without its kind.
+    let place = state.settings.office().province_name;
     let today = vietnam_date(Utc::now());
     let scope_note = match &f.field_code {
-        Some(code) => format!(" (lĩnh vực {code})"),
+        Some(code) => {
+            let id = directory.fields.get(code).map(|id| id.as_uuid());
+            format!(" (lĩnh vực {})", directory.field_name(id).unwrap_or(code))
+        }
         None => String::new(),
     };
     Ok(DocumentHead {
@@ -141,6 +133,11 @@ async fn document_head(
 #[template(path = "staff_report.html", config = "config/askama.toml")]
 struct ReportPage {
     site_name: String,
+    /// What follows the number on the "Số:" line ("/BC-VP").
+    document_number: String,
+    recipients: Vec<String>,
+    signatory_title: String,
+    signatory_name: String,
     head: DocumentHead,
     sections: Vec<Section>,
     narrative: Vec<String>,
@@ -156,8 +153,18 @@ pub async fn report_page(
 ) -> HttpResponse {
     let page = async {
         let (f, directory) = read(&staff, &query, &state).await?;
+        let reporting = &state.settings.reporting;
+        let province = state.settings.office().province();
         let page = ReportPage {
-            site_name: state.settings.mail.from_name.clone(),
+            site_name: state.settings.office().name,
+            document_number: reporting.document_number.clone(),
+            recipients: reporting
+                .recipients
+                .iter()
+                .map(|r| r.replace("{province}", &province))
+                .collect(),
+            signatory_title: reporting.signatory_title.clone(),
+            signatory_name: reporting.signatory_name.clone(),
             head: document_head(&state, &f, &directory).await?,
             sections: sections_of(&state, &f, &directory),
             narrative: narrative(&f.statistics),
@@ -253,11 +260,11 @@ async fn export_rows(
         )]));
     }
     let now = Utc::now();
-    let field_code = |id| directory.field_code(id).unwrap_or_default().to_string();
+    let field_name = |id| directory.field_name(id).unwrap_or_default().to_string();
     let agency = |id| directory.agency_name(id).unwrap_or_default().to_string();
     let cells = rows
         .iter()
-        .map(|r| report_doc::export_cells(r, &field_code, &agency, now))
+        .map(|r| report_doc::export_cells(r, &field_name, &agency, now))
         .collect();
     Ok((f, cells))
 }
@@ -333,6 +340,9 @@ struct Chart {
 #[template(path = "staff_dashboard.html", config = "config/askama.toml")]
 struct DashboardPage {
     site_name: String,
+    office: crate::domain::office::Office,
+    /// Next year has no official schedule of days off yet (from October).
+    calendar_warning: Option<String>,
     staff_name: String,
     role_label: &'static str,
     period_label: String,
@@ -417,7 +427,9 @@ pub async fn dashboard(
         agencies.sort_by(|a, b| a.name.cmp(&b.name));
         let on_time = crate::domain::reporting::percent(s.answered_on_time, s.answered_total);
         let page = DashboardPage {
-            site_name: state.settings.mail.from_name.clone(),
+            site_name: state.settings.office().name,
+            office: state.settings.office(),
+            calendar_warning: state.calendar.next_year_warning(Utc::now()),
             staff_name: actor.display_name.clone(),
             role_label: actor.role.label_vi(),
             period_label: f.period.label_vi(),

@@ -74,7 +74,7 @@ pub async fn sign_in_form(
     private_page(
         StatusCode::OK,
         &SignInPage {
-            site_name: state.settings.mail.from_name.clone(),
+            site_name: state.settings.office().name,
             next: next_or_home(query.tiep.as_deref()),
             username: String::new(),
             message: None,
@@ -110,7 +110,7 @@ pub async fn sign_in(
         private_page(
             status,
             &SignInPage {
-                site_name: state.settings.mail.from_name.clone(),
+                site_name: state.settings.office().name,
                 next: next.clone(),
                 username: form.username.chars().take(64).collect(),
                 message: Some(message),
@@ -200,7 +200,7 @@ pub(super) fn staff_error(req: &HttpRequest, state: &AppState, error: ApiError) 
     private_page(
         status,
         &StaffErrorPage {
-            site_name: state.settings.mail.from_name.clone(),
+            site_name: state.settings.office().name,
             title,
             detail,
         },

@@ -18,13 +18,15 @@ use serde_json::Value;
 
 use super::AppState;
 use super::html::{
-    Chosen, PageErrors, SubmissionLists, private_page, same_origin_post, wants_html,
+    Chosen, CodeView, PageErrors, SubmissionLists, private_page, receipt_page, same_origin_post,
+    wants_html,
 };
 use super::intake_body::{place_commune_in_province, read_body, submission_from_value, text_at};
 use super::problem::{ApiError, REQUEST_ID};
 use super::rate_limit::Bucket;
 use crate::domain::feedback::Channel;
 use crate::domain::form_stamp::StampProblem;
+use crate::domain::office::Office;
 use crate::services::intake::{self, IntakeError, Submission};
 
 /// The honeypot: a field people never see nor fill.
@@ -114,7 +116,7 @@ pub(crate) fn field_label(field: &str) -> (&'static str, &'static str) {
 #[derive(Template)]
 #[template(path = "submit_form.html", config = "config/askama.toml")]
 struct SubmitFormPage {
-    site_name: String,
+    office: Office,
     section: &'static str,
     v: FormValues,
     errors: PageErrors,
@@ -129,10 +131,11 @@ struct SubmitFormPage {
 #[derive(Template)]
 #[template(path = "submit_done.html", config = "config/askama.toml")]
 struct SubmitDonePage {
-    site_name: String,
+    office: Office,
     section: &'static str,
     tracking_code: String,
-    lookup_token: String,
+    code_view: CodeView,
+    token_view: CodeView,
     received_on: String,
     attachments: Vec<String>,
     gave_email: bool,
@@ -142,7 +145,7 @@ struct SubmitDonePage {
 #[derive(Template)]
 #[template(path = "submit_refused.html", config = "config/askama.toml")]
 struct SubmitRefusedPage {
-    site_name: String,
+    office: Office,
     section: &'static str,
     title: String,
     detail: String,
@@ -359,7 +362,7 @@ async fn form_page(
     )
     .await?;
     let page = SubmitFormPage {
-        site_name: state.settings.mail.from_name.clone(),
+        office: state.settings.office(),
         section: "gui-phan-anh",
         desk: false,
         lists,
@@ -383,10 +386,11 @@ fn done_page(
 ) -> Result<HttpResponse, ApiError> {
     let s = |k: &str| receipt.get(k).and_then(Value::as_str).unwrap_or_default();
     let page = SubmitDonePage {
-        site_name: state.settings.mail.from_name.clone(),
+        office: state.settings.office(),
         section: "gui-phan-anh",
         tracking_code: s("tracking_code").to_string(),
-        lookup_token: s("lookup_token").to_string(),
+        code_view: CodeView::tracking(s("tracking_code")),
+        token_view: CodeView::token(s("lookup_token")),
         received_on: chrono::DateTime::parse_from_rfc3339(s("received_at"))
             .map(|d| d.format("%H:%M ngày %d/%m/%Y").to_string())
             .unwrap_or_default(),
@@ -407,7 +411,7 @@ fn done_page(
             .and_then(Value::as_bool)
             .unwrap_or(false),
     };
-    private_page(StatusCode::CREATED, &page)
+    receipt_page(StatusCode::CREATED, &page)
 }
 
 fn refused_page(state: &AppState, error: ApiError) -> Result<HttpResponse, ApiError> {
@@ -416,7 +420,7 @@ fn refused_page(state: &AppState, error: ApiError) -> Result<HttpResponse, ApiEr
     private_page(
         status,
         &SubmitRefusedPage {
-            site_name: state.settings.mail.from_name.clone(),
+            office: state.settings.office(),
             section: "gui-phan-anh",
             title,
             detail,

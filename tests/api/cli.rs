@@ -134,25 +134,35 @@ fn unknown_keys_and_bad_values_stop_start_up() {
 }
 
 #[test]
-fn the_effective_configuration_is_logged_without_secrets() {
+fn the_effective_configuration_is_printed_on_request_without_secrets() {
     let dir = tempfile::tempdir().unwrap();
+    let password_url = "postgres://pakn:hunter2@127.0.0.1:1/none";
+    let out = pakn(dir.path())
+        .arg("config")
+        .env("PAKN__DATABASE__URL", password_url)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        printed["database"]["url"],
+        "postgres://pakn:***@127.0.0.1:1/none"
+    );
+    assert_eq!(printed["province"]["kind"], "thanh_pho");
+    let all =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!all.contains("hunter2"), "the password is never printed");
+    // Other commands no longer log it on every run.
     let out = pakn(dir.path())
         .args(["migrate", "status"])
         .env("RUST_LOG", "info")
-        .env(
-            "PAKN__DATABASE__URL",
-            "postgres://pakn:hunter2@127.0.0.1:1/none",
-        )
+        .env("PAKN__DATABASE__URL", password_url)
         .env("PAKN__DATABASE__CONNECT_TIMEOUT_SECONDS", "1")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("effective configuration"), "{stderr}");
-    assert!(stderr.contains("pakn:***@127.0.0.1"));
-    assert!(
-        !stderr.contains("hunter2"),
-        "the password never reaches the log"
-    );
+    assert!(!stderr.contains("effective configuration"), "{stderr}");
+    assert!(!stderr.contains("hunter2"));
     assert!(!out.status.success(), "nothing listens on port 1");
 }
 
@@ -172,13 +182,16 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
         .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut logged_configuration = false;
     let address = loop {
         let line = lines.next().expect("serve logs until it listens").unwrap();
+        logged_configuration |= line.contains("effective configuration");
         if line.contains("\"listening\"") {
             let v: serde_json::Value = serde_json::from_str(&line).unwrap();
             break v["address"].as_str().unwrap().to_string();
         }
     };
+    assert!(logged_configuration, "serve logs its configuration");
     assert!(
         dir.path().join("data/pakn.db").exists(),
         "the embedded default creates data/pakn.db"
@@ -200,7 +213,7 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
     let mut accounts = Vec::new();
     for line in out.by_ref() {
         let line = line.unwrap();
-        if accounts.len() == 5 {
+        if accounts.len() == 7 {
             break;
         }
         let fields: Vec<&str> = line.split_whitespace().collect();
@@ -218,6 +231,8 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
         [
             "admin",
             "control_office",
+            "agency_officer",
+            "agency_lead",
             "agency_officer",
             "agency_lead",
             "auditor"
@@ -581,4 +596,23 @@ fn an_agency_succession_is_previewed_then_applied_from_the_command_line() {
     ]);
     assert!(!ok);
     assert!(err.contains("FIELD=CODE"), "{err}");
+}
+
+/// A reader that goes away early (`pakn calendar 2026 | head -1`) ends the
+/// command quietly, never with a panic.
+#[test]
+fn a_closed_pipe_ends_a_listing_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = pakn(dir.path())
+        .args(["calendar", "2026"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Closed before the command has started writing.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
 }

@@ -102,11 +102,56 @@ pub async fn apps_with(adjust: impl Fn(&mut Settings)) -> Vec<TestApp> {
     out
 }
 
+/// The PostgreSQL server the PostgreSQL variants run on:
+/// `PAKN_TEST_POSTGRES_URL`, else one answering on 127.0.0.1:5432 with
+/// trust authentication (as a developer's machine here has), else none —
+/// and then it says so on stderr once, rather than leaving the variants
+/// out silently.
 pub fn postgres_admin_url() -> Option<String> {
-    std::env::var("PAKN_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
+    POSTGRES.clone()
 }
+
+const LOCAL_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+static POSTGRES: LazyLock<Option<String>> = LazyLock::new(|| {
+    if let Ok(url) = std::env::var("PAKN_TEST_POSTGRES_URL") {
+        return (!url.is_empty()).then_some(url);
+    }
+    let answers = std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], 5432)),
+        std::time::Duration::from_secs(1),
+    )
+    .is_ok();
+    // A runtime of its own: this may first run inside a test's runtime.
+    let usable = answers
+        && std::thread::spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let conn = Database::connect(LOCAL_POSTGRES).await.ok()?;
+                conn.execute_unprepared("SELECT 1").await.ok()?;
+                let _ = conn.close().await;
+                Some(())
+            })
+        })
+        .join()
+        .ok()
+        .flatten()
+        .is_some();
+    if usable {
+        eprintln!(
+            "pakn tests: PAKN_TEST_POSTGRES_URL is unset; the PostgreSQL variants use {LOCAL_POSTGRES} (trust authentication on loopback)"
+        );
+        Some(LOCAL_POSTGRES.to_string())
+    } else {
+        eprintln!(
+            "pakn tests: NOT RUN on PostgreSQL: PAKN_TEST_POSTGRES_URL is unset and no PostgreSQL with trust authentication answers on 127.0.0.1:5432; only SQLite is tested"
+        );
+        None
+    }
+});
 
 /// A fresh, empty database URL for `backend`.
 pub async fn fresh_database(backend: &str, dir: &tempfile::TempDir) -> String {

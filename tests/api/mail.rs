@@ -230,8 +230,12 @@ async fn a_mail_without_an_address_waits_and_the_reply_to_the_signed_address_res
             .iter()
             .find(|n| n.kind == "citizen_request_info")
             .expect("request queued");
-        let rendered =
-            pakn::domain::notice_templates::render(&request.kind, &request.payload).unwrap();
+        let rendered = pakn::domain::notice_templates::render(
+            &request.kind,
+            &request.payload,
+            &app.settings.office(),
+        )
+        .unwrap();
         assert!(rendered.body.contains("địa chỉ liên hệ"));
         assert!(rendered.body.contains("trả lời thư này"));
 

@@ -22,6 +22,7 @@ mod deadlines;
 mod directory;
 mod directory_admin;
 mod faults;
+mod first_hour;
 mod fleet;
 mod helpers;
 mod hostile;

@@ -142,6 +142,65 @@ async fn unknown_paths_and_methods_get_problem_json() {
     }
 }
 
+/// Every GET route answers HEAD with GET's status and headers and no body
+/// (uptime monitors send HEAD; it used to be 405 everywhere).
+#[tokio::test]
+async fn every_get_route_answers_head_as_get_without_a_body() {
+    for app in apps().await {
+        let routes: Vec<String> = pakn::web::endpoints()
+            .into_iter()
+            .filter(|e| e.method == actix_web::http::Method::GET)
+            .map(|e| {
+                // A concrete path: every parameter a plausible value.
+                let mut path = String::new();
+                let mut rest = e.path;
+                while let Some(open) = rest.find('{') {
+                    path.push_str(&rest[..open]);
+                    let close = rest[open..].find('}').unwrap() + open;
+                    path.push_str(match &rest[open + 1..close] {
+                        "year" => "2026",
+                        _ => "48-2026-000001",
+                    });
+                    rest = &rest[close + 1..];
+                }
+                path.push_str(rest);
+                path
+            })
+            .collect();
+        assert!(routes.len() > 60, "{} GET routes", routes.len());
+        for path in routes {
+            let url = format!("{}{}", app.base, path);
+            let get = app.client.get(&url).send().await.unwrap();
+            let head = app.client.head(&url).send().await.unwrap();
+            assert_eq!(head.status(), get.status(), "HEAD {path}");
+            assert_ne!(head.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+            assert_eq!(
+                head.headers().get("content-type"),
+                get.headers().get("content-type"),
+                "HEAD {path}"
+            );
+            drop(get);
+            assert!(head.bytes().await.unwrap().is_empty(), "HEAD {path} body");
+        }
+        // The 405 for other methods names HEAD beside GET.
+        let response = app
+            .client
+            .delete(format!("{}/health/live", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers()["allow"], "GET, HEAD");
+        let live = app
+            .client
+            .head(format!("{}/health/live", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(live.status(), StatusCode::OK);
+    }
+}
+
 #[tokio::test]
 async fn submissions_are_rate_limited_per_client_with_retry_after() {
     for app in apps_with(|s| {

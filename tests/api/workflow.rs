@@ -1115,6 +1115,7 @@ async fn every_received_item_queues_its_acknowledgement_with_the_item() {
         let rendered = pakn::domain::notice_templates::render(
             "citizen_acknowledgement",
             &json!({"tracking_code": code}),
+            &app.settings.office(),
         )
         .unwrap();
         assert!(rendered.body.contains(&code));

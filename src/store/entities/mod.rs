@@ -23,6 +23,7 @@ pub mod idempotency_record;
 pub mod imap_mailbox;
 pub mod inbound_mail;
 pub mod item_presence;
+pub mod lookup_recovery;
 pub mod mail_address_failure;
 pub mod notice;
 pub mod routing_rule;
