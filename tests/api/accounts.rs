@@ -5,6 +5,9 @@
 //! turns their daily digest on or off; the digest carries codes, titles
 //! without personal data and deadlines, once a working day.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use std::sync::Arc;
 
 use chrono::{Datelike, NaiveTime, Utc, Weekday};
@@ -84,7 +87,7 @@ async fn set_password(app: &TestApp, token: &str, new: &str, again: &str) -> Rep
     .await
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_new_account_sets_its_own_password_once_through_its_link() {
     for app in apps().await {
         let admin = sign_in_as(&app, "quantri", Role::Admin, "48.VP").await;
@@ -228,7 +231,7 @@ async fn a_new_account_sets_its_own_password_once_through_its_link() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_last_active_administrator_stays_and_disabling_ends_sessions() {
     for app in apps().await {
         let admin = sign_in_as(&app, "quantri", Role::Admin, "48.VP").await;
@@ -352,7 +355,7 @@ async fn the_last_active_administrator_stays_and_disabling_ends_sessions() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_locked_account_is_unlocked_and_a_reset_link_replaces_the_last() {
     for app in apps().await {
         let admin = sign_in_as(&app, "quantri", Role::Admin, "48.VP").await;
@@ -422,7 +425,7 @@ async fn a_locked_account_is_unlocked_and_a_reset_link_replaces_the_last() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn one_changes_ones_own_password_with_the_current_one() {
     for app in apps().await {
         let token = sign_in_as(&app, "tudoi", Role::ControlOffice, "48.VP").await;
@@ -519,7 +522,7 @@ fn working_day_at(app: &TestApp, hour: u32) -> (chrono::NaiveDate, chrono::DateT
     )
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_daily_digest_lists_work_without_personal_data_once_a_working_day() {
     for app in apps().await {
         let Some(sink) = SmtpSink::start() else {
@@ -640,7 +643,7 @@ async fn the_daily_digest_lists_work_without_personal_data_once_a_working_day() 
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_administrator_runs_accounts_from_the_console() {
     for app in apps().await {
         let admin = sign_in_as(&app, "quantri", Role::Admin, "48.VP").await;

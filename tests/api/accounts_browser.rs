@@ -5,13 +5,16 @@
 //! profile. Every page axe-core clean, screenshots at phone and desktop
 //! width.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use pakn::domain::staff::Role;
 
 use crate::auth::{PASSWORD, sign_in_as};
 use crate::browser::Browser;
 use crate::helpers::{TestApp, apps};
 
-#[tokio::test]
+#[apply(case!)]
 async fn an_administrator_creates_an_account_and_its_owner_sets_a_password_in_the_browser() {
     let _turn = crate::browser::take_turn().await;
     let Some(browser) = Browser::start().await else {

@@ -10,6 +10,9 @@
 //! reaches `/hoi-dap`); the citizen reads the answer on `/tra-cuu` and rates
 //! it. Every page: axe-core clean, screenshots at phone and desktop width.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use std::time::{Duration, Instant};
 
 use pakn::domain::staff::Role;
@@ -56,7 +59,7 @@ impl Browser {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn an_item_goes_from_the_citizens_form_to_the_public_page_in_the_browser() {
     let _turn = crate::browser::take_turn().await;
     let Some(browser) = Browser::start().await else {

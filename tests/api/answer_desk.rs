@@ -5,6 +5,9 @@
 //! writer, the optional four-eyes rule, the preview of what the citizen
 //! will see, and the publish form starting from the redaction suggestion.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use pakn::domain::staff::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -80,7 +83,7 @@ async fn autosave(app: &TestApp, token: &str, code: &str, form: &[(&str, &str)])
     .await
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_draft_is_kept_on_the_server_and_two_writers_are_told_apart() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.bn", Role::ControlOffice, "48.VP").await;
@@ -276,7 +279,7 @@ async fn the_draft_is_kept_on_the_server_and_two_writers_are_told_apart() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn templates_are_the_agencys_own_and_never_hold_a_citizens_data() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.mau", Role::ControlOffice, "48.VP").await;
@@ -431,7 +434,7 @@ async fn templates_are_the_agencys_own_and_never_hold_a_citizens_data() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_lead_sends_a_draft_back_and_the_writer_sees_why() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.tl", Role::ControlOffice, "48.VP").await;
@@ -523,7 +526,7 @@ async fn the_lead_sends_a_draft_back_and_the_writer_sees_why() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn with_the_four_eyes_rule_the_drafter_does_not_approve() {
     for app in apps_with(|s| s.workflow.four_eyes = true).await {
         let writer = sign_in_as(&app, "kiemsoat.4m1", Role::ControlOffice, "48.VP").await;
@@ -607,7 +610,7 @@ async fn with_the_four_eyes_rule_the_drafter_does_not_approve() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_publish_form_starts_from_the_redaction_suggestion() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.cb", Role::ControlOffice, "48.VP").await;
@@ -686,7 +689,7 @@ async fn the_publish_form_starts_from_the_redaction_suggestion() {
 
 const PDF: &[u8] = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n";
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_answers_documents_are_added_and_removed_from_the_item_page() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.vb", Role::ControlOffice, "48.VP").await;
@@ -806,7 +809,7 @@ async fn the_answers_documents_are_added_and_removed_from_the_item_page() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn staff_write_to_the_submitter_through_the_outbox_without_pausing_the_clock() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.thu", Role::ControlOffice, "48.VP").await;
@@ -920,7 +923,7 @@ fn section<'a>(work: &'a Value, key: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {key} in {work}"))
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn my_work_lists_what_waits_for_each_person() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.vct", Role::ControlOffice, "48.VP").await;
@@ -1020,7 +1023,7 @@ async fn my_work_lists_what_waits_for_each_person() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn withholding_names_a_reason_from_the_list() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.kck", Role::ControlOffice, "48.VP").await;

@@ -1,6 +1,9 @@
 //! API keys run from the browser and the admin API: created with scopes
 //! and shown once, used (and seen as used), revoked (and refused after).
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use pakn::domain::staff::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -20,7 +23,7 @@ async fn keys(app: &TestApp, admin: &str) -> serde_json::Value {
     .body
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_key_is_shown_once_used_seen_as_used_and_revoked() {
     for app in apps().await {
         let admin = sign_in_as(&app, "quantri", Role::Admin, "48.VP").await;

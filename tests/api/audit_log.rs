@@ -2,6 +2,9 @@
 //! to which item, in Vietnamese, page by page and as CSV; no message text
 //! or submitter's data, and the stated reason for auditors only.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use pakn::domain::staff::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -21,7 +24,7 @@ async fn log(app: &TestApp, token: &str, query: &str) -> Reply {
     .await
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn who_did_what_and_when_is_found_by_item_person_action_and_date() {
     for app in apps().await {
         let admin = sign_in_as(&app, "quantri", Role::Admin, "48.VP").await;
@@ -120,7 +123,7 @@ async fn who_did_what_and_when_is_found_by_item_person_action_and_date() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_log_pages_without_gaps_and_exports_as_csv() {
     for app in apps().await {
         let admin = sign_in_as(&app, "quantri", Role::Admin, "48.VP").await;

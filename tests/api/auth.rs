@@ -1,6 +1,9 @@
 //! Staff sign-in, sessions, lock-out, and authorisation proven as a
 //! matrix: every route that needs a session × every role.
 
+use crate::{case, case_once};
+use macro_rules_attribute::apply;
+
 use std::collections::BTreeSet;
 
 use chrono::Utc;
@@ -52,7 +55,7 @@ async fn me(app: &TestApp, token: &str) -> crate::helpers::Reply {
     .await
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn staff_sign_in_see_themselves_and_sign_out() {
     for app in apps().await {
         let token = sign_in_as(&app, "Kiem.Soat", Role::ControlOffice, "48.VP").await;
@@ -108,7 +111,7 @@ async fn staff_sign_in_see_themselves_and_sign_out() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_wrong_password_and_an_unknown_user_look_the_same() {
     for app in apps().await {
         sign_in_as(&app, "chuyenvien", Role::AgencyOfficer, "48.SXD").await;
@@ -149,7 +152,7 @@ async fn a_wrong_password_and_an_unknown_user_look_the_same() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn repeated_failures_lock_the_account_for_a_while() {
     for app in apps_with(|s| s.auth.lock_after_failures = 3).await {
         sign_in_as(&app, "bikhoa", Role::AgencyOfficer, "48.SXD").await;
@@ -173,7 +176,7 @@ async fn repeated_failures_lock_the_account_for_a_while() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn disabling_an_account_ends_its_sessions() {
     for app in apps().await {
         let token = sign_in_as(&app, "nghiviec", Role::AgencyOfficer, "48.SXD").await;
@@ -1192,7 +1195,7 @@ fn matrix() -> Vec<Rule> {
     ]
 }
 
-#[test]
+#[apply(case_once!)]
 fn every_secured_route_is_in_the_matrix() {
     let spec: Value = serde_yaml_ng::from_str(pakn::web::OPENAPI_YAML).unwrap();
     let mut secured = BTreeSet::new();
@@ -1216,7 +1219,7 @@ fn every_secured_route_is_in_the_matrix() {
     assert_eq!(secured, listed);
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn every_role_gets_exactly_what_its_permissions_allow() {
     for app in apps().await {
         let mut tokens = Vec::new();
@@ -1292,7 +1295,7 @@ async fn every_role_gets_exactly_what_its_permissions_allow() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn an_admin_edits_the_calendar_through_the_api_and_due_dates_follow() {
     for app in apps().await {
         let admin = sign_in_as(&app, "quantri", Role::Admin, "48.VP").await;
@@ -1406,7 +1409,7 @@ async fn an_admin_edits_the_calendar_through_the_api_and_due_dates_follow() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn an_agency_keeps_sight_of_what_it_registers_itself() {
     for app in apps().await {
         let officer = sign_in_as(&app, "sxd.vanthu", Role::AgencyOfficer, "48.SXD").await;
@@ -1438,7 +1441,7 @@ async fn an_agency_keeps_sight_of_what_it_registers_itself() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn integrations_use_scoped_revocable_api_keys() {
     use pakn::domain::staff::ApiScope;
     use pakn::services::auth::create_api_key;
@@ -1580,7 +1583,7 @@ async fn integrations_use_scoped_revocable_api_keys() {
 /// The agency dimension of the matrix: an item held by the Sở Xây dựng is
 /// open to that Sở's staff, the control office and auditors, and does not
 /// exist for another Sở's staff.
-#[tokio::test]
+#[apply(case!)]
 async fn item_routes_follow_the_own_and_other_agency_rule() {
     use sea_orm::ConnectionTrait;
     for app in apps().await {

@@ -11,6 +11,9 @@
 //! pages at phone and desktop widths are written to
 //! `target/browser-screenshots/` (not committed).
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -85,8 +88,9 @@ impl Browser {
             if required() {
                 panic!("the browser tests are required (PAKN_TEST_REQUIRE_BROWSER=1) but {why}");
             }
-            eprintln!("SKIPPED: browser tests ({why}); `.ci/run` installs what they need");
-            return None;
+            crate::harness::not_run(format!(
+                "no browser: {why}; `.ci/run` installs what the browser tests need"
+            ));
         }
         let port = free_port();
         let mut driver = Command::new(CHROMEDRIVER)
@@ -294,7 +298,7 @@ impl Drop for Browser {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_person_submits_fixes_a_mistake_and_finds_the_item_later() {
     let _turn = crate::browser::take_turn().await;
     let Some(browser) = Browser::start().await else {
@@ -302,6 +306,13 @@ async fn a_person_submits_fixes_a_mistake_and_finds_the_item_later() {
     };
     for app in apps_with(|s| s.public_pages.form_min_fill_seconds = 1).await {
         let base = &app.base;
+        // The home page and the token recovery form, as a newcomer meets them.
+        browser.goto(&format!("{base}/")).await;
+        browser.check_page(&format!("{}-home", app.backend)).await;
+        browser.click("a[href=\"/tra-cuu/khoi-phuc\"]").await;
+        browser
+            .check_page(&format!("{}-recover", app.backend))
+            .await;
         browser.goto(&format!("{base}/gui-phan-anh")).await;
         browser.check_page(&format!("{}-form", app.backend)).await;
         browser
@@ -363,6 +374,12 @@ async fn a_person_submits_fixes_a_mistake_and_finds_the_item_later() {
         browser
             .check_page(&format!("{}-confirmation", app.backend))
             .await;
+        // Where scripts run, the copy buttons appear beside the codes.
+        let copy = browser.find("button.copy[data-copy=\"ma-tra-cuu\"]").await;
+        assert!(
+            copy.is_displayed().await.expect("displayed"),
+            "the copy button shows where scripts run"
+        );
 
         // Later: the lookup page, from the link on the confirmation.
         browser
@@ -392,7 +409,7 @@ async fn a_person_submits_fixes_a_mistake_and_finds_the_item_later() {
     browser.stop().await;
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_public_qa_is_searchable_and_embeddable_and_never_runs_citizen_script() {
     let _turn = crate::browser::take_turn().await;
     let Some(browser) = Browser::start().await else {
@@ -410,10 +427,7 @@ async fn the_public_qa_is_searchable_and_embeddable_and_never_runs_citizen_scrip
         )
     };
     // One portal per backend, each told where its app is once the app runs.
-    for backend in ["sqlite", "postgres"] {
-        if backend == "postgres" && crate::helpers::postgres_admin_url().is_none() {
-            continue;
-        }
+    for backend in crate::harness::backends() {
         // The app's port is only known once it runs; the portal learns it
         // through a shared cell.
         let app_base = std::sync::Arc::new(std::sync::Mutex::new(String::new()));

@@ -2,6 +2,9 @@
 //! feed and the working-day calculator; and the calendar as data (files
 //! loaded at start-up, administrators' edits kept).
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use chrono::{Datelike, NaiveDate, Utc};
 use pakn::domain::calendar::holidays::{DayKind, ScheduledDay};
 use pakn::store::calendar::CalendarChange;
@@ -40,7 +43,7 @@ fn dates_of(body: &Value, kind: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_year_lists_its_official_days_with_sources_and_counts_working_days() {
     for app in apps().await {
         let reply = year(&app, "2026").await;
@@ -107,7 +110,7 @@ async fn a_year_lists_its_official_days_with_sources_and_counts_working_days() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_year_without_a_schedule_falls_back_to_the_statutory_days() {
     for app in apps().await {
         let reply = year(&app, "2027").await;
@@ -135,7 +138,7 @@ async fn a_year_without_a_schedule_falls_back_to_the_statutory_days() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_ics_feed_has_one_event_per_day() {
     for app in apps().await {
         let reply = app
@@ -175,7 +178,7 @@ async fn the_ics_feed_has_one_event_per_day() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn adding_working_days_skips_and_explains_non_working_days() {
     for app in apps().await {
         // Friday before Tết 2026: the nine days 14–22/02 are skipped.
@@ -204,7 +207,7 @@ async fn adding_working_days_skips_and_explains_non_working_days() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_calculator_refuses_bad_parameters_clearly() {
     for app in apps().await {
         for query in [
@@ -252,7 +255,7 @@ fn change(summary: &str) -> CalendarChange {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn an_edit_to_a_computed_year_keeps_its_other_holidays_and_is_audited() {
     for app in apps().await {
         let calendar = app.deadlines.calendar();
@@ -326,7 +329,7 @@ async fn an_edit_to_a_computed_year_keeps_its_other_holidays_and_is_audited() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn schedule_files_load_at_start_and_an_administrators_edit_wins_over_a_changed_file() {
     let dir = tempfile::tempdir().unwrap();
     let original = std::fs::read_to_string("config/calendar/2026.toml").unwrap();

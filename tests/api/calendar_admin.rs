@@ -2,6 +2,9 @@
 //! open due dates it would move, to when) and saved only when confirmed;
 //! then the due dates move exactly as previewed, audited.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use chrono::{Datelike, Utc, Weekday};
 use pakn::domain::staff::Role;
 use reqwest::StatusCode;
@@ -12,7 +15,7 @@ use crate::console::{html, post_form};
 use crate::helpers::apps;
 use crate::workflow::{current, submit};
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_day_off_is_previewed_then_saved_and_moves_due_dates_as_shown() {
     for app in apps().await {
         let admin = sign_in_as(&app, "quantri", Role::Admin, "48.VP").await;

@@ -1,5 +1,8 @@
 //! The `pakn` binary: commands, configuration layering and its errors.
 
+use crate::case_once;
+use macro_rules_attribute::apply;
+
 use std::process::Command;
 
 fn pakn(dir: &std::path::Path) -> Command {
@@ -15,7 +18,7 @@ fn pakn(dir: &std::path::Path) -> Command {
     cmd
 }
 
-#[test]
+#[apply(case_once!)]
 fn help_lists_the_commands() {
     let dir = tempfile::tempdir().unwrap();
     let out = pakn(dir.path()).arg("--help").output().unwrap();
@@ -32,7 +35,7 @@ fn help_lists_the_commands() {
     }
 }
 
-#[test]
+#[apply(case_once!)]
 fn environment_overrides_settings_and_migrations_report_status() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("x/pakn.db").display());
@@ -87,7 +90,7 @@ fn environment_overrides_settings_and_migrations_report_status() {
     }
 }
 
-#[test]
+#[apply(case_once!)]
 fn unknown_keys_and_bad_values_stop_start_up() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -133,7 +136,7 @@ fn unknown_keys_and_bad_values_stop_start_up() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("province.code"));
 }
 
-#[test]
+#[apply(case_once!)]
 fn the_effective_configuration_is_printed_on_request_without_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let password_url = "postgres://pakn:hunter2@127.0.0.1:1/none";
@@ -167,7 +170,7 @@ fn the_effective_configuration_is_printed_on_request_without_secrets() {
 }
 
 /// `pakn serve` stops cleanly on SIGTERM (exit 0), after serving.
-#[test]
+#[apply(case_once!)]
 fn serve_answers_and_stops_gracefully_on_sigterm() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
@@ -274,7 +277,7 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
     assert!(status.success(), "graceful stop exits 0: {status:?}");
 }
 
-#[test]
+#[apply(case_once!)]
 fn the_calendar_is_shown_in_three_formats_and_edited_with_an_audit_trail() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("pakn.db").display());
@@ -344,7 +347,7 @@ fn the_calendar_is_shown_in_three_formats_and_edited_with_an_audit_trail() {
     assert!(ok && out.contains("\"notices_queued\""), "{out}");
 }
 
-#[test]
+#[apply(case_once!)]
 fn staff_accounts_are_added_listed_and_disabled_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("pakn.db").display());
@@ -472,7 +475,7 @@ fn staff_accounts_are_added_listed_and_disabled_from_the_command_line() {
     assert!(!run(&["staff", "disable", "nobody"], None).0);
 }
 
-#[test]
+#[apply(case_once!)]
 fn api_keys_are_created_once_listed_without_secrets_and_revoked() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("pakn.db").display());
@@ -522,7 +525,7 @@ fn api_keys_are_created_once_listed_without_secrets_and_revoked() {
     assert!(!run(&["api-key", "revoke", "bao-cao"]).0, "already revoked");
 }
 
-#[test]
+#[apply(case_once!)]
 fn an_agency_succession_is_previewed_then_applied_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("pakn.db").display());
@@ -600,7 +603,7 @@ fn an_agency_succession_is_previewed_then_applied_from_the_command_line() {
 
 /// A reader that goes away early (`pakn calendar 2026 | head -1`) ends the
 /// command quietly, never with a panic.
-#[test]
+#[apply(case_once!)]
 fn a_closed_pipe_ends_a_listing_quietly() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = pakn(dir.path())

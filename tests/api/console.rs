@@ -5,6 +5,9 @@
 //! decisions as the API for every action and role. (The same pages in a
 //! real browser: `console_browser.rs`.)
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use std::time::Duration;
 
 use chrono::Utc;
@@ -106,7 +109,7 @@ fn email_submission(title: &str) -> String {
     )
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_queue_shows_the_scope_filters_in_the_url_and_keeps_saved_views() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.q", Role::ControlOffice, "48.VP").await;
@@ -338,7 +341,7 @@ async fn the_queue_shows_the_scope_filters_in_the_url_and_keeps_saved_views() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_item_page_offers_only_what_the_reader_may_do_now() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.i", Role::ControlOffice, "48.VP").await;
@@ -518,7 +521,7 @@ async fn the_item_page_offers_only_what_the_reader_may_do_now() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_mistake_comes_back_by_its_field_and_a_conflict_keeps_the_form() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.m", Role::ControlOffice, "48.VP").await;
@@ -695,7 +698,7 @@ async fn a_mistake_comes_back_by_its_field_and_a_conflict_keeps_the_form() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_console_decides_every_action_as_the_api_does() {
     for app in apps().await {
         let mut tokens = Vec::new();
@@ -747,7 +750,7 @@ async fn the_console_decides_every_action_as_the_api_does() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn bulk_triage_checks_and_audits_each_item_on_its_own() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.b", Role::ControlOffice, "48.VP").await;
@@ -872,7 +875,7 @@ async fn bulk_triage_checks_and_audits_each_item_on_its_own() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_intake_desk_keys_in_a_call_and_finds_the_callers_earlier_items() {
     for app in apps().await {
         let control = sign_in_as(&app, "tongdai.d", Role::ControlOffice, "48.VP").await;
@@ -1098,7 +1101,7 @@ async fn the_intake_desk_keys_in_a_call_and_finds_the_callers_earlier_items() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn live_counts_reach_a_browser_on_another_instance_within_seconds() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.l", Role::ControlOffice, "48.VP").await;
@@ -1167,7 +1170,7 @@ async fn live_counts_reach_a_browser_on_another_instance_within_seconds() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn colleagues_on_the_same_item_see_each_other() {
     for app in apps().await {
         let a = sign_in_as(&app, "kiemsoat.pa", Role::ControlOffice, "48.VP").await;
@@ -1200,7 +1203,7 @@ async fn colleagues_on_the_same_item_see_each_other() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_console_scripts_are_ours_or_pinned_and_revalidated() {
     for app in apps().await {
         for (path, cache) in [

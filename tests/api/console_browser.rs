@@ -10,6 +10,9 @@
 //! browsers that loses nothing. Every page: no citizen script runs, axe-core
 //! finds no serious violation, screenshots at phone and desktop width.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use std::time::{Duration, Instant};
 
 use pakn::domain::staff::Role;
@@ -87,7 +90,7 @@ fn code_of(reply: &crate::helpers::Reply) -> String {
     reply.body["tracking_code"].as_str().unwrap().to_string()
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_day_of_triage_in_the_browser() {
     let _turn = crate::browser::take_turn().await;
     let Some(browser) = Browser::start().await else {

@@ -2,6 +2,9 @@
 //! documented operations are the same set, and every response a test sees
 //! has a documented status, media type and body.
 
+use crate::{case, case_once};
+use macro_rules_attribute::apply;
+
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
@@ -132,7 +135,7 @@ fn sse_events(stream: &str) -> Vec<Value> {
     events
 }
 
-#[test]
+#[apply(case_once!)]
 fn an_event_stream_is_read_event_by_event() {
     let events =
         sse_events(": keep-alive\n\ndata: <p>\ndata: x</p>\n\nevent: ping\nretry: 5\ndata:\n\n");
@@ -157,7 +160,7 @@ fn documented_operations() -> BTreeSet<(String, String)> {
     out
 }
 
-#[test]
+#[apply(case_once!)]
 fn the_route_table_and_the_spec_list_the_same_operations() {
     let served: BTreeSet<(String, String)> = pakn::web::endpoints()
         .iter()
@@ -176,7 +179,7 @@ fn the_route_table_and_the_spec_list_the_same_operations() {
     );
 }
 
-#[test]
+#[apply(case_once!)]
 fn every_operation_has_an_id_and_every_error_is_problem_json() {
     let mut ids = BTreeSet::new();
     for (path, item) in SPEC["paths"].as_object().unwrap() {
@@ -207,7 +210,7 @@ fn every_operation_has_an_id_and_every_error_is_problem_json() {
 
 /// Every documented operation is routed on a running server (not the
 /// catch-all 404 or a 405), on every backend.
-#[tokio::test]
+#[apply(case!)]
 async fn every_documented_operation_is_served() {
     for app in apps().await {
         for (method, template) in documented_operations() {
@@ -236,7 +239,7 @@ async fn every_documented_operation_is_served() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_spec_is_served_and_examples_are_accepted() {
     for app in apps().await {
         let reply = app
@@ -267,7 +270,7 @@ async fn the_spec_is_served_and_examples_are_accepted() {
 
 /// The document itself holds together: OpenAPI 3.1, every `$ref` resolves,
 /// every component schema is valid JSON Schema (draft 2020-12).
-#[test]
+#[apply(case_once!)]
 fn the_spec_is_a_sound_openapi_3_1_document() {
     assert!(
         SPEC["openapi"]

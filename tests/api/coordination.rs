@@ -2,6 +2,9 @@
 //! recalls, and the review fixes around clusters and re-routing, on both
 //! databases.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use chrono::Utc;
 use pakn::domain::staff::Role;
 use reqwest::StatusCode;
@@ -59,7 +62,7 @@ fn coordination_of<'a>(item: &'a Value, agency: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no coordination with {agency}: {item}"))
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_lead_agency_asks_others_to_contribute_each_with_its_own_deadline() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.co", Role::ControlOffice, "48.VP").await;
@@ -346,7 +349,7 @@ async fn a_lead_agency_asks_others_to_contribute_each_with_its_own_deadline() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_late_contribution_reminds_the_coordinating_agency_and_tells_the_lead() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.cl", Role::ControlOffice, "48.VP").await;
@@ -420,7 +423,7 @@ async fn a_late_contribution_reminds_the_coordinating_agency_and_tells_the_lead(
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_control_office_recalls_a_forwarded_item_and_re_routing_restarts_the_clock() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.rc", Role::ControlOffice, "48.VP").await;
@@ -528,7 +531,7 @@ async fn the_control_office_recalls_a_forwarded_item_and_re_routing_restarts_the
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn clusters_stay_one_level_and_every_member_shares_the_primarys_fate() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.cu", Role::ControlOffice, "48.VP").await;
@@ -614,7 +617,7 @@ async fn clusters_stay_one_level_and_every_member_shares_the_primarys_fate() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn classifying_decides_the_category_and_staff_cannot_use_the_system_only_r07() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.cc", Role::ControlOffice, "48.VP").await;
@@ -643,7 +646,7 @@ async fn classifying_decides_the_category_and_staff_cannot_use_the_system_only_r
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_scheduler_working_from_rows_read_before_a_pause_cannot_undo_it() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.rv", Role::ControlOffice, "48.VP").await;
@@ -736,7 +739,7 @@ fn answer_files(item: &Value) -> Vec<Value> {
         .collect()
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_answer_carries_documents_that_reach_the_submitter_only_once_sent() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.af", Role::ControlOffice, "48.VP").await;

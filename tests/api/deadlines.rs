@@ -3,6 +3,9 @@
 //! watched by the scheduler, which queues each notice exactly once even
 //! with several instances.
 
+use crate::{case, case_once};
+use macro_rules_attribute::apply;
+
 use chrono::{DateTime, Duration, Utc};
 use pakn::domain::calendar::holidays::{DayKind, ScheduledDay};
 use pakn::domain::time::vietnam_date;
@@ -66,7 +69,7 @@ async fn received_at(app: &TestApp, code: &str, token: &str) -> DateTime<Utc> {
     instant(&app.lookup(code, token).await.body["received_at"])
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn every_due_date_is_explained_and_matches_the_lookup() {
     for app in apps().await {
         let (code, token) = submit(&app).await;
@@ -133,7 +136,7 @@ async fn every_due_date_is_explained_and_matches_the_lookup() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_calendar_change_moves_open_due_dates_and_audits_each_move() {
     for app in apps().await {
         let (code, token) = submit(&app).await;
@@ -233,7 +236,7 @@ async fn a_calendar_change_moves_open_due_dates_and_audits_each_move() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_scheduler_queues_reminders_and_escalations_once_even_when_run_twice_at_once() {
     for app in apps().await {
         let (code, token) = submit(&app).await;
@@ -332,7 +335,7 @@ async fn the_scheduler_queues_reminders_and_escalations_once_even_when_run_twice
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn pausing_for_more_information_stops_the_clock_and_an_extension_keeps_the_original_date() {
     use pakn::domain::deadline::DeadlineKind;
     use pakn::services::deadlines::{ClockChange, ClockError, Extension};
@@ -499,11 +502,9 @@ async fn pausing_for_more_information_stops_the_clock_and_an_extension_keeps_the
     }
 }
 
-#[tokio::test]
+#[apply(case_once!)]
 async fn two_instances_on_one_database_recompute_and_notify_once() {
-    let Some(_) = crate::helpers::postgres_admin_url() else {
-        return;
-    };
+    crate::harness::require_postgres();
     let a = crate::helpers::spawn("postgres", &|_: &mut pakn::config::Settings| {}).await;
     let b = crate::helpers::another_instance(&a).await;
     let (code, token) = submit(&a).await;
@@ -588,7 +589,7 @@ async fn two_instances_on_one_database_recompute_and_notify_once() {
     assert_eq!(deadline_notices(&a.store, false).await.len(), 1);
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_national_profile_counts_the_answer_in_calendar_days() {
     for app in crate::helpers::apps_with(|s| s.deadlines.profile = "national".into()).await {
         let (code, token) = submit(&app).await;

@@ -1,10 +1,13 @@
 //! Directory reads that portal forms fill their drop-downs from.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use reqwest::{Method, StatusCode};
 
 use crate::helpers::apps;
 
-#[tokio::test]
+#[apply(case!)]
 async fn agencies_fields_and_units_are_listed_and_filtered() {
     for app in apps().await {
         let all = app

@@ -3,6 +3,9 @@
 //! agency's history, a new agency is usable on every instance within
 //! seconds, and an agency still holding items cannot simply be ended.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use std::time::{Duration, Instant};
 
 use pakn::domain::staff::Role;
@@ -37,7 +40,7 @@ fn sxd(email: &str) -> Value {
     })
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn an_agency_with_an_address_is_told_of_a_forwarded_item_at_once() {
     for app in apps().await {
         let Some(sink) = SmtpSink::start() else {
@@ -92,7 +95,7 @@ async fn an_agency_with_an_address_is_told_of_a_forwarded_item_at_once() {
             .map(|c| c.as_str().unwrap())
             .collect();
         assert!(
-            changes.contains(&"Thư điện tử: — → vanthu@sxd.example"),
+            changes.contains(&"Thư điện tử: sxd@danang.example → vanthu@sxd.example"),
             "{changes:?}"
         );
         assert_eq!(view.body["open_items"], 1);
@@ -121,7 +124,7 @@ async fn an_agency_with_an_address_is_told_of_a_forwarded_item_at_once() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_new_agency_is_usable_on_every_instance_within_seconds() {
     for app in apps().await {
         let other = another_instance(&app).await;
@@ -205,7 +208,7 @@ async fn a_new_agency_is_usable_on_every_instance_within_seconds() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_directory_pages_keep_what_was_typed_and_show_the_history() {
     for app in apps().await {
         let admin = sign_in_as(&app, "quantri", Role::Admin, "48.VP").await;
@@ -272,7 +275,7 @@ async fn the_directory_pages_keep_what_was_typed_and_show_the_history() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn fields_and_communes_are_added_and_changed_and_offered_at_once() {
     for app in apps().await {
         let admin = sign_in_as(&app, "quantri", Role::Admin, "48.VP").await;

@@ -7,6 +7,9 @@
 //! database is away clients get 503 with `Retry-After`, never a hang or a
 //! 500.
 
+use crate::{case, case_once};
+use macro_rules_attribute::apply;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -14,7 +17,7 @@ use std::time::{Duration, Instant};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::Value;
 
-use crate::helpers::{fresh_database, postgres_admin_url, valid_submission};
+use crate::helpers::{fresh_database, valid_submission};
 use crate::imap::BODY as MAIL_BODY;
 use crate::mail::citizen_mail;
 use crate::mail_servers::Imap;
@@ -170,13 +173,9 @@ async fn assert_whole(db: &DatabaseConnection, seen: &Seen, backend: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[apply(case!)]
 async fn a_killed_server_loses_no_acknowledged_item_and_reads_the_mailbox_on() {
-    let mut backends = vec!["sqlite"];
-    if postgres_admin_url().is_some() {
-        backends.push("postgres");
-    }
-    for backend in backends {
+    for backend in crate::harness::backends() {
         let Some(imap) = Imap::start() else { return };
         let dir = tempfile::tempdir().unwrap();
         let url = fresh_database(backend, &dir).await;
@@ -284,15 +283,14 @@ async fn a_killed_server_loses_no_acknowledged_item_and_reads_the_mailbox_on() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[apply(case_once!)]
 async fn while_postgresql_restarts_clients_get_503_with_retry_after_and_nothing_acknowledged_is_lost()
  {
     let Some(pg) = PrivatePostgres::start() else {
         if crate::mail_servers::required() {
             panic!("PostgreSQL binaries are required for the database restart test");
         }
-        eprintln!("SKIPPED: no PostgreSQL binaries under /usr/lib/postgresql");
-        return;
+        crate::harness::not_run("no PostgreSQL binaries under /usr/lib/postgresql");
     };
     let admin = Database::connect(pg.url("postgres")).await.unwrap();
     admin

@@ -2,6 +2,9 @@
 //! or a province, a lost lookup token recovered by e-mail, the answer in
 //! the answer e-mail, labels that fit each state, the CLI's manners.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use pakn::domain::staff::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -37,7 +40,7 @@ async fn post_page(app: &TestApp, template: &str, path: &str, form: &[(&str, &st
     .await
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_home_page_names_the_office_offers_three_tasks_and_lists_published_answers() {
     for app in apps().await {
         let home = get_page(&app, "/", "/").await;
@@ -89,7 +92,7 @@ async fn the_home_page_names_the_office_offers_three_tasks_and_lists_published_a
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_province_is_called_a_province_and_a_city_a_city_on_every_page() {
     // The default (Đà Nẵng) is a centrally governed city.
     for app in apps().await {
@@ -153,7 +156,7 @@ async fn recovery_notices(app: &TestApp) -> usize {
         .count()
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_lost_token_is_recovered_once_through_the_address_on_file_and_nobody_learns_whose_item_is_whose()
  {
     for app in apps().await {
@@ -281,7 +284,7 @@ async fn a_lost_token_is_recovered_once_through_the_address_on_file_and_nobody_l
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_recovery_form_answers_mistakes_beside_the_field_and_the_same_page_for_everything_else()
 {
     for app in apps().await {
@@ -335,7 +338,7 @@ async fn the_recovery_form_answers_mistakes_beside_the_field_and_the_same_page_f
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_answer_e_mail_carries_the_answer_unless_the_office_sends_only_a_link() {
     for text_in_mail in [true, false] {
         for app in apps_with(|s| s.mail.answer_text_in_mail = text_in_mail).await {
@@ -381,7 +384,7 @@ async fn the_answer_e_mail_carries_the_answer_unless_the_office_sends_only_a_lin
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn every_state_tells_the_citizen_what_the_agency_is_to_them_now() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.l", Role::ControlOffice, "48.VP").await;
@@ -481,7 +484,7 @@ async fn every_state_tells_the_citizen_what_the_agency_is_to_them_now() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_receipt_shows_code_and_token_unbroken_in_groups_with_a_copy_button() {
     for app in apps().await {
         let (stamp, key) = crate::submit_page::open_form(&app).await;

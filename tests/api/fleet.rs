@@ -6,6 +6,9 @@
 //! code, every notice is queued and delivered once, and no instance logs
 //! an error (a deadlock or a lost race would).
 
+use crate::case_once;
+use macro_rules_attribute::apply;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +16,7 @@ use std::time::{Duration, Instant};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::Value;
 
-use crate::helpers::{fresh_database, postgres_admin_url, valid_submission};
+use crate::helpers::{fresh_database, valid_submission};
 use crate::imap::BODY as MAIL_BODY;
 use crate::mail::{citizen_mail, header};
 use crate::mail_servers::{Imap, SmtpSink};
@@ -49,12 +52,10 @@ async fn until_count(db: &DatabaseConnection, sql: &str, want: i64, limit: Durat
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[apply(case_once!)]
 async fn three_instances_share_intake_mail_outbox_and_scheduler_exactly_once() {
-    if postgres_admin_url().is_none() {
-        eprintln!("SKIPPED: several instances need PostgreSQL (PAKN_TEST_POSTGRES_URL)");
-        return;
-    }
+    // Several instances share one PostgreSQL database.
+    crate::harness::require_postgres();
     let Some(imap) = Imap::start() else { return };
     let Some(sink) = SmtpSink::start() else {
         return;

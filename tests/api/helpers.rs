@@ -94,10 +94,12 @@ pub async fn apps() -> Vec<TestApp> {
     apps_with(|_| {}).await
 }
 
+/// The apps of this run: one on the run's database (the harness runs a
+/// test that asks for apps once per database).
 pub async fn apps_with(adjust: impl Fn(&mut Settings)) -> Vec<TestApp> {
-    let mut out = vec![spawn("sqlite", &adjust).await];
-    if postgres_admin_url().is_some() {
-        out.push(spawn("postgres", &adjust).await);
+    let mut out = Vec::new();
+    for backend in crate::harness::backends() {
+        out.push(spawn(backend, &adjust).await);
     }
     out
 }

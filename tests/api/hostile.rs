@@ -5,6 +5,9 @@
 //! connection. Raw sockets, because a well-behaved HTTP client cannot send
 //! these requests.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -58,7 +61,7 @@ fn status(response: &str) -> u16 {
         .unwrap_or_else(|| panic!("no status line in {response:?}"))
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn bodies_are_refused_before_they_are_read() {
     for app in apps_with(|_| {}).await {
         // A declared length past the limit: refused on the headers alone,
@@ -174,7 +177,7 @@ async fn bodies_are_refused_before_they_are_read() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_client_that_stalls_is_dropped() {
     for app in apps_with(|s| s.server.body_idle_timeout_seconds = 1).await {
         // The body stops half-way: 408 once it has been idle for the

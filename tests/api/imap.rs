@@ -4,6 +4,9 @@
 //! and bounces create nothing; two instances and a killed process neither
 //! lose nor double a message.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use std::process::Command;
 
 use chrono::Utc;
@@ -60,7 +63,7 @@ fn corpus(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn mail_in_the_mailbox_becomes_an_item_and_the_reply_comes_back_to_it() {
     for app in apps().await {
         let Some(imap) = Imap::start() else { return };
@@ -136,7 +139,7 @@ async fn mail_in_the_mailbox_becomes_an_item_and_the_reply_comes_back_to_it() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn two_instances_polling_one_mailbox_store_each_message_once() {
     for app in apps().await {
         let Some(imap) = Imap::start() else { return };
@@ -189,7 +192,7 @@ async fn expire_leases(app: &TestApp) {
         .unwrap();
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn killing_the_poller_between_fetch_and_commit_loses_and_doubles_nothing() {
     for app in apps().await {
         let Some(imap) = Imap::start() else { return };

@@ -1,6 +1,9 @@
 //! POST /api/v1/feedback: the three encodings, Decree 20's rules, limits,
 //! attachments and idempotency.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -19,7 +22,7 @@ async fn stored(app: &TestApp, code: &str) -> pakn::store::feedback::FeedbackRow
         .expect("item is stored")
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_valid_json_submission_is_received_with_code_token_and_audit() {
     for app in apps().await {
         let reply = app.post_feedback(&valid_submission()).await;
@@ -104,7 +107,7 @@ async fn a_valid_json_submission_is_received_with_code_token_and_audit() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn urlencoded_forms_with_dotted_and_bracketed_names_are_accepted() {
     for app in apps().await {
         let form = [
@@ -147,7 +150,7 @@ async fn urlencoded_forms_with_dotted_and_bracketed_names_are_accepted() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn multipart_submissions_keep_sniffed_attachments() {
     for app in apps().await {
         let form = Form::new()
@@ -196,7 +199,7 @@ async fn multipart_submissions_keep_sniffed_attachments() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn attachments_are_refused_by_content_count_and_size() {
     let apps = apps_with(|s| {
         s.intake.max_attachments = 2;
@@ -310,7 +313,7 @@ fn with(mut v: Value, pointer: &str, new: Value) -> Value {
 
 /// Each Decree 20 rule, alone, refuses an otherwise valid submission with
 /// the field and code named.
-#[tokio::test]
+#[apply(case!)]
 async fn every_validation_rule_names_its_field_and_code() {
     let long = |n: usize| json!("ạ".repeat(n));
     let cases: Vec<(&str, Value, &str, &str)> = vec![
@@ -465,7 +468,7 @@ async fn every_validation_rule_names_its_field_and_code() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn text_is_stored_nfc_without_control_characters() {
     for app in apps().await {
         let mut body = valid_submission();
@@ -490,7 +493,7 @@ async fn text_is_stored_nfc_without_control_characters() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn text_that_is_not_vietnamese_is_flagged_not_refused() {
     for app in apps().await {
         let mut body = valid_submission();
@@ -518,7 +521,7 @@ async fn text_that_is_not_vietnamese_is_flagged_not_refused() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn malformed_unsupported_and_oversized_bodies_get_clear_errors() {
     for app in apps_with(|s| s.server.max_body_bytes = 4096).await {
         let post_raw = |ct: &'static str, body: Vec<u8>| {
@@ -564,7 +567,7 @@ async fn malformed_unsupported_and_oversized_bodies_get_clear_errors() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn an_idempotency_key_makes_retries_return_the_first_answer() {
     for app in apps().await {
         let body = valid_submission();
@@ -625,7 +628,7 @@ async fn an_idempotency_key_makes_retries_return_the_first_answer() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn tracking_codes_stay_unique_under_concurrent_submissions() {
     for app in apps().await {
         let body = valid_submission();
@@ -659,7 +662,7 @@ async fn tracking_codes_stay_unique_under_concurrent_submissions() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn browsers_on_other_sites_cannot_post_to_the_api() {
     for app in apps().await {
         let (code, token) = crate::workflow::submit(&app).await;
@@ -766,7 +769,7 @@ async fn browsers_on_other_sites_cannot_post_to_the_api() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_file_is_named_after_what_it_is() {
     for app in apps().await {
         let form = Form::new()
@@ -813,7 +816,7 @@ async fn a_file_is_named_after_what_it_is() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn an_idempotency_key_belongs_to_its_caller() {
     for app in apps().await {
         let key = pakn::services::auth::create_api_key(

@@ -1,11 +1,14 @@
 //! GET /api/v1/feedback/{code}: the submitter sees their item with the
 //! token; nobody learns anything without it.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use reqwest::{Method, StatusCode};
 
 use crate::helpers::{apps, apps_with, valid_submission};
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_token_opens_the_citizen_view() {
     for app in apps().await {
         let receipt = app.post_feedback(&valid_submission()).await;
@@ -67,7 +70,7 @@ async fn the_token_opens_the_citizen_view() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn wrong_tokens_and_unknown_codes_look_the_same() {
     for app in apps().await {
         let receipt = app.post_feedback(&valid_submission()).await;
@@ -104,7 +107,7 @@ async fn wrong_tokens_and_unknown_codes_look_the_same() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn lookups_are_rate_limited_per_client() {
     for app in apps_with(|s| {
         s.rate_limit.enabled = true;

@@ -2,6 +2,9 @@
 //! office asked about, download the answer's documents, rate the answer;
 //! the token only ever in POST bodies.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use pakn::domain::staff::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -33,7 +36,7 @@ fn hidden_after(html: &str, after: &str, name: &str) -> String {
     html[start..].split('"').next().unwrap().to_string()
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_submitter_completes_downloads_and_rates_from_the_lookup_page() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.tc", Role::ControlOffice, "48.VP").await;

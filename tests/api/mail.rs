@@ -3,6 +3,9 @@
 //! real SMTP server (aiosmtpd) with threading headers and signed reply
 //! addresses.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use chrono::Utc;
 use pakn::config::{MailSecurity, MailTransport};
 use pakn::domain::staff::{ApiScope, Role};
@@ -120,7 +123,7 @@ async fn log_entry(app: &TestApp, token: &str, id: &str) -> Reply {
     .await
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn an_email_becomes_an_item_is_acknowledged_by_smtp_and_a_reply_threads_back() {
     for app in apps().await {
         // One sink per app: both backends issue the same tracking codes.
@@ -202,7 +205,7 @@ async fn an_email_becomes_an_item_is_acknowledged_by_smtp_and_a_reply_threads_ba
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_mail_without_an_address_waits_and_the_reply_to_the_signed_address_resumes_it() {
     for app in apps().await {
         let key = gateway_key(&app).await;
@@ -280,7 +283,7 @@ async fn a_mail_without_an_address_waits_and_the_reply_to_the_signed_address_res
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_code_in_a_subject_counts_only_from_the_submitter() {
     for app in apps().await {
         let key = gateway_key(&app).await;
@@ -314,7 +317,7 @@ async fn the_code_in_a_subject_counts_only_from_the_submitter() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn robots_bounces_and_unreadable_mail_create_no_item() {
     for app in apps().await {
         // One sink per app: both backends issue the same tracking codes.
@@ -410,7 +413,7 @@ async fn step_request_info(app: &TestApp, token: &str, code: &str, version: i64)
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn one_acknowledgement_per_sender_per_window() {
     for app in apps().await {
         // One sink per app: both backends issue the same tracking codes.
@@ -437,7 +440,7 @@ async fn one_acknowledgement_per_sender_per_window() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn only_a_gateway_key_may_push_and_only_the_office_and_auditors_read_the_log() {
     for app in apps().await {
         let key = gateway_key(&app).await;
@@ -531,7 +534,7 @@ async fn only_a_gateway_key_may_push_and_only_the_office_and_auditors_read_the_l
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn delivery_retries_with_back_off_and_gives_up_after_the_last_attempt() {
     for app in apps().await {
         let key = gateway_key(&app).await;
@@ -589,7 +592,7 @@ async fn delivery_retries_with_back_off_and_gives_up_after_the_last_attempt() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn two_instances_delivering_send_each_notice_once() {
     for app in apps().await {
         let Some(sink) = SmtpSink::start() else {
@@ -645,7 +648,7 @@ async fn two_instances_delivering_send_each_notice_once() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn ingest_email_tells_the_mta_what_to_do_by_exit_code() {
     use std::io::Write;
     use std::process::{Command, Stdio};
@@ -707,7 +710,7 @@ async fn ingest_email_tells_the_mta_what_to_do_by_exit_code() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn attachments_follow_the_web_form_rules_and_refusals_are_noted() {
     for app in apps().await {
         let key = gateway_key(&app).await;
@@ -771,7 +774,7 @@ fn dsn(id: &str, to: &str, recipient: &str, status: &str, quoted_id: Option<&str
     )
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn only_a_report_about_a_message_we_sent_marks_an_address_failing() {
     for app in apps().await {
         let Some(sink) = SmtpSink::start() else {
@@ -966,7 +969,7 @@ async fn only_a_report_about_a_message_we_sent_marks_an_address_failing() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn reply_to_never_speaks_for_the_submitter() {
     for app in apps().await {
         let key = gateway_key(&app).await;
@@ -1034,7 +1037,7 @@ async fn reply_to_never_speaks_for_the_submitter() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn headers_taken_from_strangers_are_checked_before_we_send_them() {
     for app in apps().await {
         let Some(sink) = SmtpSink::start() else {
@@ -1097,7 +1100,7 @@ async fn headers_taken_from_strangers_are_checked_before_we_send_them() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn acknowledgements_to_one_address_are_limited_on_every_channel() {
     for app in apps().await {
         // The web form, three times with a victim's address.

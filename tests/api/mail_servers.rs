@@ -41,8 +41,9 @@ fn unavailable(what: &str, why: &str) -> Option<()> {
     if required() {
         panic!("{what} is required (PAKN_TEST_REQUIRE_MAIL_SERVERS=1) but {why}");
     }
-    eprintln!("SKIPPED: {what} not available ({why}); `.ci/run` installs it");
-    None
+    crate::harness::not_run(format!(
+        "{what} not available ({why}); `.ci/run` installs it"
+    ))
 }
 
 /// An SMTP server that keeps every message in a Maildir.

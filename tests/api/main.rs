@@ -24,6 +24,7 @@ mod directory_admin;
 mod faults;
 mod first_hour;
 mod fleet;
+mod harness;
 mod helpers;
 mod hostile;
 mod imap;
@@ -45,3 +46,7 @@ mod storage;
 mod submit_page;
 mod succession;
 mod workflow;
+
+fn main() {
+    harness::main();
+}

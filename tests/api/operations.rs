@@ -1,11 +1,14 @@
 //! Health, request IDs, security headers, unknown routes and methods, and
 //! behaviour without a configured directory.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use reqwest::{Method, StatusCode};
 
 use crate::helpers::{apps, apps_with, valid_submission};
 
-#[tokio::test]
+#[apply(case!)]
 async fn health_endpoints_report_liveness_and_readiness() {
     for app in apps().await {
         let live = app
@@ -25,7 +28,7 @@ async fn health_endpoints_report_liveness_and_readiness() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn without_a_receiving_office_the_service_says_so_and_stores_nothing() {
     for app in apps_with(|s| s.database.demo_data = pakn::config::DemoData::Never).await {
         let ready = app
@@ -58,7 +61,7 @@ async fn without_a_receiving_office_the_service_says_so_and_stores_nothing() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn request_ids_are_echoed_and_quoted_in_errors() {
     for app in apps().await {
         let reply = app
@@ -87,7 +90,7 @@ async fn request_ids_are_echoed_and_quoted_in_errors() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn every_response_carries_the_security_headers() {
     for app in apps().await {
         for reply in [
@@ -108,7 +111,7 @@ async fn every_response_carries_the_security_headers() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn unknown_paths_and_methods_get_problem_json() {
     for app in apps().await {
         let response = app
@@ -144,7 +147,7 @@ async fn unknown_paths_and_methods_get_problem_json() {
 
 /// Every GET route answers HEAD with GET's status and headers and no body
 /// (uptime monitors send HEAD; it used to be 405 everywhere).
-#[tokio::test]
+#[apply(case!)]
 async fn every_get_route_answers_head_as_get_without_a_body() {
     for app in apps().await {
         let routes: Vec<String> = pakn::web::endpoints()
@@ -201,7 +204,7 @@ async fn every_get_route_answers_head_as_get_without_a_body() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn submissions_are_rate_limited_per_client_with_retry_after() {
     for app in apps_with(|s| {
         s.rate_limit.enabled = true;

@@ -1,6 +1,9 @@
 //! The public Q&A data: only what was published, searchable without
 //! diacritics, cacheable, open to portals' browsers, and as an Atom feed.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use pakn::domain::staff::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -77,7 +80,7 @@ const PRIVATE: [&str; 6] = [
     "lookup_token",
 ];
 
-#[tokio::test]
+#[apply(case!)]
 async fn only_what_was_published_is_public_and_searchable_without_diacritics() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.q", Role::ControlOffice, "48.VP").await;
@@ -179,7 +182,7 @@ async fn only_what_was_published_is_public_and_searchable_without_diacritics() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn portals_may_cache_and_call_it_from_the_browser() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.q", Role::ControlOffice, "48.VP").await;
@@ -224,7 +227,7 @@ async fn portals_may_cache_and_call_it_from_the_browser() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_atom_feed_lists_answers_with_stable_ids_and_no_personal_data() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.q", Role::ControlOffice, "48.VP").await;
@@ -280,7 +283,7 @@ async fn the_atom_feed_lists_answers_with_stable_ids_and_no_personal_data() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_pages_show_published_answers_escaped_under_a_strict_policy() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.q", Role::ControlOffice, "48.VP").await;
@@ -379,7 +382,7 @@ async fn the_pages_show_published_answers_escaped_under_a_strict_policy() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_about_page_says_what_the_channel_is_not_for() {
     for app in apps().await {
         let page = app
@@ -404,7 +407,7 @@ async fn the_about_page_says_what_the_channel_is_not_for() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_lookup_page_shows_the_submitter_their_item_and_nobody_else() {
     for app in apps().await {
         let receipt = app.post_feedback(&valid_submission()).await;
@@ -462,7 +465,7 @@ async fn the_lookup_page_shows_the_submitter_their_item_and_nobody_else() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn only_the_configured_portals_may_frame_the_embed() {
     for app in apps_with(|s| {
         s.public_pages.embed_origins = vec!["https://danang.gov.vn".into()];
@@ -562,7 +565,7 @@ async fn only_the_configured_portals_may_frame_the_embed() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_closest_answer_comes_first_and_postgresql_forgives_typos() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.r", Role::ControlOffice, "48.VP").await;
@@ -640,7 +643,7 @@ async fn publish_reply(
     crate::workflow::act(app, control, code, "publish", body).await
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_public_answer_is_a_redacted_copy_checked_before_it_goes_out() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.x", Role::ControlOffice, "48.VP").await;
@@ -786,7 +789,7 @@ async fn the_public_answer_is_a_redacted_copy_checked_before_it_goes_out() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn publication_rests_on_the_configured_basis() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.c", Role::ControlOffice, "48.VP").await;
@@ -832,7 +835,7 @@ async fn publication_rests_on_the_configured_basis() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_published_item_stays_public_when_closed_until_it_is_unpublished() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.d", Role::ControlOffice, "48.VP").await;
@@ -882,7 +885,7 @@ async fn a_published_item_stays_public_when_closed_until_it_is_unpublished() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn public_validators_move_with_what_the_public_sees_and_only_then() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.e", Role::ControlOffice, "48.VP").await;
@@ -964,7 +967,7 @@ async fn public_validators_move_with_what_the_public_sees_and_only_then() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_typo_dictionary_holds_the_words_of_what_is_published_now() {
     for app in apps().await {
         if app.backend != "postgres" {

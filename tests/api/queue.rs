@@ -1,6 +1,9 @@
 //! The staff queue: scope, filters, diacritics-insensitive search, sort by
 //! due date and a cursor that survives concurrent inserts; the summary.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use std::collections::BTreeSet;
 
 use chrono::{Duration, Utc};
@@ -39,7 +42,7 @@ async fn submit_titled(app: &TestApp, title: &str) -> String {
     reply.body["tracking_code"].as_str().unwrap().to_string()
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn search_ignores_diacritics_case_and_normalisation() {
     for app in apps().await {
         let token = sign_in_as(&app, "kiemsoat1", Role::ControlOffice, "48.VP").await;
@@ -62,7 +65,7 @@ async fn search_ignores_diacritics_case_and_normalisation() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn percent_and_underscore_mean_themselves_in_a_search() {
     for app in apps().await {
         let token = sign_in_as(&app, "kiemsoat2", Role::ControlOffice, "48.VP").await;
@@ -102,7 +105,7 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn pages_follow_due_dates_and_new_items_never_shift_a_page() {
     for app in apps().await {
         let token = sign_in_as(&app, "kiemsoat2", Role::ControlOffice, "48.VP").await;
@@ -191,7 +194,7 @@ async fn pages_follow_due_dates_and_new_items_never_shift_a_page() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn filters_narrow_and_scope_limits_what_each_role_sees() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat3", Role::ControlOffice, "48.VP").await;

@@ -2,6 +2,9 @@
 //! dashboard, the six-monthly report (HTML and XLSX) and the item exports
 //! (CSV and XLSX), each checked against a known set of items.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use calamine::{Data, Reader, Xlsx};
 use pakn::domain::staff::Role;
 use reqwest::{Method, StatusCode};
@@ -59,7 +62,7 @@ fn figures_of(rows: &[Vec<Data>], label: &str) -> Vec<f64> {
         .collect()
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_report_and_the_exports_say_what_happened_and_no_more() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.bc", Role::ControlOffice, "48.VP").await;
@@ -229,7 +232,7 @@ async fn the_report_and_the_exports_say_what_happened_and_no_more() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn an_export_too_long_for_one_file_is_refused_not_cut_short() {
     for app in apps_with(|s| s.reporting.export_max_rows = 1).await {
         let auditor = sign_in_as(&app, "thanhtra.gh", Role::Auditor, "48.VP").await;
@@ -246,7 +249,7 @@ async fn an_export_too_long_for_one_file_is_refused_not_cut_short() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn staff_sign_in_with_a_strict_cookie_and_come_back_to_the_page() {
     for app in apps().await {
         sign_in_as(&app, "thanhtra.dn", Role::Auditor, "48.VP").await;

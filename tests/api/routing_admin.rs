@@ -3,6 +3,9 @@
 //! file's format and imported whole; an edit reaches the item page's
 //! suggestion on another instance within seconds.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use std::time::{Duration, Instant};
 
 use pakn::domain::staff::Role;
@@ -35,7 +38,7 @@ async fn try_text(app: &TestApp, admin: &str, title: &str) -> Value {
     .body
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn rules_are_edited_tried_exported_and_imported() {
     for app in apps().await {
         let admin = sign_in_as(&app, "quantri", Role::Admin, "48.VP").await;
@@ -204,7 +207,7 @@ async fn rules_are_edited_tried_exported_and_imported() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn instances_starting_together_seed_the_rules_once() {
     for app in apps().await {
         let seed = app.settings.routing_rules().unwrap();

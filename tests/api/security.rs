@@ -1,6 +1,9 @@
 //! Mitigations of the threat model (tests/THREAT_MODEL.md) that no other
 //! file proves, and a check that every test the threat model names exists.
 
+use crate::{case, case_once};
+use macro_rules_attribute::apply;
+
 use chrono::Utc;
 use pakn::domain::staff::{ApiScope, Role};
 use pakn::services::auth::create_api_key;
@@ -14,7 +17,7 @@ use crate::workflow::submit;
 
 /// Every `tests/api/<file>.rs::<test>` the threat model cites is a test
 /// that exists, so the document cannot silently point at nothing.
-#[test]
+#[apply(case_once!)]
 fn every_test_the_threat_model_cites_exists() {
     let root = env!("CARGO_MANIFEST_DIR");
     let model = std::fs::read_to_string(format!("{root}/tests/THREAT_MODEL.md")).unwrap();
@@ -88,7 +91,7 @@ async fn stored_anywhere(app: &TestApp, secret: &str) -> bool {
     false
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn passwords_tokens_and_keys_are_stored_only_as_hashes() {
     for app in apps().await {
         let (code, lookup_token) = submit(&app).await;
@@ -126,7 +129,7 @@ async fn passwords_tokens_and_keys_are_stored_only_as_hashes() {
 /// Without the lookup token, an item that exists but is not published
 /// answers exactly like a code that was never given, on every public
 /// route: nobody learns which codes exist.
-#[tokio::test]
+#[apply(case!)]
 async fn public_routes_do_not_tell_an_unpublished_item_from_a_missing_one() {
     for app in apps().await {
         let (code, _) = submit(&app).await;

@@ -1,6 +1,9 @@
 //! Staff-entered items: calls, letters, the letter box; the deadline
 //! counts from when the item really arrived.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use chrono::{DateTime, Duration, Utc};
 use pakn::domain::staff::Role;
 use reqwest::multipart::{Form, Part};
@@ -34,7 +37,7 @@ async fn enter(app: &TestApp, token: &str, body: &Value) -> crate::helpers::Repl
     .await
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_call_keyed_in_two_days_later_runs_from_the_call() {
     for app in apps().await {
         let token = sign_in_as(&app, "tongdai", Role::ControlOffice, "48.VP").await;
@@ -103,7 +106,7 @@ async fn a_call_keyed_in_two_days_later_runs_from_the_call() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_scanned_letter_from_the_letter_box_arrives_as_multipart() {
     for app in apps().await {
         let token = sign_in_as(&app, "vanthu", Role::AgencyOfficer, "48.SXD").await;
@@ -139,7 +142,7 @@ async fn a_scanned_letter_from_the_letter_box_arrives_as_multipart() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn staff_see_every_problem_at_once_and_others_may_not_enter() {
     for app in apps().await {
         let token = sign_in_as(&app, "nhaplieu", Role::ControlOffice, "48.VP").await;
@@ -222,7 +225,7 @@ async fn item(app: &TestApp, token: &str, code: &str) -> crate::helpers::Reply {
     app.staff_get(token, code, "").await
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_item_page_shows_everything_staff_need_and_notes_stay_internal() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.p", Role::ControlOffice, "48.VP").await;
@@ -320,7 +323,7 @@ async fn the_item_page_shows_everything_staff_need_and_notes_stay_internal() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn attachments_download_only_as_attachments_to_staff_who_may_see_them() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.a", Role::ControlOffice, "48.VP").await;

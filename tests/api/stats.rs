@@ -1,6 +1,9 @@
 //! The statistics a supervisor reads: a known set of items, and
 //! every figure checked exactly, for the province and for one agency.
 
+use crate::{case, case_once};
+use macro_rules_attribute::apply;
+
 use chrono::{Datelike, Duration, Utc};
 use pakn::domain::staff::Role;
 use reqwest::{Method, StatusCode};
@@ -21,7 +24,7 @@ async fn stats(app: &TestApp, token: &str, query: &str) -> Reply {
     .await
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn every_figure_of_a_known_set_of_items_is_exact() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.tk", Role::ControlOffice, "48.VP").await;
@@ -287,7 +290,7 @@ pub fn current_half_year() -> String {
     }
 }
 
-#[tokio::test]
+#[apply(case_once!)]
 async fn a_half_year_runs_from_the_15th_to_the_14th() {
     let app = crate::helpers::spawn("sqlite", &|_| {}).await;
     let auditor = sign_in_as(&app, "thanhtra.ky", Role::Auditor, "48.VP").await;

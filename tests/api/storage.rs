@@ -1,19 +1,18 @@
 //! Storage guarantees: migrations run up, down and up again on both
 //! databases; the audit log refuses to be rewritten.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use pakn::store::Store;
 use sea_orm::{ConnectionTrait, Statement};
 use secrecy::SecretString;
 
-use crate::helpers::{apps, fresh_database, postgres_admin_url, test_settings, valid_submission};
+use crate::helpers::{apps, fresh_database, test_settings, valid_submission};
 
-#[tokio::test]
+#[apply(case!)]
 async fn migrations_go_up_down_and_up_again() {
-    let mut backends = vec!["sqlite"];
-    if postgres_admin_url().is_some() {
-        backends.push("postgres");
-    }
-    for backend in backends {
+    for backend in crate::harness::backends() {
         let dir = tempfile::tempdir().unwrap();
         let mut settings = test_settings();
         settings.database.url = SecretString::from(fresh_database(backend, &dir).await);
@@ -64,7 +63,7 @@ async fn migrations_go_up_down_and_up_again() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_audit_log_cannot_be_rewritten() {
     for app in apps().await {
         app.post_feedback(&valid_submission()).await;
@@ -84,7 +83,7 @@ async fn the_audit_log_cannot_be_rewritten() {
 /// A counter that fell behind the codes already issued (a restored backup,
 /// a lost write) must not turn submissions into errors: the store moves
 /// the counter past the highest code and tries again.
-#[tokio::test]
+#[apply(case!)]
 async fn a_tracking_counter_behind_existing_codes_resynchronises() {
     for app in apps().await {
         for _ in 0..3 {
@@ -127,7 +126,7 @@ async fn a_tracking_counter_behind_existing_codes_resynchronises() {
 
 /// Items refer to agencies and fields without foreign keys (for intake
 /// throughput), so the database refuses to delete them instead.
-#[tokio::test]
+#[apply(case!)]
 async fn agencies_and_fields_cannot_be_deleted() {
     for app in apps().await {
         let db = app.store.connection();
@@ -148,7 +147,7 @@ async fn agencies_and_fields_cannot_be_deleted() {
 
 /// PostgreSQL draws tracking numbers from one sequence per day; housekeeping
 /// drops those more than a week old and keeps the current ones.
-#[tokio::test]
+#[apply(case!)]
 async fn old_tracking_sequences_are_dropped() {
     for app in apps().await {
         assert_eq!(

@@ -3,6 +3,9 @@
 //! was typed; bots meet the honeypot and the stamp; a double submission
 //! replays the first receipt.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use pakn::domain::staff::Role;
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
@@ -118,7 +121,7 @@ async fn items_in_queue(app: &TestApp) -> u64 {
     list.body["total"].as_u64().unwrap()
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_form_takes_feedback_with_files_and_shows_the_code_and_token() {
     for app in apps().await {
         let page = app
@@ -201,7 +204,7 @@ async fn the_form_takes_feedback_with_files_and_shows_the_code_and_token() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn mistakes_come_back_next_to_their_fields_with_what_was_typed() {
     for app in apps().await {
         let (stamp, key) = open_form(&app).await;
@@ -261,7 +264,7 @@ async fn mistakes_come_back_next_to_their_fields_with_what_was_typed() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn bots_are_turned_away_and_people_keep_what_they_typed() {
     for app in apps_with(|s| {
         s.public_pages.form_min_fill_seconds = 600;
@@ -309,7 +312,7 @@ async fn bots_are_turned_away_and_people_keep_what_they_typed() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_body_that_cannot_be_read_is_explained_to_browsers_and_programs() {
     for app in apps_with(|s| s.intake.max_request_bytes = 64 * 1024).await {
         let (stamp, key) = open_form(&app).await;
@@ -348,7 +351,7 @@ async fn a_body_that_cannot_be_read_is_explained_to_browsers_and_programs() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_form_stamp_serves_one_form_on_every_instance() {
     for app in apps().await {
         let (stamp, key) = open_form(&app).await;
@@ -391,7 +394,7 @@ async fn a_form_stamp_serves_one_form_on_every_instance() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn where_publication_is_a_duty_the_form_says_so_instead_of_asking() {
     for app in apps_with(|s| s.publication.basis = pakn::config::PublicationBasis::Duty).await {
         let page = app

@@ -5,6 +5,9 @@
 //! meanwhile loses nothing, and nothing is handled by a dissolved agency
 //! afterwards. The preview changes nothing; applying twice is refused.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use chrono::Utc;
 use futures_util::future::join_all;
 use pakn::domain::staff::Role;
@@ -57,7 +60,7 @@ fn due(item: &Value, kind: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_merger_mid_year_moves_every_open_item_and_loses_nothing() {
     for app in apps().await {
         let today = pakn::domain::time::vietnam_date(Utc::now()).to_string();
@@ -353,7 +356,7 @@ async fn a_merger_mid_year_moves_every_open_item_and_loses_nothing() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_split_by_field_sends_each_fields_items_to_its_new_agency() {
     for app in apps().await {
         let today = pakn::domain::time::vietnam_date(Utc::now()).to_string();

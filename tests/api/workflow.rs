@@ -1,6 +1,9 @@
 //! The handling workflow end to end on both databases: every path through
 //! the machine, who may take each step, versions and conflicts.
 
+use crate::case;
+use macro_rules_attribute::apply;
+
 use chrono::Utc;
 use pakn::domain::staff::Role;
 use reqwest::{Method, StatusCode};
@@ -57,7 +60,7 @@ pub fn deadline_state<'a>(item: &'a Value, kind: &str) -> &'a str {
         .unwrap()
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn an_item_goes_from_receipt_to_publication_through_an_agency() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.w", Role::ControlOffice, "48.VP").await;
@@ -235,7 +238,7 @@ async fn an_item_goes_from_receipt_to_publication_through_an_agency() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn rejection_needs_a_legal_reason_and_ends_every_deadline() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.r", Role::ControlOffice, "48.VP").await;
@@ -299,7 +302,7 @@ async fn rejection_needs_a_legal_reason_and_ends_every_deadline() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn asking_for_information_pauses_the_clock_and_the_office_may_handle_it_itself() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.i", Role::ControlOffice, "48.VP").await;
@@ -364,7 +367,7 @@ async fn asking_for_information_pauses_the_clock_and_the_office_may_handle_it_it
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn an_item_bounced_too_often_needs_the_control_offices_attention() {
     for app in apps_with(|s| s.workflow.max_bounces = 1).await {
         let control = sign_in_as(&app, "kiemsoat.b", Role::ControlOffice, "48.VP").await;
@@ -465,7 +468,7 @@ async fn an_item_bounced_too_often_needs_the_control_offices_attention() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn two_staff_acting_at_once_cannot_overwrite_each_other() {
     for app in apps().await {
         let a = sign_in_as(&app, "kiemsoat.c1", Role::ControlOffice, "48.VP").await;
@@ -553,7 +556,7 @@ pub async fn citizen(app: &TestApp, code: &str, token: &str, what: &str, body: V
     .await
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_citizen_completes_the_item_and_the_clock_restarts() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.s", Role::ControlOffice, "48.VP").await;
@@ -622,7 +625,7 @@ async fn the_citizen_completes_the_item_and_the_clock_restarts() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn an_item_not_completed_in_time_is_not_accepted_as_r07() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.t", Role::ControlOffice, "48.VP").await;
@@ -680,7 +683,7 @@ async fn an_item_not_completed_in_time_is_not_accepted_as_r07() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn a_request_that_never_reached_the_citizen_does_not_lapse_on_them() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.u", Role::ControlOffice, "48.VP").await;
@@ -815,7 +818,7 @@ async fn a_request_that_never_reached_the_citizen_does_not_lapse_on_them() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_citizen_rates_the_answer_once_and_a_low_score_needs_attention() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.v", Role::ControlOffice, "48.VP").await;
@@ -880,7 +883,7 @@ async fn the_citizen_rates_the_answer_once_and_a_low_score_needs_attention() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn the_office_gets_a_redaction_proposal_before_publishing() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.x", Role::ControlOffice, "48.VP").await;
@@ -915,7 +918,7 @@ async fn the_office_gets_a_redaction_proposal_before_publishing() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn routing_suggests_the_competent_agency_with_its_reasons() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.rt", Role::ControlOffice, "48.VP").await;
@@ -970,7 +973,7 @@ async fn routing_suggests_the_competent_agency_with_its_reasons() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn duplicates_join_a_cluster_and_every_submitter_gets_the_answer() {
     for app in apps().await {
         let control = sign_in_as(&app, "kiemsoat.d", Role::ControlOffice, "48.VP").await;
@@ -1075,7 +1078,7 @@ async fn duplicates_join_a_cluster_and_every_submitter_gets_the_answer() {
     }
 }
 
-#[tokio::test]
+#[apply(case!)]
 async fn every_received_item_queues_its_acknowledgement_with_the_item() {
     for app in apps().await {
         let (code, _) = submit(&app).await;
