@@ -54,6 +54,20 @@ pub struct Settings {
     pub public_pages: PublicPagesSettings,
     pub publication: PublicationSettings,
     pub reporting: ReportingSettings,
+    pub metrics: MetricsSettings,
+}
+
+/// The Prometheus endpoint, on a listener of its own (never the public
+/// port).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// `host:port`; empty = no metrics endpoint.
+    pub bind: String,
+    /// A bearer token the scraper must send; empty = none (loopback).
+    pub token: SecretString,
+    /// How often the work figures are read from the database (seconds).
+    pub collect_interval_seconds: u64,
 }
 
 /// What publishing an answered item rests on (DOMAIN §8 rule 5 marks the
@@ -371,6 +385,17 @@ impl Settings {
                 "province.code must be a 2-digit QĐ 19/2025 code, got {:?}",
                 self.province.code
             ));
+        }
+        if !self.metrics.bind.is_empty()
+            && self.metrics.bind.parse::<std::net::SocketAddr>().is_err()
+        {
+            return invalid(format!(
+                "metrics.bind must be host:port (for example 127.0.0.1:9464), got {:?}",
+                self.metrics.bind
+            ));
+        }
+        if !(1..=3600).contains(&self.metrics.collect_interval_seconds) {
+            return invalid("metrics.collect_interval_seconds must be 1–3600".into());
         }
         if !(5..=1440).contains(&self.public_pages.token_recovery_minutes) {
             return invalid("public_pages.token_recovery_minutes must be 5–1440".into());
@@ -734,6 +759,11 @@ impl Settings {
                 "demo_data": format!("{:?}", self.database.demo_data).to_lowercase(),
             },
             "log": {"level": self.log.level, "format": format!("{:?}", self.log.format).to_lowercase()},
+            "metrics": {
+                "bind": self.metrics.bind,
+                "token_set": !self.metrics.token.expose_secret().is_empty(),
+                "collect_interval_seconds": self.metrics.collect_interval_seconds,
+            },
             "province": {
                 "code": self.province.code,
                 "kind": self.province.kind,

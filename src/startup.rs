@@ -22,6 +22,7 @@ use crate::web::{self as routes, AppState};
 
 pub struct Application {
     port: u16,
+    metrics_port: Option<u16>,
     server: Server,
     store: Store,
     deadlines: Arc<DeadlineService>,
@@ -45,9 +46,12 @@ impl Application {
         if settings.server.public_base_url.is_empty() {
             settings.server.public_base_url = format!("http://{address}");
         }
-        let rate_limits = Arc::new(RateLimits::new(&settings).map_err(anyhow::Error::msg)?);
         let settings = Arc::new(settings);
         let services = Services::start(store.clone(), settings.clone()).await?;
+        let rate_limits = Arc::new(
+            RateLimits::new(&settings, Some(services.metrics.rate_limited.clone()))
+                .map_err(anyhow::Error::msg)?,
+        );
         let form_stamps = Arc::new(form_stamps(&store, &settings).await?);
         startup.release().await?;
         let deadlines = services.deadlines.clone();
@@ -72,6 +76,7 @@ impl Application {
             server = server.workers(settings.server.workers);
         }
         let server = server.run();
+        let metrics_port = spawn_metrics(&services)?;
         let mailer = crate::services::outbox::Mailer::from_settings(&settings)
             .map_err(anyhow::Error::msg)?;
         spawn_outbox(services.clone(), mailer);
@@ -81,6 +86,7 @@ impl Application {
         tracing::info!(%address, "listening");
         Ok(Self {
             port: address.port(),
+            metrics_port,
             server,
             store,
             deadlines,
@@ -94,6 +100,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The metrics listener's port, when `[metrics] bind` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     pub fn store(&self) -> &Store {
@@ -185,7 +196,8 @@ fn spawn_deadline_scheduler(services: Services) {
         loop {
             tick.tick().await;
             let s = &services;
-            if let Err(e) = scheduler_pass(
+            let started = std::time::Instant::now();
+            match scheduler_pass(
                 &s.store,
                 &s.settings,
                 &s.deadlines,
@@ -194,7 +206,8 @@ fn spawn_deadline_scheduler(services: Services) {
             )
             .await
             {
-                report_housekeeping_error(&e);
+                Ok(_) => s.metrics.scheduler_ran(Utc::now(), started.elapsed()),
+                Err(e) => report_housekeeping_error(&e),
             }
             if let Err(e) = crate::services::digest::queue_due(s, &s.digest_memo, Utc::now()).await
             {
@@ -202,6 +215,43 @@ fn spawn_deadline_scheduler(services: Services) {
             }
         }
     });
+}
+
+/// The metrics listener (`[metrics] bind`) and the task that reads the
+/// work figures every `metrics.collect_interval_seconds`; nothing when the
+/// endpoint is off.
+fn spawn_metrics(services: &Services) -> anyhow::Result<Option<u16>> {
+    let bind = &services.settings.metrics.bind;
+    if bind.is_empty() {
+        return Ok(None);
+    }
+    let listener = TcpListener::bind(bind)?;
+    let address = listener.local_addr()?;
+    let data = web::Data::new(services.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .configure(crate::web::metrics::configure)
+    })
+    .workers(1)
+    .listen(listener)?
+    .shutdown_timeout(1)
+    .run();
+    tokio::spawn(server);
+    let services = services.clone();
+    let every = Duration::from_secs(services.settings.metrics.collect_interval_seconds);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = services.metrics.collect(&services, Utc::now()).await {
+                tracing::warn!(error = %e, "work figures for the metrics not read");
+            }
+        }
+    });
+    tracing::info!(%address, "metrics listening");
+    Ok(Some(address.port()))
 }
 
 /// This process's name in claims and leases: unique per start, readable
@@ -232,6 +282,7 @@ fn spawn_imap_poller(services: Services) {
             match poller.poll_once().await {
                 Ok(report) => {
                     failures = 0;
+                    services.metrics.imap_polled(Utc::now());
                     if report.fetched > 0 {
                         tracing::info!(?report, "mailbox polled");
                     }

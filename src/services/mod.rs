@@ -16,6 +16,7 @@ pub mod imap;
 pub mod intake;
 pub mod lookup;
 pub mod mail_intake;
+pub mod metrics;
 pub mod my_work;
 pub mod outbox;
 pub mod publication;
@@ -55,6 +56,7 @@ pub struct Services {
     pub summary_cache: Arc<queue::SummaryCache>,
     pub duplicate_candidates: Arc<suggestions::CandidateCache>,
     pub digest_memo: Arc<digest::DigestMemo>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl Services {
@@ -85,6 +87,7 @@ impl Services {
             summary_cache: Arc::default(),
             duplicate_candidates: Arc::default(),
             digest_memo: Arc::default(),
+            metrics: metrics::Metrics::new(),
         })
     }
 

@@ -14,6 +14,7 @@ pub mod feedback;
 pub mod form_stamps;
 pub mod journal;
 pub mod mail;
+pub mod metrics;
 pub mod public_qa;
 pub mod queue;
 pub mod recovery;

@@ -36,6 +36,9 @@ pub async fn request_context(
         .map(str::to_string)
         .unwrap_or_else(|| Uuid::now_v7().to_string());
     let method = req.method().clone();
+    let metrics = req
+        .app_data::<actix_web::web::Data<super::AppState>>()
+        .map(|s| s.metrics.clone());
     let span = tracing::info_span!("http_request", request_id = %request_id, method = %method);
     let started = Instant::now();
     let result = REQUEST_ID
@@ -48,6 +51,14 @@ pub async fn request_context(
         .unwrap_or_else(|| "(unmatched)".to_string());
     let status = res.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if let Some(metrics) = metrics {
+        // A method label from a fixed set: a client cannot invent labels.
+        let method_label = match method.as_str() {
+            m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => m,
+            _ => "other",
+        };
+        metrics.observe_http(&route, method_label, status, latency_ms / 1000.0);
+    }
     span.in_scope(|| {
         if status == 503 {
             // Told to come back (database away, overloaded): the service

@@ -23,6 +23,7 @@ pub mod intake_desk;
 pub mod live;
 pub mod lookup_page;
 pub mod mail;
+pub mod metrics;
 pub mod middleware;
 pub mod my_work;
 pub mod pages;

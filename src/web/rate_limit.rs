@@ -25,10 +25,15 @@ pub struct RateLimits {
     lookups: Option<DefaultKeyedRateLimiter<IpAddr>>,
     logins: Option<DefaultKeyedRateLimiter<IpAddr>>,
     trusted_proxies: Vec<(IpAddr, u8)>,
+    /// Refusals per bucket, for the metrics endpoint.
+    refused: Option<prometheus::IntCounterVec>,
 }
 
 impl RateLimits {
-    pub fn new(settings: &Settings) -> Result<Self, String> {
+    pub fn new(
+        settings: &Settings,
+        refused: Option<prometheus::IntCounterVec>,
+    ) -> Result<Self, String> {
         let quota = |per_minute: u32, burst: u32| {
             let per_minute =
                 NonZeroU32::new(per_minute).ok_or("rate limits must be at least 1 per minute")?;
@@ -55,6 +60,7 @@ impl RateLimits {
                 None
             },
             trusted_proxies: settings.trusted_proxies()?,
+            refused,
         })
     }
 
@@ -69,6 +75,15 @@ impl RateLimits {
             return Ok(());
         };
         limiter.check_key(&rate_key(ip)).map_err(|not_until| {
+            if let Some(refused) = &self.refused {
+                refused
+                    .with_label_values(&[match bucket {
+                        Bucket::Submission => "submission",
+                        Bucket::Lookup => "lookup",
+                        Bucket::Login => "login",
+                    }])
+                    .inc();
+            }
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             ApiError::rate_limited(wait.as_secs() + 1)
         })

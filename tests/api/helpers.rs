@@ -34,6 +34,8 @@ pub struct TestApp {
     pub database_url: String,
     /// The settings the app runs with (`public_base_url` filled in).
     pub settings: Settings,
+    /// `http://127.0.0.1:PORT` of the metrics listener, when enabled.
+    pub metrics_base: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -211,6 +213,7 @@ async fn spawn_on(
         .await
         .expect("application builds");
     let base = format!("http://127.0.0.1:{}", app.port());
+    let metrics_base = app.metrics_port().map(|p| format!("http://127.0.0.1:{p}"));
     settings.server.public_base_url = base.clone();
     let store = app.store().clone();
     let deadlines = app.deadlines().clone();
@@ -226,6 +229,7 @@ async fn spawn_on(
         deadlines,
         database_url: url,
         settings,
+        metrics_base,
         _dir: dir,
     }
 }

@@ -33,6 +33,7 @@ mod lookup;
 mod lookup_page;
 mod mail;
 mod mail_servers;
+mod metrics;
 mod operations;
 mod processes;
 mod public_qa;
