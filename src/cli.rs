@@ -64,6 +64,19 @@ enum Command {
     /// Print the effective configuration (defaults, file, environment)
     /// as JSON, secrets left out.
     Config,
+    /// A consistent copy of the whole database while the service runs
+    /// (SQLite: VACUUM INTO; PostgreSQL: pg_dump's custom format), verified
+    /// after it is written. Never overwrites a file.
+    Backup {
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Restore a backup into the configured database, which must be empty
+    /// (SQLite: the file; PostgreSQL: pg_restore), then bring it up to date.
+    Restore {
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
     /// Show a year's working-day calendar, or change it (audited; due
     /// dates of open items are recomputed).
     #[command(args_conflicts_with_subcommands = true)]
@@ -375,6 +388,16 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Config => {
             say!("{}", serde_json::to_string_pretty(&settings.redacted())?);
+        }
+        Command::Backup { to } => {
+            let store = Store::connect(&settings.database).await?;
+            let report = crate::services::backup::backup(&store, &settings.database, &to).await;
+            store.close().await;
+            say!("{}", serde_json::to_string_pretty(&report?)?);
+        }
+        Command::Restore { from } => {
+            let report = crate::services::backup::restore(&settings.database, &from).await?;
+            say!("{}", serde_json::to_string_pretty(&report)?);
         }
         // Its exit codes are the MTA's protocol: see `ingest_email`.
         Command::IngestEmail => anyhow::bail!("ingest-email runs on its own"),

@@ -7,6 +7,7 @@ pub mod answers;
 pub mod api_keys;
 pub mod audit_log;
 pub mod auth;
+pub mod backup;
 pub mod calendar;
 pub mod calendar_admin;
 pub mod deadlines;

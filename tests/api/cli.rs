@@ -5,7 +5,7 @@ use macro_rules_attribute::apply;
 
 use std::process::Command;
 
-fn pakn(dir: &std::path::Path) -> Command {
+pub fn pakn(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pakn"));
     cmd.current_dir(dir)
         .env_remove("PAKN_CONFIG")

@@ -198,6 +198,12 @@ pub async fn another_instance(app: &TestApp) -> TestApp {
     .await
 }
 
+/// An app on an existing database (a restored one, say).
+pub async fn spawn_at(backend: &'static str, url: String) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    spawn_on(backend, url, dir, &|_: &mut Settings| {}).await
+}
+
 async fn spawn_on(
     backend: &'static str,
     url: String,

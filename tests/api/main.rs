@@ -10,6 +10,7 @@ mod answer_desk;
 mod api_keys;
 mod audit_log;
 mod auth;
+mod backup;
 mod browser;
 mod calendar;
 mod calendar_admin;
