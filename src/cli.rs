@@ -71,6 +71,13 @@ enum Command {
         #[arg(long)]
         to: std::path::PathBuf,
     },
+    /// Remove the contact data of items settled longer ago than
+    /// `retention.contact_data_days` (the scheduler does it hourly);
+    /// `--dry-run` only reports how many are due.
+    Retention {
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Restore a backup into the configured database, which must be empty
     /// (SQLite: the file; PostgreSQL: pg_restore), then bring it up to date.
     Restore {
@@ -394,6 +401,19 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             let report = crate::services::backup::backup(&store, &settings.database, &to).await;
             store.close().await;
             say!("{}", serde_json::to_string_pretty(&report?)?);
+        }
+        Command::Retention { dry_run } => {
+            let store = Store::connect(&settings.database).await?;
+            store.migrate_up().await?;
+            let report = crate::services::retention::run(
+                &store,
+                &settings,
+                Utc::now(),
+                dry_run,
+                &crate::startup::instance_name(),
+            )
+            .await?;
+            say!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::Restore { from } => {
             let report = crate::services::backup::restore(&settings.database, &from).await?;

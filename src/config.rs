@@ -55,6 +55,17 @@ pub struct Settings {
     pub publication: PublicationSettings,
     pub reporting: ReportingSettings,
     pub metrics: MetricsSettings,
+    pub retention: RetentionSettings,
+}
+
+/// How long contact data is kept after an item is settled.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Days after an item is settled (answered, published, withheld,
+    /// closed, not accepted, merged) before its submitter's contact data is
+    /// removed; 0 = never (the default).
+    pub contact_data_days: u32,
 }
 
 /// The Prometheus endpoint, on a listener of its own (never the public
@@ -393,6 +404,9 @@ impl Settings {
                 "metrics.bind must be host:port (for example 127.0.0.1:9464), got {:?}",
                 self.metrics.bind
             ));
+        }
+        if self.retention.contact_data_days > 36_500 {
+            return invalid("retention.contact_data_days must be 0 (off) to 36500".into());
         }
         if !(1..=3600).contains(&self.metrics.collect_interval_seconds) {
             return invalid("metrics.collect_interval_seconds must be 1–3600".into());
@@ -759,6 +773,7 @@ impl Settings {
                 "demo_data": format!("{:?}", self.database.demo_data).to_lowercase(),
             },
             "log": {"level": self.log.level, "format": format!("{:?}", self.log.format).to_lowercase()},
+            "retention": {"contact_data_days": self.retention.contact_data_days},
             "metrics": {
                 "bind": self.metrics.bind,
                 "token_set": !self.metrics.token.expose_secret().is_empty(),

@@ -379,6 +379,19 @@ fn spawn_housekeeping(store: Store, settings: Arc<Settings>, rate_limits: Arc<Ra
             {
                 report_housekeeping_error(&e);
             }
+            if minutes.is_multiple_of(60)
+                && settings.retention.contact_data_days > 0
+                && let Err(e) = crate::services::retention::run(
+                    &store,
+                    &settings,
+                    Utc::now(),
+                    false,
+                    &instance_name(),
+                )
+                .await
+            {
+                report_housekeeping_error(&e);
+            }
             if minutes.is_multiple_of(60) {
                 match store
                     .purge_idempotency(Utc::now() - settings.idempotency_retention())

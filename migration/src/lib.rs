@@ -26,6 +26,7 @@ mod m20261203_000019_staff_accounts_and_digest;
 mod m20261203_000020_directory_admin_and_succession;
 mod m20261203_000021_routing_rules;
 mod m20261204_000022_lookup_recovery;
+mod m20261204_000023_contact_retention;
 
 pub struct Migrator;
 
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000020_directory_admin_and_succession::Migration),
             Box::new(m20261203_000021_routing_rules::Migration),
             Box::new(m20261204_000022_lookup_recovery::Migration),
+            Box::new(m20261204_000023_contact_retention::Migration),
         ]
     }
 }

@@ -23,6 +23,7 @@ pub mod outbox;
 pub mod publication;
 pub mod queue;
 pub mod recovery;
+pub mod retention;
 pub mod routing_admin;
 pub mod staff_items;
 pub mod succession;

@@ -512,6 +512,9 @@ pub struct StaffItemView {
     pub version: i32,
     pub procedure_text: Option<String>,
     pub procedure_code: Option<String>,
+    /// When the submitter's contact data was removed under the retention
+    /// policy (the fields above are then empty).
+    pub contact_erased_at: Option<VnTime>,
     pub rejection: Option<RejectionView>,
     pub answer_draft: Option<String>,
     pub answer_signed_off: bool,
@@ -791,6 +794,7 @@ pub async fn view(
         version: item.version,
         procedure_text: item.procedure_text.clone(),
         procedure_code: item.procedure_code.clone(),
+        contact_erased_at: item.contact_erased_at.map(Into::into),
         rejection: if coordinating {
             None
         } else {

@@ -19,6 +19,7 @@ pub mod public_qa;
 pub mod queue;
 pub mod recovery;
 pub mod reports;
+pub mod retention;
 pub mod routing;
 pub mod staff;
 pub mod statistics;

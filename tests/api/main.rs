@@ -40,6 +40,7 @@ mod processes;
 mod public_qa;
 mod queue;
 mod reports;
+mod retention;
 mod routing_admin;
 mod security;
 mod staff;

@@ -14,7 +14,7 @@ use crate::helpers::{Reply, TestApp, apps, valid_submission};
 use crate::public_qa::publish;
 use crate::workflow::step;
 
-async fn stats(app: &TestApp, token: &str, query: &str) -> Reply {
+pub async fn stats(app: &TestApp, token: &str, query: &str) -> Reply {
     app.send(
         Method::GET,
         "/api/v1/staff/stats",

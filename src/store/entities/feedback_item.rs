@@ -71,6 +71,8 @@ pub struct Model {
     pub answer_redacted: Option<String>,
     /// When what the public sees of the item last changed.
     pub public_changed_at: Option<DateTimeUtc>,
+    /// When the contact data was removed under the retention policy.
+    pub contact_erased_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
