@@ -78,6 +78,13 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Move everything from the embedded SQLite database into an empty
+    /// PostgreSQL database (`--to postgres://…`), then verify the counts
+    /// and a sample of items. Stop the service first.
+    CopyStore {
+        #[arg(long)]
+        to: String,
+    },
     /// Restore a backup into the configured database, which must be empty
     /// (SQLite: the file; PostgreSQL: pg_restore), then bring it up to date.
     Restore {
@@ -414,6 +421,14 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             )
             .await?;
             say!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        Command::CopyStore { to } => {
+            let source = Store::connect(&settings.database).await?;
+            let target = crate::services::backup::open(&to).await?;
+            let report = crate::services::copy_store::copy(&source, &target).await;
+            source.close().await;
+            target.close().await;
+            say!("{}", serde_json::to_string_pretty(&report?)?);
         }
         Command::Restore { from } => {
             let report = crate::services::backup::restore(&settings.database, &from).await?;

@@ -128,6 +128,10 @@ pub struct PublicPagesSettings {
     /// A lookup recovery link works this long, once; an item gets at most
     /// one link per such period.
     pub token_recovery_minutes: u32,
+    /// A partner's submission (Open311) never shows the lookup token: a
+    /// one-time link to it goes to the submitter's e-mail, working this
+    /// many hours.
+    pub token_link_hours: u32,
 }
 
 /// The e-mail channel: the published address, outbound
@@ -413,6 +417,9 @@ impl Settings {
         }
         if !(5..=1440).contains(&self.public_pages.token_recovery_minutes) {
             return invalid("public_pages.token_recovery_minutes must be 5–1440".into());
+        }
+        if !(1..=336).contains(&self.public_pages.token_link_hours) {
+            return invalid("public_pages.token_link_hours must be 1–336".into());
         }
         if ProvinceKind::parse(&self.province.kind).is_none() {
             return invalid(format!(

@@ -27,6 +27,7 @@ mod m20261203_000020_directory_admin_and_succession;
 mod m20261203_000021_routing_rules;
 mod m20261204_000022_lookup_recovery;
 mod m20261204_000023_contact_retention;
+mod m20261204_000024_contact_access;
 
 pub struct Migrator;
 
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000021_routing_rules::Migration),
             Box::new(m20261204_000022_lookup_recovery::Migration),
             Box::new(m20261204_000023_contact_retention::Migration),
+            Box::new(m20261204_000024_contact_access::Migration),
         ]
     }
 }

@@ -150,6 +150,14 @@ pub fn render(kind: &str, payload: &Value, office: &Office) -> Option<Rendered> 
                 field(payload, "link")
             ),
         ),
+        "citizen_token_issue" => (
+            format!("Mã tra cứu phản ánh, kiến nghị {code}"),
+            format!(
+                "Phản ánh, kiến nghị của Ông/Bà đã được tiếp nhận qua ứng dụng của đơn vị phối hợp, mã số {code}.\n\nĐể nhận mã tra cứu (dùng để xem tình trạng xử lý và kết quả trả lời), mở đường dẫn sau (dùng được một lần, trong {} giờ):\n{}\n\nNếu đường dẫn hết hạn, Ông/Bà có thể yêu cầu đường dẫn mới tại trang Tra cứu, mục \"Tôi không còn mã tra cứu\".",
+                payload.get("hours").and_then(Value::as_i64).unwrap_or(0),
+                field(payload, "link")
+            ),
+        ),
         "citizen_message" => (
             format!("Trao đổi về phản ánh, kiến nghị {code}"),
             format!(
@@ -296,9 +304,10 @@ fn note_line(payload: &Value) -> String {
 }
 
 /// Every kind the service queues (checked by a test against `render`).
-pub const KINDS: [&str; 26] = [
+pub const KINDS: [&str; 27] = [
     "citizen_acknowledgement",
     "citizen_token_recovery",
+    "citizen_token_issue",
     "citizen_email_acknowledgement",
     "citizen_request_info",
     "citizen_not_accepted",

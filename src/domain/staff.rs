@@ -95,10 +95,16 @@ pub enum Permission {
     /// Write to the submitter of an item one holds or oversees (through
     /// the outbox, as every notice goes).
     MessageSubmitter,
+    /// Handle a data subject's request: find every item and message of a
+    /// person, export them for that person, erase or correct their
+    /// contact data (each step audited with its reason).
+    HandleSubjectRequests,
+    /// Read who was shown whose contact data.
+    ReadContactAccessLog,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 16] = [
         Permission::OwnSession,
         Permission::EditCalendar,
         Permission::ManageStaff,
@@ -113,6 +119,8 @@ impl Permission {
         Permission::UseAnswerTemplates,
         Permission::ManageAnswerTemplates,
         Permission::MessageSubmitter,
+        Permission::HandleSubjectRequests,
+        Permission::ReadContactAccessLog,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -131,6 +139,8 @@ impl Permission {
             Permission::UseAnswerTemplates => "use_answer_templates",
             Permission::ManageAnswerTemplates => "manage_answer_templates",
             Permission::MessageSubmitter => "message_submitter",
+            Permission::HandleSubjectRequests => "handle_subject_requests",
+            Permission::ReadContactAccessLog => "read_contact_access_log",
         }
     }
 
@@ -155,7 +165,11 @@ impl Permission {
             // they start from.
             Permission::ManageAnswerTemplates => &[Role::AgencyLead],
             // Administrators and auditors (supervision).
-            Permission::ReadAuditLog => &[Role::Admin, Role::Auditor],
+            Permission::ReadAuditLog | Permission::ReadContactAccessLog => {
+                &[Role::Admin, Role::Auditor]
+            }
+            // The receiving office answers citizens about their data.
+            Permission::HandleSubjectRequests => &[Role::ControlOffice],
             // The office that reads the published mailbox, and auditors.
             Permission::ReadMailLog => &[Role::ControlOffice, Role::Auditor],
             // Supervisors (auditors), the control office, and an agency's

@@ -68,7 +68,7 @@ async fn counts(store: &Store) -> anyhow::Result<Vec<(String, i64)>> {
     Ok(out)
 }
 
-async fn open(url: &str) -> anyhow::Result<Store> {
+pub(crate) async fn open(url: &str) -> anyhow::Result<Store> {
     let settings = DatabaseSettings {
         url: url.to_string().into(),
         max_connections: 2,

@@ -222,7 +222,7 @@ impl Outbox<'_> {
                     }
                 }
             }
-            "citizen_token_recovery" => {
+            "citizen_token_recovery" | "citizen_token_issue" => {
                 if let Some(link) = payload
                     .get("recovery_id")
                     .and_then(serde_json::Value::as_str)

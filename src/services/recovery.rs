@@ -63,38 +63,101 @@ pub async fn request(
         return Ok(());
     }
     let minutes = i64::from(s.settings.public_pages.token_recovery_minutes);
-    let period = chrono::Duration::minutes(minutes);
-    if s.store
-        .recovery_requested_since(row.item.id, now - period)
-        .await?
-    {
-        tracing::debug!("a recovery link for this item is still live");
+    queue_link(
+        s,
+        &row.item,
+        LinkKind::Recovery,
+        chrono::Duration::minutes(minutes),
+        now,
+    )
+    .await
+}
+
+/// Why a one-time link to a new token is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LinkKind {
+    /// The citizen asked on /tra-cuu.
+    Recovery,
+    /// A partner (Open311) sent the item: its answer never carries the
+    /// token, so the submitter gets it this way.
+    Issue,
+}
+
+/// Sends the submitter of a partner's item, at `email` (the address on
+/// file), a one-time link to its lookup token.
+pub async fn issue_by_mail(
+    s: &Services,
+    code: &str,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Ok(code) = code.parse::<TrackingCode>() else {
+        return Ok(());
+    };
+    let Some(row) = s.store.find_feedback_by_code(&code).await? else {
+        return Ok(());
+    };
+    let on_file = row.item.email.as_deref().map(|e| e.trim().to_lowercase());
+    if on_file.as_deref() != Some(email.trim().to_lowercase().as_str()) {
         return Ok(());
     }
+    let hours = i64::from(s.settings.public_pages.token_link_hours);
+    queue_link(
+        s,
+        &row.item,
+        LinkKind::Issue,
+        chrono::Duration::hours(hours),
+        now,
+    )
+    .await
+}
+
+async fn queue_link(
+    s: &Services,
+    item: &crate::store::entities::feedback_item::Model,
+    kind: LinkKind,
+    period: chrono::Duration,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if s.store
+        .recovery_requested_since(item.id, now - period)
+        .await?
+    {
+        tracing::debug!("a lookup link for this item is still live");
+        return Ok(());
+    }
+    let (notice_kind, action) = match kind {
+        LinkKind::Recovery => (
+            "citizen_token_recovery",
+            "feedback.lookup_recovery_requested",
+        ),
+        LinkKind::Issue => ("citizen_token_issue", "feedback.lookup_link_sent"),
+    };
     let id = Uuid::now_v7();
     let secret = s.reply_addressing.recovery_secret(id);
     let recovery = NewRecovery {
         id,
-        item: row.item.id,
+        item: item.id,
         token_hash: sha256_hex(secret.as_bytes()),
         expires_at: now + period,
         notice: NewNotice {
-            dedupe_key: format!("{id}:citizen_token_recovery"),
-            kind: "citizen_token_recovery".into(),
+            dedupe_key: format!("{id}:{notice_kind}"),
+            kind: notice_kind.into(),
             audience: "submitter".into(),
-            agency_id: row.item.receiving_agency_id,
-            feedback_item_id: Some(row.item.id),
+            agency_id: item.receiving_agency_id,
+            feedback_item_id: Some(item.id),
             deadline_id: None,
             staff_account_id: None,
             payload: serde_json::json!({
-                "tracking_code": row.item.tracking_code,
+                "tracking_code": item.tracking_code,
                 "recovery_id": id.to_string(),
-                "minutes": minutes,
+                "minutes": period.num_minutes(),
+                "hours": period.num_hours(),
             }),
         },
     };
     let audit = citizen(
-        "feedback.lookup_recovery_requested",
+        action,
         serde_json::json!({"expires_at": recovery.expires_at}),
     );
     s.store.insert_recovery(&recovery, &audit, now).await

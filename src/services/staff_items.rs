@@ -687,6 +687,10 @@ pub async fn view(
     };
     // Least privilege for a coordinating agency: the question and its
     // evidence, not who sent it nor the lead agency's working file.
+    // Being shown a submitter's contact data is written down.
+    if !coordinating {
+        super::subject::record_view(s, actor, item.id, "item_page", now).await?;
+    }
     let submitter = if coordinating {
         SubmitterView::Withheld {
             submitter_type: item.submitter_type.clone(),

@@ -23,6 +23,7 @@ pub mod retention;
 pub mod routing;
 pub mod staff;
 pub mod statistics;
+pub mod subject;
 pub mod succession;
 pub mod workflow;
 

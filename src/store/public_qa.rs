@@ -98,7 +98,66 @@ fn public_columns<E: QuerySelect>(query: E) -> E {
         ])
 }
 
+/// Open311's filters over the published items: `codes` alone when given
+/// (the standard's `service_request_id` "overrides all other arguments").
+#[derive(Debug, Clone, Default)]
+pub struct Open311Query {
+    pub codes: Vec<String>,
+    pub field_ids: Vec<Uuid>,
+    /// The "other" service: items in no field.
+    pub without_field: bool,
+    /// A `service_code` we do not know was asked for (it matches nothing).
+    pub unknown_field: bool,
+    /// Received in `[from, to]`.
+    pub received_from: Option<DateTime<Utc>>,
+    pub received_to: Option<DateTime<Utc>>,
+    /// `Some(true)`: answered (closed) only; `Some(false)`: not yet.
+    pub answered: Option<bool>,
+    pub limit: u64,
+}
+
 impl Store {
+    /// Published items for Open311, newest received first.
+    pub async fn open311_items(&self, q: &Open311Query) -> Result<Vec<PublicItem>, StoreError> {
+        use feedback_item::Column as C;
+        let mut filter = published();
+        if !q.codes.is_empty() {
+            filter = filter.add(C::TrackingCode.is_in(q.codes.clone()));
+        } else {
+            if !q.field_ids.is_empty() || q.without_field || q.unknown_field {
+                let mut fields = Condition::any();
+                if !q.field_ids.is_empty() {
+                    fields = fields.add(C::FieldId.is_in(q.field_ids.clone()));
+                }
+                if q.without_field {
+                    fields = fields.add(C::FieldId.is_null());
+                }
+                if q.unknown_field && q.field_ids.is_empty() && !q.without_field {
+                    return Ok(Vec::new());
+                }
+                filter = filter.add(fields);
+            }
+            if let Some(from) = q.received_from {
+                filter = filter.add(C::ReceivedAt.gte(from));
+            }
+            if let Some(to) = q.received_to {
+                filter = filter.add(C::ReceivedAt.lte(to));
+            }
+            match q.answered {
+                Some(true) => filter = filter.add(C::AnsweredAt.is_not_null()),
+                Some(false) => filter = filter.add(C::AnsweredAt.is_null()),
+                None => {}
+            }
+        }
+        Ok(public_columns(feedback_item::Entity::find().filter(filter))
+            .order_by_desc(C::ReceivedAt)
+            .order_by_desc(C::TrackingCode)
+            .limit(q.limit)
+            .into_model::<PublicItem>()
+            .all(self.connection())
+            .await?)
+    }
+
     /// A page of published items, best match (PostgreSQL) then newest
     /// first, and how many match.
     pub async fn public_items(

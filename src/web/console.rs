@@ -47,6 +47,10 @@ pub struct Nav {
     /// Items, the queue and "Việc của tôi" (not for administrators).
     pub may_items: bool,
     pub may_audit: bool,
+    /// Data subjects' requests (the control office).
+    pub may_subject: bool,
+    /// Who saw whose contact data (administrators, auditors).
+    pub may_access_log: bool,
 }
 
 impl Nav {
@@ -62,6 +66,8 @@ impl Nav {
             may_admin: actor.may(Permission::ManageStaff),
             may_items: actor.may(Permission::ViewItems),
             may_audit: actor.may(Permission::ReadAuditLog),
+            may_subject: actor.may(Permission::HandleSubjectRequests),
+            may_access_log: actor.may(Permission::ReadContactAccessLog),
         }
     }
 }

@@ -194,6 +194,10 @@ pub async fn get_inbound_email_raw(
 ) -> Result<HttpResponse, ApiError> {
     staff.require(Permission::ReadMailLog)?;
     let row = log_entry(&state, &path.into_inner()).await?;
+    if let Some(item) = row.feedback_item_id {
+        crate::services::subject::record_view(&state, &staff.actor, item, "raw_mail", Utc::now())
+            .await?;
+    }
     Ok(HttpResponse::Ok()
         .insert_header((
             header::CONTENT_DISPOSITION,

@@ -26,6 +26,7 @@ pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod my_work;
+pub mod open311;
 pub mod pages;
 pub mod problem;
 pub mod public;
@@ -36,6 +37,7 @@ pub mod routing_admin;
 pub mod staff;
 pub mod staff_pages;
 pub mod stats;
+pub mod subject;
 pub mod submit_page;
 pub mod succession;
 
@@ -427,6 +429,31 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(Method::GET, "/api/v1/public/qa/{tracking_code}", || {
             web::route().to(public::get_qa)
         }),
+        endpoint(Method::GET, "/open311/v2/discovery.{format}", || {
+            web::route().to(open311::discovery)
+        }),
+        endpoint(Method::GET, "/open311/v2/services.{format}", || {
+            web::route().to(open311::services)
+        }),
+        endpoint(
+            Method::GET,
+            "/open311/v2/services/{service_code}.{format}",
+            || web::route().to(open311::service_definition),
+        ),
+        endpoint(Method::POST, "/open311/v2/requests.{format}", || {
+            web::route().to(open311::create_request)
+        }),
+        endpoint(Method::GET, "/open311/v2/requests.{format}", || {
+            web::route().to(open311::list_requests)
+        }),
+        endpoint(
+            Method::GET,
+            "/open311/v2/requests/{service_request_id}.{format}",
+            || web::route().to(open311::get_request),
+        ),
+        endpoint(Method::GET, "/open311/v2/tokens/{token}.{format}", || {
+            web::route().to(open311::get_token)
+        }),
         endpoint(Method::GET, "/hoi-dap", || web::route().to(pages::qa_list)),
         // Before the item page, whose {tracking_code} would match them.
         endpoint(Method::GET, "/hoi-dap/feed.atom", || {
@@ -637,6 +664,35 @@ pub fn endpoints() -> Vec<Endpoint> {
         }),
         endpoint(Method::POST, "/nhan-vien/quan-tri/sap-nhap", || {
             web::route().to(succession::post)
+        }),
+        endpoint(Method::GET, "/nhan-vien/du-lieu-ca-nhan", || {
+            web::route().to(subject::page)
+        }),
+        endpoint(Method::POST, "/nhan-vien/du-lieu-ca-nhan/xoa", || {
+            web::route().to(subject::erase)
+        }),
+        endpoint(Method::GET, "/nhan-vien/du-lieu-ca-nhan/xuat", || {
+            web::route().to(subject::export_page)
+        }),
+        endpoint(Method::GET, "/nhan-vien/quan-tri/truy-cap-lien-he", || {
+            web::route().to(subject::access_page)
+        }),
+        endpoint(Method::GET, "/api/v1/staff/subject-requests", || {
+            web::route().to(subject::find_api)
+        }),
+        endpoint(Method::GET, "/api/v1/staff/subject-requests/export", || {
+            web::route().to(subject::export_api)
+        }),
+        endpoint(Method::POST, "/api/v1/staff/subject-requests/erase", || {
+            web::route().to(subject::erase_api)
+        }),
+        endpoint(
+            Method::POST,
+            "/api/v1/staff/subject-requests/correct",
+            || web::route().to(subject::correct_api),
+        ),
+        endpoint(Method::GET, "/api/v1/admin/contact-access", || {
+            web::route().to(subject::access_api)
         }),
         endpoint(Method::GET, "/nhan-vien/viec-cua-toi", || {
             web::route().to(my_work::page)

@@ -249,6 +249,11 @@ impl ApiError {
         )
     }
 
+    /// Seconds to wait, for errors that say so (429, 503).
+    pub fn retry_after(&self) -> Option<u64> {
+        self.0.retry_after
+    }
+
     pub fn rate_limited(retry_after_seconds: u64) -> Self {
         let mut e = Self::new(
             StatusCode::TOO_MANY_REQUESTS,

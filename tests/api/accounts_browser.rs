@@ -240,6 +240,14 @@ async fn scenario(browser: &Browser, app: &TestApp) {
         .await;
     assert!(browser.page_text().await.contains("Hải Châu"));
     browser.check_page(&format!("admin-units-{backend}")).await;
+    // Who was shown whose contact data.
+    browser
+        .goto(&format!("{base}/nhan-vien/quan-tri/truy-cap-lien-he"))
+        .await;
+    assert!(browser.text("h1").await.contains("Ai đã xem"));
+    browser
+        .check_page(&format!("admin-contact-access-{backend}"))
+        .await;
     browser
         .click("form[action=\"/nhan-vien/dang-xuat\"] button")
         .await;

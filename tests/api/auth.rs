@@ -85,7 +85,8 @@ async fn staff_sign_in_see_themselves_and_sign_out() {
                 "read_statistics",
                 "clear_mail_failure",
                 "use_answer_templates",
-                "message_submitter"
+                "message_submitter",
+                "handle_subject_requests"
             ])
         );
         assert!(reply.header("cache-control").unwrap().contains("no-store"));
@@ -1183,6 +1184,69 @@ fn matrix() -> Vec<Rule> {
             "/nhan-vien/quan-tri/xa-phuong",
             None,
             &[Role::Admin],
+        ),
+        (
+            Method::GET,
+            "/nhan-vien/du-lieu-ca-nhan",
+            "/nhan-vien/du-lieu-ca-nhan",
+            None,
+            &[Role::ControlOffice],
+        ),
+        (
+            Method::POST,
+            "/nhan-vien/du-lieu-ca-nhan/xoa",
+            "/nhan-vien/du-lieu-ca-nhan/xoa",
+            None,
+            &[Role::ControlOffice],
+        ),
+        (
+            Method::GET,
+            "/nhan-vien/du-lieu-ca-nhan/xuat",
+            "/nhan-vien/du-lieu-ca-nhan/xuat",
+            None,
+            &[Role::ControlOffice],
+        ),
+        (
+            Method::GET,
+            "/nhan-vien/quan-tri/truy-cap-lien-he",
+            "/nhan-vien/quan-tri/truy-cap-lien-he",
+            None,
+            &[Role::Admin, Role::Auditor],
+        ),
+        (
+            Method::GET,
+            "/api/v1/staff/subject-requests",
+            "/api/v1/staff/subject-requests",
+            None,
+            &[Role::ControlOffice],
+        ),
+        (
+            Method::GET,
+            "/api/v1/staff/subject-requests/export",
+            "/api/v1/staff/subject-requests/export",
+            None,
+            &[Role::ControlOffice],
+        ),
+        (
+            Method::POST,
+            "/api/v1/staff/subject-requests/erase",
+            "/api/v1/staff/subject-requests/erase",
+            Some(json!({"reason": "x"})),
+            &[Role::ControlOffice],
+        ),
+        (
+            Method::POST,
+            "/api/v1/staff/subject-requests/correct",
+            "/api/v1/staff/subject-requests/correct",
+            Some(json!({"tracking_code": "{code}", "reason": "x"})),
+            &[Role::ControlOffice],
+        ),
+        (
+            Method::GET,
+            "/api/v1/admin/contact-access",
+            "/api/v1/admin/contact-access",
+            None,
+            &[Role::Admin, Role::Auditor],
         ),
         // Last: it ends the session.
         (

@@ -352,6 +352,17 @@ async fn intake_scenario(browser: &Browser, app: &TestApp) {
     browser
         .check_page(&format!("{backend}-console-intake-done"))
         .await;
+    // A data subject's request: the caller's items by phone number.
+    browser
+        .goto(&format!(
+            "{}/nhan-vien/du-lieu-ca-nhan?phone=0912345678",
+            app.base
+        ))
+        .await;
+    assert!(browser.page_text().await.contains("phản ánh, kiến nghị"));
+    browser
+        .check_page(&format!("{backend}-console-subject-request"))
+        .await;
     browser.sign_out().await;
 }
 

@@ -13,6 +13,7 @@ pub mod audit_event;
 pub mod calendar_day;
 pub mod calendar_revision;
 pub mod calendar_year;
+pub mod contact_access;
 pub mod coordination;
 pub mod directory_version;
 pub mod feedback_deadline;
