@@ -56,6 +56,24 @@ pub struct Settings {
     pub reporting: ReportingSettings,
     pub metrics: MetricsSettings,
     pub retention: RetentionSettings,
+    pub national: NationalSettings,
+}
+
+/// The national PAKN system (Hệ thống thông tin tiếp nhận, trả lời phản
+/// ánh, kiến nghị on Cổng Dịch vụ công quốc gia): which items the office
+/// must re-key there, by when, and what its codes look like.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NationalSettings {
+    /// The channels whose items must be entered there (QĐ 31/2021/QĐ-TTg
+    /// Art. 43(2): letters, phone calls, e-mails).
+    pub channels: Vec<String>,
+    /// Working days after receipt by which an item should be recorded
+    /// there (not confirmed in law; the office decides).
+    pub due_working_days: u32,
+    /// The shape of the national system's code (mã PAKN), a regular
+    /// expression over the upper-cased code (not confirmed).
+    pub code_pattern: String,
 }
 
 /// How long contact data is kept after an item is settled.
@@ -417,6 +435,19 @@ impl Settings {
         }
         if !(5..=1440).contains(&self.public_pages.token_recovery_minutes) {
             return invalid("public_pages.token_recovery_minutes must be 5–1440".into());
+        }
+        for channel in &self.national.channels {
+            if crate::domain::feedback::Channel::parse(channel).is_none() {
+                return invalid(format!("national.channels: unknown channel {channel:?}"));
+            }
+        }
+        if !(1..=60).contains(&self.national.due_working_days) {
+            return invalid("national.due_working_days must be 1–60".into());
+        }
+        if let Err(e) = regex::Regex::new(&self.national.code_pattern) {
+            return invalid(format!(
+                "national.code_pattern is not a regular expression: {e}"
+            ));
         }
         if !(1..=336).contains(&self.public_pages.token_link_hours) {
             return invalid("public_pages.token_link_hours must be 1–336".into());

@@ -28,6 +28,7 @@ mod m20261203_000021_routing_rules;
 mod m20261204_000022_lookup_recovery;
 mod m20261204_000023_contact_retention;
 mod m20261204_000024_contact_access;
+mod m20261204_000025_national_record;
 
 pub struct Migrator;
 
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000022_lookup_recovery::Migration),
             Box::new(m20261204_000023_contact_retention::Migration),
             Box::new(m20261204_000024_contact_access::Migration),
+            Box::new(m20261204_000025_national_record::Migration),
         ]
     }
 }

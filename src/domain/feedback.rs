@@ -464,6 +464,10 @@ pub fn message_vi(code: &str) -> &'static str {
         "password_wrong" => "Mật khẩu hiện tại không đúng.",
         "year_unsupported" => "Chỉ hỗ trợ các năm từ 1900 đến 2199.",
         "reason_required" => "Cần nêu lý do (5–1000 ký tự); lý do được ghi vào nhật ký.",
+        "national_code_invalid" => {
+            "Mã PAKN không đúng dạng mã của Hệ thống PAKN quốc gia (chữ, số và . _ / -, 4–40 ký tự; Văn phòng có thể điều chỉnh quy tắc này)."
+        }
+        "national_code_taken" => "Mã PAKN này đã được ghi cho một phản ánh, kiến nghị khác.",
         "tracking_code_invalid" => "Mã số không đúng dạng PAKN.48.NămThángNgày.Số.",
         "contact_erased" => "Thông tin liên hệ của phản ánh này đã được xoá; không còn gì để sửa.",
         "name_required" => "Cần nêu tên ngày (1–200 ký tự).",

@@ -101,10 +101,14 @@ pub enum Permission {
     HandleSubjectRequests,
     /// Read who was shown whose contact data.
     ReadContactAccessLog,
+    /// Keep the items' record in the national PAKN system: read the
+    /// re-keying pack (with the senders' contact data) and enter the
+    /// national code each item got there.
+    KeepNationalRecord,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 17] = [
         Permission::OwnSession,
         Permission::EditCalendar,
         Permission::ManageStaff,
@@ -121,6 +125,7 @@ impl Permission {
         Permission::MessageSubmitter,
         Permission::HandleSubjectRequests,
         Permission::ReadContactAccessLog,
+        Permission::KeepNationalRecord,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -141,6 +146,7 @@ impl Permission {
             Permission::MessageSubmitter => "message_submitter",
             Permission::HandleSubjectRequests => "handle_subject_requests",
             Permission::ReadContactAccessLog => "read_contact_access_log",
+            Permission::KeepNationalRecord => "keep_national_record",
         }
     }
 
@@ -170,6 +176,9 @@ impl Permission {
             }
             // The receiving office answers citizens about their data.
             Permission::HandleSubjectRequests => &[Role::ControlOffice],
+            // QĐ 31/2021/QĐ-TTg Art. 43(2) puts re-keying on the receiving
+            // office.
+            Permission::KeepNationalRecord => &[Role::ControlOffice],
             // The office that reads the published mailbox, and auditors.
             Permission::ReadMailLog => &[Role::ControlOffice, Role::Auditor],
             // Supervisors (auditors), the control office, and an agency's

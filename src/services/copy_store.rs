@@ -183,6 +183,7 @@ pub async fn copy(from: &Store, to: &Store) -> anyhow::Result<CopyReport> {
     tables.push(copy_table::<idempotency_record::Entity>(from, to).await?);
     tables.push(copy_table::<lookup_recovery::Entity>(from, to).await?);
     tables.push(copy_table::<contact_access::Entity>(from, to).await?);
+    tables.push(copy_table::<national_record::Entity>(from, to).await?);
     tables.push(copy_table::<inbound_mail::Entity>(from, to).await?);
     tables.push(copy_table::<notice::Entity>(from, to).await?);
     tables.push(copy_table::<mail_address_failure::Entity>(from, to).await?);

@@ -20,6 +20,7 @@ pub mod lookup;
 pub mod mail_intake;
 pub mod metrics;
 pub mod my_work;
+pub mod national;
 pub mod open311;
 pub mod outbox;
 pub mod publication;

@@ -401,6 +401,7 @@ fn purpose_label(p: &str) -> &'static str {
         "raw_mail" => "Tải thư gốc",
         "subject_request" => "Tra cứu theo yêu cầu của chủ thể dữ liệu",
         "subject_export" => "Xuất dữ liệu cho chủ thể dữ liệu",
+        "national_rekey" => "Lập danh sách cập nhật lên Hệ thống PAKN quốc gia",
         _ => "Khác",
     }
 }

@@ -15,6 +15,7 @@ pub mod form_stamps;
 pub mod journal;
 pub mod mail;
 pub mod metrics;
+pub mod national;
 pub mod public_qa;
 pub mod queue;
 pub mod recovery;

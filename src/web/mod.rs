@@ -26,6 +26,7 @@ pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod my_work;
+pub mod national;
 pub mod open311;
 pub mod pages;
 pub mod problem;
@@ -676,6 +677,17 @@ pub fn endpoints() -> Vec<Endpoint> {
         }),
         endpoint(Method::GET, "/nhan-vien/quan-tri/truy-cap-lien-he", || {
             web::route().to(subject::access_page)
+        }),
+        endpoint(
+            Method::PUT,
+            "/api/v1/staff/feedback/{tracking_code}/national-record",
+            || web::route().to(national::record_api),
+        ),
+        endpoint(Method::GET, "/api/v1/staff/national-backlog.xlsx", || {
+            web::route().to(national::backlog_xlsx)
+        }),
+        endpoint(Method::GET, "/api/v1/staff/national-backlog", || {
+            web::route().to(national::backlog_api)
         }),
         endpoint(Method::GET, "/api/v1/staff/subject-requests", || {
             web::route().to(subject::find_api)

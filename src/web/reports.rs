@@ -61,7 +61,52 @@ fn query_string(f: &Figures) -> String {
     serde_urlencoded::to_string(params).unwrap_or_default()
 }
 
-fn sections_of(state: &AppState, f: &Figures, directory: &DirectorySnapshot) -> Vec<Section> {
+/// The report's sections, and for the whole office a last one on the
+/// items re-keyed into the national PAKN system.
+async fn sections_of(
+    state: &AppState,
+    f: &Figures,
+    directory: &DirectorySnapshot,
+) -> Result<Vec<Section>, ApiError> {
+    let mut sections = report_sections(state, f, directory);
+    if f.agency_code.is_none() && f.field_code.is_none() {
+        let c = crate::services::national::counts(state, f.dates).await?;
+        let share = |n: u64| {
+            if c.in_scope == 0 {
+                Cell::Decimal(None)
+            } else {
+                Cell::Decimal(Some((n as f64) * 100.0 / (c.in_scope as f64)))
+            }
+        };
+        sections.push(Section {
+            heading: "Cập nhật lên Hệ thống thông tin PAKN quốc gia".into(),
+            tables: vec![report_doc::Table {
+                caption: "Phản ánh, kiến nghị nhận qua thư, điện thoại, thư điện tử (Điều 43 khoản 2 Quyết định 31/2021/QĐ-TTg)".into(),
+                head: vec!["Nội dung".into(), "Số lượng".into(), "Tỷ lệ (%)".into()],
+                rows: vec![
+                    vec![
+                        report_doc::Cell::Text("Tiếp nhận trong kỳ".into()),
+                        Cell::Count(c.in_scope),
+                        share(c.in_scope),
+                    ],
+                    vec![
+                        report_doc::Cell::Text("Đã cập nhật, có mã PAKN quốc gia".into()),
+                        Cell::Count(c.recorded),
+                        share(c.recorded),
+                    ],
+                    vec![
+                        report_doc::Cell::Text("Chưa cập nhật".into()),
+                        Cell::Count(c.in_scope - c.recorded),
+                        share(c.in_scope - c.recorded),
+                    ],
+                ],
+            }],
+        });
+    }
+    Ok(sections)
+}
+
+fn report_sections(state: &AppState, f: &Figures, directory: &DirectorySnapshot) -> Vec<Section> {
     report_doc::sections(
         &f.statistics,
         &|code| directory.agency_name_by_code(code),
@@ -166,7 +211,7 @@ pub async fn report_page(
             signatory_title: reporting.signatory_title.clone(),
             signatory_name: reporting.signatory_name.clone(),
             head: document_head(&state, &f, &directory).await?,
-            sections: sections_of(&state, &f, &directory),
+            sections: sections_of(&state, &f, &directory).await?,
             narrative: narrative(&f.statistics),
             query: query_string(&f),
         };
@@ -227,7 +272,7 @@ pub async fn report_xlsx(
         let head = document_head(&state, &f, &directory).await?;
         let body = report_doc::report_xlsx(
             &head,
-            &sections_of(&state, &f, &directory),
+            &sections_of(&state, &f, &directory).await?,
             &narrative(&f.statistics),
         )
         .map_err(file_failed)?;

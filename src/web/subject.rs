@@ -240,7 +240,8 @@ pub async fn find_api(
     Ok(private_json(view))
 }
 
-fn query_error(e: StaffError) -> ApiError {
+/// A refused query string is the client's (400 family), field by field.
+pub(super) fn query_error(e: StaffError) -> ApiError {
     match e {
         StaffError::Invalid(errors) => ApiError::invalid_query(errors),
         other => other.into(),

@@ -86,7 +86,8 @@ async fn staff_sign_in_see_themselves_and_sign_out() {
                 "clear_mail_failure",
                 "use_answer_templates",
                 "message_submitter",
-                "handle_subject_requests"
+                "handle_subject_requests",
+                "keep_national_record"
             ])
         );
         assert!(reply.header("cache-control").unwrap().contains("no-store"));
@@ -1247,6 +1248,27 @@ fn matrix() -> Vec<Rule> {
             "/api/v1/admin/contact-access",
             None,
             &[Role::Admin, Role::Auditor],
+        ),
+        (
+            Method::PUT,
+            "/api/v1/staff/feedback/{tracking_code}/national-record",
+            "/api/v1/staff/feedback/{code}/national-record",
+            Some(json!({"national_code": "x"})),
+            &[Role::ControlOffice],
+        ),
+        (
+            Method::GET,
+            "/api/v1/staff/national-backlog",
+            "/api/v1/staff/national-backlog",
+            None,
+            &[Role::ControlOffice],
+        ),
+        (
+            Method::GET,
+            "/api/v1/staff/national-backlog.xlsx",
+            "/api/v1/staff/national-backlog.xlsx",
+            None,
+            &[Role::ControlOffice],
         ),
         // Last: it ends the session.
         (

@@ -36,6 +36,7 @@ mod lookup_page;
 mod mail;
 mod mail_servers;
 mod metrics;
+mod national;
 mod open311;
 mod operations;
 mod processes;

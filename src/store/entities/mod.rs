@@ -26,6 +26,7 @@ pub mod inbound_mail;
 pub mod item_presence;
 pub mod lookup_recovery;
 pub mod mail_address_failure;
+pub mod national_record;
 pub mod notice;
 pub mod routing_rule;
 pub mod saved_view;
