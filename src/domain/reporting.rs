@@ -39,6 +39,20 @@ pub struct DateRange {
     pub to: NaiveDate,
 }
 
+impl DateRange {
+    /// The range as instants: from the start of `from` to the start of the
+    /// day after `to`, as Vietnam counts its days.
+    pub fn instants(self) -> (DateTime<Utc>, DateTime<Utc>) {
+        (
+            crate::domain::time::vietnam_instant(self.from, chrono::NaiveTime::MIN),
+            crate::domain::time::vietnam_instant(
+                self.to.succ_opt().unwrap_or(self.to),
+                chrono::NaiveTime::MIN,
+            ),
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PeriodError {
     /// Not `2026`, `2026-H1`, `2026-Q3` (or a range).

@@ -14,7 +14,7 @@ use super::Services;
 use crate::domain::feedback::{Channel, FieldError};
 use crate::domain::reporting::DateRange;
 use crate::domain::staff::{Actor, Permission};
-use crate::domain::time::{to_vietnam_rfc3339, vietnam_date, vietnam_instant};
+use crate::domain::time::{to_vietnam_rfc3339, vietnam_date};
 use crate::services::staff_items::StaffError;
 use crate::store::entities::national_record;
 use crate::store::journal::AuditEntry;
@@ -69,13 +69,14 @@ fn view(tracking_code: &str, r: &national_record::Model) -> RecordView {
 }
 
 /// Checks a code against the configured shape (not confirmed: the office
-/// sets it), after trimming and upper-casing.
-pub fn normalize_code(pattern: &regex::Regex, code: &str) -> Result<String, FieldError> {
+/// sets it; checked to be a regular expression when the settings load),
+/// after trimming and upper-casing.
+pub fn normalize_code(pattern: &str, code: &str) -> Result<String, FieldError> {
     let code = code.trim().to_ascii_uppercase();
     if code.is_empty() {
         return Err(FieldError::new("national_code", "required"));
     }
-    if !pattern.is_match(&code) {
+    if !regex::Regex::new(pattern).is_ok_and(|p| p.is_match(&code)) {
         return Err(FieldError::new("national_code", "national_code_invalid"));
     }
     Ok(code)
@@ -100,11 +101,8 @@ pub async fn record(
     )
     .await?;
     let row = opened.row();
-    // Checked when the settings are loaded.
-    let pattern = regex::Regex::new(&s.settings.national.code_pattern)
-        .unwrap_or_else(|_| regex::Regex::new("^$").expect("a literal pattern"));
     let mut errors = Vec::new();
-    let code = normalize_code(&pattern, code)
+    let code = normalize_code(&s.settings.national.code_pattern, code)
         .map_err(|e| errors.push(e))
         .ok();
     let existing = s.store.national_record(row.item.id).await?;
@@ -223,8 +221,7 @@ pub async fn pack(
         return Err(StaffError::Forbidden);
     }
     let settings = &s.settings.national;
-    let from = vietnam_instant(dates.from, chrono::NaiveTime::MIN);
-    let to = vietnam_instant(dates.to + chrono::Duration::days(1), chrono::NaiveTime::MIN);
+    let (from, to) = dates.instants();
     let (rows, truncated) = s
         .store
         .national_backlog(&settings.channels, from, to, PACK_LIMIT)
@@ -289,8 +286,7 @@ pub async fn pack(
 /// The six-monthly report's line: how many items of the channels were
 /// received in the period and how many are in the national system.
 pub async fn counts(s: &Services, dates: DateRange) -> Result<NationalCounts, StaffError> {
-    let from = vietnam_instant(dates.from, chrono::NaiveTime::MIN);
-    let to = vietnam_instant(dates.to + chrono::Duration::days(1), chrono::NaiveTime::MIN);
+    let (from, to) = dates.instants();
     Ok(s.store
         .national_counts(&s.settings.national.channels, from, to)
         .await?)
@@ -341,14 +337,14 @@ mod tests {
 
     #[test]
     fn a_code_is_trimmed_upper_cased_and_checked_against_the_pattern() {
-        let p = regex::Regex::new("^[A-Z0-9][A-Z0-9._/-]{3,39}$").unwrap();
+        let p = "^[A-Z0-9][A-Z0-9._/-]{3,39}$";
         assert_eq!(
-            normalize_code(&p, " pakn-2026-001 ").unwrap(),
+            normalize_code(p, " pakn-2026-001 ").unwrap(),
             "PAKN-2026-001"
         );
-        assert_eq!(normalize_code(&p, "").unwrap_err().code, "required");
+        assert_eq!(normalize_code(p, "").unwrap_err().code, "required");
         assert_eq!(
-            normalize_code(&p, "<script>").unwrap_err().code,
+            normalize_code(p, "<script>").unwrap_err().code,
             "national_code_invalid"
         );
     }

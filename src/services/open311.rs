@@ -365,16 +365,24 @@ const ATTRIBUTES: [Attribute; 7] = [
     },
 ];
 
+/// The service behind `code`: `None` for an unknown code, `Some(None)`
+/// for the "other" service (no field), else the field.
+async fn service_field(s: &Services, code: &str) -> Result<Option<Option<uuid::Uuid>>, StoreError> {
+    if code == NO_FIELD {
+        return Ok(Some(None));
+    }
+    Ok(s.store
+        .directory_snapshot()
+        .await?
+        .fields
+        .get(code)
+        .map(|id| Some(id.as_uuid())))
+}
+
 /// `GET /services/{service_code}.{format}`: the same attributes for every
 /// field; an unknown code is the standard's 404.
 pub async fn definition(s: &Services, code: &str) -> Result<Node, Open311Errors> {
-    let known = code == NO_FIELD
-        || s.store
-            .directory_snapshot()
-            .await?
-            .fields
-            .contains_key(code);
-    if !known {
+    if service_field(s, code).await?.is_none() {
         return Err(Open311Error::new(404, "Không có lĩnh vực (service_code) này.").into());
     }
     let attributes = ATTRIBUTES
@@ -654,13 +662,7 @@ pub async fn create(
         .into());
     };
     if let Some(code) = form.get("service_code")
-        && code != NO_FIELD
-        && !s
-            .store
-            .directory_snapshot()
-            .await?
-            .fields
-            .contains_key(code)
+        && service_field(s, code).await?.is_none()
     {
         return Err(Open311Error::new(404, "service_code: Không có lĩnh vực này.").into());
     }
@@ -809,17 +811,14 @@ pub async fn list_query(
     out.received_from = Some(from);
     out.received_to = Some(to);
     if let Some(codes) = non_empty(&q.service_code) {
-        let directory = s.store.directory_snapshot().await?;
+        let mut fields = Vec::new();
         for code in codes.split(',').map(str::trim).filter(|c| !c.is_empty()) {
-            if code == NO_FIELD {
-                out.without_field = true;
-            } else if let Some(id) = directory.fields.get(code) {
-                out.field_ids.push(id.as_uuid());
-            } else {
-                // An unknown code matches nothing, as a filter should.
-                out.unknown_field = true;
+            // An unknown code matches nothing, as a filter should.
+            if let Some(field) = service_field(s, code).await? {
+                fields.push(field);
             }
         }
+        out.fields = Some(fields);
     }
     if let Some(status) = non_empty(&q.status) {
         let mut open = false;

@@ -51,26 +51,18 @@ pub async fn request(
     email: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let Ok(code) = code.trim().to_ascii_uppercase().parse::<TrackingCode>() else {
-        return Ok(());
-    };
-    let Some(row) = s.store.find_feedback_by_code(&code).await? else {
-        return Ok(());
-    };
-    let on_file = row.item.email.as_deref().map(|e| e.trim().to_lowercase());
-    let asked = email.trim().to_lowercase();
-    if asked.is_empty() || on_file.as_deref() != Some(asked.as_str()) {
-        return Ok(());
-    }
-    let minutes = i64::from(s.settings.public_pages.token_recovery_minutes);
-    queue_link(
-        s,
-        &row.item,
-        LinkKind::Recovery,
-        chrono::Duration::minutes(minutes),
-        now,
-    )
-    .await
+    link_to_address_on_file(s, code, email, LinkKind::Recovery, now).await
+}
+
+/// Sends the submitter of a partner's item, at `email` (the address on
+/// file), a one-time link to its lookup token.
+pub async fn issue_by_mail(
+    s: &Services,
+    code: &str,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    link_to_address_on_file(s, code, email, LinkKind::Issue, now).await
 }
 
 /// Why a one-time link to a new token is sent.
@@ -83,33 +75,35 @@ enum LinkKind {
     Issue,
 }
 
-/// Sends the submitter of a partner's item, at `email` (the address on
-/// file), a one-time link to its lookup token.
-pub async fn issue_by_mail(
+/// Queues the link when `code` names an item whose e-mail address is
+/// `email`; nothing otherwise.
+async fn link_to_address_on_file(
     s: &Services,
     code: &str,
     email: &str,
+    kind: LinkKind,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let Ok(code) = code.parse::<TrackingCode>() else {
+    let Ok(code) = code.trim().to_ascii_uppercase().parse::<TrackingCode>() else {
         return Ok(());
     };
     let Some(row) = s.store.find_feedback_by_code(&code).await? else {
         return Ok(());
     };
     let on_file = row.item.email.as_deref().map(|e| e.trim().to_lowercase());
-    if on_file.as_deref() != Some(email.trim().to_lowercase().as_str()) {
+    let asked = email.trim().to_lowercase();
+    if asked.is_empty() || on_file.as_deref() != Some(asked.as_str()) {
         return Ok(());
     }
-    let hours = i64::from(s.settings.public_pages.token_link_hours);
-    queue_link(
-        s,
-        &row.item,
-        LinkKind::Issue,
-        chrono::Duration::hours(hours),
-        now,
-    )
-    .await
+    let period = match kind {
+        LinkKind::Recovery => {
+            chrono::Duration::minutes(i64::from(s.settings.public_pages.token_recovery_minutes))
+        }
+        LinkKind::Issue => {
+            chrono::Duration::hours(i64::from(s.settings.public_pages.token_link_hours))
+        }
+    };
+    queue_link(s, &row.item, kind, period, now).await
 }
 
 async fn queue_link(

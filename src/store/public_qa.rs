@@ -103,11 +103,9 @@ fn public_columns<E: QuerySelect>(query: E) -> E {
 #[derive(Debug, Clone, Default)]
 pub struct Open311Query {
     pub codes: Vec<String>,
-    pub field_ids: Vec<Uuid>,
-    /// The "other" service: items in no field.
-    pub without_field: bool,
-    /// A `service_code` we do not know was asked for (it matches nothing).
-    pub unknown_field: bool,
+    /// `Some`: only items in these fields (`None`: in no field); an empty
+    /// list matches nothing.
+    pub fields: Option<Vec<Option<Uuid>>>,
     /// Received in `[from, to]`.
     pub received_from: Option<DateTime<Utc>>,
     pub received_to: Option<DateTime<Utc>>,
@@ -124,18 +122,20 @@ impl Store {
         if !q.codes.is_empty() {
             filter = filter.add(C::TrackingCode.is_in(q.codes.clone()));
         } else {
-            if !q.field_ids.is_empty() || q.without_field || q.unknown_field {
-                let mut fields = Condition::any();
-                if !q.field_ids.is_empty() {
-                    fields = fields.add(C::FieldId.is_in(q.field_ids.clone()));
-                }
-                if q.without_field {
-                    fields = fields.add(C::FieldId.is_null());
-                }
-                if q.unknown_field && q.field_ids.is_empty() && !q.without_field {
+            if let Some(fields) = &q.fields {
+                let ids: Vec<Uuid> = fields.iter().flatten().copied().collect();
+                let none = fields.contains(&None);
+                if ids.is_empty() && !none {
                     return Ok(Vec::new());
                 }
-                filter = filter.add(fields);
+                let mut any = Condition::any();
+                if !ids.is_empty() {
+                    any = any.add(C::FieldId.is_in(ids));
+                }
+                if none {
+                    any = any.add(C::FieldId.is_null());
+                }
+                filter = filter.add(any);
             }
             if let Some(from) = q.received_from {
                 filter = filter.add(C::ReceivedAt.gte(from));

@@ -61,16 +61,20 @@ fn dates(q: &BacklogQuery, state: &AppState) -> Result<DateRange, ApiError> {
     let bad = |field: &str| {
         ApiError::invalid_query(vec![FieldError::new(field.to_string(), "invalid_choice")])
     };
-    let period = match (&q.period, &q.from, &q.to) {
-        (Some(p), None, None) => ReportPeriod::parse(p).map_err(|_| bad("period"))?,
-        (None, Some(from), Some(to)) => {
-            let from = NaiveDate::parse_from_str(from, "%Y-%m-%d").map_err(|_| bad("from"))?;
-            let to = NaiveDate::parse_from_str(to, "%Y-%m-%d").map_err(|_| bad("to"))?;
-            ReportPeriod::range(from, to).map_err(|_| bad("to"))?
-        }
-        (None, None, None) => ReportPeriod::half_containing(vietnam_date(Utc::now()), cutoff),
-        _ => return Err(bad("period")),
+    let day = |value: &Option<String>, field: &'static str| {
+        value
+            .as_deref()
+            .map(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| bad(field)))
+            .transpose()
     };
+    let current = ReportPeriod::half_containing(vietnam_date(Utc::now()), cutoff);
+    let period = super::stats::period_of(
+        q.period.as_deref(),
+        day(&q.from, "from")?,
+        day(&q.to, "to")?,
+        Some(current),
+    )
+    .map_err(bad)?;
     Ok(period.dates(cutoff))
 }
 

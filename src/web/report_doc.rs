@@ -76,6 +76,30 @@ fn share_rows(
         .collect()
 }
 
+/// The office's items that QĐ 31/2021/QĐ-TTg Art. 43(2) has it enter
+/// into the national PAKN system, and how many carry their national code.
+pub fn national_section(in_scope: u64, recorded: u64) -> Section {
+    let row = |label: &str, n: u64| {
+        vec![
+            text(label),
+            Cell::Count(n),
+            Cell::Decimal(percent(n, in_scope)),
+        ]
+    };
+    Section {
+        heading: "Cập nhật lên Hệ thống thông tin PAKN quốc gia".into(),
+        tables: vec![Table {
+            caption: "Phản ánh, kiến nghị nhận qua thư, điện thoại, thư điện tử (Điều 43 khoản 2 Quyết định 31/2021/QĐ-TTg)".into(),
+            head: vec!["Nội dung".into(), "Số lượng".into(), "Tỷ lệ (%)".into()],
+            rows: vec![
+                row("Tiếp nhận trong kỳ", in_scope),
+                row("Đã cập nhật, có mã PAKN quốc gia", recorded),
+                row("Chưa cập nhật", in_scope - recorded),
+            ],
+        }],
+    }
+}
+
 fn channel_label(code: &str) -> String {
     Channel::parse(code)
         .map(|c| c.label_vi().to_string())

@@ -16,7 +16,7 @@ use super::html::{StaffPage, private_page};
 use super::problem::ApiError;
 use super::report_doc::{self, Cell, DocumentHead, Section};
 use super::staff_pages::staff_error;
-use super::stats::{Figures, StatsQuery, figures, instants, resolve};
+use super::stats::{Figures, StatsQuery, figures, resolve};
 use crate::domain::feedback::{Channel, FieldError};
 use crate::domain::ids::AgencyId;
 use crate::domain::reporting::{ReportPeriod, decimal_vi, narrative, working_days_between};
@@ -71,37 +71,7 @@ async fn sections_of(
     let mut sections = report_sections(state, f, directory);
     if f.agency_code.is_none() && f.field_code.is_none() {
         let c = crate::services::national::counts(state, f.dates).await?;
-        let share = |n: u64| {
-            if c.in_scope == 0 {
-                Cell::Decimal(None)
-            } else {
-                Cell::Decimal(Some((n as f64) * 100.0 / (c.in_scope as f64)))
-            }
-        };
-        sections.push(Section {
-            heading: "Cập nhật lên Hệ thống thông tin PAKN quốc gia".into(),
-            tables: vec![report_doc::Table {
-                caption: "Phản ánh, kiến nghị nhận qua thư, điện thoại, thư điện tử (Điều 43 khoản 2 Quyết định 31/2021/QĐ-TTg)".into(),
-                head: vec!["Nội dung".into(), "Số lượng".into(), "Tỷ lệ (%)".into()],
-                rows: vec![
-                    vec![
-                        report_doc::Cell::Text("Tiếp nhận trong kỳ".into()),
-                        Cell::Count(c.in_scope),
-                        share(c.in_scope),
-                    ],
-                    vec![
-                        report_doc::Cell::Text("Đã cập nhật, có mã PAKN quốc gia".into()),
-                        Cell::Count(c.recorded),
-                        share(c.recorded),
-                    ],
-                    vec![
-                        report_doc::Cell::Text("Chưa cập nhật".into()),
-                        Cell::Count(c.in_scope - c.recorded),
-                        share(c.in_scope - c.recorded),
-                    ],
-                ],
-            }],
-        });
+        sections.push(report_doc::national_section(c.in_scope, c.recorded));
     }
     Ok(sections)
 }
@@ -292,7 +262,7 @@ async fn export_rows(
     state: &AppState,
 ) -> Result<(Figures, Vec<Vec<Cell>>), ApiError> {
     let (f, directory) = read(staff, query, state).await?;
-    let (from, to) = instants(f.dates);
+    let (from, to) = f.dates.instants();
     let limit = state.settings.reporting.export_max_rows;
     let (rows, more) = state
         .store

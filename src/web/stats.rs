@@ -4,7 +4,7 @@
 
 use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::AppState;
@@ -15,7 +15,7 @@ use crate::domain::reporting::{
     DateRange, Distribution, ReportPeriod, Statistics, working_days_between,
 };
 use crate::domain::staff::{ApiScope, ItemScope, Permission};
-use crate::domain::time::{vietnam_date, vietnam_instant};
+use crate::domain::time::vietnam_date;
 use crate::store::directory_cache::DirectorySnapshot;
 use crate::store::statistics::StatsScope;
 
@@ -42,6 +42,24 @@ pub struct Figures {
     pub statistics: Statistics,
 }
 
+/// The period a query names: `period` alone (`2026`, `2026-H2`), or
+/// `from` and `to`; `default` when neither (an empty `period` counts as
+/// none). Otherwise the field to blame.
+pub(super) fn period_of(
+    period: Option<&str>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    default: Option<ReportPeriod>,
+) -> Result<ReportPeriod, &'static str> {
+    match (period.filter(|p| !p.is_empty()), from, to) {
+        (Some(p), None, None) => ReportPeriod::parse(p).map_err(|_| "period"),
+        (None, Some(from), Some(to)) => ReportPeriod::range(from, to).map_err(|_| "to"),
+        (None, None, None) => default.ok_or("period"),
+        // A mix of both.
+        _ => Err("period"),
+    }
+}
+
 /// The period and scope a request asks for, within what the reader may
 /// see: an agency's lead always gets their own agency. `default_period`
 /// stands in when the request names none (the pages open on the current
@@ -53,14 +71,7 @@ pub(super) fn resolve(
     default_period: Option<ReportPeriod>,
 ) -> Result<(ReportPeriod, StatsScope), ApiError> {
     let mut errors = Vec::new();
-    let period = match (q.period.as_deref().filter(|p| !p.is_empty()), q.from, q.to) {
-        (Some(p), None, None) => ReportPeriod::parse(p).map_err(|_| "period"),
-        (None, Some(from), Some(to)) => ReportPeriod::range(from, to).map_err(|_| "to"),
-        (None, None, None) => default_period.ok_or("period"),
-        // A mix of both.
-        _ => Err("period"),
-    };
-    let period = match period {
+    let period = match period_of(q.period.as_deref(), q.from, q.to, default_period) {
         Ok(p) => Some(p),
         Err(field) => {
             errors.push(FieldError::new(field, "invalid_choice"));
@@ -109,17 +120,6 @@ pub(super) fn resolve(
     Ok((period, scope))
 }
 
-/// The bounds of a period as instants (Vietnam's days).
-pub(super) fn instants(dates: DateRange) -> (DateTime<Utc>, DateTime<Utc>) {
-    (
-        vietnam_instant(dates.from, chrono::NaiveTime::MIN),
-        vietnam_instant(
-            dates.to.succ_opt().unwrap_or(dates.to),
-            chrono::NaiveTime::MIN,
-        ),
-    )
-}
-
 /// The figures of a resolved period and scope, working days counted on
 /// the calendar in force.
 pub(super) async fn figures(
@@ -129,7 +129,7 @@ pub(super) async fn figures(
     scope: StatsScope,
 ) -> Result<Figures, ApiError> {
     let dates = period.dates(state.settings.reporting.cutoff_day);
-    let (from, to) = instants(dates);
+    let (from, to) = dates.instants();
     let mut statistics = state
         .store
         .statistics(scope.clone(), from, to, Utc::now())
