@@ -997,6 +997,33 @@ mod tests {
     }
 
     #[test]
+    fn national_and_token_link_settings_outside_their_bounds_are_refused() {
+        let ok = Settings::defaults().unwrap();
+        assert_eq!(ok.national.due_working_days, 3);
+        assert_eq!(ok.public_pages.token_link_hours, 72);
+        let mut channel = ok.clone();
+        channel.national.channels.push("carrier_pigeon".into());
+        assert!(channel.check().is_err());
+        let mut pattern = ok.clone();
+        pattern.national.code_pattern = "([A-Z".into();
+        assert!(pattern.check().is_err());
+        for days in [0, 61] {
+            let mut s = ok.clone();
+            s.national.due_working_days = days;
+            assert!(s.check().is_err(), "due_working_days {days}");
+        }
+        for hours in [0, 337] {
+            let mut s = ok.clone();
+            s.public_pages.token_link_hours = hours;
+            assert!(s.check().is_err(), "token_link_hours {hours}");
+        }
+        let mut edges = ok.clone();
+        edges.national.due_working_days = 60;
+        edges.public_pages.token_link_hours = 336;
+        assert!(edges.check().is_ok());
+    }
+
+    #[test]
     fn only_plain_origins_may_frame_the_embed() {
         for ok in [
             "https://danang.gov.vn",

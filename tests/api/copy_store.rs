@@ -52,6 +52,19 @@ async fn an_office_moves_from_sqlite_to_postgresql_and_carries_on() {
     let code = r.body["tracking_code"].as_str().unwrap().to_string();
     let token = r.body["lookup_token"].as_str().unwrap().to_string();
     deliver_to_files(&app).await;
+    // The item's national record moves too.
+    let recorded = app
+        .send(
+            Method::PUT,
+            "/api/v1/staff/feedback/{tracking_code}/national-record",
+            &format!("/api/v1/staff/feedback/{published}/national-record"),
+            |r| {
+                r.bearer_auth(&control)
+                    .json(&json!({"national_code": "PAKN-2026-000777"}))
+            },
+        )
+        .await;
+    assert_eq!(recorded.status, StatusCode::OK, "{}", recorded.body);
 
     let work = tempfile::tempdir().unwrap();
     let target_dir = tempfile::tempdir().unwrap();
@@ -85,6 +98,7 @@ async fn an_office_moves_from_sqlite_to_postgresql_and_carries_on() {
     assert!(rows("audit_event") > 5 && rows("notice") >= 2 && rows("attachment") == 1);
     assert!(rows("agency") > 30 && rows("calendar_day") > 10 && rows("staff_account") == 1);
     assert_eq!(report["sample_checked"], 2);
+    assert_eq!(rows("national_record"), 1);
     // Never into a database that has data.
     let twice = run(&target);
     assert!(!twice.status.success());
