@@ -121,6 +121,12 @@ enum Command {
         #[command(subcommand)]
         action: ApiKeyAction,
     },
+    /// Webhook subscriptions for partners: add, list, remove, their
+    /// deliveries, a dead one again, one delivery pass.
+    Webhook {
+        #[command(subcommand)]
+        action: WebhookAction,
+    },
     /// Deliver queued notices once, as the server does every
     /// mail.outbound.interval_seconds (for cron or a first test of the
     /// relay settings).
@@ -212,8 +218,9 @@ enum ApiKeyAction {
         #[arg(long)]
         name: String,
         /// submit_feedback (a portal pushing its form), read_statistics
-        /// (a reporting tool) or ingest_email (a mail gateway pushing
-        /// inbound mail); repeat for several.
+        /// (a reporting tool), ingest_email (a mail gateway pushing
+        /// inbound mail) or agency_webhooks (an agency's system receiving
+        /// webhooks about its items); repeat for several.
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
         /// Who creates it (recorded).
@@ -224,6 +231,61 @@ enum ApiKeyAction {
     List,
     /// Revoke a key by name.
     Revoke { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhookAction {
+    /// Subscribe a URL; the signing secret is printed once.
+    Add {
+        /// A name for the subscription, e.g. cong-tinh-hoi-dap.
+        #[arg(long)]
+        name: String,
+        /// Where deliveries are POSTed (https://…).
+        #[arg(long)]
+        url: String,
+        /// item.published, item.unpublished, item.answered or
+        /// item.state_changed; repeat for several.
+        #[arg(long = "event", required = true)]
+        events: Vec<String>,
+        /// public (the public Q&A's projection; the default) or agency (one
+        /// agency's items, for a key with the agency_webhooks scope).
+        #[arg(long)]
+        scope: Option<String>,
+        /// Only this agency's items (its code); required for scope agency.
+        #[arg(long)]
+        agency: Option<String>,
+        /// The API key (by name) an agency subscription belongs to.
+        #[arg(long)]
+        api_key: Option<String>,
+        /// The administrator doing it (recorded).
+        #[arg(long)]
+        by: String,
+    },
+    /// List subscriptions with their deliveries counted (never a secret).
+    List,
+    /// Stop a subscription; what waited for it is skipped.
+    Remove {
+        name: String,
+        #[arg(long)]
+        by: String,
+    },
+    /// A subscription's deliveries, newest first.
+    Deliveries {
+        name: String,
+        /// queued, delivered, dead or skipped.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Send a dead delivery again.
+    Retry {
+        name: String,
+        delivery: uuid::Uuid,
+        #[arg(long)]
+        by: String,
+    },
+    /// Deliver what is due once, as the server does every
+    /// webhooks.interval_seconds.
+    Deliver,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -536,6 +598,15 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
             let store = Store::connect(&settings.database).await?;
             store.migrate_up().await?;
             let result = agency_command(&store, action).await;
+            store.close().await;
+            result?;
+        }
+        Command::Webhook { action } => {
+            let store = Store::connect(&settings.database).await?;
+            store.migrate_up().await?;
+            let services =
+                crate::services::Services::start(store.clone(), Arc::new(settings.clone())).await?;
+            let result = webhook_command(&services, action).await;
             store.close().await;
             result?;
         }
@@ -887,6 +958,141 @@ async fn agency_command(store: &Store, action: AgencyAction) -> anyhow::Result<(
     Ok(())
 }
 
+async fn cli_admin(
+    services: &crate::services::Services,
+    username: &str,
+) -> anyhow::Result<crate::domain::staff::Actor> {
+    crate::services::auth::actor_by_username(&services.store, username)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .ok_or_else(|| anyhow::anyhow!("no active staff account named {username}"))
+}
+
+fn staff_failure(e: crate::services::staff_items::StaffError) -> anyhow::Error {
+    use crate::services::staff_items::StaffError;
+    match e {
+        StaffError::Invalid(errors) => anyhow::anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(|f| format!("{}: {} ({})", f.field, f.message, f.code))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+        StaffError::Forbidden => {
+            anyhow::anyhow!("that account may not manage webhooks (admin only)")
+        }
+        StaffError::NotFound => anyhow::anyhow!("no such live subscription or dead delivery"),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+async fn webhook_command(
+    services: &crate::services::Services,
+    action: WebhookAction,
+) -> anyhow::Result<()> {
+    use crate::services::webhooks;
+    let now = Utc::now();
+    match action {
+        WebhookAction::Add {
+            name,
+            url,
+            events,
+            scope,
+            agency,
+            api_key,
+            by,
+        } => {
+            let actor = cli_admin(services, &by).await?;
+            let input = webhooks::WebhookInput {
+                name,
+                url,
+                events: events
+                    .iter()
+                    .flat_map(|e| e.split(','))
+                    .map(|e| e.trim().to_string())
+                    .collect(),
+                scope,
+                agency,
+                api_key,
+            };
+            let created = webhooks::create(services, &actor, &input, None, now)
+                .await
+                .map_err(staff_failure)?;
+            say!("{}", created.secret);
+            eprintln!("(the signing secret is shown once; give it to the partner safely)");
+        }
+        WebhookAction::List => {
+            let store = &services.store;
+            for sub in store.webhooks().await? {
+                let c = store.webhook_counts(sub.id).await?;
+                say!(
+                    "{:<24} {:<7} {:<8} queued={} delivered={} dead={} skipped={} {}",
+                    sub.name,
+                    sub.scope,
+                    if sub.disabled_at.is_some() {
+                        "removed"
+                    } else {
+                        "active"
+                    },
+                    c.queued,
+                    c.delivered,
+                    c.dead,
+                    c.skipped,
+                    sub.url
+                );
+            }
+        }
+        WebhookAction::Remove { name, by } => {
+            let actor = cli_admin(services, &by).await?;
+            webhooks::remove(services, &actor, &name, None, now)
+                .await
+                .map_err(staff_failure)?;
+            say!("{name} removed");
+        }
+        WebhookAction::Deliveries { name, status } => {
+            let Some(sub) = services.store.webhook_by_name(&name).await? else {
+                anyhow::bail!("no subscription named {name}");
+            };
+            for d in services
+                .store
+                .webhook_deliveries(sub.id, status.as_deref(), 200)
+                .await?
+            {
+                say!(
+                    "{} {:<20} {:<9} attempts={} {}",
+                    d.id,
+                    d.event,
+                    d.status,
+                    d.attempts,
+                    d.last_error.unwrap_or_default()
+                );
+            }
+        }
+        WebhookAction::Retry { name, delivery, by } => {
+            let actor = cli_admin(services, &by).await?;
+            webhooks::retry(services, &actor, &name, delivery, None, now)
+                .await
+                .map_err(staff_failure)?;
+            say!("{delivery} queued again");
+        }
+        WebhookAction::Deliver => {
+            let client =
+                webhooks::http_client(&services.settings.webhooks).map_err(anyhow::Error::msg)?;
+            let holder = crate::startup::instance_name();
+            let deliverer = webhooks::Deliverer {
+                store: &services.store,
+                settings: &services.settings,
+                client: &client,
+                holder: &holder,
+            };
+            let report = deliverer.deliver_once(now).await?;
+            say!("{}", serde_json::to_string(&report)?);
+        }
+    }
+    Ok(())
+}
+
 async fn api_key_command(store: &Store, action: ApiKeyAction) -> anyhow::Result<()> {
     use crate::domain::staff::ApiScope;
     match action {
@@ -897,7 +1103,7 @@ async fn api_key_command(store: &Store, action: ApiKeyAction) -> anyhow::Result<
                 .map(|s| {
                     ApiScope::parse(s.trim()).ok_or_else(|| {
                         anyhow::anyhow!(
-                            "unknown scope {s:?} (submit_feedback, read_statistics, ingest_email)"
+                            "unknown scope {s:?} (submit_feedback, read_statistics, ingest_email, agency_webhooks)"
                         )
                     })
                 })

@@ -57,6 +57,29 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub retention: RetentionSettings,
     pub national: NationalSettings,
+    pub webhooks: WebhookSettings,
+}
+
+/// Webhooks to partners: how deliveries are made, retried and given up,
+/// and where they may go.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Whether `serve` delivers in the background.
+    pub deliver: bool,
+    /// Seconds between delivery passes.
+    pub interval_seconds: u64,
+    /// Deliveries claimed per pass (sent concurrently).
+    pub batch_size: u64,
+    /// Seconds one request may take.
+    pub timeout_seconds: u64,
+    /// Attempts before a delivery is given up (dead-lettered).
+    pub max_attempts: u32,
+    /// The first wait after a failure, doubling up to six hours.
+    pub retry_base_seconds: u64,
+    /// Allow targets on this machine or a private network (tests, an
+    /// intranet partner); refused by default (SSRF).
+    pub allow_private_targets: bool,
 }
 
 /// The national PAKN system (Hệ thống thông tin tiếp nhận, trả lời phản
@@ -448,6 +471,21 @@ impl Settings {
             return invalid(format!(
                 "national.code_pattern is not a regular expression: {e}"
             ));
+        }
+        if !(1..=3600).contains(&self.webhooks.interval_seconds) {
+            return invalid("webhooks.interval_seconds must be 1–3600".into());
+        }
+        if !(1..=500).contains(&self.webhooks.batch_size) {
+            return invalid("webhooks.batch_size must be 1–500".into());
+        }
+        if !(1..=120).contains(&self.webhooks.timeout_seconds) {
+            return invalid("webhooks.timeout_seconds must be 1–120".into());
+        }
+        if !(1..=50).contains(&self.webhooks.max_attempts) {
+            return invalid("webhooks.max_attempts must be 1–50".into());
+        }
+        if !(1..=86_400).contains(&self.webhooks.retry_base_seconds) {
+            return invalid("webhooks.retry_base_seconds must be 1–86400".into());
         }
         if !(1..=336).contains(&self.public_pages.token_link_hours) {
             return invalid("public_pages.token_link_hours must be 1–336".into());
@@ -1021,6 +1059,33 @@ mod tests {
         edges.national.due_working_days = 60;
         edges.public_pages.token_link_hours = 336;
         assert!(edges.check().is_ok());
+    }
+
+    #[test]
+    fn webhook_settings_outside_their_bounds_are_refused() {
+        let ok = Settings::defaults().unwrap();
+        assert!(!ok.webhooks.allow_private_targets);
+        type Set = fn(&mut Settings, u64);
+        let cases: [(&str, Set, u64, u64); 5] = [
+            ("interval", |s, v| s.webhooks.interval_seconds = v, 0, 3601),
+            ("batch", |s, v| s.webhooks.batch_size = v, 0, 501),
+            ("timeout", |s, v| s.webhooks.timeout_seconds = v, 0, 121),
+            ("attempts", |s, v| s.webhooks.max_attempts = v as u32, 0, 51),
+            ("base", |s, v| s.webhooks.retry_base_seconds = v, 0, 86_401),
+        ];
+        for (name, set, low, high) in cases {
+            for v in [low, high] {
+                let mut s = ok.clone();
+                set(&mut s, v);
+                assert!(s.check().is_err(), "{name} {v}");
+            }
+            let mut edge = ok.clone();
+            set(&mut edge, low + 1);
+            assert!(edge.check().is_ok(), "{name} {}", low + 1);
+            let mut edge = ok.clone();
+            set(&mut edge, high - 1);
+            assert!(edge.check().is_ok(), "{name} {}", high - 1);
+        }
     }
 
     #[test]

@@ -80,6 +80,7 @@ impl Application {
         let mailer = crate::services::outbox::Mailer::from_settings(&settings)
             .map_err(anyhow::Error::msg)?;
         spawn_outbox(services.clone(), mailer);
+        spawn_webhooks(services.clone())?;
         spawn_imap_poller(services.clone());
         spawn_housekeeping(store.clone(), settings.clone(), rate_limits);
         spawn_deadline_scheduler(services);
@@ -345,6 +346,54 @@ fn spawn_outbox(services: Services, mailer: crate::services::outbox::Mailer) {
             }
         }
     });
+}
+
+/// Delivers due webhooks every `webhooks.interval_seconds`; safe with
+/// several instances (each delivery is claimed by one, an item's in order).
+fn spawn_webhooks(services: Services) -> anyhow::Result<()> {
+    let Services {
+        store, settings, ..
+    } = services;
+    if !settings.webhooks.deliver {
+        tracing::info!("webhook delivery is off in this instance");
+        return Ok(());
+    }
+    let client =
+        crate::services::webhooks::http_client(&settings.webhooks).map_err(anyhow::Error::msg)?;
+    let every = Duration::from_secs(settings.webhooks.interval_seconds);
+    let holder = instance_name();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let deliverer = crate::services::webhooks::Deliverer {
+                store: &store,
+                settings: &settings,
+                client: &client,
+                holder: &holder,
+            };
+            // A full batch means more may be waiting: go on at once.
+            loop {
+                match deliverer.deliver_once(Utc::now()).await {
+                    Ok(report) => {
+                        let handled = report.handled();
+                        if handled > 0 {
+                            tracing::info!(?report, "webhook pass");
+                        }
+                        if (handled as u64) < settings.webhooks.batch_size {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        report_housekeeping_error(&e);
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    Ok(())
 }
 
 pub async fn load_demo_directory(store: &Store) -> anyhow::Result<usize> {

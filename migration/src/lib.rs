@@ -29,6 +29,7 @@ mod m20261204_000022_lookup_recovery;
 mod m20261204_000023_contact_retention;
 mod m20261204_000024_contact_access;
 mod m20261204_000025_national_record;
+mod m20261204_000026_webhooks;
 
 pub struct Migrator;
 
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000023_contact_retention::Migration),
             Box::new(m20261204_000024_contact_access::Migration),
             Box::new(m20261204_000025_national_record::Migration),
+            Box::new(m20261204_000026_webhooks::Migration),
         ]
     }
 }

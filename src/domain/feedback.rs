@@ -468,6 +468,14 @@ pub fn message_vi(code: &str) -> &'static str {
             "Mã PAKN không đúng dạng mã của Hệ thống PAKN quốc gia (chữ, số và . _ / -, 4–40 ký tự; Văn phòng có thể điều chỉnh quy tắc này)."
         }
         "national_code_taken" => "Mã PAKN này đã được ghi cho một phản ánh, kiến nghị khác.",
+        "url_invalid" => {
+            "Địa chỉ nhận phải là một URL https:// đầy đủ, không chứa tên đăng nhập hay mật khẩu."
+        }
+        "target_not_allowed" => {
+            "Địa chỉ này trỏ vào máy chủ nội bộ, mạng riêng hoặc địa chỉ link-local; hệ thống không gửi webhook tới đó."
+        }
+        "target_unresolvable" => "Không tra được tên miền của địa chỉ nhận; hãy kiểm tra lại.",
+        "scope_missing" => "Khoá API này đã bị thu hồi hoặc không có quyền agency_webhooks.",
         "tracking_code_invalid" => "Mã số không đúng dạng PAKN.48.NămThángNgày.Số.",
         "contact_erased" => "Thông tin liên hệ của phản ánh này đã được xoá; không còn gì để sửa.",
         "name_required" => "Cần nêu tên ngày (1–200 ký tự).",

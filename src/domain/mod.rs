@@ -26,4 +26,5 @@ pub mod text;
 pub mod time;
 pub mod tracking;
 pub mod urgency;
+pub mod webhook;
 pub mod workflow;

@@ -205,13 +205,17 @@ pub enum ApiScope {
     ReadStatistics,
     /// A mail gateway pushing raw inbound e-mail to the published address.
     IngestEmail,
+    /// An agency's system receiving webhooks about that agency's own
+    /// items (more than the public projection, never contact data).
+    AgencyWebhooks,
 }
 
 impl ApiScope {
-    pub const ALL: [ApiScope; 3] = [
+    pub const ALL: [ApiScope; 4] = [
         ApiScope::SubmitFeedback,
         ApiScope::ReadStatistics,
         ApiScope::IngestEmail,
+        ApiScope::AgencyWebhooks,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -219,6 +223,7 @@ impl ApiScope {
             ApiScope::SubmitFeedback => "submit_feedback",
             ApiScope::ReadStatistics => "read_statistics",
             ApiScope::IngestEmail => "ingest_email",
+            ApiScope::AgencyWebhooks => "agency_webhooks",
         }
     }
 

@@ -17,7 +17,7 @@ use crate::store::StoreError;
 use crate::store::journal::AuditEntry;
 
 /// The scopes with their Vietnamese description.
-pub const SCOPES: [(ApiScope, &str); 3] = [
+pub const SCOPES: [(ApiScope, &str); 4] = [
     (
         ApiScope::SubmitFeedback,
         "Gửi phản ánh thay cho người dân (cổng thông tin, biểu mẫu của hệ thống khác)",
@@ -29,6 +29,10 @@ pub const SCOPES: [(ApiScope, &str); 3] = [
     (
         ApiScope::IngestEmail,
         "Chuyển thư điện tử đến địa chỉ tiếp nhận (cổng thư)",
+    ),
+    (
+        ApiScope::AgencyWebhooks,
+        "Nhận webhook về phản ánh của một cơ quan (không có thông tin liên hệ của người gửi)",
     ),
 ];
 

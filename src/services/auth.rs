@@ -114,6 +114,15 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| AuthError::Internal(format!("hashing task failed: {e}")))
 }
 
+/// The active account `username` acting from a shell (`pakn webhook
+/// … --by NAME`): the same permissions as in the console.
+pub async fn actor_by_username(store: &Store, username: &str) -> Result<Option<Actor>, AuthError> {
+    match store.find_staff_by_username(username).await? {
+        Some(row) if row.is_active => Ok(Some(actor(&row)?)),
+        _ => Ok(None),
+    }
+}
+
 fn actor(row: &StaffRow) -> Result<Actor, AuthError> {
     Ok(Actor {
         staff_id: row.id,

@@ -184,6 +184,16 @@ pub async fn copy(from: &Store, to: &Store) -> anyhow::Result<CopyReport> {
     tables.push(copy_table::<lookup_recovery::Entity>(from, to).await?);
     tables.push(copy_table::<contact_access::Entity>(from, to).await?);
     tables.push(copy_table::<national_record::Entity>(from, to).await?);
+    tables.push(copy_table::<webhook_subscription::Entity>(from, to).await?);
+    tables.push(copy_table::<webhook_delivery::Entity>(from, to).await?);
+    // Deliveries were copied with their sequence numbers: the next one
+    // written on PostgreSQL follows them.
+    to.connection()
+        .execute_unprepared(
+            "SELECT setval(pg_get_serial_sequence('webhook_delivery', 'seq'), \
+             COALESCE((SELECT MAX(seq) FROM webhook_delivery), 0) + 1, false)",
+        )
+        .await?;
     tables.push(copy_table::<inbound_mail::Entity>(from, to).await?);
     tables.push(copy_table::<notice::Entity>(from, to).await?);
     tables.push(copy_table::<mail_address_failure::Entity>(from, to).await?);

@@ -29,6 +29,8 @@ pub struct Metrics {
     items_received: IntGaugeVec,
     notices: IntGaugeVec,
     outbox_oldest_age: Gauge,
+    webhooks: IntGaugeVec,
+    webhook_oldest_age: Gauge,
     inbound_mail: IntGaugeVec,
     imap_last_success: Gauge,
     imap_last_success_age: Gauge,
@@ -119,6 +121,15 @@ impl Metrics {
             outbox_oldest_age: gauge(
                 "pakn_outbox_oldest_queued_age_seconds",
                 "Age of the oldest notice still queued (0 when none).",
+            ),
+            webhooks: gauge_vec(
+                "pakn_webhook_deliveries",
+                "Webhook deliveries per status (queued, delivered, dead, skipped).",
+                &["status"],
+            ),
+            webhook_oldest_age: gauge(
+                "pakn_webhook_oldest_queued_age_seconds",
+                "Age of the event of the oldest webhook delivery still queued (0 when none).",
             ),
             inbound_mail: gauge_vec(
                 "pakn_inbound_mail",
@@ -221,6 +232,17 @@ impl Metrics {
             work.oldest_queued_notice
                 .map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0),
         );
+        let (deliveries, oldest) = s.store.webhook_figures().await?;
+        self.webhooks.reset();
+        for status in ["queued", "delivered", "dead", "skipped"] {
+            let n = deliveries
+                .iter()
+                .find(|(s, _)| s == status)
+                .map_or(0, |(_, n)| *n);
+            self.webhooks.with_label_values(&[status]).set(n);
+        }
+        self.webhook_oldest_age
+            .set(oldest.map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0));
         self.inbound_mail.reset();
         for (outcome, n) in &work.inbound_by_outcome {
             self.inbound_mail.with_label_values(&[outcome]).set(*n);

@@ -23,6 +23,7 @@ pub mod my_work;
 pub mod national;
 pub mod open311;
 pub mod outbox;
+pub mod public_qa;
 pub mod publication;
 pub mod queue;
 pub mod recovery;
@@ -32,6 +33,7 @@ pub mod staff_items;
 pub mod subject;
 pub mod succession;
 pub mod suggestions;
+pub mod webhooks;
 pub mod workflow;
 
 use std::sync::Arc;

@@ -1,7 +1,8 @@
 //! The record every change leaves behind, written inside the change's own
-//! transaction: its append-only audit event and the notices it queues
-//! (delivered later by the outbox). Every store module that writes a
-//! change writes through these, so none of them needs another's.
+//! transaction: its append-only audit event, the notices it queues
+//! (delivered later by the outbox) and the webhook deliveries it raises.
+//! Every store module that writes a change writes through these, so none
+//! of them needs another's.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
@@ -59,6 +60,9 @@ pub(crate) async fn write_audit<C: ConnectionTrait>(
     })
     .exec_without_returning(conn)
     .await?;
+    if let Some(item) = item_id {
+        super::webhooks::raise_webhook_events(conn, item.as_uuid(), entry, at).await?;
+    }
     Ok(())
 }
 

@@ -26,6 +26,7 @@ pub mod staff;
 pub mod statistics;
 pub mod subject;
 pub mod succession;
+pub mod webhooks;
 pub mod workflow;
 
 use std::collections::HashSet;

@@ -49,6 +49,8 @@ pub struct Nav {
     pub may_audit: bool,
     /// Data subjects' requests (the control office).
     pub may_subject: bool,
+    /// The national PAKN system's re-keying backlog (the control office).
+    pub may_national: bool,
     /// Who saw whose contact data (administrators, auditors).
     pub may_access_log: bool,
 }
@@ -67,6 +69,7 @@ impl Nav {
             may_items: actor.may(Permission::ViewItems),
             may_audit: actor.may(Permission::ReadAuditLog),
             may_subject: actor.may(Permission::HandleSubjectRequests),
+            may_national: actor.may(Permission::KeepNationalRecord),
             may_access_log: actor.may(Permission::ReadContactAccessLog),
         }
     }

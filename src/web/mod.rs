@@ -41,6 +41,7 @@ pub mod stats;
 pub mod subject;
 pub mod submit_page;
 pub mod succession;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -183,6 +184,25 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(Method::POST, "/api/v1/admin/api-keys/{name}/revoke", || {
             web::route().to(api_keys::revoke_api)
         }),
+        endpoint(Method::GET, "/api/v1/admin/webhooks", || {
+            web::route().to(webhooks::list_api)
+        }),
+        endpoint(Method::POST, "/api/v1/admin/webhooks", || {
+            web::route().to(webhooks::create_api)
+        }),
+        endpoint(Method::DELETE, "/api/v1/admin/webhooks/{name}", || {
+            web::route().to(webhooks::remove_api)
+        }),
+        endpoint(
+            Method::GET,
+            "/api/v1/admin/webhooks/{name}/deliveries",
+            || web::route().to(webhooks::deliveries_api),
+        ),
+        endpoint(
+            Method::POST,
+            "/api/v1/admin/webhooks/{name}/deliveries/{delivery_id}/retry",
+            || web::route().to(webhooks::retry_api),
+        ),
         endpoint(Method::GET, "/api/v1/admin/audit-log", || {
             web::route().to(audit_log::api)
         }),
@@ -665,6 +685,15 @@ pub fn endpoints() -> Vec<Endpoint> {
         }),
         endpoint(Method::POST, "/nhan-vien/quan-tri/sap-nhap", || {
             web::route().to(succession::post)
+        }),
+        endpoint(Method::GET, "/nhan-vien/cong-quoc-gia", || {
+            web::route().to(national::page)
+        }),
+        endpoint(Method::POST, "/nhan-vien/cong-quoc-gia", || {
+            web::route().to(national::record_page)
+        }),
+        endpoint(Method::GET, "/nhan-vien/cong-quoc-gia.xlsx", || {
+            web::route().to(national::page_xlsx)
         }),
         endpoint(Method::GET, "/nhan-vien/du-lieu-ca-nhan", || {
             web::route().to(subject::page)

@@ -1,17 +1,21 @@
 //! The national PAKN system's record over JSON: an item's national code
 //! (`PUT /api/v1/staff/feedback/{tracking_code}/national-record`) and the
 //! re-keying pack with its reconciliation
-//! (`GET /api/v1/staff/national-backlog`, `.xlsx`). Who may do what is
-//! `services::national`'s.
+//! (`GET /api/v1/staff/national-backlog`, `.xlsx`), and the console page
+//! the office works the backlog from (`/nhan-vien/cong-quoc-gia`). Who may
+//! do what is `services::national`'s.
 
-use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
 use chrono::{NaiveDate, Utc};
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use serde::Deserialize;
 
 use super::AppState;
 use super::auth::Staff;
+use super::console::{Nav, check_origin, refused};
+use super::html::{Flash, StaffPage, console_page, see_other};
 use super::private_json;
 use super::problem::ApiError;
 use crate::domain::feedback::FieldError;
@@ -48,15 +52,39 @@ pub async fn record_api(
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub struct BacklogQuery {
+pub struct PeriodQuery {
     period: Option<String>,
     from: Option<String>,
     to: Option<String>,
 }
 
+impl PeriodQuery {
+    fn of(pack: &Pack) -> Self {
+        Self {
+            period: None,
+            from: Some(pack.from.to_string()),
+            to: Some(pack.to.to_string()),
+        }
+    }
+
+    fn query_string(&self) -> String {
+        let mut pairs = Vec::new();
+        for (k, v) in [
+            ("period", &self.period),
+            ("from", &self.from),
+            ("to", &self.to),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                pairs.push((k, v));
+            }
+        }
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+}
+
 /// The period asked for: `period` (`2026`, `2026-H2`…) or `from`/`to`;
 /// the current six months when neither is given.
-fn dates(q: &BacklogQuery, state: &AppState) -> Result<DateRange, ApiError> {
+pub(super) fn dates(q: &PeriodQuery, state: &AppState) -> Result<DateRange, ApiError> {
     let cutoff = state.settings.reporting.cutoff_day;
     let bad = |field: &str| {
         ApiError::invalid_query(vec![FieldError::new(field.to_string(), "invalid_choice")])
@@ -78,9 +106,13 @@ fn dates(q: &BacklogQuery, state: &AppState) -> Result<DateRange, ApiError> {
     Ok(period.dates(cutoff))
 }
 
-async fn pack(staff: &Staff, q: &BacklogQuery, state: &AppState) -> Result<Pack, ApiError> {
+async fn pack(
+    actor: &crate::domain::staff::Actor,
+    q: &PeriodQuery,
+    state: &AppState,
+) -> Result<Pack, ApiError> {
     let dates = dates(q, state)?;
-    national::pack(state, &staff.actor, dates, Utc::now())
+    national::pack(state, actor, dates, Utc::now())
         .await
         .map_err(super::subject::query_error)
 }
@@ -88,10 +120,10 @@ async fn pack(staff: &Staff, q: &BacklogQuery, state: &AppState) -> Result<Pack,
 /// `GET /api/v1/staff/national-backlog`
 pub async fn backlog_api(
     staff: Staff,
-    query: web::Query<BacklogQuery>,
+    query: web::Query<PeriodQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(private_json(pack(&staff, &query, &state).await?))
+    Ok(private_json(pack(&staff.actor, &query, &state).await?))
 }
 
 fn xlsx(pack: &Pack) -> Result<Vec<u8>, XlsxError> {
@@ -120,11 +152,14 @@ fn xlsx(pack: &Pack) -> Result<Vec<u8>, XlsxError> {
 /// `GET /api/v1/staff/national-backlog.xlsx`
 pub async fn backlog_xlsx(
     staff: Staff,
-    query: web::Query<BacklogQuery>,
+    query: web::Query<PeriodQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let pack = pack(&staff, &query, &state).await?;
-    let body = xlsx(&pack).map_err(|e| {
+    xlsx_response(&pack(&staff.actor, &query, &state).await?)
+}
+
+fn xlsx_response(pack: &Pack) -> Result<HttpResponse, ApiError> {
+    let body = xlsx(pack).map_err(|e| {
         tracing::error!(error = %e, "re-keying pack not written");
         ApiError::internal()
     })?;
@@ -139,4 +174,200 @@ pub async fn backlog_xlsx(
         ))
         .insert_header((header::CACHE_CONTROL, "no-store, private"))
         .body(body))
+}
+
+/// One item of the backlog as the page lists it.
+struct Row {
+    item: national::PackItem,
+    received_vi: String,
+    due_vi: String,
+    /// What was typed for it when recording failed, and why.
+    typed: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console_national.html", config = "config/askama.toml")]
+struct NationalPage {
+    nav: Nav,
+    from: String,
+    to: String,
+    from_vi: String,
+    to_vi: String,
+    query: String,
+    pack: Pack,
+    rows: Vec<Row>,
+    flash: Option<Flash>,
+}
+
+/// What failed for one item.
+struct Failed {
+    tracking_code: String,
+    typed: String,
+    message: String,
+}
+
+async fn render(
+    state: &AppState,
+    staff: &StaffPage,
+    q: &PeriodQuery,
+    flash: Option<Flash>,
+    failed: Option<Failed>,
+) -> Result<HttpResponse, ApiError> {
+    let pack = pack(&staff.actor, q, state).await?;
+    let status = if failed.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let rows = pack
+        .items
+        .iter()
+        .map(|i| {
+            let mine = failed
+                .as_ref()
+                .filter(|f| f.tracking_code == i.tracking_code);
+            Row {
+                received_vi: i
+                    .received_at
+                    .get(..10)
+                    .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                    .map(|d| d.format("%d/%m/%Y").to_string())
+                    .unwrap_or_default(),
+                due_vi: i.due_on.format("%d/%m/%Y").to_string(),
+                typed: mine.map(|f| f.typed.clone()).unwrap_or_default(),
+                error: mine.map(|f| f.message.clone()),
+                item: i.clone(),
+            }
+        })
+        .collect();
+    let own = PeriodQuery::of(&pack);
+    console_page(
+        status,
+        &NationalPage {
+            nav: Nav::of(state, &staff.actor, "cong-quoc-gia"),
+            from: pack.from.to_string(),
+            to: pack.to.to_string(),
+            from_vi: pack.from.format("%d/%m/%Y").to_string(),
+            to_vi: pack.to.format("%d/%m/%Y").to_string(),
+            query: own.query_string(),
+            pack,
+            rows,
+            flash,
+        },
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    xong: Option<String>,
+}
+
+/// `GET /nhan-vien/cong-quoc-gia`: the backlog to re-key, item by item,
+/// with a field for the national code of each.
+pub async fn page(
+    req: HttpRequest,
+    staff: StaffPage,
+    query: web::Query<PageQuery>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let q = query.into_inner();
+    // Only a tracking code is echoed back.
+    let flash = q
+        .xong
+        .as_deref()
+        .filter(|c| c.parse::<crate::domain::tracking::TrackingCode>().is_ok())
+        .map(|c| Flash::done(format!("Đã ghi mã PAKN quốc gia cho {c}.")));
+    let backlog = PeriodQuery {
+        period: q.period,
+        from: q.from,
+        to: q.to,
+    };
+    render(&state, &staff, &backlog, flash, None)
+        .await
+        .unwrap_or_else(|e| refused(&req, &state, e))
+}
+
+/// `GET /nhan-vien/cong-quoc-gia.xlsx`
+pub async fn page_xlsx(
+    req: HttpRequest,
+    staff: StaffPage,
+    query: web::Query<PeriodQuery>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let result = async { xlsx_response(&pack(&staff.actor, &query, &state).await?) }.await;
+    result.unwrap_or_else(|e| refused(&req, &state, e))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RecordForm {
+    #[serde(default)]
+    tracking_code: String,
+    #[serde(default)]
+    national_code: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+/// `POST /nhan-vien/cong-quoc-gia`: records one item's national code and
+/// comes back to the same period; a mistake is shown next to that item's
+/// field with what was typed.
+pub async fn record_page(
+    req: HttpRequest,
+    staff: StaffPage,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let result = async {
+        check_origin(&req, &state)?;
+        let form: RecordForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+        let period = PeriodQuery {
+            period: None,
+            from: Some(form.from.clone()).filter(|v| !v.is_empty()),
+            to: Some(form.to.clone()).filter(|v| !v.is_empty()),
+        };
+        match national::record(
+            &state,
+            &staff.actor,
+            &form.tracking_code,
+            &form.national_code,
+            None,
+            Utc::now(),
+        )
+        .await
+        {
+            Ok(view) => {
+                let mut q = period.query_string();
+                if !q.is_empty() {
+                    q.push('&');
+                }
+                q.push_str(
+                    &serde_urlencoded::to_string([("xong", &view.tracking_code)])
+                        .unwrap_or_default(),
+                );
+                Ok(see_other(&format!("/nhan-vien/cong-quoc-gia?{q}#ket-qua")))
+            }
+            Err(crate::services::staff_items::StaffError::Invalid(errors)) => {
+                let message = errors
+                    .iter()
+                    .map(|e| e.message.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let failed = Failed {
+                    tracking_code: form.tracking_code.trim().to_ascii_uppercase(),
+                    typed: form.national_code,
+                    message,
+                };
+                render(&state, &staff, &period, None, Some(failed)).await
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+    .await;
+    result.unwrap_or_else(|e| refused(&req, &state, e))
 }

@@ -10,15 +10,14 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::AppState;
 use super::problem::ApiError;
 use crate::domain::digest::sha256_hex;
 use crate::domain::feedback::{FeedbackKind, FieldError};
-use crate::domain::ids::{AgencyId, FieldId};
+use crate::domain::ids::AgencyId;
 use crate::domain::text::fold_for_search;
-use crate::domain::time::to_vietnam_rfc3339;
+use crate::services::public_qa;
 use crate::store::directory_cache::DirectorySnapshot;
 use crate::store::public_qa::{PublicItem, PublicQuery};
 
@@ -139,42 +138,6 @@ pub(super) fn parse_query(
     })
 }
 
-fn item_url(base: &str, code: &str) -> String {
-    format!("{}/hoi-dap/{code}", base.trim_end_matches('/'))
-}
-
-fn item_json(item: &PublicItem, directory: &DirectorySnapshot, base: &str) -> Value {
-    let agency = item
-        .handling_agency_id
-        .and_then(|a| directory.agency_names.get(&AgencyId::from_uuid(a)))
-        .map(|(code, name)| serde_json::json!({"code": code, "name": name}));
-    let kind = FeedbackKind::parse(&item.kind);
-    serde_json::json!({
-        "tracking_code": item.tracking_code,
-        "title": item.title_redacted,
-        "question": item.question_redacted,
-        "answer": item.answer,
-        "kind": item.kind,
-        "kind_label": kind.map(kind_label),
-        "agency": agency,
-        "field_code": item
-            .field_id
-            .and_then(|f| directory.field_codes.get(&FieldId::from_uuid(f)).cloned()),
-        "submitter_type": item.submitter_type,
-        "received_at": to_vietnam_rfc3339(item.received_at),
-        "answered_at": item.answered_at.map(to_vietnam_rfc3339),
-        "published_at": item.published_at.map(to_vietnam_rfc3339),
-        "url": item_url(base, &item.tracking_code),
-    })
-}
-
-fn kind_label(kind: FeedbackKind) -> &'static str {
-    match kind {
-        FeedbackKind::PhanAnh => "Phản ánh",
-        FeedbackKind::KienNghi => "Kiến nghị",
-    }
-}
-
 /// When the public copy of `item` last changed (its publication for
 /// items published before that was recorded).
 fn public_time(item: &PublicItem) -> Option<DateTime<Utc>> {
@@ -257,7 +220,7 @@ pub async fn list_qa(
     let (items, total) = state.store.public_items(&filter).await?;
     let base = &state.settings.server.public_base_url;
     let body = serde_json::json!({
-        "items": items.iter().map(|i| item_json(i, &directory, base)).collect::<Vec<_>>(),
+        "items": items.iter().map(|i| public_qa::item_json(i, &directory, base)).collect::<Vec<_>>(),
         "total": total.count,
         "total_capped": total.capped,
         "page": page,
@@ -291,7 +254,7 @@ pub async fn get_qa(
         .await?
         .ok_or_else(ApiError::qa_not_found)?;
     let directory = state.store.directory_snapshot().await?;
-    let body = item_json(&item, &directory, &state.settings.server.public_base_url);
+    let body = public_qa::item_json(&item, &directory, &state.settings.server.public_base_url);
     Ok(cacheable(
         &req,
         "application/json",
@@ -368,7 +331,7 @@ pub async fn atom_feed(
             entry.set_updated(public_time(i).unwrap_or(published).fixed_offset());
             entry.set_published(Some(published.fixed_offset()));
             entry.set_links(vec![Link {
-                href: item_url(&base, &i.tracking_code),
+                href: public_qa::item_url(&base, &i.tracking_code),
                 rel: "alternate".into(),
                 mime_type: Some("text/html".into()),
                 ..Link::default()

@@ -619,3 +619,95 @@ fn a_closed_pipe_ends_a_listing_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(out.status.success(), "{:?}: {stderr}", out.status);
 }
+
+#[apply(case_once!)]
+fn webhooks_are_subscribed_listed_and_delivered_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("pakn.db").display());
+    let run = |args: &[&str], private: bool| {
+        let out = pakn(dir.path())
+            .args(args)
+            .env("PAKN__DATABASE__URL", &url)
+            .env(
+                "PAKN__WEBHOOKS__ALLOW_PRIVATE_TARGETS",
+                if private { "true" } else { "false" },
+            )
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert!(run(&["demo-data"], false).0);
+    for (name, role) in [("quan.tri", "admin"), ("kiem.soat", "control_office")] {
+        let (ok, _, err) = run(
+            &[
+                "staff",
+                "add",
+                "--username",
+                name,
+                "--role",
+                role,
+                "--agency",
+                "48.VP",
+            ],
+            false,
+        );
+        assert!(ok, "{err}");
+    }
+    let add = |by: &str, target: &str, private: bool| {
+        run(
+            &[
+                "webhook",
+                "add",
+                "--name",
+                "cong-tinh",
+                "--url",
+                target,
+                "--event",
+                "item.published",
+                "--by",
+                by,
+            ],
+            private,
+        )
+    };
+    // Only an administrator; never a private target unless allowed.
+    let (ok, _, err) = add("kiem.soat", "https://203.119.8.10/hook", false);
+    assert!(!ok && err.contains("admin only"), "{err}");
+    let (ok, _, err) = add("quan.tri", "https://10.0.0.1/hook", false);
+    assert!(!ok && err.contains("target_not_allowed"), "{err}");
+    let (ok, secret, err) = add("quan.tri", "http://127.0.0.1:9/hook", true);
+    assert!(ok, "{err}");
+    assert!(secret.trim().starts_with("whsec_"), "{secret}");
+    let (_, list, _) = run(&["webhook", "list"], false);
+    assert!(
+        list.contains("cong-tinh") && list.contains("active"),
+        "{list}"
+    );
+    assert!(!list.contains(secret.trim()), "the secret is never listed");
+    // A pass with nothing due.
+    let (ok, report, err) = run(&["webhook", "deliver"], true);
+    assert!(ok, "{err}");
+    assert_eq!(
+        report.trim(),
+        r#"{"delivered":0,"retried":0,"dead":0,"skipped":0}"#
+    );
+    assert!(
+        run(
+            &["webhook", "remove", "cong-tinh", "--by", "quan.tri"],
+            false
+        )
+        .0
+    );
+    assert!(run(&["webhook", "list"], false).1.contains("removed"));
+    assert!(
+        !run(
+            &["webhook", "remove", "cong-tinh", "--by", "quan.tri"],
+            false
+        )
+        .0
+    );
+}

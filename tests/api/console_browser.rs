@@ -363,6 +363,28 @@ async fn intake_scenario(browser: &Browser, app: &TestApp) {
     browser
         .check_page(&format!("{backend}-console-subject-request"))
         .await;
+    // The national re-keying backlog: the call just taken is in it; its
+    // national code is recorded from the page.
+    browser
+        .goto(&format!("{}/nhan-vien/cong-quoc-gia", app.base))
+        .await;
+    browser
+        .check_page(&format!("{backend}-console-national-backlog"))
+        .await;
+    browser
+        .type_into("ol.rekey > li input[name=national_code]", "PAKN-2026-4242")
+        .await;
+    browser
+        .click("ol.rekey > li form button[type=submit]")
+        .await;
+    let done = browser.text("#ket-qua").await;
+    assert!(
+        done.contains("Đã ghi mã PAKN quốc gia"),
+        "[{backend}] {done}"
+    );
+    browser
+        .check_page(&format!("{backend}-console-national-recorded"))
+        .await;
     browser.sign_out().await;
 }
 

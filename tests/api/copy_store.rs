@@ -19,6 +19,26 @@ async fn an_office_moves_from_sqlite_to_postgresql_and_carries_on() {
     crate::harness::require_postgres();
     let app = spawn("sqlite", &|_| {}).await;
     let control = sign_in_as(&app, "kiemsoat.cs", Role::ControlOffice, "48.VP").await;
+    // A partner's subscription, with deliveries waiting for it.
+    let admin = sign_in_as(&app, "quantri.cs", Role::Admin, "48.VP").await;
+    let subscribed = app
+        .send(
+            Method::POST,
+            "/api/v1/admin/webhooks",
+            "/api/v1/admin/webhooks",
+            |r| {
+                r.bearer_auth(&admin).json(&json!({
+                "name": "cong-tinh", "url": "https://203.119.8.10/hook",
+                "events": ["item.published", "item.unpublished"]}))
+            },
+        )
+        .await;
+    assert_eq!(
+        subscribed.status,
+        StatusCode::CREATED,
+        "{}",
+        subscribed.body
+    );
     let published = publish(
         &app,
         &control,
@@ -96,9 +116,11 @@ async fn an_office_moves_from_sqlite_to_postgresql_and_carries_on() {
     };
     assert_eq!(rows("feedback_item"), 2);
     assert!(rows("audit_event") > 5 && rows("notice") >= 2 && rows("attachment") == 1);
-    assert!(rows("agency") > 30 && rows("calendar_day") > 10 && rows("staff_account") == 1);
+    assert!(rows("agency") > 30 && rows("calendar_day") > 10 && rows("staff_account") == 2);
     assert_eq!(report["sample_checked"], 2);
     assert_eq!(rows("national_record"), 1);
+    assert_eq!(rows("webhook_subscription"), 1);
+    assert_eq!(rows("webhook_delivery"), 1);
     // Never into a database that has data.
     let twice = run(&target);
     assert!(!twice.status.success());
@@ -137,4 +159,28 @@ async fn an_office_moves_from_sqlite_to_postgresql_and_carries_on() {
     assert_eq!(next.status, StatusCode::CREATED);
     let next_code = next.body["tracking_code"].as_str().unwrap();
     assert!(next_code != code && next_code != published);
+    // Webhooks carry on: a new event writes a delivery after the copied
+    // one (the sequence continues), in order.
+    let moved_control = sign_in_as(&moved, "kiemsoat.cs2", Role::ControlOffice, "48.VP").await;
+    crate::workflow::step(&moved, &moved_control, &published, "unpublish", json!({})).await;
+    let moved_admin = sign_in_as(&moved, "quantri.cs2", Role::Admin, "48.VP").await;
+    let deliveries = moved
+        .send(
+            Method::GET,
+            "/api/v1/admin/webhooks/{name}/deliveries",
+            "/api/v1/admin/webhooks/cong-tinh/deliveries",
+            |r| r.bearer_auth(&moved_admin),
+        )
+        .await;
+    let events: Vec<&str> = deliveries.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        ["item.unpublished", "item.published"],
+        "newest first"
+    );
 }

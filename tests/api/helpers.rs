@@ -88,6 +88,9 @@ pub fn test_settings() -> Settings {
     s.auth.demo_accounts = false;
     // Tests deliver the outbox themselves, to the SMTP sink they start.
     s.mail.outbound.transport = pakn::config::MailTransport::Off;
+    // Tests deliver webhooks themselves, to receivers on loopback.
+    s.webhooks.deliver = false;
+    s.webhooks.allow_private_targets = true;
     s
 }
 

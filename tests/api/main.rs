@@ -52,6 +52,7 @@ mod storage;
 mod subject;
 mod submit_page;
 mod succession;
+mod webhooks;
 mod workflow;
 
 fn main() {

@@ -98,6 +98,8 @@ async fn metrics_show_routes_and_the_work_without_personal_data_on_a_listener_of
             "pakn_db_pool_max_connections",
             "pakn_db_pool_connections{state=\"in_use\"}",
             "pakn_outbox_oldest_queued_age_seconds",
+            "pakn_webhook_deliveries{status=\"dead\"} 0",
+            "pakn_webhook_oldest_queued_age_seconds 0",
         ] {
             assert!(
                 text.contains(line),

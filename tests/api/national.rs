@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::auth::sign_in_as;
 use crate::case;
+use crate::console::{html, page, post_form};
 use crate::helpers::{Reply, TestApp, apps, valid_submission};
 use crate::staff::hotline_call;
 
@@ -263,6 +264,166 @@ async fn the_office_rekeys_calls_and_letters_records_their_national_codes_and_se
         assert!(
             page.contains("Cập nhật lên Hệ thống thông tin PAKN quốc gia"),
             "{page}"
+        );
+    }
+}
+
+#[apply(case!)]
+async fn the_office_works_the_backlog_from_its_page_and_a_mistake_stays_beside_its_item() {
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.trang", Role::ControlOffice, "48.VP").await;
+        let mut codes = Vec::new();
+        for _ in 0..2 {
+            let r = app
+                .send(
+                    Method::POST,
+                    "/api/v1/staff/feedback",
+                    "/api/v1/staff/feedback",
+                    |r| r.bearer_auth(&control).json(&hotline_call(Utc::now())),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+            codes.push(r.body["tracking_code"].as_str().unwrap().to_string());
+        }
+        let listed = page(
+            &app,
+            &control,
+            "/nhan-vien/cong-quoc-gia",
+            "/nhan-vien/cong-quoc-gia",
+        )
+        .await;
+        assert_eq!(listed.status, StatusCode::OK);
+        let text = html(&listed);
+        for code in &codes {
+            assert!(
+                text.contains(&format!("id=\"ma-{code}\"")),
+                "a field for {code}"
+            );
+        }
+        assert!(text.contains("id=\"so-chua-nhap\">2<"), "{text}");
+        assert!(text.contains("Nguyễn Văn An"), "the fields to re-key");
+        assert!(text.contains("/nhan-vien/cong-quoc-gia.xlsx?"));
+        let from = text
+            .split("name=\"from\" type=\"date\" value=\"")
+            .nth(1)
+            .unwrap()[..10]
+            .to_string();
+        let to = text
+            .split("name=\"to\" type=\"date\" value=\"")
+            .nth(1)
+            .unwrap()[..10]
+            .to_string();
+
+        // A code of the wrong shape: shown beside that item, as typed.
+        let wrong = post_form(
+            &app,
+            &control,
+            "/nhan-vien/cong-quoc-gia",
+            "/nhan-vien/cong-quoc-gia",
+            &[
+                ("tracking_code", &codes[1]),
+                ("national_code", "<b>x"),
+                ("from", &from),
+                ("to", &to),
+            ],
+        )
+        .await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let text = html(&wrong);
+        assert!(
+            text.contains(&format!("id=\"ma-{}-loi\"", codes[1])),
+            "{text}"
+        );
+        assert!(!text.contains(&format!("id=\"ma-{}-loi\"", codes[0])));
+        assert!(!text.contains("<b>x"), "escaped");
+        assert!(
+            text.contains("value=\"&lt;b&gt;x\"") || text.contains("value=\"&#60;b&#62;x\""),
+            "typed value kept: {text}"
+        );
+
+        // The right code: back to the same period, the item gone from it.
+        let done = post_form(
+            &app,
+            &control,
+            "/nhan-vien/cong-quoc-gia",
+            "/nhan-vien/cong-quoc-gia",
+            &[
+                ("tracking_code", &codes[1]),
+                ("national_code", "pakn-2026-777"),
+                ("from", &from),
+                ("to", &to),
+            ],
+        )
+        .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER);
+        let location = done.header("location").unwrap().to_string();
+        assert!(
+            location.starts_with(&format!(
+                "/nhan-vien/cong-quoc-gia?from={from}&to={to}&xong="
+            )),
+            "{location}"
+        );
+        let after = page(&app, &control, "/nhan-vien/cong-quoc-gia", &location).await;
+        let text = html(&after);
+        assert!(text.contains(&format!("Đã ghi mã PAKN quốc gia cho {}", codes[1])));
+        assert!(!text.contains(&format!("id=\"ma-{}\"", codes[1])));
+        assert!(text.contains("id=\"so-chua-nhap\">1<"));
+        let record = backlog(&app, &control, "").await;
+        assert_eq!(record.body["recorded"], 1);
+        // A crafted message is never echoed.
+        let crafted = page(
+            &app,
+            &control,
+            "/nhan-vien/cong-quoc-gia",
+            "/nhan-vien/cong-quoc-gia?xong=Tr%C3%BAng%20th%C6%B0%E1%BB%9Fng",
+        )
+        .await;
+        assert!(!html(&crafted).contains("Trúng thưởng"));
+
+        let sheet = app
+            .send(
+                Method::GET,
+                "/nhan-vien/cong-quoc-gia.xlsx",
+                &format!("/nhan-vien/cong-quoc-gia.xlsx?from={from}&to={to}"),
+                |r| r.bearer_auth(&control),
+            )
+            .await;
+        assert_eq!(sheet.status, StatusCode::OK);
+        assert!(sheet.bytes.starts_with(b"PK"));
+        // Cross-site posts are refused.
+        let body = serde_urlencoded::to_string([
+            ("tracking_code", codes[0].as_str()),
+            ("national_code", "PAKN-2026-778"),
+        ])
+        .unwrap();
+        let cross = app
+            .send(
+                Method::POST,
+                "/nhan-vien/cong-quoc-gia",
+                "/nhan-vien/cong-quoc-gia",
+                |r| {
+                    r.bearer_auth(&control)
+                        .header("accept", "text/html")
+                        .header("origin", "https://ke-gian.example")
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(body)
+                },
+            )
+            .await;
+        assert_eq!(cross.status, StatusCode::FORBIDDEN);
+        // An officer has no such page.
+        let officer = sign_in_as(&app, "canbo.trang", Role::AgencyOfficer, "48.SXD").await;
+        let refused = page(
+            &app,
+            &officer,
+            "/nhan-vien/cong-quoc-gia",
+            "/nhan-vien/cong-quoc-gia",
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(
+            !html(&page(&app, &officer, "/nhan-vien", "/nhan-vien").await)
+                .contains("cong-quoc-gia")
         );
     }
 }

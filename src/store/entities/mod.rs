@@ -38,3 +38,5 @@ pub mod staff_password_link;
 pub mod staff_session;
 pub mod supplement;
 pub mod tracking_sequence;
+pub mod webhook_delivery;
+pub mod webhook_subscription;
