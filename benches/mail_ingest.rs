@@ -104,6 +104,7 @@ async fn web_intake(e: &Env, n: usize) -> Duration {
                 request_id: None,
                 staff_entry: None,
                 via_integration: None,
+                source: None,
             },
             Utc::now(),
         )

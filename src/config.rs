@@ -349,6 +349,12 @@ pub struct ProvinceSettings {
     pub email: String,
     pub opening_hours: String,
     pub emblem_url: String,
+    /// Where the letter boxes (hòm thư góp ý) are, one place a line; for
+    /// the leaflet and the posters.
+    pub letter_boxes: Vec<String>,
+    /// Where complaints and denunciations go instead (they are not
+    /// feedback under Decree 20); empty = left out.
+    pub complaints_office: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

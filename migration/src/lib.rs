@@ -30,6 +30,7 @@ mod m20261204_000023_contact_retention;
 mod m20261204_000024_contact_access;
 mod m20261204_000025_national_record;
 mod m20261204_000026_webhooks;
+mod m20261204_000027_outreach_sources;
 
 pub struct Migrator;
 
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000024_contact_access::Migration),
             Box::new(m20261204_000025_national_record::Migration),
             Box::new(m20261204_000026_webhooks::Migration),
+            Box::new(m20261204_000027_outreach_sources::Migration),
         ]
     }
 }

@@ -468,6 +468,12 @@ pub fn message_vi(code: &str) -> &'static str {
             "Mã PAKN không đúng dạng mã của Hệ thống PAKN quốc gia (chữ, số và . _ / -, 4–40 ký tự; Văn phòng có thể điều chỉnh quy tắc này)."
         }
         "national_code_taken" => "Mã PAKN này đã được ghi cho một phản ánh, kiến nghị khác.",
+        "source_code_invalid" => {
+            "Mã nguồn gồm 2–40 chữ thường không dấu, chữ số và dấu gạch ngang (ví dụ: mot-cua-hai-chau); mã này in trên áp phích và trong đường dẫn."
+        }
+        "source_code_taken" => {
+            "Mã này đã được dùng cho một nguồn khác (kể cả nguồn đã ngừng dùng)."
+        }
         "url_invalid" => {
             "Địa chỉ nhận phải là một URL https:// đầy đủ, không chứa tên đăng nhập hay mật khẩu."
         }

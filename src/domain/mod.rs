@@ -14,6 +14,7 @@ pub mod mail;
 pub mod mail_intake;
 pub mod notice_templates;
 pub mod office;
+pub mod outreach;
 pub mod phone;
 pub mod redaction;
 pub mod rejection;

@@ -105,10 +105,13 @@ pub enum Permission {
     /// re-keying pack (with the senders' contact data) and enter the
     /// national code each item got there.
     KeepNationalRecord,
+    /// Manage the publicity sources (posters, leaflets, banners) and read
+    /// what each brought in.
+    ManageSources,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 17] = [
+    pub const ALL: [Permission; 18] = [
         Permission::OwnSession,
         Permission::EditCalendar,
         Permission::ManageStaff,
@@ -126,6 +129,7 @@ impl Permission {
         Permission::HandleSubjectRequests,
         Permission::ReadContactAccessLog,
         Permission::KeepNationalRecord,
+        Permission::ManageSources,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -147,6 +151,7 @@ impl Permission {
             Permission::HandleSubjectRequests => "handle_subject_requests",
             Permission::ReadContactAccessLog => "read_contact_access_log",
             Permission::KeepNationalRecord => "keep_national_record",
+            Permission::ManageSources => "manage_sources",
         }
     }
 
@@ -179,6 +184,7 @@ impl Permission {
             // QĐ 31/2021/QĐ-TTg Art. 43(2) puts re-keying on the receiving
             // office.
             Permission::KeepNationalRecord => &[Role::ControlOffice],
+            Permission::ManageSources => &[Role::ControlOffice, Role::Admin],
             // The office that reads the published mailbox, and auditors.
             Permission::ReadMailLog => &[Role::ControlOffice, Role::Auditor],
             // Supervisors (auditors), the control office, and an agency's

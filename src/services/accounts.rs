@@ -90,16 +90,7 @@ fn audit(
     details: serde_json::Value,
     request_id: Option<String>,
 ) -> AuditEntry {
-    AuditEntry {
-        actor_kind: "staff".into(),
-        actor_id: Some(actor.username.clone()),
-        action: action.into(),
-        from_state: None,
-        to_state: None,
-        reason: None,
-        details,
-        request_id,
-    }
+    AuditEntry::by_staff(&actor.username, action, details, request_id)
 }
 
 fn require(actor: &Actor, permission: Permission) -> Result<(), StaffError> {

@@ -223,16 +223,12 @@ fn template_audit(
     name: &str,
     request_id: Option<String>,
 ) -> AuditEntry {
-    AuditEntry {
-        actor_kind: "staff".into(),
-        actor_id: Some(actor.username.clone()),
-        action: action.into(),
-        from_state: None,
-        to_state: None,
-        reason: None,
-        details: serde_json::json!({"name": name, "agency_id": actor.agency.as_uuid()}),
+    AuditEntry::by_staff(
+        &actor.username,
+        action,
+        serde_json::json!({"name": name, "agency_id": actor.agency.as_uuid()}),
         request_id,
-    }
+    )
 }
 
 /// Writes a new template (`id` none) or rewrites one, audited.

@@ -56,24 +56,16 @@ pub struct NewApiKey {
 }
 
 fn require(actor: &Actor) -> Result<(), StaffError> {
-    if actor.may(Permission::ManageStaff) {
-        Ok(())
-    } else {
-        Err(StaffError::Forbidden)
-    }
+    super::staff_items::require(actor, Permission::ManageStaff)
 }
 
 fn audit(actor: &Actor, action: &str, name: &str, request_id: Option<String>) -> AuditEntry {
-    AuditEntry {
-        actor_kind: "staff".into(),
-        actor_id: Some(actor.username.clone()),
-        action: action.into(),
-        from_state: None,
-        to_state: None,
-        reason: None,
-        details: serde_json::json!({ "name": name }),
+    AuditEntry::by_staff(
+        &actor.username,
+        action,
+        serde_json::json!({ "name": name }),
         request_id,
-    }
+    )
 }
 
 /// Every key, live ones first, by name.

@@ -61,11 +61,7 @@ impl DayPreview {
 }
 
 fn require(actor: &Actor) -> Result<(), StaffError> {
-    if actor.may(Permission::EditCalendar) {
-        Ok(())
-    } else {
-        Err(StaffError::Forbidden)
-    }
+    super::staff_items::require(actor, Permission::EditCalendar)
 }
 
 /// The year as the calendar API shows it.

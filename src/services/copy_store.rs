@@ -184,6 +184,7 @@ pub async fn copy(from: &Store, to: &Store) -> anyhow::Result<CopyReport> {
     tables.push(copy_table::<lookup_recovery::Entity>(from, to).await?);
     tables.push(copy_table::<contact_access::Entity>(from, to).await?);
     tables.push(copy_table::<national_record::Entity>(from, to).await?);
+    tables.push(copy_table::<outreach_source::Entity>(from, to).await?);
     tables.push(copy_table::<webhook_subscription::Entity>(from, to).await?);
     tables.push(copy_table::<webhook_delivery::Entity>(from, to).await?);
     // Deliveries were copied with their sequence numbers: the next one

@@ -80,11 +80,7 @@ pub struct AgencyAdminView {
 }
 
 fn require(actor: &Actor) -> Result<(), StaffError> {
-    if actor.may(Permission::ManageDirectory) {
-        Ok(())
-    } else {
-        Err(StaffError::Forbidden)
-    }
+    super::staff_items::require(actor, Permission::ManageDirectory)
 }
 
 fn opt(s: &str) -> Option<String> {
@@ -276,16 +272,7 @@ fn date(raw: &str, field: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDat
 }
 
 fn audit(actor: &Actor, action: &str, details: Value, request_id: Option<String>) -> AuditEntry {
-    AuditEntry {
-        actor_kind: "staff".into(),
-        actor_id: Some(actor.username.clone()),
-        action: action.into(),
-        from_state: None,
-        to_state: None,
-        reason: None,
-        details,
-        request_id,
-    }
+    AuditEntry::by_staff(&actor.username, action, details, request_id)
 }
 
 /// Every agency (ended ones too), matching `q` in code or name.

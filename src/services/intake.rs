@@ -46,6 +46,8 @@ pub struct Submission {
     pub staff_entry: Option<StaffEntry>,
     /// The integration (API key name) that pushed it, if any.
     pub via_integration: Option<String>,
+    /// The publicity source a web form link named (`?nguon=`), as given.
+    pub source: Option<String>,
 }
 
 /// What staff add when they key in a call, a letter or a survey form.
@@ -141,6 +143,7 @@ pub async fn receive_staff(
             intake_details: entry.details,
         }),
         via_integration: None,
+        source: None,
     };
     receive(
         &services.store,
@@ -169,6 +172,7 @@ pub async fn receive(
         request_id,
         staff_entry,
         via_integration,
+        source,
     } = submission;
     let received_at = staff_entry.as_ref().map_or(now, |e| e.received_at);
     let input = input.normalized();
@@ -254,6 +258,7 @@ pub async fn receive(
     // a letter or a call keyed in later is before now.
     record.received_at = received_at;
     (record.deadlines, record.due_at) = deadlines.for_new_item(received_at);
+    record.source_code = source_of(store, source.as_deref()).await?;
     if let Some(via) = &via_integration {
         record.audit.actor_kind = "integration".into();
         record.audit.actor_id = Some(via.clone());
@@ -655,6 +660,7 @@ fn build_record(
         registered_at: now,
         entered_by: None,
         intake_details: None,
+        source_code: None,
         due_at: None,
         deadlines: Vec::new(),
         // Whoever left an e-mail address or a phone number hears back.
@@ -679,6 +685,25 @@ fn build_record(
         inbound_mail: None,
         extra_notices: Vec::new(),
     }
+}
+
+/// The publicity source a link named: a live source's code, `unknown` for
+/// anything else given (never an error to the citizen), none when the link
+/// named none.
+async fn source_of(store: &Store, raw: Option<&str>) -> Result<Option<String>, IntakeError> {
+    use crate::domain::outreach::{UNKNOWN_SOURCE, link_code};
+    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    let live = match link_code(raw) {
+        Some(code) => store
+            .source(&code)
+            .await?
+            .filter(|s| s.retired_at.is_none())
+            .map(|s| s.code),
+        None => None,
+    };
+    Ok(Some(live.unwrap_or_else(|| UNKNOWN_SOURCE.to_string())))
 }
 
 /// The shortest key accepted: an anonymous caller's key is what stands

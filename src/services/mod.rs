@@ -23,6 +23,7 @@ pub mod my_work;
 pub mod national;
 pub mod open311;
 pub mod outbox;
+pub mod outreach;
 pub mod public_qa;
 pub mod publication;
 pub mod queue;

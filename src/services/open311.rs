@@ -680,6 +680,7 @@ pub async fn create(
         request_id,
         staff_entry: None,
         via_integration: Some(client.name),
+        source: None,
     };
     let receipt = match intake::receive(&s.store, &s.settings, &s.deadlines, submission, now).await
     {

@@ -47,11 +47,7 @@ pub struct TryResult {
 }
 
 fn require(actor: &Actor) -> Result<(), StaffError> {
-    if actor.may(Permission::ManageDirectory) {
-        Ok(())
-    } else {
-        Err(StaffError::Forbidden)
-    }
+    super::staff_items::require(actor, Permission::ManageDirectory)
 }
 
 fn audit(
@@ -60,16 +56,7 @@ fn audit(
     details: serde_json::Value,
     request_id: Option<String>,
 ) -> AuditEntry {
-    AuditEntry {
-        actor_kind: "staff".into(),
-        actor_id: Some(actor.username.clone()),
-        action: action.into(),
-        from_state: None,
-        to_state: None,
-        reason: None,
-        details,
-        request_id,
-    }
+    AuditEntry::by_staff(&actor.username, action, details, request_id)
 }
 
 /// Every rule, in order.

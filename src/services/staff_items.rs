@@ -42,6 +42,16 @@ pub enum StaffError {
     Store(#[from] StoreError),
 }
 
+/// `Forbidden` unless `actor` holds `permission`: the one check every
+/// administrative service starts with.
+pub fn require(actor: &Actor, permission: Permission) -> Result<(), StaffError> {
+    if actor.may(permission) {
+        Ok(())
+    } else {
+        Err(StaffError::Forbidden)
+    }
+}
+
 /// An item opened by an actor who may see it.
 pub struct Opened {
     row: FeedbackRow,

@@ -96,11 +96,7 @@ pub struct WebhookInput {
 }
 
 fn require(actor: &Actor) -> Result<(), StaffError> {
-    if actor.may(Permission::ManageStaff) {
-        Ok(())
-    } else {
-        Err(StaffError::Forbidden)
-    }
+    super::staff_items::require(actor, Permission::ManageStaff)
 }
 
 fn audit(
@@ -109,16 +105,7 @@ fn audit(
     details: serde_json::Value,
     request_id: Option<String>,
 ) -> AuditEntry {
-    AuditEntry {
-        actor_kind: "staff".into(),
-        actor_id: Some(actor.username.clone()),
-        action: action.into(),
-        from_state: None,
-        to_state: None,
-        reason: None,
-        details,
-        request_id,
-    }
+    AuditEntry::by_staff(&actor.username, action, details, request_id)
 }
 
 fn cut(text: &str) -> String {

@@ -62,6 +62,8 @@ pub struct NewFeedbackRecord {
     /// (caller number, postmark date…), for staff-entered items.
     pub entered_by: Option<uuid::Uuid>,
     pub intake_details: Option<serde_json::Value>,
+    /// The publicity source it came through (web form links).
+    pub source_code: Option<String>,
     /// The answer deadline, copied onto the item for the queue's sort.
     pub due_at: Option<DateTime<Utc>>,
     pub deadlines: Vec<NewDeadline>,
@@ -445,6 +447,7 @@ fn item_columns(r: &NewFeedbackRecord) -> (Vec<&'static str>, Vec<Value>) {
         ("due_at", r.due_at.into()),
         ("entered_by_staff_id", r.entered_by.into()),
         ("intake_details", r.intake_details.clone().into()),
+        ("source_code", r.source_code.clone().into()),
         ("created_at", at.into()),
         ("updated_at", at.into()),
         ("version", 1i32.into()),

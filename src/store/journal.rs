@@ -25,6 +25,28 @@ pub struct AuditEntry {
     pub request_id: Option<String>,
 }
 
+impl AuditEntry {
+    /// A staff member's change to something other than an item's state
+    /// (accounts, the directory, rules, keys, subscriptions, sources).
+    pub fn by_staff(
+        username: &str,
+        action: &str,
+        details: serde_json::Value,
+        request_id: Option<String>,
+    ) -> Self {
+        Self {
+            actor_kind: "staff".into(),
+            actor_id: Some(username.to_string()),
+            action: action.into(),
+            from_state: None,
+            to_state: None,
+            reason: None,
+            details,
+            request_id,
+        }
+    }
+}
+
 /// A notice to queue.
 #[derive(Debug, Clone)]
 pub struct NewNotice {

@@ -16,6 +16,7 @@ pub mod journal;
 pub mod mail;
 pub mod metrics;
 pub mod national;
+pub mod outreach;
 pub mod public_qa;
 pub mod queue;
 pub mod recovery;

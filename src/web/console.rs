@@ -51,6 +51,8 @@ pub struct Nav {
     pub may_subject: bool,
     /// The national PAKN system's re-keying backlog (the control office).
     pub may_national: bool,
+    /// The publicity sources (the control office, administrators).
+    pub may_sources: bool,
     /// Who saw whose contact data (administrators, auditors).
     pub may_access_log: bool,
 }
@@ -70,6 +72,7 @@ impl Nav {
             may_audit: actor.may(Permission::ReadAuditLog),
             may_subject: actor.may(Permission::HandleSubjectRequests),
             may_national: actor.may(Permission::KeepNationalRecord),
+            may_sources: actor.may(Permission::ManageSources),
             may_access_log: actor.may(Permission::ReadContactAccessLog),
         }
     }

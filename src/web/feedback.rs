@@ -43,6 +43,7 @@ pub async fn create_feedback(
         request_id: REQUEST_ID.try_with(Clone::clone).ok(),
         staff_entry: None,
         via_integration: integration.0.map(|c| c.name),
+        source: None,
     };
     let receipt = intake::receive(
         &state.store,

@@ -28,6 +28,7 @@ pub mod middleware;
 pub mod my_work;
 pub mod national;
 pub mod open311;
+pub mod outreach;
 pub mod pages;
 pub mod problem;
 pub mod public;
@@ -685,6 +686,39 @@ pub fn endpoints() -> Vec<Endpoint> {
         }),
         endpoint(Method::POST, "/nhan-vien/quan-tri/sap-nhap", || {
             web::route().to(succession::post)
+        }),
+        endpoint(Method::GET, "/nhan-vien/nguon", || {
+            web::route().to(outreach::page)
+        }),
+        endpoint(Method::POST, "/nhan-vien/nguon", || {
+            web::route().to(outreach::create_page)
+        }),
+        endpoint(Method::POST, "/nhan-vien/nguon/{code}/ngung", || {
+            web::route().to(outreach::retire_page)
+        }),
+        endpoint(Method::GET, "/nhan-vien/nguon.csv", || {
+            web::route().to(outreach::csv)
+        }),
+        endpoint(Method::GET, "/nhan-vien/nguon.xlsx", || {
+            web::route().to(outreach::xlsx)
+        }),
+        endpoint(Method::GET, "/api/v1/staff/sources", || {
+            web::route().to(outreach::list_api)
+        }),
+        endpoint(Method::POST, "/api/v1/staff/sources", || {
+            web::route().to(outreach::create_api)
+        }),
+        endpoint(Method::POST, "/api/v1/staff/sources/{code}/retire", || {
+            web::route().to(outreach::retire_api)
+        }),
+        endpoint(Method::GET, "/to-gap", || {
+            web::route().to(outreach::leaflet)
+        }),
+        endpoint(Method::GET, "/ap-phich", || {
+            web::route().to(outreach::poster)
+        }),
+        endpoint(Method::GET, "/n/{code}", || {
+            web::route().to(outreach::short_link)
         }),
         endpoint(Method::GET, "/nhan-vien/cong-quoc-gia", || {
             web::route().to(national::page)

@@ -59,6 +59,10 @@ pub struct PeriodQuery {
 }
 
 impl PeriodQuery {
+    pub(super) fn new(period: Option<String>, from: Option<String>, to: Option<String>) -> Self {
+        Self { period, from, to }
+    }
+
     fn of(pack: &Pack) -> Self {
         Self {
             period: None,

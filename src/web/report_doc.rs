@@ -466,8 +466,13 @@ pub(super) fn defuse(s: &str) -> String {
 /// CSV in UTF-8 with a byte-order mark, which spreadsheet programs need
 /// to read Vietnamese correctly.
 pub fn export_csv(rows: &[Vec<Cell>]) -> Result<Vec<u8>, csv::Error> {
+    table_csv(&EXPORT_HEAD, rows)
+}
+
+/// Any table as CSV: UTF-8 with a byte-order mark, text defused.
+pub fn table_csv(head: &[&str], rows: &[Vec<Cell>]) -> Result<Vec<u8>, csv::Error> {
     let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-    out.write_record(EXPORT_HEAD)?;
+    out.write_record(head)?;
     for cells in rows {
         out.write_record(cells.iter().map(|c| match c {
             Cell::Text(t) => defuse(t),
@@ -481,13 +486,24 @@ pub fn export_csv(rows: &[Vec<Cell>]) -> Result<Vec<u8>, csv::Error> {
 
 /// The same rows as a workbook, with a filter on the header row.
 pub fn export_xlsx(rows: &[Vec<Cell>]) -> Result<Vec<u8>, XlsxError> {
+    table_xlsx("Phản ánh, kiến nghị", &EXPORT_HEAD, rows, 8)
+}
+
+/// Any table as a one-sheet workbook: a bold header with a filter, text
+/// cells never formulas, the column `wide` wider.
+pub fn table_xlsx(
+    sheet_name: &str,
+    head: &[&str],
+    rows: &[Vec<Cell>],
+    wide: usize,
+) -> Result<Vec<u8>, XlsxError> {
     let mut workbook = Workbook::new();
     let bold = Format::new().set_bold();
     let sheet = workbook.add_worksheet();
-    sheet.set_name("Phản ánh, kiến nghị")?;
-    for (col, h) in EXPORT_HEAD.iter().enumerate() {
+    sheet.set_name(sheet_name)?;
+    for (col, h) in head.iter().enumerate() {
         sheet.write_string_with_format(0, col as u16, *h, &bold)?;
-        sheet.set_column_width(col as u16, if col == 8 { 50 } else { 18 })?;
+        sheet.set_column_width(col as u16, if col == wide { 50 } else { 18 })?;
     }
     for (r, cells) in rows.iter().enumerate() {
         let r = r as u32 + 1;
@@ -502,9 +518,73 @@ pub fn export_xlsx(rows: &[Vec<Cell>]) -> Result<Vec<u8>, XlsxError> {
             };
         }
     }
-    sheet.autofilter(0, 0, rows.len() as u32, EXPORT_HEAD.len() as u16 - 1)?;
+    sheet.autofilter(0, 0, rows.len() as u32, head.len() as u16 - 1)?;
     sheet.set_freeze_panes(1, 0)?;
     workbook.save_to_buffer()
+}
+
+/// The channel's publicity for the six-monthly report: the sources
+/// active in the period and what they brought, and the items by channel.
+pub fn publicity_section(r: &crate::services::outreach::SourcesReport) -> Section {
+    let head = || {
+        vec![
+            "Nguồn".into(),
+            "Số phản ánh, kiến nghị".into(),
+            "Được tiếp nhận".into(),
+            "Không tiếp nhận".into(),
+            "Tỷ lệ được tiếp nhận (%)".into(),
+        ]
+    };
+    let row = |label: String, o: &crate::services::outreach::Outcomes| {
+        vec![
+            text(label),
+            Cell::Count(o.items),
+            Cell::Count(o.accepted),
+            Cell::Count(o.not_accepted),
+            Cell::Decimal(o.accepted_share()),
+        ]
+    };
+    let active: Vec<_> = r
+        .sources
+        .iter()
+        .filter(|s| s.retired_at.is_none() || s.outcomes.items > 0)
+        .collect();
+    let mut sources: Vec<Vec<Cell>> = active
+        .iter()
+        .map(|s| row(format!("{} ({})", s.name, s.kind_label), &s.outcomes))
+        .collect();
+    sources.push(row("Đường dẫn không rõ nguồn".into(), &r.unknown));
+    sources.push(row(
+        "Cổng thông tin, không qua nguồn nào".into(),
+        &r.web_form_direct,
+    ));
+    let channels = r
+        .channels
+        .iter()
+        .map(|c| row(c.label.to_string(), &c.outcomes))
+        .collect();
+    Section {
+        heading: "Công tác tuyên truyền về kênh tiếp nhận phản ánh, kiến nghị".into(),
+        tables: vec![
+            Table {
+                caption: format!(
+                    "Nguồn tuyên truyền (áp phích, tờ gấp, báo, cổng thông tin): {} nguồn đang dùng",
+                    active.iter().filter(|s| s.retired_at.is_none()).count()
+                ),
+                head: head(),
+                rows: sources,
+            },
+            Table {
+                caption: "Phản ánh, kiến nghị theo kênh tiếp nhận".into(),
+                head: {
+                    let mut h = head();
+                    h[0] = "Kênh".into();
+                    h
+                },
+                rows: channels,
+            },
+        ],
+    }
 }
 
 #[cfg(test)]

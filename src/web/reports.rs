@@ -61,8 +61,8 @@ fn query_string(f: &Figures) -> String {
     serde_urlencoded::to_string(params).unwrap_or_default()
 }
 
-/// The report's sections, and for the whole office a last one on the
-/// items re-keyed into the national PAKN system.
+/// The report's sections, and for the whole office two more: the items
+/// re-keyed into the national PAKN system, and the channel's publicity.
 async fn sections_of(
     state: &AppState,
     f: &Figures,
@@ -72,6 +72,8 @@ async fn sections_of(
     if f.agency_code.is_none() && f.field_code.is_none() {
         let c = crate::services::national::counts(state, f.dates).await?;
         sections.push(report_doc::national_section(c.in_scope, c.recorded));
+        let publicity = crate::services::outreach::publicity(state, f.dates).await?;
+        sections.push(report_doc::publicity_section(&publicity));
     }
     Ok(sections)
 }
@@ -366,6 +368,8 @@ struct DashboardPage {
     agencies: Vec<Choice>,
     agency_fixed: Option<String>,
     cards: Vec<(&'static str, String)>,
+    /// The sources page for the period, for who may read it.
+    sources_href: Option<String>,
     charts: Vec<Chart>,
     narrative: Vec<String>,
     query: String,
@@ -441,6 +445,54 @@ pub async fn dashboard(
             .collect();
         agencies.sort_by(|a, b| a.name.cmp(&b.name));
         let on_time = crate::domain::reporting::percent(s.answered_on_time, s.answered_total);
+        // The channel's publicity, for the whole office.
+        let publicity = if f.agency_code.is_none() && f.field_code.is_none() {
+            let r = crate::services::outreach::publicity(&state, f.dates).await?;
+            let brought: u64 = r.sources.iter().map(|s| s.outcomes.items).sum();
+            Some(brought)
+        } else {
+            None
+        };
+        let sources_href = actor
+            .may(crate::domain::staff::Permission::ManageSources)
+            .then(|| {
+                format!(
+                    "/nhan-vien/nguon?{}",
+                    serde_urlencoded::to_string([
+                        ("from", f.dates.from.to_string()),
+                        ("to", f.dates.to.to_string()),
+                    ])
+                    .unwrap_or_default()
+                )
+            });
+        let mut cards = vec![
+            ("Tiếp nhận", Cell::Count(s.received_total).to_string()),
+            ("Đã trả lời", Cell::Count(s.answered_total).to_string()),
+            (
+                "Trả lời đúng hạn",
+                on_time
+                    .map(|v| format!("{}%", decimal_vi(v)))
+                    .unwrap_or_else(|| "—".into()),
+            ),
+            (
+                "Đang xử lý, quá hạn",
+                Cell::Count(s.open_past_deadline).to_string(),
+            ),
+            (
+                "Thời gian xử lý trung vị",
+                s.handling_working_days
+                    .median
+                    .map(|m| format!("{} ngày làm việc", decimal_vi(m)))
+                    .unwrap_or_else(|| "—".into()),
+            ),
+            ("Đã công khai", Cell::Count(s.published).to_string()),
+        ];
+        if let Some(brought) = publicity {
+            cards.push((
+                "Qua áp phích, tờ gấp (mã QR)",
+                Cell::Count(brought).to_string(),
+            ));
+        }
         let page = DashboardPage {
             site_name: state.settings.office().name,
             office: state.settings.office(),
@@ -465,28 +517,8 @@ pub async fn dashboard(
                 .collect(),
             agencies,
             agency_fixed,
-            cards: vec![
-                ("Tiếp nhận", Cell::Count(s.received_total).to_string()),
-                ("Đã trả lời", Cell::Count(s.answered_total).to_string()),
-                (
-                    "Trả lời đúng hạn",
-                    on_time
-                        .map(|v| format!("{}%", decimal_vi(v)))
-                        .unwrap_or_else(|| "—".into()),
-                ),
-                (
-                    "Đang xử lý, quá hạn",
-                    Cell::Count(s.open_past_deadline).to_string(),
-                ),
-                (
-                    "Thời gian xử lý trung vị",
-                    s.handling_working_days
-                        .median
-                        .map(|m| format!("{} ngày làm việc", decimal_vi(m)))
-                        .unwrap_or_else(|| "—".into()),
-                ),
-                ("Đã công khai", Cell::Count(s.published).to_string()),
-            ],
+            cards,
+            sources_href,
             charts,
             narrative: narrative(s),
             query: query_string(&f),

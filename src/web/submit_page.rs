@@ -32,6 +32,14 @@ use crate::services::intake::{self, IntakeError, Submission};
 /// The honeypot: a field people never see nor fill.
 const HONEYPOT: &str = "website";
 const STAMP: &str = "form_stamp";
+/// The form field (and link parameter) naming a publicity source.
+const SOURCE: &str = "nguon";
+
+/// A source code as the form carries it: at most 64 characters (a longer
+/// one is still carried, cut, and counts as unknown at intake).
+fn source_of(raw: &str) -> String {
+    raw.trim().chars().take(64).collect()
+}
 const IDEMPOTENCY: &str = "idempotency_key";
 
 /// What the citizen typed, to fill the form again.
@@ -52,6 +60,9 @@ struct FormValues {
     email: String,
     consent_to_publish: bool,
     idempotency_key: String,
+    /// The publicity source's code from the link the form was opened
+    /// from (`?nguon=`), carried as given; checked at intake.
+    source: String,
     /// A stamp that passed, to render the form again with.
     stamp: Option<String>,
 }
@@ -78,6 +89,7 @@ impl FormValues {
                 "true" | "on" | "1"
             ),
             idempotency_key: text(&[IDEMPOTENCY]),
+            source: source_of(&text(&[SOURCE])),
             stamp: None,
         }
     }
@@ -153,11 +165,23 @@ struct SubmitRefusedPage {
     advice: &'static str,
 }
 
-/// `GET /gui-phan-anh`: the empty form.
-pub async fn submit_form(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+/// `GET /gui-phan-anh`: the empty form; `?nguon=` (a poster's or a
+/// leaflet's link) is carried along, whatever it says.
+pub async fn submit_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    // Read leniently: a mangled link still opens the form.
+    let source = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+        .unwrap_or_default()
+        .into_iter()
+        .find(|(k, _)| k == SOURCE)
+        .map(|(_, v)| source_of(&v))
+        .unwrap_or_default();
     let values = FormValues {
         kind: "phan_anh".into(),
         submitter_type: "individual".into(),
+        source,
         ..FormValues::default()
     };
     form_page(&state, values, PageErrors::default(), None, StatusCode::OK).await
@@ -197,6 +221,7 @@ pub async fn submit_post(
     let honeypot = take(&mut body, HONEYPOT);
     let stamp = take(&mut body, STAMP);
     let key = take(&mut body, IDEMPOTENCY);
+    let source = take(&mut body, SOURCE);
     let files_note = (!files.is_empty()).then_some(
         " Các tệp đính kèm cần được chọn lại (trình duyệt không giữ tệp khi biểu mẫu được hiển thị lại).",
     );
@@ -294,6 +319,7 @@ pub async fn submit_post(
         request_id: REQUEST_ID.try_with(Clone::clone).ok(),
         staff_entry: None,
         via_integration: None,
+        source: (!source.trim().is_empty()).then_some(source),
     };
     let had_files = !submission.attachments.is_empty();
     match intake::receive(

@@ -87,7 +87,8 @@ async fn staff_sign_in_see_themselves_and_sign_out() {
                 "use_answer_templates",
                 "message_submitter",
                 "handle_subject_requests",
-                "keep_national_record"
+                "keep_national_record",
+                "manage_sources"
             ])
         );
         assert!(reply.header("cache-control").unwrap().contains("no-store"));
@@ -1222,6 +1223,62 @@ fn matrix() -> Vec<Rule> {
             "/nhan-vien/quan-tri/xa-phuong",
             None,
             &[Role::Admin],
+        ),
+        (
+            Method::GET,
+            "/nhan-vien/nguon",
+            "/nhan-vien/nguon",
+            None,
+            &[Role::ControlOffice, Role::Admin],
+        ),
+        (
+            Method::POST,
+            "/nhan-vien/nguon",
+            "/nhan-vien/nguon",
+            None,
+            &[Role::ControlOffice, Role::Admin],
+        ),
+        (
+            Method::POST,
+            "/nhan-vien/nguon/{code}/ngung",
+            "/nhan-vien/nguon/khong-co/ngung",
+            None,
+            &[Role::ControlOffice, Role::Admin],
+        ),
+        (
+            Method::GET,
+            "/nhan-vien/nguon.csv",
+            "/nhan-vien/nguon.csv",
+            None,
+            &[Role::ControlOffice, Role::Admin],
+        ),
+        (
+            Method::GET,
+            "/nhan-vien/nguon.xlsx",
+            "/nhan-vien/nguon.xlsx",
+            None,
+            &[Role::ControlOffice, Role::Admin],
+        ),
+        (
+            Method::GET,
+            "/api/v1/staff/sources",
+            "/api/v1/staff/sources",
+            None,
+            &[Role::ControlOffice, Role::Admin],
+        ),
+        (
+            Method::POST,
+            "/api/v1/staff/sources",
+            "/api/v1/staff/sources",
+            Some(json!({"code": "ma-tran", "name": "Ma trận", "kind": "counter"})),
+            &[Role::ControlOffice, Role::Admin],
+        ),
+        (
+            Method::POST,
+            "/api/v1/staff/sources/{code}/retire",
+            "/api/v1/staff/sources/khong-co/retire",
+            None,
+            &[Role::ControlOffice, Role::Admin],
         ),
         (
             Method::GET,

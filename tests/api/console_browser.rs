@@ -385,6 +385,21 @@ async fn intake_scenario(browser: &Browser, app: &TestApp) {
     browser
         .check_page(&format!("{backend}-console-national-recorded"))
         .await;
+    // The publicity sources: one created from the page.
+    browser.goto(&format!("{}/nhan-vien/nguon", app.base)).await;
+    browser.type_into("#code", "mot-cua-lien-chieu").await;
+    browser
+        .type_into("#name", "Bộ phận Một cửa quận Liên Chiểu")
+        .await;
+    browser.click("#tao-nguon button[type=submit]").await;
+    assert!(
+        browser.text("#ket-qua").await.contains("Đã tạo nguồn"),
+        "[{backend}]"
+    );
+    assert!(browser.page_text().await.contains("mot-cua-lien-chieu"));
+    browser
+        .check_page(&format!("{backend}-console-sources"))
+        .await;
     browser.sign_out().await;
 }
 

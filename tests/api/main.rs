@@ -39,6 +39,7 @@ mod metrics;
 mod national;
 mod open311;
 mod operations;
+mod outreach;
 mod processes;
 mod public_qa;
 mod queue;

@@ -73,6 +73,9 @@ pub struct Model {
     pub public_changed_at: Option<DateTimeUtc>,
     /// When the contact data was removed under the retention policy.
     pub contact_erased_at: Option<DateTimeUtc>,
+    /// The publicity source whose link or QR code it came through; a
+    /// source's code, `unknown`, or none.
+    pub source_code: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -28,6 +28,7 @@ pub mod lookup_recovery;
 pub mod mail_address_failure;
 pub mod national_record;
 pub mod notice;
+pub mod outreach_source;
 pub mod routing_rule;
 pub mod saved_view;
 pub mod service_lease;
