@@ -66,6 +66,8 @@ pub struct Services {
     pub duplicate_candidates: Arc<suggestions::CandidateCache>,
     pub digest_memo: Arc<digest::DigestMemo>,
     pub metrics: Arc<metrics::Metrics>,
+    /// The public Q&A's lists and version, kept in this instance.
+    pub public_cache: Arc<public_qa::PublicCache>,
 }
 
 impl Services {
@@ -97,6 +99,7 @@ impl Services {
             duplicate_candidates: Arc::default(),
             digest_memo: Arc::default(),
             metrics: metrics::Metrics::new(),
+            public_cache: Arc::default(),
         })
     }
 

@@ -47,3 +47,109 @@ pub fn kind_label(kind: FeedbackKind) -> &'static str {
         FeedbackKind::KienNghi => "Kiến nghị",
     }
 }
+
+/// What the public Q&A reads most — its lists without a search (the first
+/// page a portal embeds, the feed) and the time anything public last
+/// changed — kept in this instance and read again from the database when
+/// that time has moved. The time is read at most once a second, so a
+/// publication or unpublication on any instance shows everywhere within a
+/// second, with no message between instances; on the instance that made
+/// it, at once. Searches are not kept.
+#[derive(Default)]
+pub struct PublicCache {
+    inner: std::sync::Mutex<CacheState>,
+}
+
+#[derive(Default)]
+struct CacheState {
+    checked: Option<std::time::Instant>,
+    /// The store's public epoch when the version was read.
+    epoch: u64,
+    version: Option<chrono::DateTime<chrono::Utc>>,
+    /// Bumped whenever the lists are dropped: a list read under an older
+    /// generation is not kept.
+    generation: u64,
+    lists: std::collections::HashMap<String, std::sync::Arc<CachedList>>,
+}
+
+/// One list as read.
+pub struct CachedList {
+    pub items: Vec<PublicItem>,
+    pub total: crate::store::public_qa::PublicTotal,
+}
+
+/// Lists kept at most (the distinct first pages and filters portals ask
+/// for); beyond it the oldest are dropped all at once.
+const LISTS_MAX: usize = 512;
+/// How long the public version is trusted before it is read again.
+const VERSION_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl PublicCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// When anything public last changed, at most a second old; the lists
+    /// kept are dropped when it moved. Also the generation a list read
+    /// now belongs to.
+    pub async fn version(
+        &self,
+        store: &crate::store::Store,
+    ) -> Result<(Option<chrono::DateTime<chrono::Utc>>, u64), crate::store::StoreError> {
+        let epoch = store.public_epoch();
+        {
+            let s = self.lock();
+            if s.epoch == epoch && s.checked.is_some_and(|at| at.elapsed() < VERSION_TTL) {
+                return Ok((s.version, s.generation));
+            }
+        }
+        let version = store.public_version().await?;
+        let mut s = self.lock();
+        if s.epoch != epoch {
+            // This instance changed it: whatever the clock says.
+            s.lists.clear();
+            s.generation += 1;
+            s.epoch = epoch;
+        }
+        if s.version != version || s.checked.is_none() {
+            s.lists.clear();
+            s.generation += 1;
+        }
+        s.version = version;
+        s.checked = Some(std::time::Instant::now());
+        Ok((s.version, s.generation))
+    }
+
+    /// Published items for `filter`: from this instance's copy when the
+    /// list has no search terms and nothing public changed since it was
+    /// read.
+    pub async fn items(
+        &self,
+        store: &crate::store::Store,
+        filter: &crate::store::public_qa::PublicQuery,
+    ) -> Result<std::sync::Arc<CachedList>, crate::store::StoreError> {
+        let read = || async {
+            let (items, total) = store.public_items(filter).await?;
+            Ok::<_, crate::store::StoreError>(std::sync::Arc::new(CachedList { items, total }))
+        };
+        if !filter.terms.is_empty() {
+            return read().await;
+        }
+        let (_, generation) = self.version(store).await?;
+        let key = format!("{filter:?}");
+        if let Some(hit) = self.lock().lists.get(&key) {
+            return Ok(hit.clone());
+        }
+        let list = read().await?;
+        let mut s = self.lock();
+        if s.generation == generation {
+            if s.lists.len() >= LISTS_MAX {
+                s.lists.clear();
+            }
+            s.lists.insert(key, list.clone());
+        }
+        Ok(list)
+    }
+}

@@ -137,6 +137,10 @@ pub struct Store {
     /// When this instance last recorded each API key's use (written at
     /// most once a minute per key, not on every request).
     api_key_uses: Arc<Mutex<std::collections::HashMap<uuid::Uuid, std::time::Instant>>>,
+    /// Bumped when this instance changes what the public sees, so its
+    /// own public lists are read again at once (other instances notice
+    /// within a second, from the public version).
+    public_epoch: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -190,6 +194,7 @@ impl Store {
             sequences: Arc::default(),
             fuzzy_match: Arc::default(),
             api_key_uses: Arc::default(),
+            public_epoch: Arc::default(),
         })
     }
 
@@ -219,6 +224,16 @@ impl Store {
 
     pub(crate) fn known_sequences(&self) -> &Mutex<HashSet<String>> {
         &self.sequences
+    }
+
+    /// How many times this instance changed what the public sees.
+    pub fn public_epoch(&self) -> u64 {
+        self.public_epoch.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    pub(crate) fn public_changed(&self) {
+        self.public_epoch
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     pub fn backend(&self) -> DbBackend {

@@ -258,6 +258,12 @@ impl Store {
             write_audit(&txn, Some(t.item), audit, now).await?;
         }
         txn.commit().await?;
+        if t.set
+            .iter()
+            .any(|(f, _)| matches!(f, ItemField::PublicChangedAt))
+        {
+            self.public_changed();
+        }
         Ok(true)
     }
 }

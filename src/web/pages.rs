@@ -133,7 +133,8 @@ pub async fn home(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> 
         0,
     )
     .map_err(|_| ApiError::internal())?;
-    let (items, _) = state.store.public_items(&filter).await?;
+    let list = state.public_cache.items(&state.store, &filter).await?;
+    let items = &list.items;
     public_page(
         StatusCode::OK,
         &HomePage {
@@ -232,7 +233,10 @@ pub async fn qa_list(
         (page - 1) * PER_PAGE,
     );
     let (items, total) = match filter {
-        Ok(filter) => state.store.public_items(&filter).await?,
+        Ok(filter) => {
+            let list = state.public_cache.items(&state.store, &filter).await?;
+            (list.items.clone(), list.total)
+        }
         Err(e) => {
             for f in e.field_errors() {
                 errors.push(match f.field.as_str() {
@@ -349,8 +353,8 @@ pub async fn qa_embed(
     let (items, total, error) = match filter {
         Ok(_) if bad_year => (Vec::new(), PublicTotal::default(), true),
         Ok(filter) => {
-            let (items, total) = state.store.public_items(&filter).await?;
-            (items, total, false)
+            let list = state.public_cache.items(&state.store, &filter).await?;
+            (list.items.clone(), list.total, false)
         }
         Err(_) => (Vec::new(), PublicTotal::default(), true),
     };

@@ -217,7 +217,8 @@ pub async fn list_qa(
     }
     let directory = state.store.directory_snapshot().await?;
     let filter = parse_query(&query, &directory, per_page, (page - 1) * per_page)?;
-    let (items, total) = state.store.public_items(&filter).await?;
+    let list = state.public_cache.items(&state.store, &filter).await?;
+    let (items, total) = (&list.items, list.total);
     let base = &state.settings.server.public_base_url;
     let body = serde_json::json!({
         "items": items.iter().map(|i| public_qa::item_json(i, &directory, base)).collect::<Vec<_>>(),
@@ -228,7 +229,7 @@ pub async fn list_qa(
     });
     // A list changes when anything public changes, also when an item
     // leaves it: the public version, not its rows' times.
-    let modified = state.store.public_version().await?;
+    let (modified, _) = state.public_cache.version(&state.store).await?;
     Ok(cacheable(
         &req,
         "application/json",
@@ -287,7 +288,8 @@ pub async fn atom_feed(
         FEED_ENTRIES,
         0,
     )?;
-    let (items, _) = state.store.public_items(&filter).await?;
+    let list = state.public_cache.items(&state.store, &filter).await?;
+    let items = &list.items;
     let base = state
         .settings
         .server
@@ -303,7 +305,7 @@ pub async fn atom_feed(
         .to_string();
     // An empty feed still needs <updated>: a fixed date keeps its ETag
     // stable until the first item is published.
-    let modified = state.store.public_version().await?;
+    let (modified, _) = state.public_cache.version(&state.store).await?;
     let updated = modified.unwrap_or_else(|| {
         Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
             .single()

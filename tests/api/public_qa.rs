@@ -1058,3 +1058,63 @@ async fn the_typo_dictionary_holds_the_words_of_what_is_published_now() {
         assert_eq!(differences().await, 0);
     }
 }
+
+#[apply(case!)]
+async fn the_kept_lists_are_fresh_at_once_here_and_within_a_second_on_other_instances() {
+    for app in apps().await {
+        let other = crate::helpers::another_instance(&app).await;
+        let control = sign_in_as(&app, "kiemsoat.moi", Role::ControlOffice, "48.VP").await;
+        let first = publish(
+            &app,
+            &control,
+            valid_submission(),
+            "Câu hỏi thứ nhất",
+            "Nội dung câu hỏi thứ nhất.",
+            "Trả lời thứ nhất.",
+        )
+        .await;
+        // Both instances read (and keep) the first page.
+        for instance in [&app, &other] {
+            let page = qa(instance, "").await;
+            assert_eq!(page.body["total"], 1);
+        }
+        let etag = qa(&other, "").await.header("etag").unwrap().to_string();
+        let second = publish(
+            &app,
+            &control,
+            valid_submission(),
+            "Câu hỏi thứ hai",
+            "Nội dung câu hỏi thứ hai.",
+            "Trả lời thứ hai.",
+        )
+        .await;
+        // Where it was published: at once.
+        let here = qa(&app, "").await;
+        assert_eq!(here.body["total"], 2, "[{}] {}", app.backend, here.body);
+        assert_eq!(here.body["items"][0]["tracking_code"], second.as_str());
+        // Elsewhere: within a second.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let there = qa(&other, "").await;
+        assert_eq!(there.body["total"], 2, "[{}] {}", app.backend, there.body);
+        assert_ne!(there.header("etag").unwrap(), etag);
+        // Unpublished: gone here at once, there within a second, also
+        // from the feed and the embedded list.
+        step(&app, &control, &first, "unpublish", json!({})).await;
+        assert_eq!(qa(&app, "").await.body["total"], 1);
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        assert_eq!(qa(&other, "").await.body["total"], 1);
+        for (template, path) in [
+            ("/hoi-dap/feed.atom", "/hoi-dap/feed.atom"),
+            ("/hoi-dap/embed", "/hoi-dap/embed"),
+            ("/hoi-dap", "/hoi-dap"),
+        ] {
+            let r = other.send(Method::GET, template, path, |r| r).await;
+            let text = r.body.as_str().unwrap_or_default().to_string();
+            assert!(text.contains(&second), "{path}");
+            assert!(
+                !text.contains(&first),
+                "{path} still shows the unpublished item"
+            );
+        }
+    }
+}
