@@ -157,6 +157,7 @@ async fn start(backend: &str, url: String) -> String {
 
 #[tokio::main]
 async fn main() {
+    pakn::install_tls_provider();
     let _ = pakn::telemetry::init("warn", pakn::config::LogFormat::Pretty, std::io::stderr);
     let seconds: u64 = std::env::var("PAKN_BENCH_SECONDS")
         .ok()

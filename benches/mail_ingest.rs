@@ -295,6 +295,7 @@ async fn fresh_postgres(admin: &str) -> (String, String) {
 
 #[tokio::main]
 async fn main() {
+    pakn::install_tls_provider();
     let n: usize = std::env::var("PAKN_BENCH_MESSAGES")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -199,6 +199,7 @@ async fn start(url: &str) -> String {
 
 #[tokio::main]
 async fn main() {
+    pakn::install_tls_provider();
     let _ = pakn::telemetry::init("warn", pakn::config::LogFormat::Pretty, std::io::stderr);
     let env_num = |k: &str, d: u64| {
         std::env::var(k)
@@ -271,6 +272,8 @@ async fn main() {
             "/hoi-dap?q=ho%20kinh%20doanh",
         ),
         ("Atom feed", "/hoi-dap/feed.atom"),
+        ("page /hoi-dap (first page)", "/hoi-dap"),
+        ("embedded list /hoi-dap/embed", "/hoi-dap/embed?limit=5"),
     ];
     println!("| backend | request | clients | req/s | p50 ms | p99 ms | errors |");
     println!("|---|---|---:|---:|---:|---:|---:|");

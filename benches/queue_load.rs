@@ -245,6 +245,7 @@ async fn token(base: &str, store: &Store, username: &str, role: Role) -> String 
 
 #[tokio::main]
 async fn main() {
+    pakn::install_tls_provider();
     let _ = pakn::telemetry::init("warn", pakn::config::LogFormat::Pretty, std::io::stderr);
     let env_num = |k: &str, d: u64| {
         std::env::var(k)

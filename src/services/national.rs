@@ -114,7 +114,10 @@ pub async fn record(
     {
         return Ok(view(&row.item.tracking_code, same));
     }
-    if existing.is_some() && reason.is_none_or(|r| r.chars().count() < 5) {
+    // A reason is 5–1000 characters wherever one is asked for.
+    if reason.is_some_and(|r| r.chars().count() > 1000)
+        || (existing.is_some() && reason.is_none_or(|r| r.chars().count() < 5))
+    {
         errors.push(FieldError::new("reason", "reason_required"));
     }
     if let Some(code) = &code

@@ -400,6 +400,22 @@ async fn intake_scenario(browser: &Browser, app: &TestApp) {
     browser
         .check_page(&format!("{backend}-console-sources"))
         .await;
+    // The six-monthly report as it is printed, with its publicity section.
+    browser
+        .goto(&format!("{}/nhan-vien/bao-cao", app.base))
+        .await;
+    assert!(
+        browser
+            .page_text()
+            .await
+            .contains("Công tác tuyên truyền về kênh tiếp nhận"),
+        "[{backend}]"
+    );
+    browser
+        .check_page(&format!("{backend}-console-report"))
+        .await;
+    // The printable report has no console header: back to the console.
+    browser.goto(&format!("{}/nhan-vien", app.base)).await;
     browser.sign_out().await;
 }
 

@@ -205,10 +205,8 @@ fn arguments() -> (Arguments, Vec<String>) {
 }
 
 pub fn main() {
-    // reqwest is built without a crypto provider of its own (pakn gives
-    // its webhook client ring explicitly); the tests' clients take ring as
-    // the process default.
-    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+    // The tests' HTTP clients take ring as the process's TLS provider.
+    pakn::install_tls_provider();
     let (args, filters) = arguments();
     // A not-run stop is not a failure: no panic report for it.
     let report = std::panic::take_hook();

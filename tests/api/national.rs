@@ -174,6 +174,18 @@ async fn the_office_rekeys_calls_and_letters_records_their_national_codes_and_se
             no_reason.field_errors(),
             vec![("reason".to_string(), "reason_required".to_string())]
         );
+        let too_long = record(
+            &app,
+            &control,
+            &codes[0],
+            json!({"national_code": "PAKN-2026-000124", "reason": "x".repeat(1001)}),
+        )
+        .await;
+        assert_eq!(
+            too_long.field_errors(),
+            vec![("reason".to_string(), "reason_required".to_string())],
+            "a reason over 1000 characters is refused, not stored"
+        );
         let corrected = record(
             &app,
             &control,

@@ -403,3 +403,49 @@ async fn open311_submissions_are_idempotent_and_malformed_ones_get_the_standards
         assert_eq!(app.store.count_feedback().await.unwrap(), before);
     }
 }
+
+#[apply(case!)]
+async fn refusals_without_a_working_key_share_the_forms_rate_limit_in_the_standards_format() {
+    for app in crate::helpers::apps_with(|s| {
+        s.rate_limit.enabled = true;
+        s.rate_limit.submission_burst = 2;
+        s.rate_limit.submissions_per_minute = 1;
+    })
+    .await
+    {
+        let body = "service_code=xay_dung&description=Ho%20so%20qua%20han&api_key=pakn_ak_sai";
+        for _ in 0..2 {
+            let refused = post_form(&app, "json", body, &[]).await;
+            assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+        }
+        for format in ["json", "xml"] {
+            let limited = post_form(&app, format, body, &[]).await;
+            assert_eq!(
+                limited.status,
+                StatusCode::TOO_MANY_REQUESTS,
+                "[{}] {format}",
+                app.backend
+            );
+            assert!(
+                limited
+                    .header("retry-after")
+                    .is_some_and(|s| s.parse::<u64>().is_ok())
+            );
+            if format == "json" {
+                assert_eq!(limited.body[0]["code"], 429);
+                assert!(
+                    limited.body[0]["description"]
+                        .as_str()
+                        .unwrap()
+                        .contains("Quá nhiều")
+                );
+            } else {
+                let text = String::from_utf8_lossy(&limited.bytes).to_string();
+                assert!(
+                    text.contains("<errors>") && text.contains("<code>429</code>"),
+                    "{text}"
+                );
+            }
+        }
+    }
+}
