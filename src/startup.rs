@@ -299,6 +299,26 @@ fn spawn_imap_poller(services: Services) {
     });
 }
 
+/// Runs delivery passes one after another while each finds a full batch
+/// (more may be waiting), until one handles fewer or fails (logged; the
+/// next tick tries again).
+async fn drain<F, Fut>(batch_size: u64, mut pass: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<usize, StoreError>>,
+{
+    loop {
+        match pass().await {
+            Ok(handled) if (handled as u64) >= batch_size => {}
+            Ok(_) => break,
+            Err(e) => {
+                report_housekeeping_error(&e);
+                break;
+            }
+        }
+    }
+}
+
 /// Delivers queued notices every `mail.outbound.interval_seconds`; safe
 /// with several instances (each notice is claimed by one).
 fn spawn_outbox(services: Services, mailer: crate::services::outbox::Mailer) {
@@ -326,24 +346,16 @@ fn spawn_outbox(services: Services, mailer: crate::services::outbox::Mailer) {
                 addressing: &addressing,
                 holder: &holder,
             };
-            // A full batch means more may be waiting: go on at once.
-            loop {
-                match outbox.deliver_once(Utc::now()).await {
-                    Ok(report) => {
-                        let handled = report.sent + report.skipped + report.retried + report.failed;
-                        if handled > 0 {
-                            tracing::info!(?report, "outbox pass");
-                        }
-                        if (handled as u64) < settings.mail.outbound.batch_size {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        report_housekeeping_error(&e);
-                        break;
-                    }
+            let outbox = &outbox;
+            drain(settings.mail.outbound.batch_size, || async move {
+                let report = outbox.deliver_once(Utc::now()).await?;
+                let handled = report.sent + report.skipped + report.retried + report.failed;
+                if handled > 0 {
+                    tracing::info!(?report, "outbox pass");
                 }
-            }
+                Ok(handled)
+            })
+            .await;
         }
     });
 }
@@ -373,24 +385,15 @@ fn spawn_webhooks(services: Services) -> anyhow::Result<()> {
                 client: &client,
                 holder: &holder,
             };
-            // A full batch means more may be waiting: go on at once.
-            loop {
-                match deliverer.deliver_once(Utc::now()).await {
-                    Ok(report) => {
-                        let handled = report.handled();
-                        if handled > 0 {
-                            tracing::info!(?report, "webhook pass");
-                        }
-                        if (handled as u64) < settings.webhooks.batch_size {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        report_housekeeping_error(&e);
-                        break;
-                    }
+            let deliverer = &deliverer;
+            drain(settings.webhooks.batch_size, || async move {
+                let report = deliverer.deliver_once(Utc::now()).await?;
+                if report.handled() > 0 {
+                    tracing::info!(?report, "webhook pass");
                 }
-            }
+                Ok(report.handled())
+            })
+            .await;
         }
     });
     Ok(())

@@ -5,7 +5,7 @@
 //! the office works the backlog from (`/nhan-vien/cong-quoc-gia`). Who may
 //! do what is `services::national`'s.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use chrono::{NaiveDate, Utc};
@@ -167,17 +167,11 @@ fn xlsx_response(pack: &Pack) -> Result<HttpResponse, ApiError> {
         tracing::error!(error = %e, "re-keying pack not written");
         ApiError::internal()
     })?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!(
-                "attachment; filename=\"cap-nhat-cong-dvcqg-{}_{}.xlsx\"",
-                pack.from, pack.to
-            ),
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store, private"))
-        .body(body))
+    Ok(super::reports::download(
+        super::reports::XLSX,
+        format!("cap-nhat-cong-dvcqg-{}_{}.xlsx", pack.from, pack.to),
+        body,
+    ))
 }
 
 /// One item of the backlog as the page lists it.

@@ -19,6 +19,7 @@ use super::national::{PeriodQuery, dates};
 use super::private_json;
 use super::problem::{ApiError, request_id};
 use super::report_doc::{Cell, table_csv, table_xlsx};
+use super::reports::{XLSX, download};
 use crate::domain::outreach::{SourceKind, link_code};
 use crate::services::outreach::{self, Material, SourceInput, SourcesReport};
 use crate::services::staff_items::StaffError;
@@ -382,17 +383,6 @@ fn export_rows(r: &SourcesReport) -> Vec<Vec<Cell>> {
     rows
 }
 
-fn download(body: Vec<u8>, content_type: &'static str, name: String) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{name}\""),
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store, private"))
-        .body(body)
-}
-
 async fn export(
     req: &HttpRequest,
     staff: &StaffPage,
@@ -412,14 +402,10 @@ async fn export(
     Ok(if xlsx {
         let body = table_xlsx("Nguồn tuyên truyền", &EXPORT_HEAD, &rows, 12)
             .map_err(|e| failed(e.to_string()))?;
-        download(
-            body,
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            format!("{name}.xlsx"),
-        )
+        download(XLSX, format!("{name}.xlsx"), body)
     } else {
         let body = table_csv(&EXPORT_HEAD, &rows).map_err(|e| failed(e.to_string()))?;
-        download(body, "text/csv; charset=utf-8", format!("{name}.csv"))
+        download("text/csv; charset=utf-8", format!("{name}.csv"), body)
     })
 }
 

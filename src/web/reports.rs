@@ -192,7 +192,8 @@ pub async fn report_page(
     page.await.unwrap_or_else(|e| staff_error(&req, &state, e))
 }
 
-fn download(content_type: &'static str, name: String, body: Vec<u8>) -> HttpResponse {
+/// A file to save, never cached.
+pub(super) fn download(content_type: &'static str, name: String, body: Vec<u8>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(content_type)))
         .insert_header((
@@ -203,7 +204,7 @@ fn download(content_type: &'static str, name: String, body: Vec<u8>) -> HttpResp
         .body(body)
 }
 
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub(super) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// A file name of ASCII letters, digits and dashes only.
 fn file_stem(prefix: &str, f: &Figures) -> String {

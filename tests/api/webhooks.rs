@@ -894,3 +894,49 @@ async fn a_target_that_turns_private_after_subscribing_is_not_contacted() {
     );
     partner.stop().await;
 }
+
+#[apply(case!)]
+async fn the_service_delivers_in_the_background_without_being_asked() {
+    for app in apps_with(|s| {
+        s.webhooks.deliver = true;
+        s.webhooks.interval_seconds = 1;
+    })
+    .await
+    {
+        let partner = Receiver::start().await;
+        let admin = sign_in_as(&app, "quantri.bg", Role::Admin, "48.VP").await;
+        let control = sign_in_as(&app, "kiemsoat.bg", Role::ControlOffice, "48.VP").await;
+        let made = subscribe(
+            &app,
+            &admin,
+            json!({"name": "nen", "url": partner.url, "events": ["item.published"]}),
+        )
+        .await;
+        assert_eq!(made.status, StatusCode::CREATED);
+        let code = publish(
+            &app,
+            &control,
+            valid_submission(),
+            "Tiêu đề",
+            "Câu hỏi.",
+            "Trả lời.",
+        )
+        .await;
+        let mut got = Vec::new();
+        for _ in 0..50 {
+            got = partner.received();
+            if !got.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            got.len(),
+            1,
+            "[{}] delivered by the service itself",
+            app.backend
+        );
+        assert_eq!(got[0].json()["tracking_code"], code.as_str());
+        partner.stop().await;
+    }
+}
