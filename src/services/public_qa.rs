@@ -65,6 +65,8 @@ struct CacheState {
     checked: Option<std::time::Instant>,
     /// The store's public epoch when the version was read.
     epoch: u64,
+    /// Since when a request is reading the version again.
+    refreshing: Option<std::time::Instant>,
     version: Option<chrono::DateTime<chrono::Utc>>,
     /// Bumped whenever the lists are dropped: a list read under an older
     /// generation is not kept.
@@ -100,13 +102,23 @@ impl PublicCache {
     ) -> Result<(Option<chrono::DateTime<chrono::Utc>>, u64), crate::store::StoreError> {
         let epoch = store.public_epoch();
         {
-            let s = self.lock();
+            let mut s = self.lock();
             if s.epoch == epoch && s.checked.is_some_and(|at| at.elapsed() < VERSION_TTL) {
                 return Ok((s.version, s.generation));
             }
+            // One request reads it again; the others meanwhile go on with
+            // what is known (unless this instance changed it: then each
+            // waits for the new one).
+            let local_change = s.epoch != epoch || s.checked.is_none();
+            if !local_change && s.refreshing.is_some_and(|at| at.elapsed() < VERSION_TTL) {
+                return Ok((s.version, s.generation));
+            }
+            s.refreshing = Some(std::time::Instant::now());
         }
-        let version = store.public_version().await?;
+        let read = store.public_version().await;
         let mut s = self.lock();
+        s.refreshing = None;
+        let version = read?;
         if s.epoch != epoch {
             // This instance changed it: whatever the clock says.
             s.lists.clear();
