@@ -272,12 +272,12 @@ pub async fn create(
         }),
     };
     let directory = s.store.directory_snapshot().await?;
-    let agency = match input
+    let agency_code = input
         .agency
         .as_deref()
         .map(str::trim)
-        .filter(|v| !v.is_empty())
-    {
+        .filter(|v| !v.is_empty());
+    let agency = match agency_code {
         None => None,
         Some(code) => match directory.agencies.get(code) {
             Some(id) => Some(id.as_uuid()),
@@ -289,7 +289,7 @@ pub async fn create(
     };
     let mut api_key_id = None;
     if scope == Some(WebhookScope::Agency) {
-        if agency.is_none() && input.agency.as_deref().is_none_or(|a| a.trim().is_empty()) {
+        if agency_code.is_none() {
             errors.push(FieldError::new("agency", "required"));
         }
         match input

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -14,7 +14,7 @@ use super::entities::{
     agency, feedback_item, imap_mailbox, inbound_mail, mail_address_failure, notice, service_lease,
     service_secret,
 };
-use super::{Store, StoreError, sql};
+use super::{Store, StoreError};
 
 pub use inbound_mail::Model as InboundMailRow;
 pub use notice::Model as OutboxRow;
@@ -554,37 +554,19 @@ impl Store {
         until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Vec<ClaimedNotice>, StoreError> {
-        let backend = self.backend();
-        let lock = if backend == DbBackend::Postgres {
-            " FOR UPDATE SKIP LOCKED"
-        } else {
-            ""
-        };
-        let statement = format!(
-            "UPDATE notice SET claimed_by = $1, claimed_until = $2, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM notice WHERE status = 'queued' \
-               AND (next_attempt_at IS NULL OR next_attempt_at <= $3) \
-               AND (claimed_until IS NULL OR claimed_until <= $3) \
-               ORDER BY created_at LIMIT $4{lock}) \
-             RETURNING id"
-        );
-        let rows = self
-            .connection()
-            .query_all_raw(Statement::from_sql_and_values(
-                backend,
-                sql(backend, &statement),
-                [
-                    holder.into(),
-                    until.into(),
-                    now.into(),
-                    i64::try_from(limit).unwrap_or(100).into(),
-                ],
-            ))
+        let ids: Vec<Uuid> = self
+            .claim_rows(
+                "notice",
+                "id",
+                "SELECT id FROM notice WHERE status = 'queued' \
+                 AND (next_attempt_at IS NULL OR next_attempt_at <= $3) \
+                 AND (claimed_until IS NULL OR claimed_until <= $3) \
+                 ORDER BY created_at LIMIT $4",
+                (holder, limit),
+                until,
+                now,
+            )
             .await?;
-        let ids: Vec<Uuid> = rows
-            .iter()
-            .map(|r| r.try_get::<Uuid>("", "id"))
-            .collect::<Result<_, _>>()?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }

@@ -226,6 +226,49 @@ impl Store {
         &self.sequences
     }
 
+    /// Claims rows of an outbox-like table for `holder` until `until`
+    /// and returns the column `key` of those claimed. `due` is the
+    /// subquery choosing them, with `$3` for now and `$4` for the limit;
+    /// on PostgreSQL its rows are locked with `SKIP LOCKED`, so instances
+    /// claiming at once never take the same row (SQLite has one writer).
+    pub(crate) async fn claim_rows<T: sea_orm::TryGetable>(
+        &self,
+        table: &str,
+        key: &str,
+        due: &str,
+        (holder, limit): (&str, u64),
+        until: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<T>, StoreError> {
+        let backend = self.backend();
+        let lock = if backend == DbBackend::Postgres {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
+        let statement = format!(
+            "UPDATE {table} SET claimed_by = $1, claimed_until = $2, attempts = attempts + 1 \
+             WHERE {key} IN ({due}{lock}) RETURNING {key}"
+        );
+        let rows = self
+            .connection()
+            .query_all_raw(sea_orm::Statement::from_sql_and_values(
+                backend,
+                sql(backend, &statement),
+                [
+                    holder.into(),
+                    until.into(),
+                    now.into(),
+                    i64::try_from(limit).unwrap_or(100).into(),
+                ],
+            ))
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get::<T>("", key))
+            .collect::<Result<_, _>>()?)
+    }
+
     /// How many times this instance changed what the public sees.
     pub fn public_epoch(&self) -> u64 {
         self.public_epoch.load(std::sync::atomic::Ordering::Acquire)

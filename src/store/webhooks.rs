@@ -7,15 +7,15 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
 use super::entities::{api_key, feedback_item, webhook_delivery, webhook_subscription};
 use super::feedback::ItemRow;
 use super::journal::{AuditEntry, write_audit};
-use super::{Store, StoreError, sql};
+use super::{Store, StoreError};
 use crate::domain::webhook::{WebhookEvent, WebhookScope, events_of, public_may_hear};
 
 pub use webhook_delivery::Model as DeliveryRow;
@@ -361,41 +361,23 @@ impl Store {
         until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Vec<DeliveryRow>, StoreError> {
-        let backend = self.backend();
-        let lock = if backend == DbBackend::Postgres {
-            " FOR UPDATE SKIP LOCKED"
-        } else {
-            ""
-        };
-        let statement = format!(
-            "UPDATE webhook_delivery SET claimed_by = $1, claimed_until = $2, attempts = attempts + 1 \
-             WHERE seq IN (SELECT d.seq FROM webhook_delivery d WHERE d.status = 'queued' \
-               AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= $3) \
-               AND (d.claimed_until IS NULL OR d.claimed_until <= $3) \
-               AND NOT EXISTS (SELECT 1 FROM webhook_delivery e \
-                 WHERE e.subscription_id = d.subscription_id \
-                   AND e.feedback_item_id = d.feedback_item_id \
-                   AND e.status = 'queued' AND e.seq < d.seq) \
-               ORDER BY d.seq LIMIT $4{lock}) \
-             RETURNING seq"
-        );
-        let rows = self
-            .connection()
-            .query_all_raw(Statement::from_sql_and_values(
-                backend,
-                sql(backend, &statement),
-                [
-                    holder.into(),
-                    until.into(),
-                    now.into(),
-                    i64::try_from(limit).unwrap_or(100).into(),
-                ],
-            ))
+        let seqs: Vec<i64> = self
+            .claim_rows(
+                "webhook_delivery",
+                "seq",
+                "SELECT d.seq FROM webhook_delivery d WHERE d.status = 'queued' \
+                 AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= $3) \
+                 AND (d.claimed_until IS NULL OR d.claimed_until <= $3) \
+                 AND NOT EXISTS (SELECT 1 FROM webhook_delivery e \
+                   WHERE e.subscription_id = d.subscription_id \
+                     AND e.feedback_item_id = d.feedback_item_id \
+                     AND e.status = 'queued' AND e.seq < d.seq) \
+                 ORDER BY d.seq LIMIT $4",
+                (holder, limit),
+                until,
+                now,
+            )
             .await?;
-        let seqs: Vec<i64> = rows
-            .iter()
-            .map(|r| r.try_get::<i64>("", "seq"))
-            .collect::<Result<_, _>>()?;
         if seqs.is_empty() {
             return Ok(Vec::new());
         }

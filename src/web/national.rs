@@ -18,9 +18,7 @@ use super::console::{Nav, check_origin, refused};
 use super::html::{Flash, StaffPage, console_page, see_other};
 use super::private_json;
 use super::problem::ApiError;
-use crate::domain::feedback::FieldError;
-use crate::domain::reporting::{DateRange, ReportPeriod};
-use crate::domain::time::vietnam_date;
+use super::stats::{PeriodQuery, dates};
 use crate::services::national::{self, Pack};
 
 #[derive(Debug, Deserialize)]
@@ -49,65 +47,6 @@ pub async fn record_api(
     )
     .await?;
     Ok(private_json(view))
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct PeriodQuery {
-    period: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-}
-
-impl PeriodQuery {
-    pub(super) fn new(period: Option<String>, from: Option<String>, to: Option<String>) -> Self {
-        Self { period, from, to }
-    }
-
-    fn of(pack: &Pack) -> Self {
-        Self {
-            period: None,
-            from: Some(pack.from.to_string()),
-            to: Some(pack.to.to_string()),
-        }
-    }
-
-    fn query_string(&self) -> String {
-        let mut pairs = Vec::new();
-        for (k, v) in [
-            ("period", &self.period),
-            ("from", &self.from),
-            ("to", &self.to),
-        ] {
-            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-                pairs.push((k, v));
-            }
-        }
-        serde_urlencoded::to_string(pairs).unwrap_or_default()
-    }
-}
-
-/// The period asked for: `period` (`2026`, `2026-H2`…) or `from`/`to`;
-/// the current six months when neither is given.
-pub(super) fn dates(q: &PeriodQuery, state: &AppState) -> Result<DateRange, ApiError> {
-    let cutoff = state.settings.reporting.cutoff_day;
-    let bad = |field: &str| {
-        ApiError::invalid_query(vec![FieldError::new(field.to_string(), "invalid_choice")])
-    };
-    let day = |value: &Option<String>, field: &'static str| {
-        value
-            .as_deref()
-            .map(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| bad(field)))
-            .transpose()
-    };
-    let current = ReportPeriod::half_containing(vietnam_date(Utc::now()), cutoff);
-    let period = super::stats::period_of(
-        q.period.as_deref(),
-        day(&q.from, "from")?,
-        day(&q.to, "to")?,
-        Some(current),
-    )
-    .map_err(bad)?;
-    Ok(period.dates(cutoff))
 }
 
 async fn pack(
@@ -239,7 +178,7 @@ async fn render(
             }
         })
         .collect();
-    let own = PeriodQuery::of(&pack);
+    let own = PeriodQuery::new(None, Some(pack.from.to_string()), Some(pack.to.to_string()));
     console_page(
         status,
         &NationalPage {
@@ -279,11 +218,7 @@ pub async fn page(
         .as_deref()
         .filter(|c| c.parse::<crate::domain::tracking::TrackingCode>().is_ok())
         .map(|c| Flash::done(format!("Đã ghi mã PAKN quốc gia cho {c}.")));
-    let backlog = PeriodQuery {
-        period: q.period,
-        from: q.from,
-        to: q.to,
-    };
+    let backlog = PeriodQuery::new(q.period, q.from, q.to);
     render(&state, &staff, &backlog, flash, None)
         .await
         .unwrap_or_else(|e| refused(&req, &state, e))
@@ -324,11 +259,11 @@ pub async fn record_page(
     let result = async {
         check_origin(&req, &state)?;
         let form: RecordForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-        let period = PeriodQuery {
-            period: None,
-            from: Some(form.from.clone()).filter(|v| !v.is_empty()),
-            to: Some(form.to.clone()).filter(|v| !v.is_empty()),
-        };
+        let period = PeriodQuery::new(
+            None,
+            Some(form.from.clone()).filter(|v| !v.is_empty()),
+            Some(form.to.clone()).filter(|v| !v.is_empty()),
+        );
         match national::record(
             &state,
             &staff.actor,

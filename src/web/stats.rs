@@ -60,6 +60,60 @@ pub(super) fn period_of(
     }
 }
 
+/// A period as the console pages and their JSON twins take it: `period`
+/// (`2026`, `2026-H2`…) or `from`/`to`.
+#[derive(Debug, Default, Deserialize)]
+pub struct PeriodQuery {
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+impl PeriodQuery {
+    pub(super) fn new(period: Option<String>, from: Option<String>, to: Option<String>) -> Self {
+        Self { period, from, to }
+    }
+
+    /// The query string of this period, empty parts left out.
+    pub(super) fn query_string(&self) -> String {
+        let mut pairs = Vec::new();
+        for (k, v) in [
+            ("period", &self.period),
+            ("from", &self.from),
+            ("to", &self.to),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                pairs.push((k, v));
+            }
+        }
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+}
+
+/// The period asked for: `period` (`2026`, `2026-H2`…) or `from`/`to`;
+/// the current six months when neither is given.
+pub(super) fn dates(q: &PeriodQuery, state: &AppState) -> Result<DateRange, ApiError> {
+    let cutoff = state.settings.reporting.cutoff_day;
+    let bad = |field: &str| {
+        ApiError::invalid_query(vec![FieldError::new(field.to_string(), "invalid_choice")])
+    };
+    let day = |value: &Option<String>, field: &'static str| {
+        value
+            .as_deref()
+            .map(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| bad(field)))
+            .transpose()
+    };
+    let current = ReportPeriod::half_containing(vietnam_date(Utc::now()), cutoff);
+    let period = period_of(
+        q.period.as_deref(),
+        day(&q.from, "from")?,
+        day(&q.to, "to")?,
+        Some(current),
+    )
+    .map_err(bad)?;
+    Ok(period.dates(cutoff))
+}
+
 /// The period and scope a request asks for, within what the reader may
 /// see: an agency's lead always gets their own agency. `default_period`
 /// stands in when the request names none (the pages open on the current
