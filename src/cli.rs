@@ -105,6 +105,16 @@ enum Command {
     /// Run the deadline scheduler once: recompute due dates behind the
     /// calendar, queue near-due reminders and overdue escalations.
     Scheduler,
+    /// Compare the figures kept as things happen — the queue's counts per
+    /// agency and state, each answer's timeliness and working days — with
+    /// the items and their deadlines, and print what differs as JSON.
+    /// Exit 1 when something differs or is missing; `--repair` rebuilds
+    /// them from the items (working days by today's calendar, for answers
+    /// sent before they were kept) and checks again.
+    Recount {
+        #[arg(long)]
+        repair: bool,
+    },
     /// Staff accounts: add, list, disable.
     Staff {
         #[command(subcommand)]
@@ -587,6 +597,34 @@ async fn execute(command: Command, settings: Settings) -> anyhow::Result<()> {
                     .await?;
             say!("{}", serde_json::to_string(&report)?);
             store.close().await;
+        }
+        Command::Recount { repair } => {
+            let store = Store::connect(&settings.database).await?;
+            store.migrate_up().await?;
+            let calendar = if repair {
+                Some(
+                    start_deadlines(&store, &settings)
+                        .await?
+                        .calendar()
+                        .current(),
+                )
+            } else {
+                None
+            };
+            let report = crate::services::recount::run(&store, calendar.as_deref()).await?;
+            say!("{}", serde_json::to_string(&report)?);
+            store.close().await;
+            let left = report.left();
+            if left > 0 {
+                return Err(anyhow::anyhow!(
+                    "{left} kept figures differ from the items{}",
+                    if repair {
+                        " after the repair"
+                    } else {
+                        " (run again with --repair)"
+                    }
+                ));
+            }
         }
         Command::Staff { action } => {
             let store = Store::connect(&settings.database).await?;

@@ -31,6 +31,10 @@ mod m20261204_000024_contact_access;
 mod m20261204_000025_national_record;
 mod m20261204_000026_webhooks;
 mod m20261204_000027_outreach_sources;
+mod m20261204_000028_public_search_published_only;
+mod m20261204_000029_queue_state_counts;
+mod m20261204_000030_answer_figures;
+pub use m20261204_000030_answer_figures::TIMELINESS_SQL;
 
 pub struct Migrator;
 
@@ -65,6 +69,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000025_national_record::Migration),
             Box::new(m20261204_000026_webhooks::Migration),
             Box::new(m20261204_000027_outreach_sources::Migration),
+            Box::new(m20261204_000028_public_search_published_only::Migration),
+            Box::new(m20261204_000029_queue_state_counts::Migration),
+            Box::new(m20261204_000030_answer_figures::Migration),
         ]
     }
 }

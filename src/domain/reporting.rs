@@ -451,7 +451,12 @@ pub struct Statistics {
     /// Hours between a letter's or call's arrival and its entry by staff,
     /// for staff-entered items received in the period.
     pub entry_delay_hours: Distribution,
-    /// (received, answered) of the answers counted above.
+    /// Working days kept with the answers counted above when each was
+    /// sent: (days, how many answers took them).
+    #[serde(skip)]
+    pub answered_working_days_kept: Vec<(u32, u64)>,
+    /// (received, answered) of the answers counted above that were sent
+    /// before their working days were kept.
     #[serde(skip)]
     pub answered_spans: Vec<(DateTime<Utc>, DateTime<Utc>)>,
 }
@@ -480,11 +485,16 @@ pub struct AnswerCounts {
 
 impl AnswerCounts {
     pub fn add(&mut self, t: Timeliness) {
-        self.total += 1;
+        self.add_many(t, 1);
+    }
+
+    /// `n` answers that stood as `t`.
+    pub fn add_many(&mut self, t: Timeliness, n: u64) {
+        self.total += n;
         match t {
-            Timeliness::OnTime => self.on_time += 1,
-            Timeliness::WithinExtension => self.within_extension += 1,
-            _ => self.late += 1,
+            Timeliness::OnTime => self.on_time += n,
+            Timeliness::WithinExtension => self.within_extension += n,
+            _ => self.late += n,
         }
     }
 
@@ -511,6 +521,16 @@ pub enum Timeliness {
 }
 
 impl Timeliness {
+    /// How an answer stood, as kept on the item when it was sent
+    /// (`answer_timeliness`).
+    pub fn from_kept(kept: &str) -> Self {
+        match kept {
+            "on_time" => Self::OnTime,
+            "within_extension" => Self::WithinExtension,
+            _ => Self::Late,
+        }
+    }
+
     /// An answer sent `at` against its deadline's original and current due.
     pub fn of_answer(
         at: DateTime<Utc>,

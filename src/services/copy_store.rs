@@ -211,7 +211,8 @@ pub async fn copy(from: &Store, to: &Store) -> anyhow::Result<CopyReport> {
         .query_all_raw(Statement::from_string(
             DbBackend::Sqlite,
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-             AND name NOT LIKE 'public_search%' AND name NOT IN ('seaql_migrations', 'service_lease')"
+             AND name NOT LIKE 'public_search%' \
+             AND name NOT IN ('seaql_migrations', 'service_lease', 'item_state_delta')"
                 .to_string(),
         ))
         .await?;

@@ -27,6 +27,7 @@ pub mod outreach;
 pub mod public_qa;
 pub mod publication;
 pub mod queue;
+pub mod recount;
 pub mod recovery;
 pub mod retention;
 pub mod routing_admin;

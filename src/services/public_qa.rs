@@ -48,13 +48,13 @@ pub fn kind_label(kind: FeedbackKind) -> &'static str {
     }
 }
 
-/// What the public Q&A reads most — its lists without a search (the first
-/// page a portal embeds, the feed) and the time anything public last
-/// changed — kept in this instance and read again from the database when
-/// that time has moved. The time is read at most once a second, so a
-/// publication or unpublication on any instance shows everywhere within a
-/// second, with no message between instances; on the instance that made
-/// it, at once. Searches are not kept.
+/// What the public Q&A reads most — its lists (the first page a portal
+/// embeds, the feed), the searches people repeat, and the time anything
+/// public last changed — kept in this instance and read again from the
+/// database when that time has moved. The time is read at most once a
+/// second, so a publication or unpublication on any instance shows
+/// everywhere within a second, with no message between instances; on the
+/// instance that made it, at once.
 #[derive(Default)]
 pub struct PublicCache {
     inner: std::sync::Mutex<CacheState>,
@@ -72,6 +72,9 @@ struct CacheState {
     /// generation is not kept.
     generation: u64,
     lists: std::collections::HashMap<String, std::sync::Arc<CachedList>>,
+    /// Search pages, kept apart so that many different searches cannot
+    /// push out the lists every portal reads.
+    searches: std::collections::HashMap<String, std::sync::Arc<CachedList>>,
 }
 
 /// One list as read.
@@ -83,6 +86,10 @@ pub struct CachedList {
 /// Lists kept at most (the distinct first pages and filters portals ask
 /// for); beyond it the oldest are dropped all at once.
 const LISTS_MAX: usize = 512;
+/// Search pages kept at most: the searches people repeat (a popular
+/// word, a portal's link to a topic) are then read once a version; past
+/// it the oldest are dropped all at once. A page is a few tens of KiB.
+const SEARCHES_MAX: usize = 256;
 /// How long the public version is trusted before it is read again.
 const VERSION_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -122,11 +129,13 @@ impl PublicCache {
         if s.epoch != epoch {
             // This instance changed it: whatever the clock says.
             s.lists.clear();
+            s.searches.clear();
             s.generation += 1;
             s.epoch = epoch;
         }
         if s.version != version || s.checked.is_none() {
             s.lists.clear();
+            s.searches.clear();
             s.generation += 1;
         }
         s.version = version;
@@ -134,33 +143,36 @@ impl PublicCache {
         Ok((s.version, s.generation))
     }
 
-    /// Published items for `filter`: from this instance's copy when the
-    /// list has no search terms and nothing public changed since it was
-    /// read.
+    /// Published items for `filter`: from this instance's copy when
+    /// nothing public changed since it was read (a list or a search).
     pub async fn items(
         &self,
         store: &crate::store::Store,
         filter: &crate::store::public_qa::PublicQuery,
     ) -> Result<std::sync::Arc<CachedList>, crate::store::StoreError> {
-        let read = || async {
-            let (items, total) = store.public_items(filter).await?;
-            Ok::<_, crate::store::StoreError>(std::sync::Arc::new(CachedList { items, total }))
-        };
-        if !filter.terms.is_empty() {
-            return read().await;
-        }
+        let search = !filter.terms.is_empty();
         let (_, generation) = self.version(store).await?;
         let key = format!("{filter:?}");
-        if let Some(hit) = self.lock().lists.get(&key) {
-            return Ok(hit.clone());
+        {
+            let s = self.lock();
+            let kept = if search { &s.searches } else { &s.lists };
+            if let Some(hit) = kept.get(&key) {
+                return Ok(hit.clone());
+            }
         }
-        let list = read().await?;
+        let (items, total) = store.public_items(filter).await?;
+        let list = std::sync::Arc::new(CachedList { items, total });
         let mut s = self.lock();
         if s.generation == generation {
-            if s.lists.len() >= LISTS_MAX {
-                s.lists.clear();
+            let (kept, max) = if search {
+                (&mut s.searches, SEARCHES_MAX)
+            } else {
+                (&mut s.lists, LISTS_MAX)
+            };
+            if kept.len() >= max {
+                kept.clear();
             }
-            s.lists.insert(key, list.clone());
+            kept.insert(key, list.clone());
         }
         Ok(list)
     }

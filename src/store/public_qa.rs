@@ -8,8 +8,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use sea_orm::sea_query::{Expr, JoinType, Order, Query};
-use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, Statement};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, QueryTrait, Statement};
 
 use super::entities::feedback_item;
 
@@ -158,12 +158,15 @@ impl Store {
             .await?)
     }
 
-    /// A page of published items, best match (PostgreSQL) then newest
-    /// first, and how many match.
+    /// A page of published items, newest first (with words: the best
+    /// matches first), and how many match.
     pub async fn public_items(
         &self,
         q: &PublicQuery,
     ) -> Result<(Vec<PublicItem>, PublicTotal), StoreError> {
+        if !q.terms.is_empty() {
+            return self.public_search(q).await;
+        }
         let mut filter = published();
         if let Some(a) = q.agency_id {
             filter = filter.add(feedback_item::Column::HandlingAgencyId.eq(a));
@@ -180,74 +183,7 @@ impl Store {
         if let Some(to) = q.published_to {
             filter = filter.add(feedback_item::Column::PublishedAt.lt(to));
         }
-        let mut select = public_columns(feedback_item::Entity::find().filter(filter));
-        let mut rank_window = None;
-        // Whether only the best RANK_WINDOW matches are listed.
-        let mut windowed = false;
-        // Words are matched through each backend's index and the best
-        // matches come first; without words, the newest.
-        if !q.terms.is_empty() {
-            match self.backend() {
-                DbBackend::Postgres => {
-                    let phrase = self.corrected_terms(&q.terms).await?.join(" ");
-                    select = select.filter(Expr::cust_with_values(
-                        "public_search_tsv @@ plainto_tsquery('simple', $1)",
-                        [phrase.clone()],
-                    ));
-                    // Ranking reads every candidate's tsvector: only the
-                    // newest RANK_WINDOW matches are ranked, so a common
-                    // word costs the same as a rare one.
-                    let mut newest = select.clone();
-                    QueryTrait::query(&mut newest)
-                        .clear_selects()
-                        .column((feedback_item::Entity, feedback_item::Column::Id))
-                        .order_by(
-                            (feedback_item::Entity, feedback_item::Column::PublishedAt),
-                            Order::Desc,
-                        )
-                        .limit(RANK_WINDOW);
-                    rank_window = Some(QueryTrait::into_query(newest));
-                    windowed = true;
-                    select = select.order_by(
-                        Expr::cust_with_values(
-                            "ts_rank(public_search_tsv, plainto_tsquery('simple', $1))",
-                            [phrase],
-                        ),
-                        Order::Desc,
-                    );
-                }
-                _ => {
-                    // Every word, each quoted (FTS5 syntax has operators).
-                    let words: Vec<String> = q
-                        .terms
-                        .iter()
-                        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-                        .collect();
-                    let matches = Query::select()
-                        .expr_as(Expr::cust("item_id"), "match_item_id")
-                        .expr_as(Expr::cust("bm25(public_search)"), "match_score")
-                        .from("public_search")
-                        .and_where(Expr::cust_with_values(
-                            "public_search MATCH ?",
-                            [words.join(" ")],
-                        ))
-                        // The best RANK_WINDOW by bm25, chosen inside FTS5:
-                        // only those are joined to the items.
-                        .order_by_expr(Expr::cust("rank"), Order::Asc)
-                        .limit(RANK_WINDOW)
-                        .to_owned();
-                    windowed = true;
-                    QueryTrait::query(&mut select).join_subquery(
-                        JoinType::InnerJoin,
-                        matches,
-                        "public_match",
-                        Expr::cust("public_match.match_item_id = feedback_item.id"),
-                    );
-                    // bm25: lower is better.
-                    select = select.order_by(Expr::cust("public_match.match_score"), Order::Asc);
-                }
-            }
-        }
+        let select = public_columns(feedback_item::Entity::find().filter(filter));
         // Counted up to a cap: past it, the exact number costs a pass over
         // every match (the whole table for a plain list on SQLite) and
         // tells a reader nothing a "more than" does not.
@@ -256,26 +192,12 @@ impl Store {
             .clear_order_by()
             .clear_selects()
             .expr(Expr::val(1))
-            .limit(if windowed {
-                RANK_WINDOW + 1
-            } else {
-                PUBLIC_COUNT_CAP + 1
-            });
+            .limit(PUBLIC_COUNT_CAP + 1);
         let counted = counting.count(self.connection()).await?;
-        // Where only RANK_WINDOW matches are listed, that is what the
-        // total promises too (no page past them comes up empty).
-        let cap = if windowed {
-            RANK_WINDOW
-        } else {
-            PUBLIC_COUNT_CAP
-        };
         let total = PublicTotal {
-            count: counted.min(cap),
-            capped: counted > cap,
+            count: counted.min(PUBLIC_COUNT_CAP),
+            capped: counted > PUBLIC_COUNT_CAP,
         };
-        if let Some(window) = rank_window {
-            select = select.filter(feedback_item::Column::Id.in_subquery(window));
-        }
         let items = select
             .order_by_desc(feedback_item::Column::PublishedAt)
             .order_by_desc(feedback_item::Column::TrackingCode)
@@ -284,6 +206,151 @@ impl Store {
             .into_model::<PublicItem>()
             .all(self.connection())
             .await?;
+        Ok((items, total))
+    }
+
+    /// A search: the newest [`RANK_WINDOW`] matches, read from the
+    /// search structure that holds only public items (PostgreSQL's
+    /// `public_search_doc`, SQLite's FTS table), ranked there (`ts_rank`,
+    /// `bm25`), best first and newest among equals; then the page's items
+    /// by id. A common word costs the same as a rare one: the window is
+    /// one index walk that stops at [`RANK_WINDOW`] + 1 matches, and only
+    /// those are ranked.
+    async fn public_search(
+        &self,
+        q: &PublicQuery,
+    ) -> Result<(Vec<PublicItem>, PublicTotal), StoreError> {
+        #[derive(sea_orm::FromQueryResult)]
+        struct Match {
+            item_id: Uuid,
+            published_at: DateTime<Utc>,
+            tracking_code: String,
+            score: f64,
+        }
+        let backend = self.backend();
+        let mut values: Vec<sea_orm::Value> = Vec::new();
+        let bind = |v: sea_orm::Value, values: &mut Vec<sea_orm::Value>| {
+            values.push(v);
+            match backend {
+                DbBackend::Postgres => format!("${}", values.len()),
+                _ => "?".to_string(),
+            }
+        };
+        let sql = match backend {
+            DbBackend::Postgres => {
+                let phrase = self.corrected_terms(&q.terms).await?.join(" ");
+                let query = format!(
+                    "plainto_tsquery('simple', {})",
+                    bind(phrase.into(), &mut values)
+                );
+                let mut filters = String::new();
+                if let Some(a) = q.agency_id {
+                    filters +=
+                        &format!(" AND handling_agency_id = {}", bind(a.into(), &mut values));
+                }
+                if let Some(f) = q.field_id {
+                    filters += &format!(" AND field_id = {}", bind(f.into(), &mut values));
+                }
+                if let Some(k) = &q.kind {
+                    filters += &format!(" AND kind = {}", bind(k.clone().into(), &mut values));
+                }
+                if let Some(from) = q.published_from {
+                    filters += &format!(" AND published_at >= {}", bind(from.into(), &mut values));
+                }
+                if let Some(to) = q.published_to {
+                    filters += &format!(" AND published_at < {}", bind(to.into(), &mut values));
+                }
+                format!(
+                    "SELECT item_id, published_at, tracking_code, \
+                            ts_rank(tsv, {query})::float8 AS score \
+                     FROM (SELECT item_id, published_at, tracking_code, tsv \
+                           FROM public_search_doc WHERE tsv @@ {query}{filters} \
+                           ORDER BY published_at DESC, tracking_code DESC LIMIT {}) AS newest",
+                    RANK_WINDOW + 1
+                )
+            }
+            _ => {
+                // Every word, each quoted (FTS5 syntax has operators).
+                let words: Vec<String> = q
+                    .terms
+                    .iter()
+                    .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+                    .collect();
+                let matching = bind(words.join(" ").into(), &mut values);
+                let mut filters = String::new();
+                if let Some(a) = q.agency_id {
+                    filters += &format!(
+                        " AND f.handling_agency_id = {}",
+                        bind(a.into(), &mut values)
+                    );
+                }
+                if let Some(fid) = q.field_id {
+                    filters += &format!(" AND f.field_id = {}", bind(fid.into(), &mut values));
+                }
+                if let Some(k) = &q.kind {
+                    filters += &format!(" AND f.kind = {}", bind(k.clone().into(), &mut values));
+                }
+                if let Some(from) = q.published_from {
+                    filters +=
+                        &format!(" AND f.published_at >= {}", bind(from.into(), &mut values));
+                }
+                if let Some(to) = q.published_to {
+                    filters += &format!(" AND f.published_at < {}", bind(to.into(), &mut values));
+                }
+                // The FTS table's rowid grows as public text is written,
+                // so its newest rows are the newest matches; FTS5 walks
+                // them backwards and scores only those it returns. bm25:
+                // lower is better, so it is negated to sort like ts_rank.
+                format!(
+                    "SELECT f.id AS item_id, f.published_at AS published_at, \
+                            f.tracking_code AS tracking_code, -bm25(public_search) AS score \
+                     FROM public_search JOIN feedback_item f ON f.id = public_search.item_id \
+                     WHERE public_search MATCH {matching} \
+                       AND f.public_search_text IS NOT NULL{filters} \
+                     ORDER BY public_search.rowid DESC LIMIT {}",
+                    RANK_WINDOW + 1
+                )
+            }
+        };
+        let mut matches =
+            Match::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+                .all(self.connection())
+                .await?;
+        // Where only RANK_WINDOW matches are listed, that is what the
+        // total promises too (no page past them comes up empty).
+        let total = PublicTotal {
+            count: (matches.len() as u64).min(RANK_WINDOW),
+            capped: matches.len() as u64 > RANK_WINDOW,
+        };
+        matches.truncate(RANK_WINDOW as usize);
+        matches.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(b.published_at.cmp(&a.published_at))
+                .then(b.tracking_code.cmp(&a.tracking_code))
+        });
+        let page: Vec<&Match> = matches
+            .iter()
+            .skip(q.offset as usize)
+            .take(q.limit as usize)
+            .collect();
+        if page.is_empty() {
+            return Ok((Vec::new(), total));
+        }
+        let found = public_columns(feedback_item::Entity::find().filter(published()).filter(
+            feedback_item::Column::Id.is_in(page.iter().map(|m| m.item_id).collect::<Vec<_>>()),
+        ))
+        .into_model::<PublicItem>()
+        .all(self.connection())
+        .await?;
+        let mut by_code: std::collections::HashMap<String, PublicItem> = found
+            .into_iter()
+            .map(|i| (i.tracking_code.clone(), i))
+            .collect();
+        let items = page
+            .iter()
+            .filter_map(|m| by_code.remove(&m.tracking_code))
+            .collect();
         Ok((items, total))
     }
 

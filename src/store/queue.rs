@@ -299,33 +299,66 @@ impl Store {
             .collect()
     }
 
-    /// Counts per state and overdue counts, within the scope.
+    /// Counts per state and overdue counts, within the scope. The counts
+    /// are sums of the state deltas the triggers of migration 29 write
+    /// (exact, whatever the number of items); an agency's scope adds the
+    /// items it was asked to contribute to, which are few. Overdue counts
+    /// read only the overdue items, from the `(state, due_at)` index.
     pub async fn queue_summary(
         &self,
         scope: QueueScope,
         now: DateTime<Utc>,
     ) -> Result<Vec<(String, i64, i64)>, StoreError> {
         use feedback_item::Column as C;
-        // Two grouped counts rather than a CASE over a bound timestamp:
-        // the same SQL on both databases, each served by the indexes.
-        let count_by_state = |condition: Condition| {
-            feedback_item::Entity::find()
-                .select_only()
-                .column(C::State)
-                .column_as(count_rows(), "n")
-                .filter(condition)
-                .group_by(C::State)
-                .into_tuple::<(String, i64)>()
-                .all(self.connection())
+        use sea_orm::{ConnectionTrait, Statement};
+        let backend = self.backend();
+        let db = self.connection();
+        let (statement, values): (&str, Vec<sea_orm::Value>) = match scope {
+            QueueScope::Province => (
+                "SELECT state, CAST(SUM(delta) AS BIGINT) AS n FROM item_state_delta \
+                 GROUP BY state",
+                Vec::new(),
+            ),
+            QueueScope::HandledBy(agency) => (
+                "SELECT state, CAST(SUM(delta) AS BIGINT) AS n FROM item_state_delta \
+                 WHERE handling_agency_id = $1 GROUP BY state \
+                 UNION ALL \
+                 SELECT state, COUNT(*) AS n FROM feedback_item \
+                 WHERE id IN (SELECT feedback_item_id FROM coordination \
+                              WHERE agency_id = $1 AND state IN ('requested', 'contributed')) \
+                   AND (handling_agency_id IS NULL OR handling_agency_id <> $1) \
+                 GROUP BY state",
+                vec![agency.into()],
+            ),
         };
-        let totals = count_by_state(apply(&QueueFilter::default(), scope, now)).await?;
+        let counts = db.query_all_raw(Statement::from_sql_and_values(
+            backend,
+            super::sql(backend, statement),
+            values,
+        ));
         let overdue_only = QueueFilter {
             overdue: Some(true),
             ..QueueFilter::default()
         };
-        let overdue = count_by_state(apply(&overdue_only, scope, now)).await?;
-        let mut rows: Vec<(String, i64, i64)> = totals
+        let overdue = feedback_item::Entity::find()
+            .select_only()
+            .column(C::State)
+            .column_as(count_rows(), "n")
+            .filter(apply(&overdue_only, scope, now))
+            .group_by(C::State)
+            .into_tuple::<(String, i64)>()
+            .all(db);
+        // At once, each on its own connection.
+        let (rows, overdue) = tokio::try_join!(counts, overdue)?;
+        let mut totals: std::collections::BTreeMap<String, i64> = Default::default();
+        for row in rows {
+            let state: String = row.try_get("", "state")?;
+            let n: i64 = row.try_get("", "n")?;
+            *totals.entry(state).or_default() += n;
+        }
+        Ok(totals
             .into_iter()
+            .filter(|(_, n)| *n > 0)
             .map(|(state, n)| {
                 let late = overdue
                     .iter()
@@ -333,9 +366,168 @@ impl Store {
                     .map_or(0, |(_, n)| *n);
                 (state, n, late)
             })
-            .collect();
-        rows.sort();
-        Ok(rows)
+            .collect())
+    }
+
+    /// Folds the state deltas into one row per (agency, state), in one
+    /// transaction: the rows it deletes are those it read, so deltas
+    /// written meanwhile by other transactions stay, and the sums never
+    /// change. Returns how many rows were folded.
+    pub async fn compact_state_counts(&self) -> Result<u64, StoreError> {
+        use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+        let backend = self.backend();
+        if backend == sea_orm::DbBackend::Postgres {
+            // In the database, in one statement: the rows never travel.
+            let row = self
+                .connection()
+                .query_one_raw(Statement::from_string(
+                    backend,
+                    "WITH gone AS (DELETE FROM item_state_delta \
+                                   RETURNING handling_agency_id, state, delta), \
+                          folded AS (INSERT INTO item_state_delta (handling_agency_id, state, delta) \
+                                     SELECT handling_agency_id, state, SUM(delta) FROM gone \
+                                     GROUP BY handling_agency_id, state HAVING SUM(delta) <> 0) \
+                     SELECT COUNT(*) AS n FROM gone",
+                ))
+                .await?;
+            let n: i64 = match row {
+                Some(row) => row.try_get("", "n")?,
+                None => 0,
+            };
+            return Ok(u64::try_from(n).unwrap_or(0));
+        }
+        let txn = self.connection().begin().await?;
+        let gone = txn
+            .query_all_raw(Statement::from_string(
+                backend,
+                "DELETE FROM item_state_delta RETURNING handling_agency_id, state, delta",
+            ))
+            .await?;
+        let folded = gone.len() as u64;
+        let mut sums: std::collections::BTreeMap<(Option<Uuid>, String), i64> = Default::default();
+        for row in gone {
+            let agency: Option<Uuid> = row.try_get("", "handling_agency_id")?;
+            let state: String = row.try_get("", "state")?;
+            let delta: i64 = row.try_get("", "delta")?;
+            *sums.entry((agency, state)).or_default() += delta;
+        }
+        for chunk in sums
+            .into_iter()
+            .filter(|(_, n)| *n != 0)
+            .collect::<Vec<_>>()
+            .chunks(200)
+        {
+            let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 3);
+            let mut tuples = Vec::with_capacity(chunk.len());
+            for ((agency, state), n) in chunk {
+                let at = values.len();
+                tuples.push(format!("(${}, ${}, ${})", at + 1, at + 2, at + 3));
+                values.push((*agency).into());
+                values.push(state.clone().into());
+                values.push((*n).into());
+            }
+            txn.execute_raw(Statement::from_sql_and_values(
+                backend,
+                super::sql(
+                    backend,
+                    &format!(
+                        "INSERT INTO item_state_delta (handling_agency_id, state, delta) VALUES {}",
+                        tuples.join(", ")
+                    ),
+                ),
+                values,
+            ))
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(folded)
+    }
+}
+
+/// A queue count kept from the deltas that differs from the items.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CountDifference {
+    pub handling_agency_id: Option<Uuid>,
+    pub state: String,
+    pub kept: i64,
+    pub counted: i64,
+}
+
+impl Store {
+    /// The kept queue counts against a count of the items, per (agency,
+    /// state): what differs, and how many pairs were compared. Both are
+    /// read in one statement, so a change committed meanwhile is in both
+    /// or in neither.
+    pub async fn check_state_counts(&self) -> Result<(u64, Vec<CountDifference>), StoreError> {
+        use sea_orm::{ConnectionTrait, Statement};
+        let backend = self.backend();
+        let rows = self
+            .connection()
+            .query_all_raw(Statement::from_string(
+                backend,
+                "SELECT handling_agency_id, state, CAST(SUM(kept) AS BIGINT) AS kept, \
+                        CAST(SUM(counted) AS BIGINT) AS counted FROM ( \
+                   SELECT handling_agency_id, state, delta AS kept, 0 AS counted \
+                   FROM item_state_delta \
+                   UNION ALL \
+                   SELECT handling_agency_id, state, 0, COUNT(*) FROM feedback_item \
+                   GROUP BY handling_agency_id, state) AS both_sides \
+                 GROUP BY handling_agency_id, state",
+            ))
+            .await?;
+        let mut compared = 0;
+        let mut differences = Vec::new();
+        for row in rows {
+            let kept: i64 = row.try_get("", "kept")?;
+            let counted: i64 = row.try_get("", "counted")?;
+            if kept == 0 && counted == 0 {
+                continue;
+            }
+            compared += 1;
+            if kept != counted {
+                differences.push(CountDifference {
+                    handling_agency_id: row.try_get("", "handling_agency_id")?,
+                    state: row.try_get("", "state")?,
+                    kept,
+                    counted,
+                });
+            }
+        }
+        Ok((compared, differences))
+    }
+
+    /// Replaces the kept queue counts with a count of the items. On
+    /// PostgreSQL one statement (one snapshot: a change committed
+    /// meanwhile is either counted and its delta removed, or neither); on
+    /// SQLite the delete takes the single writer's lock first.
+    pub async fn rebuild_state_counts(&self) -> Result<(), StoreError> {
+        use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+        const COUNT: &str = "INSERT INTO item_state_delta (handling_agency_id, state, delta) \
+             SELECT handling_agency_id, state, COUNT(*) FROM feedback_item \
+             GROUP BY handling_agency_id, state";
+        let backend = self.backend();
+        match backend {
+            sea_orm::DbBackend::Postgres => {
+                self.connection()
+                    .execute_raw(Statement::from_string(
+                        backend,
+                        format!("WITH gone AS (DELETE FROM item_state_delta) {COUNT}"),
+                    ))
+                    .await?;
+            }
+            _ => {
+                let txn = self.connection().begin().await?;
+                txn.execute_raw(Statement::from_string(
+                    backend,
+                    "DELETE FROM item_state_delta",
+                ))
+                .await?;
+                txn.execute_raw(Statement::from_string(backend, COUNT))
+                    .await?;
+                txn.commit().await?;
+            }
+        }
+        Ok(())
     }
 }
 

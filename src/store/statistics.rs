@@ -106,6 +106,8 @@ fn count(map: &mut BTreeMap<String, u64>, key: String, n: i64) {
 
 impl Store {
     /// The figures for `[from, to)` in `scope`; "open" figures as of `now`.
+    /// The queries are independent and run at once, each on its own
+    /// connection.
     pub async fn statistics(
         &self,
         scope: StatsScope,
@@ -117,7 +119,7 @@ impl Store {
         let db = self.connection();
         let mut s = Statistics::default();
 
-        let received: Vec<(String, String, Option<String>, i64)> = feedback_item::Entity::find()
+        let received = feedback_item::Entity::find()
             .select_only()
             .column(C::Channel)
             .column(C::Kind)
@@ -129,21 +131,10 @@ impl Store {
             .group_by(C::Channel)
             .group_by(C::Kind)
             .group_by(C::ContentCategory)
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (channel, kind, category, n) in received {
-            s.received_total += u64::try_from(n).unwrap_or(0);
-            count(&mut s.received_by_channel, channel, n);
-            count(&mut s.received_by_kind, kind, n);
-            count(
-                &mut s.received_by_content_category,
-                category.unwrap_or_else(|| "unclassified".into()),
-                n,
-            );
-        }
+            .into_tuple::<(String, String, Option<String>, i64)>()
+            .all(db);
 
-        let refused: Vec<(Option<String>, i64)> = feedback_item::Entity::find()
+        let refused = feedback_item::Entity::find()
             .select_only()
             .column(C::RejectionCode)
             .column_as(count_rows(), "n")
@@ -152,24 +143,32 @@ impl Store {
             .filter(C::ReceivedAt.gte(from))
             .filter(C::ReceivedAt.lt(to))
             .group_by(C::RejectionCode)
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (reason, n) in refused {
-            s.not_accepted_total += u64::try_from(n).unwrap_or(0);
-            count(
-                &mut s.not_accepted_by_reason,
-                reason.unwrap_or_else(|| "unknown".into()),
-                n,
-            );
-        }
+            .into_tuple::<(Option<String>, i64)>()
+            .all(db);
 
-        let directory = self.directory_snapshot().await?;
-        self.count_forwarding(scope.clone(), &directory, from, to, &mut s)
-            .await?;
-
-        // Answers sent in the period, against their answer deadline.
-        let mut answered = feedback_item::Entity::find()
+        // Answers sent in the period, by how they stood against their
+        // deadline and how many working days they took, both kept on the
+        // item when it was sent: grouped in the database, from an index.
+        let kept = feedback_item::Entity::find()
+            .select_only()
+            .column(C::HandlingAgencyId)
+            .column(C::AnswerTimeliness)
+            .column(C::HandlingWorkingDays)
+            .column_as(count_rows(), "n")
+            .filter(scoped(&scope))
+            .filter(C::AnsweredAt.gte(from))
+            .filter(C::AnsweredAt.lt(to))
+            .filter(C::AnswerTimeliness.is_not_null())
+            .filter(C::HandlingWorkingDays.is_not_null())
+            .group_by(C::HandlingAgencyId)
+            .group_by(C::AnswerTimeliness)
+            .group_by(C::HandlingWorkingDays)
+            .into_tuple::<(Option<Uuid>, String, i32, i64)>()
+            .all(db);
+        // Answers sent before that was kept (until `pakn recount
+        // --repair` counts them): against their answer deadline, as
+        // before.
+        let mut unkept = feedback_item::Entity::find()
             .select_only()
             .column(C::ReceivedAt)
             .column(C::AnsweredAt)
@@ -184,22 +183,114 @@ impl Store {
             )))
             .filter(scoped(&scope))
             .filter(C::AnsweredAt.gte(from))
-            .filter(C::AnsweredAt.lt(to));
-        QueryTrait::query(&mut answered).join(
+            .filter(C::AnsweredAt.lt(to))
+            .filter(
+                Condition::any()
+                    .add(C::AnswerTimeliness.is_null())
+                    .add(C::HandlingWorkingDays.is_null()),
+            );
+        QueryTrait::query(&mut unkept).join(
             JoinType::LeftJoin,
             feedback_deadline::Entity,
             answer_deadline(),
         );
-        let answered: Vec<AnswerTimes> = answered.into_tuple().all(db).await?;
-        for (received_at, answered_at, handling, original_due, due) in answered {
-            let Some(at) = answered_at else { continue };
-            s.answered_total += 1;
-            s.answered_spans.push((received_at, at));
-            let timeliness = Timeliness::of_answer(at, original_due, due);
+        let unkept = unkept.into_tuple::<AnswerTimes>().all(db);
+
+        let published = feedback_item::Entity::find()
+            .filter(scoped(&scope))
+            .filter(C::PublishedAt.gte(from))
+            .filter(C::PublishedAt.lt(to))
+            .filter(C::PublicSearchText.is_not_null())
+            .count(db);
+
+        let ratings = feedback_item::Entity::find()
+            .select_only()
+            .column(C::RatingScore)
+            .column_as(count_rows(), "n")
+            .filter(scoped(&scope))
+            .filter(C::RatedAt.gte(from))
+            .filter(C::RatedAt.lt(to))
+            .group_by(C::RatingScore)
+            .into_tuple::<(Option<i32>, i64)>()
+            .all(db);
+
+        // Counted, not listed: a province may have tens of thousands open.
+        let open_total = feedback_item::Entity::find()
+            .filter(scoped(&scope))
+            .filter(C::State.is_in(OPEN_STATES))
+            .count(db);
+        // An item's `due_at` is its open answer deadline's due date (kept
+        // so by every change to that deadline, cleared when it is met or
+        // cancelled: store/workflow.rs, store/deadlines.rs), so no join:
+        // the (state, due_at) index answers it.
+        let open_past_deadline = feedback_item::Entity::find()
+            .filter(scoped(&scope))
+            .filter(C::State.is_in(OPEN_STATES))
+            .filter(C::DueAt.lt(now))
+            .count(db);
+        let entered = feedback_item::Entity::find()
+            .select_only()
+            .column(C::ReceivedAt)
+            .column(C::CreatedAt)
+            .filter(scoped(&scope))
+            .filter(C::EnteredByStaffId.is_not_null())
+            .filter(C::ReceivedAt.gte(from))
+            .filter(C::ReceivedAt.lt(to))
+            .into_tuple::<(DateTime<Utc>, DateTime<Utc>)>()
+            .all(db);
+
+        let directory = self.directory_snapshot().await?;
+        let forwarding = self.forwarding_events(&scope, from, to);
+        let (
+            received,
+            refused,
+            kept,
+            unkept,
+            published,
+            ratings,
+            open_total,
+            open_past_deadline,
+            entered,
+            forwarding,
+        ) = tokio::try_join!(
+            received,
+            refused,
+            kept,
+            unkept,
+            published,
+            ratings,
+            open_total,
+            open_past_deadline,
+            entered,
+            forwarding,
+        )?;
+
+        for (channel, kind, category, n) in received {
+            s.received_total += u64::try_from(n).unwrap_or(0);
+            count(&mut s.received_by_channel, channel, n);
+            count(&mut s.received_by_kind, kind, n);
+            count(
+                &mut s.received_by_content_category,
+                category.unwrap_or_else(|| "unclassified".into()),
+                n,
+            );
+        }
+        for (reason, n) in refused {
+            s.not_accepted_total += u64::try_from(n).unwrap_or(0);
+            count(
+                &mut s.not_accepted_by_reason,
+                reason.unwrap_or_else(|| "unknown".into()),
+                n,
+            );
+        }
+        count_forwarding(&scope, &directory, forwarding, &mut s);
+
+        let mut answered = |handling: Option<Uuid>, timeliness: Timeliness, n: u64| {
+            s.answered_total += n;
             match timeliness {
-                Timeliness::OnTime => s.answered_on_time += 1,
-                Timeliness::WithinExtension => s.answered_within_extension += 1,
-                _ => s.answered_late += 1,
+                Timeliness::OnTime => s.answered_on_time += n,
+                Timeliness::WithinExtension => s.answered_within_extension += n,
+                _ => s.answered_late += n,
             }
             let agency = scope.counted_as(
                 &directory,
@@ -208,62 +299,31 @@ impl Store {
             s.answered_by_agency
                 .entry(agency.to_string())
                 .or_default()
-                .add(timeliness);
+                .add_many(timeliness, n);
+        };
+        let mut days_kept = Vec::with_capacity(kept.len());
+        for (handling, timeliness, days, n) in kept {
+            let n = u64::try_from(n).unwrap_or(0);
+            answered(handling, Timeliness::from_kept(&timeliness), n);
+            days_kept.push((u32::try_from(days).unwrap_or(0), n));
         }
+        let mut spans = Vec::with_capacity(unkept.len());
+        for (received_at, answered_at, handling, original_due, due) in unkept {
+            let Some(at) = answered_at else { continue };
+            spans.push((received_at, at));
+            answered(handling, Timeliness::of_answer(at, original_due, due), 1);
+        }
+        s.answered_working_days_kept = days_kept;
+        s.answered_spans = spans;
 
-        s.published = feedback_item::Entity::find()
-            .filter(scoped(&scope))
-            .filter(C::PublishedAt.gte(from))
-            .filter(C::PublishedAt.lt(to))
-            .filter(C::PublicSearchText.is_not_null())
-            .count(db)
-            .await?;
-
-        let ratings: Vec<(Option<i32>, i64)> = feedback_item::Entity::find()
-            .select_only()
-            .column(C::RatingScore)
-            .column_as(count_rows(), "n")
-            .filter(scoped(&scope))
-            .filter(C::RatedAt.gte(from))
-            .filter(C::RatedAt.lt(to))
-            .group_by(C::RatingScore)
-            .into_tuple()
-            .all(db)
-            .await?;
+        s.published = published;
         for (score, n) in ratings {
             let Some(score) = score else { continue };
             s.rated += u64::try_from(n).unwrap_or(0);
             count(&mut s.rating_by_score, score.to_string(), n);
         }
-
-        // Counted, not listed: a province may have tens of thousands open.
-        let open_total = feedback_item::Entity::find()
-            .filter(scoped(&scope))
-            .filter(C::State.is_in(OPEN_STATES))
-            .count(db)
-            .await?;
-        // An item's `due_at` is its open answer deadline's due date (kept
-        // so by every change to that deadline, cleared when it is met or
-        // cancelled: store/workflow.rs, store/deadlines.rs), so no join:
-        // the (state, due_at) index answers it.
-        s.open_past_deadline = feedback_item::Entity::find()
-            .filter(scoped(&scope))
-            .filter(C::State.is_in(OPEN_STATES))
-            .filter(C::DueAt.lt(now))
-            .count(db)
-            .await?;
-        s.open_within_deadline = open_total.saturating_sub(s.open_past_deadline);
-        let entered: Vec<(DateTime<Utc>, DateTime<Utc>)> = feedback_item::Entity::find()
-            .select_only()
-            .column(C::ReceivedAt)
-            .column(C::CreatedAt)
-            .filter(scoped(&scope))
-            .filter(C::EnteredByStaffId.is_not_null())
-            .filter(C::ReceivedAt.gte(from))
-            .filter(C::ReceivedAt.lt(to))
-            .into_tuple()
-            .all(db)
-            .await?;
+        s.open_past_deadline = open_past_deadline;
+        s.open_within_deadline = open_total.saturating_sub(open_past_deadline);
         s.entry_delay_hours = Distribution::of(
             entered
                 .into_iter()
@@ -275,21 +335,15 @@ impl Store {
         Ok(s)
     }
 
-    /// Forwarding and returns, from the audit trail (the item's handling
-    /// agency now says nothing of where it was before).
-    async fn count_forwarding(
+    /// Forwarding and returns of the period, from the audit trail (the
+    /// item's handling agency now says nothing of where it was before).
+    async fn forwarding_events(
         &self,
-        scope: StatsScope,
-        directory: &DirectorySnapshot,
+        scope: &StatsScope,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-        s: &mut Statistics,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<(String, serde_json::Value)>, sea_orm::DbErr> {
         use audit_event::Column as A;
-        let db = self.connection();
-        let own_code = scope
-            .agency_id
-            .map(|id| directory.agency_code(Some(id)).unwrap_or_default());
         let mut events = audit_event::Entity::find()
             .select_only()
             .column(A::Action)
@@ -306,42 +360,177 @@ impl Store {
             );
             events = events.filter(feedback_item::Column::FieldId.eq(field));
         }
-        let events: Vec<(String, serde_json::Value)> = events.into_tuple().all(db).await?;
-        for (action, details) in events {
-            let (key, inbound) = if action == FORWARD {
-                ("to", true)
-            } else {
-                ("from", false)
-            };
-            // A return written before returns named their agency counts
-            // for the province only.
-            let agency = details
-                .get(key)
-                .and_then(|v| v.as_str())
-                .map(|code| scope.counted_as(directory, code));
-            if let Some(own) = own_code
-                && agency != Some(own)
-            {
-                continue;
-            }
+        events.into_tuple().all(self.connection()).await
+    }
+}
+
+/// Counts forwarding and returns into `s`, for the scope's agency only
+/// when it has one.
+fn count_forwarding(
+    scope: &StatsScope,
+    directory: &DirectorySnapshot,
+    events: Vec<(String, serde_json::Value)>,
+    s: &mut Statistics,
+) {
+    let own_code = scope
+        .agency_id
+        .map(|id| directory.agency_code(Some(id)).unwrap_or_default());
+    for (action, details) in events {
+        let (key, inbound) = if action == FORWARD {
+            ("to", true)
+        } else {
+            ("from", false)
+        };
+        // A return written before returns named their agency counts
+        // for the province only.
+        let agency = details
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(|code| scope.counted_as(directory, code));
+        if let Some(own) = own_code
+            && agency != Some(own)
+        {
+            continue;
+        }
+        if inbound {
+            s.forwarded_in += 1;
+        } else {
+            s.forwarded_out += 1;
+        }
+        if let Some(code) = agency {
+            let counts = s.forwarded_by_agency.entry(code.to_string()).or_default();
             if inbound {
-                s.forwarded_in += 1;
+                counts.forwarded_in += 1;
             } else {
-                s.forwarded_out += 1;
-            }
-            if let Some(code) = agency {
-                let counts = s.forwarded_by_agency.entry(code.to_string()).or_default();
-                if inbound {
-                    counts.forwarded_in += 1;
-                } else {
-                    counts.forwarded_out += 1;
-                }
+                counts.forwarded_out += 1;
             }
         }
-        Ok(())
     }
 }
 
 const FORWARD: &str = "feedback.forward";
 const RETURN: &str = "feedback.return";
 const RECALL: &str = "feedback.recall";
+
+/// What `pakn recount` found of the answers' kept figures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct AnswerFiguresCheck {
+    /// Items with an answer.
+    pub answered: u64,
+    /// Whose kept timeliness is missing or differs from their deadline.
+    pub timeliness_differing: u64,
+    /// Whose working days were never counted (answered before they were
+    /// kept).
+    pub working_days_missing: u64,
+}
+
+impl Store {
+    /// The answers' kept figures against the deadlines and what is
+    /// missing.
+    pub async fn check_answer_figures(&self) -> Result<AnswerFiguresCheck, StoreError> {
+        use sea_orm::{ConnectionTrait, Statement};
+        let backend = self.backend();
+        let row = self
+            .connection()
+            .query_one_raw(Statement::from_string(
+                backend,
+                format!(
+                    "SELECT COUNT(*) AS answered, \
+                        CAST(COALESCE(SUM(CASE WHEN answer_timeliness IS NULL \
+                            OR answer_timeliness <> {t} THEN 1 ELSE 0 END), 0) AS BIGINT) AS differing, \
+                        CAST(COALESCE(SUM(CASE WHEN handling_working_days IS NULL \
+                            THEN 1 ELSE 0 END), 0) AS BIGINT) AS missing \
+                     FROM feedback_item WHERE answered_at IS NOT NULL",
+                    t = migration::TIMELINESS_SQL
+                ),
+            ))
+            .await?;
+        let get = |name: &str| -> Result<u64, StoreError> {
+            Ok(match &row {
+                Some(row) => u64::try_from(row.try_get::<i64>("", name)?).unwrap_or(0),
+                None => 0,
+            })
+        };
+        Ok(AnswerFiguresCheck {
+            answered: get("answered")?,
+            timeliness_differing: get("differing")?,
+            working_days_missing: get("missing")?,
+        })
+    }
+
+    /// Sets the kept timeliness of answers where it is missing or
+    /// differs, from their deadlines.
+    pub async fn repair_answer_timeliness(&self) -> Result<u64, StoreError> {
+        use sea_orm::{ConnectionTrait, Statement};
+        let backend = self.backend();
+        let done = self
+            .connection()
+            .execute_raw(Statement::from_string(
+                backend,
+                format!(
+                    "UPDATE feedback_item SET answer_timeliness = {t} \
+                     WHERE answered_at IS NOT NULL \
+                       AND (answer_timeliness IS NULL OR answer_timeliness <> {t})",
+                    t = migration::TIMELINESS_SQL
+                ),
+            ))
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Up to `limit` answers whose working days were never counted: (id,
+    /// received, answered).
+    pub async fn answers_without_working_days(
+        &self,
+        limit: u64,
+    ) -> Result<Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)>, StoreError> {
+        use feedback_item::Column as C;
+        let rows: Vec<(Uuid, DateTime<Utc>, Option<DateTime<Utc>>)> = feedback_item::Entity::find()
+            .select_only()
+            .columns([C::Id, C::ReceivedAt, C::AnsweredAt])
+            .filter(C::AnsweredAt.is_not_null())
+            .filter(C::HandlingWorkingDays.is_null())
+            .limit(limit)
+            .into_tuple()
+            .all(self.connection())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, received, answered)| Some((id, received, answered?)))
+            .collect())
+    }
+
+    /// Keeps the working days counted for these answers, in one
+    /// statement.
+    pub async fn keep_working_days(&self, days: &[(Uuid, i32)]) -> Result<(), StoreError> {
+        use sea_orm::{ConnectionTrait, Statement};
+        if days.is_empty() {
+            return Ok(());
+        }
+        let backend = self.backend();
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(days.len() * 2);
+        let (mut cases, mut ids) = (String::new(), Vec::with_capacity(days.len()));
+        for (id, n) in days {
+            values.push((*id).into());
+            values.push((*n).into());
+            let (i, v) = (values.len() - 1, values.len());
+            cases += &format!(" WHEN ${i} THEN ${v}");
+            ids.push(format!("${i}"));
+        }
+        self.connection()
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                super::sql(
+                    backend,
+                    &format!(
+                        "UPDATE feedback_item SET handling_working_days = CASE id{cases} END \
+                         WHERE id IN ({}) AND handling_working_days IS NULL",
+                        ids.join(", ")
+                    ),
+                ),
+                values,
+            ))
+            .await?;
+        Ok(())
+    }
+}

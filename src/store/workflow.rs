@@ -5,7 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, EntityTrait, ExprTrait, QueryFilter, TransactionTrait, Value, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, TransactionTrait, Value,
+    sea_query::Expr,
 };
 
 use super::coordination::{CoordinationWrite, write_coordination};
@@ -34,6 +35,7 @@ pub enum ItemField {
     AnswerSignedOffBy,
     Answer,
     AnsweredAt,
+    HandlingWorkingDays,
     QuestionRedacted,
     TitleRedacted,
     PublicSearchText,
@@ -66,6 +68,7 @@ impl ItemField {
             ItemField::AnswerSignedOffBy => C::AnswerSignedOffBy,
             ItemField::Answer => C::Answer,
             ItemField::AnsweredAt => C::AnsweredAt,
+            ItemField::HandlingWorkingDays => C::HandlingWorkingDays,
             ItemField::QuestionRedacted => C::QuestionRedacted,
             ItemField::TitleRedacted => C::TitleRedacted,
             ItemField::PublicSearchText => C::PublicSearchText,
@@ -164,6 +167,24 @@ impl Store {
         if result.rows_affected != 1 {
             txn.rollback().await?;
             return Ok(false);
+        }
+        // The answer is sent: how it stood against its deadline is judged
+        // now, from the deadline as it is (met in this transaction, it
+        // never moves again), and kept for the statistics.
+        if t.set.iter().any(|(f, _)| *f == ItemField::AnsweredAt) {
+            let backend = self.backend();
+            txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+                backend,
+                super::sql(
+                    backend,
+                    &format!(
+                        "UPDATE feedback_item SET answer_timeliness = {} WHERE id = $1",
+                        migration::TIMELINESS_SQL
+                    ),
+                ),
+                [t.item.as_uuid().into()],
+            ))
+            .await?;
         }
         // Another item the change depends on (a merge's primary) must be
         // as the actor saw it too; its version moves so that a concurrent

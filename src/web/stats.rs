@@ -189,19 +189,23 @@ pub(super) async fn figures(
         .statistics(scope.clone(), from, to, Utc::now())
         .await?;
     let calendar = state.calendar.current();
-    statistics.handling_working_days = Distribution::of(
-        statistics
-            .answered_spans
-            .iter()
-            .map(|(received, answered)| {
-                f64::from(working_days_between(
-                    vietnam_date(*received),
-                    vietnam_date(*answered),
-                    |d| calendar.calendar.is_working_day(d),
-                ))
-            })
-            .collect(),
-    );
+    // Kept with each answer when it was sent; counted here for answers
+    // sent before that was kept.
+    let kept = statistics
+        .answered_working_days_kept
+        .iter()
+        .flat_map(|&(days, n)| std::iter::repeat_n(f64::from(days), n as usize));
+    let counted = statistics
+        .answered_spans
+        .iter()
+        .map(|(received, answered)| {
+            f64::from(working_days_between(
+                vietnam_date(*received),
+                vietnam_date(*answered),
+                |d| calendar.calendar.is_working_day(d),
+            ))
+        });
+    statistics.handling_working_days = Distribution::of(kept.chain(counted).collect());
     Ok(Figures {
         period,
         dates,

@@ -30,6 +30,7 @@ fn help_lists_the_commands() {
         "calendar",
         "scheduler",
         "notices",
+        "recount",
     ] {
         assert!(text.contains(command), "--help lists {command}: {text}");
     }

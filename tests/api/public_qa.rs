@@ -128,6 +128,20 @@ async fn only_what_was_published_is_public_and_searchable_without_diacritics() {
         );
         assert_eq!(qa(&app, "?agency=48.SXD").await.body["total"], 0);
         assert_eq!(qa(&app, "?kind=kien_nghi").await.body["total"], 0);
+        // The same filters narrow a search.
+        assert_eq!(
+            qa(&app, "?q=cap%20phep&agency=48.VP&kind=phan_anh&year=2026")
+                .await
+                .body["total"],
+            1
+        );
+        for narrowed in ["agency=48.SXD", "kind=kien_nghi", "year=2025"] {
+            assert_eq!(
+                qa(&app, &format!("?q=cap%20phep&{narrowed}")).await.body["total"],
+                0,
+                "{narrowed}"
+            );
+        }
         let bad = qa(&app, "?agency=nope&kind=x&year=1").await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(bad.field_errors().len(), 3);
@@ -1060,7 +1074,7 @@ async fn the_typo_dictionary_holds_the_words_of_what_is_published_now() {
 }
 
 #[apply(case!)]
-async fn the_kept_lists_are_fresh_at_once_here_and_within_a_second_on_other_instances() {
+async fn the_kept_lists_and_searches_are_fresh_at_once_here_and_within_a_second_elsewhere() {
     for app in apps().await {
         let other = crate::helpers::another_instance(&app).await;
         let control = sign_in_as(&app, "kiemsoat.moi", Role::ControlOffice, "48.VP").await;
@@ -1073,10 +1087,11 @@ async fn the_kept_lists_are_fresh_at_once_here_and_within_a_second_on_other_inst
             "Trả lời thứ nhất.",
         )
         .await;
-        // Both instances read (and keep) the first page.
+        // Both instances read (and keep) the first page and a search.
         for instance in [&app, &other] {
             let page = qa(instance, "").await;
             assert_eq!(page.body["total"], 1);
+            assert_eq!(qa(instance, "?q=cau%20hoi").await.body["total"], 1);
         }
         let etag = qa(&other, "").await.header("etag").unwrap().to_string();
         let second = publish(
@@ -1097,12 +1112,17 @@ async fn the_kept_lists_are_fresh_at_once_here_and_within_a_second_on_other_inst
         let there = qa(&other, "").await;
         assert_eq!(there.body["total"], 2, "[{}] {}", app.backend, there.body);
         assert_ne!(there.header("etag").unwrap(), etag);
+        for instance in [&app, &other] {
+            assert_eq!(qa(instance, "?q=cau%20hoi").await.body["total"], 2);
+        }
         // Unpublished: gone here at once, there within a second, also
         // from the feed and the embedded list.
         step(&app, &control, &first, "unpublish", json!({})).await;
         assert_eq!(qa(&app, "").await.body["total"], 1);
+        assert_eq!(qa(&app, "?q=cau%20hoi").await.body["total"], 1);
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
         assert_eq!(qa(&other, "").await.body["total"], 1);
+        assert_eq!(qa(&other, "?q=cau%20hoi").await.body["total"], 1);
         for (template, path) in [
             ("/hoi-dap/feed.atom", "/hoi-dap/feed.atom"),
             ("/hoi-dap/embed", "/hoi-dap/embed"),
@@ -1116,5 +1136,109 @@ async fn the_kept_lists_are_fresh_at_once_here_and_within_a_second_on_other_inst
                 "{path} still shows the unpublished item"
             );
         }
+    }
+}
+
+/// A search ranks the newest thousand matches only, so that a common
+/// word costs what a rare one does: it says there are more, pages through
+/// those thousand best first, and an older match past them is not listed
+/// however well it matches. Rows are copied straight into the store (as
+/// a province's years of answers would be), through the triggers that
+/// keep each backend's search structure.
+#[apply(case!)]
+async fn a_search_ranks_the_newest_thousand_matches() {
+    use pakn::store::entities::feedback_item;
+    use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.w", Role::ControlOffice, "48.VP").await;
+        let code = publish(
+            &app,
+            &control,
+            valid_submission(),
+            "Thủ tục cấp phép xây dựng",
+            "Hồ sơ cấp phép xây dựng quá hạn.",
+            "Đã giải quyết.",
+        )
+        .await;
+        let db = app.store.connection();
+        let template = feedback_item::Entity::find()
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|i| i.tracking_code == code)
+            .unwrap();
+        let published = template.published_at.unwrap();
+        // Published after it, one a minute, in the order they were
+        // published (the order each backend's search structure is kept in).
+        let copy = |i: i64, text: &str| {
+            let mut item = template.clone();
+            item.id = uuid::Uuid::now_v7();
+            item.tracking_code = format!("PAKN.48.WINDOW.{i:05}");
+            item.published_at = Some(published + chrono::Duration::minutes(i));
+            item.public_search_text = Some(text.to_string());
+            item.into_active_model().reset_all()
+        };
+        let plain = "thu tuc cap phep xay dung ho so qua han da giai quyet";
+        let best = "cap phep cap phep cap phep xay dung cap phep";
+        // 1,100 matches after the first; the best-matching text twice: at
+        // 600 (among the newest thousand) and at 50 (older than them).
+        let mut rows = Vec::new();
+        for i in 1..=1_100 {
+            let text = if i == 600 || i == 50 { best } else { plain };
+            rows.push(copy(i, text));
+            if rows.len() == 250 || i == 1_100 {
+                feedback_item::Entity::insert_many(std::mem::take(&mut rows))
+                    .exec(db)
+                    .await
+                    .unwrap();
+            }
+        }
+        // The newest match is then withdrawn from it by editing its text.
+        let gone = copy(1_101, plain).insert(db).await.unwrap();
+        let mut edited = gone.into_active_model();
+        edited.public_search_text = sea_orm::Set(Some("mot noi dung khac".into()));
+        edited.update(db).await.unwrap();
+
+        let first = qa(&app, "?q=cap%20phep&per_page=50").await;
+        assert_eq!(first.status, StatusCode::OK);
+        assert_eq!(first.body["total"], 1000, "{}", first.body);
+        assert_eq!(first.body["total_capped"], true);
+        let codes = |r: &crate::helpers::Reply| -> Vec<String> {
+            r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["tracking_code"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let page = codes(&first);
+        assert_eq!(page.len(), 50);
+        assert_eq!(page[0], "PAKN.48.WINDOW.00600", "{page:?}");
+        for outside in [
+            "PAKN.48.WINDOW.00050",
+            "PAKN.48.WINDOW.01101",
+            code.as_str(),
+        ] {
+            assert!(!page.iter().any(|c| c == outside), "{outside}: {page:?}");
+        }
+        // Equal matches: newest first.
+        assert_eq!(page[1], "PAKN.48.WINDOW.01100", "{page:?}");
+        assert_eq!(page[2], "PAKN.48.WINDOW.01099", "{page:?}");
+        // The last page of the thousand, then nothing.
+        let last = qa(&app, "?q=cap%20phep&per_page=50&page=20").await;
+        assert_eq!(codes(&last).len(), 50, "{}", last.body);
+        assert_eq!(
+            codes(&last).last().map(String::as_str),
+            Some("PAKN.48.WINDOW.00101")
+        );
+        let past = qa(&app, "?q=cap%20phep&per_page=50&page=21").await;
+        assert_eq!(codes(&past).len(), 0);
+        assert_eq!(past.body["total"], 1000);
+        // The edited text is what is found.
+        assert_eq!(
+            codes(&qa(&app, "?q=noi%20dung%20khac").await),
+            vec!["PAKN.48.WINDOW.01101"]
+        );
     }
 }

@@ -322,3 +322,141 @@ async fn filters_narrow_and_scope_limits_what_each_role_sees() {
         }
     }
 }
+
+/// The queue's counts are kept as things happen, not counted: they
+/// follow intake, state changes and forwarding exactly, on the agency's
+/// side too; the scheduler folds what was written without changing a
+/// figure; and `pakn recount` checks them against the items, finds a
+/// count gone wrong and rebuilds it.
+#[apply(case!)]
+async fn queue_counts_are_kept_exact_folded_and_checked_against_the_items() {
+    use pakn::store::queue::QueueScope;
+    use sea_orm::ConnectionTrait;
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.k", Role::ControlOffice, "48.VP").await;
+        let officer = sign_in_as(&app, "chuyenvien.k", Role::AgencyOfficer, "48.SXD").await;
+        let mut codes = Vec::new();
+        for _ in 0..4 {
+            let r = app.post_feedback(&valid_submission()).await;
+            codes.push(r.body["tracking_code"].as_str().unwrap().to_string());
+        }
+        for code in &codes[..2] {
+            crate::workflow::step(
+                &app,
+                &control,
+                code,
+                "classify",
+                json!({"content_category": "implementation_problem"}),
+            )
+            .await;
+        }
+        crate::workflow::step(
+            &app,
+            &control,
+            &codes[0],
+            "forward",
+            json!({"agency_code": "48.SXD"}),
+        )
+        .await;
+        crate::workflow::step(&app, &officer, &codes[0], "accept", json!({})).await;
+        let summary = |token: String| {
+            let app = &app;
+            async move {
+                app.send(
+                    Method::GET,
+                    "/api/v1/staff/feedback/summary",
+                    "/api/v1/staff/feedback/summary",
+                    |r| r.bearer_auth(token),
+                )
+                .await
+                .body["by_state"]
+                    .clone()
+            }
+        };
+        let province = json!([
+            {"state": "classified", "count": 1, "overdue": 0},
+            {"state": "in_handling", "count": 1, "overdue": 0},
+            {"state": "received", "count": 2, "overdue": 0},
+        ]);
+        assert_eq!(summary(control.clone()).await, province);
+        assert_eq!(
+            summary(officer.clone()).await,
+            json!([{"state": "in_handling", "count": 1, "overdue": 0}])
+        );
+
+        // Folded: one row per (agency, state) left, the same figures.
+        let store = &app.store;
+        let now = Utc::now();
+        let before = store
+            .queue_summary(QueueScope::Province, now)
+            .await
+            .unwrap();
+        let rows = |app: &TestApp| {
+            let db = app.store.connection().clone();
+            async move {
+                db.query_one_raw(sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    "SELECT COUNT(*) AS n FROM item_state_delta",
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<i64>("", "n")
+                .unwrap()
+            }
+        };
+        assert!(rows(&app).await > 4);
+        assert!(store.compact_state_counts().await.unwrap() > 4);
+        assert_eq!(rows(&app).await, 3, "received, classified, in handling");
+        assert_eq!(
+            store
+                .queue_summary(QueueScope::Province, now)
+                .await
+                .unwrap(),
+            before
+        );
+
+        let recount = |args: &[&str]| {
+            let dir = tempfile::tempdir().unwrap();
+            let out = crate::cli::pakn(dir.path())
+                .arg("recount")
+                .args(args)
+                .env("PAKN__DATABASE__URL", &app.database_url)
+                .output()
+                .unwrap();
+            let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+            (out.status.success(), report)
+        };
+        let (ok, report) = recount(&[]);
+        assert!(ok, "{report}");
+        assert_eq!(report["queue_counts"]["compared"], 3);
+        assert_eq!(report["queue_counts"]["differing"], 0);
+
+        // A count gone wrong (as a bug or a hand edit would leave it).
+        store
+            .connection()
+            .execute_unprepared(
+                "INSERT INTO item_state_delta (handling_agency_id, state, delta) \
+                 VALUES (NULL, 'received', 5)",
+            )
+            .await
+            .unwrap();
+        let (ok, report) = recount(&[]);
+        assert!(!ok);
+        assert_eq!(
+            report["queue_counts"]["differences"],
+            json!([{"handling_agency_id": null, "state": "received", "kept": 7, "counted": 2}])
+        );
+        let (ok, report) = recount(&["--repair"]);
+        assert!(ok, "{report}");
+        assert_eq!(report["queue_counts"]["repaired"], true);
+        assert_eq!(report["queue_counts"]["differences"], json!([]));
+        assert_eq!(
+            store
+                .queue_summary(QueueScope::Province, now)
+                .await
+                .unwrap(),
+            before
+        );
+    }
+}

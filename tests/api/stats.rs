@@ -302,3 +302,141 @@ async fn a_half_year_runs_from_the_15th_to_the_14th() {
     assert_eq!(h1.body["period"]["from"], "2026-12-15");
     assert_eq!(h1.body["period"]["to"], "2027-06-14");
 }
+
+/// An answer's timeliness and working days are kept on the item when it
+/// is sent, and the statistics read them from there: the same figures as
+/// judging each answer against its deadline at report time (what answers
+/// sent before they were kept still get), for an answer on time, one
+/// within an extension and a late one. `pakn recount` finds answers
+/// without kept figures and `--repair` fills them in.
+#[apply(case!)]
+async fn answers_keep_their_timeliness_and_the_figures_do_not_change() {
+    use sea_orm::ConnectionTrait;
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.kt", Role::ControlOffice, "48.VP").await;
+        let auditor = sign_in_as(&app, "thanhtra.kt", Role::Auditor, "48.VP").await;
+        let db = app.store.connection();
+        let backend = db.get_database_backend();
+        let at = |days: i64| {
+            let t = Utc::now() + Duration::days(days);
+            match backend {
+                sea_orm::DbBackend::Postgres => format!("'{}'::timestamptz", t.to_rfc3339()),
+                _ => format!("'{}'", t.to_rfc3339()),
+            }
+        };
+        // (original due, due) of each item's answer deadline before it is
+        // answered: on time, within an extension, late.
+        let deadlines = [(None, None), (Some(-2), Some(3)), (Some(-3), Some(-1))];
+        for (original, due) in deadlines {
+            let r = app.post_feedback(&valid_submission()).await;
+            let code = r.body["tracking_code"].as_str().unwrap().to_string();
+            step(
+                &app,
+                &control,
+                &code,
+                "classify",
+                json!({"content_category": "implementation_problem"}),
+            )
+            .await;
+            step(&app, &control, &code, "accept", json!({})).await;
+            if let (Some(original), Some(due)) = (original, due) {
+                db.execute_unprepared(&format!(
+                    "UPDATE feedback_deadline SET original_due_at = {}, due_at = {} \
+                     WHERE kind = 'answer' AND feedback_item_id = \
+                       (SELECT id FROM feedback_item WHERE tracking_code = '{code}')",
+                    at(original),
+                    at(due)
+                ))
+                .await
+                .unwrap();
+            }
+            step(
+                &app,
+                &control,
+                &code,
+                "answer",
+                json!({"text": "Đã trả lời."}),
+            )
+            .await;
+            step(&app, &control, &code, "sign-off", json!({})).await;
+            step(&app, &control, &code, "approve", json!({})).await;
+        }
+        let kept: Vec<(Option<String>, Option<i32>)> = {
+            let rows = db
+                .query_all_raw(sea_orm::Statement::from_string(
+                    backend,
+                    "SELECT answer_timeliness, handling_working_days FROM feedback_item \
+                     WHERE answered_at IS NOT NULL ORDER BY received_at",
+                ))
+                .await
+                .unwrap();
+            rows.iter()
+                .map(|r| {
+                    (
+                        r.try_get("", "answer_timeliness").unwrap(),
+                        r.try_get("", "handling_working_days").unwrap(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            kept,
+            vec![
+                (Some("on_time".to_string()), Some(0)),
+                (Some("within_extension".to_string()), Some(0)),
+                (Some("late".to_string()), Some(0)),
+            ]
+        );
+        let period = format!("period={}", current_half_year());
+        let figures = stats(&app, &auditor, &period).await.body["figures"].clone();
+        assert_eq!(figures["answered_total"], 3, "{figures}");
+        assert_eq!(figures["answered_on_time"], 1);
+        assert_eq!(figures["answered_within_extension"], 1);
+        assert_eq!(figures["answered_late"], 1);
+        assert_eq!(
+            figures["answered_by_agency"],
+            json!({"48.VP": {"total": 3, "on_time": 1, "within_extension": 1, "late": 1}})
+        );
+        assert_eq!(figures["handling_working_days"]["count"], 3);
+
+        // As answers sent before the figures were kept: judged at report
+        // time, the same figures.
+        db.execute_unprepared(
+            "UPDATE feedback_item SET answer_timeliness = NULL, handling_working_days = NULL",
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            stats(&app, &auditor, &period).await.body["figures"],
+            figures
+        );
+        let recount = |args: &[&str]| {
+            let dir = tempfile::tempdir().unwrap();
+            let out = crate::cli::pakn(dir.path())
+                .arg("recount")
+                .args(args)
+                .env("PAKN__DATABASE__URL", &app.database_url)
+                .output()
+                .unwrap();
+            let report: serde_json::Value =
+                serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+            (out.status.success(), report)
+        };
+        let (ok, report) = recount(&[]);
+        assert!(!ok, "{report}");
+        assert_eq!(
+            report["answers"],
+            json!({"answered": 3, "timeliness_differing": 3, "working_days_missing": 3, "after_repair": null})
+        );
+        let (ok, report) = recount(&["--repair"]);
+        assert!(ok, "{report}");
+        assert_eq!(
+            report["answers"]["after_repair"],
+            json!({"answered": 3, "timeliness_differing": 0, "working_days_missing": 0})
+        );
+        assert_eq!(
+            stats(&app, &auditor, &period).await.body["figures"],
+            figures
+        );
+    }
+}

@@ -431,6 +431,17 @@ pub(super) async fn approve(
         .push((ItemField::Answer, text(s.item.answer_draft.clone())));
     c.set
         .push((ItemField::AnsweredAt, Value::from(Some(s.now))));
+    // Kept with the answer for the statistics, by today's calendar.
+    let calendar = s.ctx.deadlines.calendar().current();
+    let days = crate::domain::reporting::working_days_between(
+        crate::domain::time::vietnam_date(s.item.received_at),
+        crate::domain::time::vietnam_date(s.now),
+        |d| calendar.calendar.is_working_day(d),
+    );
+    c.set.push((
+        ItemField::HandlingWorkingDays,
+        Value::from(Some(i32::try_from(days).unwrap_or(i32::MAX))),
+    ));
     c.effects.meet.push("answer");
     // The answer is out: contributions still awaited are moot.
     c.coordination = Some(CoordinationWrite::WithdrawOpen);

@@ -76,6 +76,13 @@ pub struct Model {
     /// The publicity source whose link or QR code it came through; a
     /// source's code, `unknown`, or none.
     pub source_code: Option<String>,
+    /// How the answer stood against its deadline when it was sent
+    /// (`on_time`, `within_extension`, `late`).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub answer_timeliness: Option<String>,
+    /// Working days from receipt to the answer, by the calendar of the
+    /// day it was sent.
+    pub handling_working_days: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
