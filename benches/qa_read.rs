@@ -182,46 +182,6 @@ async fn drive(url: &str, clients: usize, duration: Duration) -> Step {
     }
 }
 
-/// `Store::public_items` in a loop, `clients` at once.
-async fn drive_store(
-    store: &pakn::store::Store,
-    query: &pakn::store::public_qa::PublicQuery,
-    clients: usize,
-    duration: Duration,
-) -> Step {
-    let deadline = Instant::now() + duration;
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..clients)
-        .map(|_| {
-            let (store, query) = (store.clone(), query.clone());
-            tokio::spawn(async move {
-                let (mut latencies, mut errors) = (Vec::new(), 0u64);
-                while Instant::now() < deadline {
-                    let t = Instant::now();
-                    if store.public_items(&query).await.is_err() {
-                        errors += 1;
-                    }
-                    latencies.push(t.elapsed().as_micros() as u64);
-                }
-                (latencies, errors)
-            })
-        })
-        .collect();
-    let (mut latencies, mut errors) = (Vec::new(), 0);
-    for t in tasks {
-        let (l, e) = t.await.unwrap();
-        latencies.extend(l);
-        errors += e;
-    }
-    latencies.sort_unstable();
-    Step {
-        rate: (latencies.len() as u64 - errors) as f64 / started.elapsed().as_secs_f64(),
-        p50_ms: percentile(&latencies, 0.50),
-        p99_ms: percentile(&latencies, 0.99),
-        errors,
-    }
-}
-
 async fn start(url: &str) -> String {
     let mut settings = Settings::defaults().unwrap();
     settings.server.bind = "127.0.0.1:0".into();
@@ -366,7 +326,12 @@ async fn main() {
                 ..Default::default()
             };
             for &clients in &levels {
-                let step = drive_store(&store, &query, clients, duration).await;
+                let (store, query) = (store.clone(), query.clone());
+                let step = wrk::in_process(clients, duration, move || {
+                    let (store, query) = (store.clone(), query.clone());
+                    async move { store.public_items(&query).await.is_ok() }
+                })
+                .await;
                 println!(
                     "| {backend} | {name} | {clients} | {:.0} | {:.2} | {:.2} | {} |",
                     step.rate, step.p50_ms, step.p99_ms, step.errors

@@ -95,45 +95,6 @@ async fn copy_sql(
     )
 }
 
-/// `call` in a loop, `clients` at once, for `duration`.
-async fn in_process<F, Fut>(clients: usize, duration: Duration, call: F) -> wrk::Step
-where
-    F: Fn() -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
-{
-    let deadline = Instant::now() + duration;
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..clients)
-        .map(|_| {
-            let call = call.clone();
-            tokio::spawn(async move {
-                let (mut latencies, mut errors) = (Vec::new(), 0u64);
-                while Instant::now() < deadline {
-                    let t = Instant::now();
-                    if !call().await {
-                        errors += 1;
-                    }
-                    latencies.push(t.elapsed().as_micros() as u64);
-                }
-                (latencies, errors)
-            })
-        })
-        .collect();
-    let (mut latencies, mut errors) = (Vec::new(), 0);
-    for t in tasks {
-        let (l, e) = t.await.unwrap();
-        latencies.extend(l);
-        errors += e;
-    }
-    latencies.sort_unstable();
-    wrk::Step {
-        rate: (latencies.len() as u64 - errors) as f64 / started.elapsed().as_secs_f64(),
-        p50_ms: wrk::percentile(&latencies, 0.50),
-        p99_ms: wrk::percentile(&latencies, 0.99),
-        errors,
-    }
-}
-
 /// Writes `n` items (and three deadlines each) from the one real item.
 async fn seed(base: &str, url: &str, n: usize) -> Duration {
     let started = Instant::now();
@@ -494,7 +455,7 @@ async fn main() {
     };
     for &clients in &levels {
         let (store, search) = (store.clone(), search.clone());
-        let step = in_process(clients, duration, move || {
+        let step = wrk::in_process(clients, duration, move || {
             let (store, search) = (store.clone(), search.clone());
             async move { store.public_items(&search).await.is_ok() }
         })
@@ -506,7 +467,7 @@ async fn main() {
     }
     for &clients in &levels {
         let store = store.clone();
-        let step = in_process(clients, duration, move || {
+        let step = wrk::in_process(clients, duration, move || {
             let store = store.clone();
             async move {
                 store

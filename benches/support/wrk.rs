@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One measured step: successful operations per second, latency
 /// percentiles in milliseconds, failed requests.
@@ -95,6 +95,45 @@ pub fn run(mut cmd: Command, url: &str) -> Step {
         rate: requests * ok_share,
         p50_ms: field("50%").map(|v| millis(&v)).unwrap_or(0.0),
         p99_ms: field("99%").map(|v| millis(&v)).unwrap_or(0.0),
+        errors,
+    }
+}
+
+/// `call` in a loop, `clients` at once, for `duration`.
+pub async fn in_process<F, Fut>(clients: usize, duration: Duration, call: F) -> Step
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let deadline = Instant::now() + duration;
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let call = call.clone();
+            tokio::spawn(async move {
+                let (mut latencies, mut errors) = (Vec::new(), 0u64);
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    if !call().await {
+                        errors += 1;
+                    }
+                    latencies.push(t.elapsed().as_micros() as u64);
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    let (mut latencies, mut errors) = (Vec::new(), 0);
+    for t in tasks {
+        let (l, e) = t.await.unwrap();
+        latencies.extend(l);
+        errors += e;
+    }
+    latencies.sort_unstable();
+    Step {
+        rate: (latencies.len() as u64 - errors) as f64 / started.elapsed().as_secs_f64(),
+        p50_ms: percentile(&latencies, 0.50),
+        p99_ms: percentile(&latencies, 0.99),
         errors,
     }
 }

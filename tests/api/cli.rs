@@ -18,6 +18,20 @@ pub fn pakn(dir: &std::path::Path) -> Command {
     cmd
 }
 
+/// `pakn recount ARGS` against `app`'s database: whether it exited 0, and
+/// its JSON report.
+pub fn recount(app: &crate::helpers::TestApp, args: &[&str]) -> (bool, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = pakn(dir.path())
+        .arg("recount")
+        .args(args)
+        .env("PAKN__DATABASE__URL", &app.database_url)
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.success(), report)
+}
+
 #[apply(case_once!)]
 fn help_lists_the_commands() {
     let dir = tempfile::tempdir().unwrap();

@@ -61,6 +61,16 @@ pub async fn answer_and_publish(
     assert_eq!(item["state"], "published");
 }
 
+/// The tracking codes of a list, in order.
+fn codes(r: &crate::helpers::Reply) -> Vec<String> {
+    r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["tracking_code"].as_str().unwrap().to_string())
+        .collect()
+}
+
 async fn qa(app: &TestApp, query: &str) -> crate::helpers::Reply {
     app.send(
         Method::GET,
@@ -603,14 +613,6 @@ async fn the_closest_answer_comes_first_and_postgresql_forgives_typos() {
             "Đã hướng dẫn thủ tục đăng ký và xây dựng lại quy trình.",
         )
         .await;
-        let codes = |r: &crate::helpers::Reply| -> Vec<String> {
-            r.body["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|i| i["tracking_code"].as_str().unwrap().to_string())
-                .collect()
-        };
         // Both contain every word; the closer one comes first.
         let both = qa(&app, "?q=giay%20phep%20xay%20dung%20nha%20o").await;
         assert_eq!(both.body["total"], 2, "{}", both.body);
@@ -1204,14 +1206,6 @@ async fn a_search_ranks_the_newest_thousand_matches() {
         assert_eq!(first.status, StatusCode::OK);
         assert_eq!(first.body["total"], 1000, "{}", first.body);
         assert_eq!(first.body["total_capped"], true);
-        let codes = |r: &crate::helpers::Reply| -> Vec<String> {
-            r.body["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|i| i["tracking_code"].as_str().unwrap().to_string())
-                .collect()
-        };
         let page = codes(&first);
         assert_eq!(page.len(), 50);
         assert_eq!(page[0], "PAKN.48.WINDOW.00600", "{page:?}");

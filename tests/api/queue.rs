@@ -416,18 +416,7 @@ async fn queue_counts_are_kept_exact_folded_and_checked_against_the_items() {
             before
         );
 
-        let recount = |args: &[&str]| {
-            let dir = tempfile::tempdir().unwrap();
-            let out = crate::cli::pakn(dir.path())
-                .arg("recount")
-                .args(args)
-                .env("PAKN__DATABASE__URL", &app.database_url)
-                .output()
-                .unwrap();
-            let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-            (out.status.success(), report)
-        };
-        let (ok, report) = recount(&[]);
+        let (ok, report) = crate::cli::recount(&app, &[]);
         assert!(ok, "{report}");
         assert_eq!(report["queue_counts"]["compared"], 3);
         assert_eq!(report["queue_counts"]["differing"], 0);
@@ -441,13 +430,13 @@ async fn queue_counts_are_kept_exact_folded_and_checked_against_the_items() {
             )
             .await
             .unwrap();
-        let (ok, report) = recount(&[]);
+        let (ok, report) = crate::cli::recount(&app, &[]);
         assert!(!ok);
         assert_eq!(
             report["queue_counts"]["differences"],
             json!([{"handling_agency_id": null, "state": "received", "kept": 7, "counted": 2}])
         );
-        let (ok, report) = recount(&["--repair"]);
+        let (ok, report) = crate::cli::recount(&app, &["--repair"]);
         assert!(ok, "{report}");
         assert_eq!(report["queue_counts"]["repaired"], true);
         assert_eq!(report["queue_counts"]["differences"], json!([]));

@@ -410,25 +410,13 @@ async fn answers_keep_their_timeliness_and_the_figures_do_not_change() {
             stats(&app, &auditor, &period).await.body["figures"],
             figures
         );
-        let recount = |args: &[&str]| {
-            let dir = tempfile::tempdir().unwrap();
-            let out = crate::cli::pakn(dir.path())
-                .arg("recount")
-                .args(args)
-                .env("PAKN__DATABASE__URL", &app.database_url)
-                .output()
-                .unwrap();
-            let report: serde_json::Value =
-                serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
-            (out.status.success(), report)
-        };
-        let (ok, report) = recount(&[]);
+        let (ok, report) = crate::cli::recount(&app, &[]);
         assert!(!ok, "{report}");
         assert_eq!(
             report["answers"],
             json!({"answered": 3, "timeliness_differing": 3, "working_days_missing": 3, "after_repair": null})
         );
-        let (ok, report) = recount(&["--repair"]);
+        let (ok, report) = crate::cli::recount(&app, &["--repair"]);
         assert!(ok, "{report}");
         assert_eq!(
             report["answers"]["after_repair"],
