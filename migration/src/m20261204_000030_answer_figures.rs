@@ -23,18 +23,13 @@ pub struct Migration;
 
 /// `Timeliness::of_answer` for the item being updated, from its answer
 /// deadline (none: on time, as no rule makes it late).
-pub const TIMELINESS_SQL: &str = "CASE \
-     WHEN (SELECT COALESCE(d.original_due_at, d.due_at) FROM feedback_deadline d \
-           WHERE d.feedback_item_id = feedback_item.id AND d.kind = 'answer') IS NULL \
-         THEN 'on_time' \
-     WHEN feedback_item.answered_at <= (SELECT COALESCE(d.original_due_at, d.due_at) \
-           FROM feedback_deadline d \
-           WHERE d.feedback_item_id = feedback_item.id AND d.kind = 'answer') \
-         THEN 'on_time' \
-     WHEN feedback_item.answered_at <= (SELECT d.due_at FROM feedback_deadline d \
-           WHERE d.feedback_item_id = feedback_item.id AND d.kind = 'answer') \
-         THEN 'within_extension' \
-     ELSE 'late' END";
+pub const TIMELINESS_SQL: &str = "COALESCE((SELECT CASE \
+         WHEN COALESCE(d.original_due_at, d.due_at) IS NULL THEN 'on_time' \
+         WHEN feedback_item.answered_at <= COALESCE(d.original_due_at, d.due_at) THEN 'on_time' \
+         WHEN feedback_item.answered_at <= d.due_at THEN 'within_extension' \
+         ELSE 'late' END \
+     FROM feedback_deadline d \
+     WHERE d.feedback_item_id = feedback_item.id AND d.kind = 'answer'), 'on_time')";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

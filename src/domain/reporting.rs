@@ -226,6 +226,20 @@ pub fn working_days_between(
     days
 }
 
+/// Working days an item received at `received` took to be answered at
+/// `answered` (both instants; days in Vietnam time), by `calendar`.
+pub fn handling_working_days(
+    calendar: &crate::domain::calendar::working_days::WorkingCalendar,
+    received: DateTime<Utc>,
+    answered: DateTime<Utc>,
+) -> u32 {
+    working_days_between(
+        crate::domain::time::vietnam_date(received),
+        crate::domain::time::vietnam_date(answered),
+        |d| calendar.is_working_day(d),
+    )
+}
+
 fn roman(n: u8) -> &'static str {
     match n {
         1 => "I",

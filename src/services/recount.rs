@@ -4,8 +4,7 @@
 
 use serde::Serialize;
 
-use crate::domain::reporting::working_days_between;
-use crate::domain::time::vietnam_date;
+use crate::domain::reporting::handling_working_days;
 use crate::services::calendar::CalendarSnapshot;
 use crate::store::queue::CountDifference;
 use crate::store::statistics::AnswerFiguresCheck;
@@ -30,23 +29,18 @@ pub struct QueueCounts {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Answers {
-    pub answered: u64,
-    pub timeliness_differing: u64,
-    pub working_days_missing: u64,
+    #[serde(flatten)]
+    pub found: AnswerFiguresCheck,
     pub after_repair: Option<AnswerFiguresCheck>,
 }
 
 impl RecountReport {
     /// Kept figures that still differ from the items.
     pub fn left(&self) -> u64 {
-        let after = self.answers.after_repair.unwrap_or(AnswerFiguresCheck {
-            answered: self.answers.answered,
-            timeliness_differing: self.answers.timeliness_differing,
-            working_days_missing: self.answers.working_days_missing,
-        });
+        let now = self.answers.after_repair.unwrap_or(self.answers.found);
         self.queue_counts.differences.len() as u64
-            + after.timeliness_differing
-            + after.working_days_missing
+            + now.timeliness_differing
+            + now.working_days_missing
     }
 }
 
@@ -81,9 +75,7 @@ pub async fn run(
             repaired: repair.is_some() && differing > 0,
         },
         answers: Answers {
-            answered: found.answered,
-            timeliness_differing: found.timeliness_differing,
-            working_days_missing: found.working_days_missing,
+            found,
             after_repair,
         },
     })
@@ -104,9 +96,7 @@ pub async fn count_working_days(
         let days: Vec<(uuid::Uuid, i32)> = batch
             .into_iter()
             .map(|(id, received, answered)| {
-                let n = working_days_between(vietnam_date(received), vietnam_date(answered), |d| {
-                    calendar.calendar.is_working_day(d)
-                });
+                let n = handling_working_days(&calendar.calendar, received, answered);
                 (id, i32::try_from(n).unwrap_or(i32::MAX))
             })
             .collect();

@@ -236,38 +236,16 @@ impl Store {
                 _ => "?".to_string(),
             }
         };
-        let sql = match backend {
+        // The words first (each backend's own match), then the filters,
+        // on the search table's columns (PostgreSQL) or the item's.
+        let (matching, prefix) = match backend {
             DbBackend::Postgres => {
                 let phrase = self.corrected_terms(&q.terms).await?.join(" ");
                 let query = format!(
                     "plainto_tsquery('simple', {})",
                     bind(phrase.into(), &mut values)
                 );
-                let mut filters = String::new();
-                if let Some(a) = q.agency_id {
-                    filters +=
-                        &format!(" AND handling_agency_id = {}", bind(a.into(), &mut values));
-                }
-                if let Some(f) = q.field_id {
-                    filters += &format!(" AND field_id = {}", bind(f.into(), &mut values));
-                }
-                if let Some(k) = &q.kind {
-                    filters += &format!(" AND kind = {}", bind(k.clone().into(), &mut values));
-                }
-                if let Some(from) = q.published_from {
-                    filters += &format!(" AND published_at >= {}", bind(from.into(), &mut values));
-                }
-                if let Some(to) = q.published_to {
-                    filters += &format!(" AND published_at < {}", bind(to.into(), &mut values));
-                }
-                format!(
-                    "SELECT item_id, published_at, tracking_code, \
-                            ts_rank(tsv, {query})::float8 AS score \
-                     FROM (SELECT item_id, published_at, tracking_code, tsv \
-                           FROM public_search_doc WHERE tsv @@ {query}{filters} \
-                           ORDER BY published_at DESC, tracking_code DESC LIMIT {}) AS newest",
-                    RANK_WINDOW + 1
-                )
+                (query, "")
             }
             _ => {
                 // Every word, each quoted (FTS5 syntax has operators).
@@ -276,41 +254,50 @@ impl Store {
                     .iter()
                     .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
                     .collect();
-                let matching = bind(words.join(" ").into(), &mut values);
-                let mut filters = String::new();
-                if let Some(a) = q.agency_id {
-                    filters += &format!(
-                        " AND f.handling_agency_id = {}",
-                        bind(a.into(), &mut values)
-                    );
-                }
-                if let Some(fid) = q.field_id {
-                    filters += &format!(" AND f.field_id = {}", bind(fid.into(), &mut values));
-                }
-                if let Some(k) = &q.kind {
-                    filters += &format!(" AND f.kind = {}", bind(k.clone().into(), &mut values));
-                }
-                if let Some(from) = q.published_from {
-                    filters +=
-                        &format!(" AND f.published_at >= {}", bind(from.into(), &mut values));
-                }
-                if let Some(to) = q.published_to {
-                    filters += &format!(" AND f.published_at < {}", bind(to.into(), &mut values));
-                }
-                // The FTS table's rowid grows as public text is written,
-                // so its newest rows are the newest matches; FTS5 walks
-                // them backwards and scores only those it returns. bm25:
-                // lower is better, so it is negated to sort like ts_rank.
-                format!(
-                    "SELECT f.id AS item_id, f.published_at AS published_at, \
-                            f.tracking_code AS tracking_code, -bm25(public_search) AS score \
-                     FROM public_search JOIN feedback_item f ON f.id = public_search.item_id \
-                     WHERE public_search MATCH {matching} \
-                       AND f.public_search_text IS NOT NULL{filters} \
-                     ORDER BY public_search.rowid DESC LIMIT {}",
-                    RANK_WINDOW + 1
-                )
+                (bind(words.join(" ").into(), &mut values), "f.")
             }
+        };
+        let mut filters = String::new();
+        let mut filter = |condition: &str, value: sea_orm::Value| {
+            filters += &format!(" AND {prefix}{condition} {}", bind(value, &mut values));
+        };
+        if let Some(a) = q.agency_id {
+            filter("handling_agency_id =", a.into());
+        }
+        if let Some(f) = q.field_id {
+            filter("field_id =", f.into());
+        }
+        if let Some(k) = &q.kind {
+            filter("kind =", k.clone().into());
+        }
+        if let Some(from) = q.published_from {
+            filter("published_at >=", from.into());
+        }
+        if let Some(to) = q.published_to {
+            filter("published_at <", to.into());
+        }
+        let sql = match backend {
+            DbBackend::Postgres => format!(
+                "SELECT item_id, published_at, tracking_code, \
+                        ts_rank(tsv, {matching})::float8 AS score \
+                 FROM (SELECT item_id, published_at, tracking_code, tsv \
+                       FROM public_search_doc WHERE tsv @@ {matching}{filters} \
+                       ORDER BY published_at DESC, tracking_code DESC LIMIT {}) AS newest",
+                RANK_WINDOW + 1
+            ),
+            // The FTS table's rowid grows as public text is written, so
+            // its newest rows are the newest matches; FTS5 walks them
+            // backwards and scores only those it returns. bm25: lower is
+            // better, so it is negated to sort like ts_rank.
+            _ => format!(
+                "SELECT f.id AS item_id, f.published_at AS published_at, \
+                        f.tracking_code AS tracking_code, -bm25(public_search) AS score \
+                 FROM public_search JOIN feedback_item f ON f.id = public_search.item_id \
+                 WHERE public_search MATCH {matching} \
+                   AND f.public_search_text IS NOT NULL{filters} \
+                 ORDER BY public_search.rowid DESC LIMIT {}",
+                RANK_WINDOW + 1
+            ),
         };
         let mut matches =
             Match::find_by_statement(Statement::from_sql_and_values(backend, sql, values))

@@ -12,7 +12,7 @@ use super::auth::Caller;
 use super::problem::ApiError;
 use crate::domain::feedback::FieldError;
 use crate::domain::reporting::{
-    DateRange, Distribution, ReportPeriod, Statistics, working_days_between,
+    DateRange, Distribution, ReportPeriod, Statistics, handling_working_days,
 };
 use crate::domain::staff::{ApiScope, ItemScope, Permission};
 use crate::domain::time::vietnam_date;
@@ -199,10 +199,10 @@ pub(super) async fn figures(
         .answered_spans
         .iter()
         .map(|(received, answered)| {
-            f64::from(working_days_between(
-                vietnam_date(*received),
-                vietnam_date(*answered),
-                |d| calendar.calendar.is_working_day(d),
+            f64::from(handling_working_days(
+                &calendar.calendar,
+                *received,
+                *answered,
             ))
         });
     statistics.handling_working_days = Distribution::of(kept.chain(counted).collect());

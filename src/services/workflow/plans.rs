@@ -433,10 +433,10 @@ pub(super) async fn approve(
         .push((ItemField::AnsweredAt, Value::from(Some(s.now))));
     // Kept with the answer for the statistics, by today's calendar.
     let calendar = s.ctx.deadlines.calendar().current();
-    let days = crate::domain::reporting::working_days_between(
-        crate::domain::time::vietnam_date(s.item.received_at),
-        crate::domain::time::vietnam_date(s.now),
-        |d| calendar.calendar.is_working_day(d),
+    let days = crate::domain::reporting::handling_working_days(
+        &calendar.calendar,
+        s.item.received_at,
+        s.now,
     );
     c.set.push((
         ItemField::HandlingWorkingDays,
