@@ -289,7 +289,7 @@ async fn main() {
     let took = seed(&base, &url, items).await;
     // What the scheduler does every minute on a running service: the
     // queue counts' deltas of the seed folded.
-    store.compact_state_counts().await.unwrap();
+    store.compact_kept_counts().await.unwrap();
     // The answers' working days, as `pakn recount --repair` counts them
     // for answers sent before they were kept (timed: what an upgrade of
     // a database this size costs).
@@ -437,10 +437,10 @@ async fn main() {
     // The deltas the intake steps wrote, folded, as the scheduler does
     // within a minute on a running service, and vacuumed, as autovacuum
     // does after a thousand dead rows (migration 29).
-    store.compact_state_counts().await.unwrap();
+    store.compact_kept_counts().await.unwrap();
     store
         .connection()
-        .execute_unprepared("VACUUM ANALYZE item_state_delta")
+        .execute_unprepared("VACUUM ANALYZE item_state_delta, item_due_delta, stat_day_delta")
         .await
         .unwrap();
     let mut in_process_rows = Vec::new();

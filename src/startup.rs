@@ -182,8 +182,8 @@ pub async fn scheduler_pass(
     // succession) goes to its successor.
     store.sweep_successions(now).await?;
     store.forget_expired_form_stamps(now).await?;
-    // The queue counts' deltas since the last pass, folded.
-    store.compact_state_counts().await?;
+    // The kept counts' rows since the last pass, folded.
+    store.compact_kept_counts().await?;
     Ok(report)
 }
 

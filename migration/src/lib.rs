@@ -34,7 +34,11 @@ mod m20261204_000027_outreach_sources;
 mod m20261204_000028_public_search_published_only;
 mod m20261204_000029_queue_state_counts;
 mod m20261204_000030_answer_figures;
+mod m20261204_000031_overdue_counts;
 pub use m20261204_000030_answer_figures::TIMELINESS_SQL;
+pub use m20261204_000031_overdue_counts::due_hour_sql;
+mod m20261204_000032_statistics_by_day;
+pub use m20261204_000032_statistics_by_day::{stat_day_counted_sql, vietnam_day_sql};
 
 pub struct Migrator;
 
@@ -72,6 +76,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000028_public_search_published_only::Migration),
             Box::new(m20261204_000029_queue_state_counts::Migration),
             Box::new(m20261204_000030_answer_figures::Migration),
+            Box::new(m20261204_000031_overdue_counts::Migration),
+            Box::new(m20261204_000032_statistics_by_day::Migration),
         ]
     }
 }

@@ -203,7 +203,9 @@ pub async fn copy(from: &Store, to: &Store) -> anyhow::Result<CopyReport> {
     tables.push(copy_table::<form_stamp_use::Entity>(from, to).await?);
     tables.push(copy_table::<service_secret::Entity>(from, to).await?);
     tables.push(copy_table::<tracking_sequence::Entity>(from, to).await?);
-    // Leases belong to the processes that hold them: not copied. Every
+    // Leases belong to the processes that hold them: not copied; the
+    // kept counts (state and due-hour deltas) are written again by the
+    // target's triggers as its items arrive. Every
     // other table of the source must have been: a table added later
     // without a line above stops the copy instead of being left behind.
     let listed = from
@@ -212,7 +214,8 @@ pub async fn copy(from: &Store, to: &Store) -> anyhow::Result<CopyReport> {
             DbBackend::Sqlite,
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
              AND name NOT LIKE 'public_search%' \
-             AND name NOT IN ('seaql_migrations', 'service_lease', 'item_state_delta')"
+             AND name NOT IN ('seaql_migrations', 'service_lease', 'item_state_delta', 'item_due_delta', \
+                           'stat_day_delta')"
                 .to_string(),
         ))
         .await?;

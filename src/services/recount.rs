@@ -1,25 +1,33 @@
 //! The figures kept as things happen — the queue's counts per agency and
-//! state, each answer's timeliness and working days — checked against
+//! state, the due times per state and hour behind the overdue counts,
+//! the province's statistics per day, each answer's timeliness and
+//! working days — checked against
 //! the items they come from, and rebuilt from them (`pakn recount`).
 
 use serde::Serialize;
 
 use crate::domain::reporting::handling_working_days;
 use crate::services::calendar::CalendarSnapshot;
-use crate::store::queue::CountDifference;
+use crate::store::kept_counts::{CountDifference, KeptCount};
 use crate::store::statistics::AnswerFiguresCheck;
 use crate::store::{Store, StoreError};
 
 /// What a check found (and, with a repair, what is left after it).
 #[derive(Debug, Clone, Serialize)]
 pub struct RecountReport {
-    pub queue_counts: QueueCounts,
+    /// Items per handling agency and state.
+    pub queue_counts: KeptCounts,
+    /// Items with a due time per state and hour: the overdue counts.
+    pub due_counts: KeptCounts,
+    /// The province's statistics per day.
+    pub statistics_by_day: KeptCounts,
     pub answers: Answers,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct QueueCounts {
-    /// (agency, state) pairs compared.
+pub struct KeptCounts {
+    /// Keys compared: (agency, state), (state, hour) or (figure, day,
+    /// grouped values).
     pub compared: u64,
     pub differing: usize,
     /// What still differs (after the repair, when there was one).
@@ -39,6 +47,8 @@ impl RecountReport {
     pub fn left(&self) -> u64 {
         let now = self.answers.after_repair.unwrap_or(self.answers.found);
         self.queue_counts.differences.len() as u64
+            + self.due_counts.differences.len() as u64
+            + self.statistics_by_day.differences.len() as u64
             + now.timeliness_differing
             + now.working_days_missing
     }
@@ -50,15 +60,12 @@ pub async fn run(
     store: &Store,
     repair: Option<&CalendarSnapshot>,
 ) -> Result<RecountReport, StoreError> {
-    let (compared, mut differences) = store.check_state_counts().await?;
-    let differing = differences.len();
+    let queue_counts = kept_counts(store, KeptCount::States, repair.is_some()).await?;
+    let due_counts = kept_counts(store, KeptCount::DueHours, repair.is_some()).await?;
+    let statistics_by_day = kept_counts(store, KeptCount::Days, repair.is_some()).await?;
     let found = store.check_answer_figures().await?;
     let mut after_repair = None;
     if let Some(calendar) = repair {
-        if differing > 0 {
-            store.rebuild_state_counts().await?;
-            differences = store.check_state_counts().await?.1;
-        }
         if found.timeliness_differing > 0 {
             store.repair_answer_timeliness().await?;
         }
@@ -68,16 +75,35 @@ pub async fn run(
         after_repair = Some(store.check_answer_figures().await?);
     }
     Ok(RecountReport {
-        queue_counts: QueueCounts {
-            compared,
-            differing,
-            differences,
-            repaired: repair.is_some() && differing > 0,
-        },
+        queue_counts,
+        due_counts,
+        statistics_by_day,
         answers: Answers {
             found,
             after_repair,
         },
+    })
+}
+
+/// One kept count compared with the items; with `repair`, rebuilt when
+/// it differs and compared again.
+async fn kept_counts(
+    store: &Store,
+    kept: KeptCount,
+    repair: bool,
+) -> Result<KeptCounts, StoreError> {
+    let (compared, mut differences) = store.check_kept_counts(kept).await?;
+    let differing = differences.len();
+    let repaired = repair && differing > 0;
+    if repaired {
+        store.rebuild_kept_counts(kept).await?;
+        differences = store.check_kept_counts(kept).await?.1;
+    }
+    Ok(KeptCounts {
+        compared,
+        differing,
+        differences,
+        repaired,
     })
 }
 

@@ -190,37 +190,23 @@ impl Store {
             }
             // SQLite has one writer at a time: the number is taken from the
             // counter row inside the transaction, so none is ever skipped.
+            // A plain submission joins the next group commit (one fsync for
+            // every submission waiting); one with files, a key or mail
+            // keeps a transaction of its own.
+            _ if simple => {
+                let record = Box::new(record.clone());
+                self.intake_writer
+                    .submit(
+                        db,
+                        Box::new(move |txn| {
+                            Box::pin(async move { insert_item_sqlite(txn, &record, day).await })
+                        }),
+                    )
+                    .await?
+            }
             _ => {
                 let txn = db.begin().await?;
-                let sequence = next_sequence(&txn, &record.province_code, day).await?;
-                let sequence = u32::try_from(sequence)
-                    .map_err(|_| StoreError::Integrity("daily sequence overflow".into()))?;
-                let code = TrackingCode::new(&record.province_code, day, sequence);
-                let (columns, values) = item_columns(record);
-                let placeholders: Vec<String> =
-                    (1..=values.len() + 1).map(|i| format!("?{i}")).collect();
-                let mut values = values;
-                values.push(code.to_string().into());
-                txn.execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Sqlite,
-                    format!(
-                        "INSERT INTO feedback_item ({}, tracking_code) VALUES ({})",
-                        columns.join(", "),
-                        placeholders.join(", ")
-                    ),
-                    values,
-                ))
-                .await?;
-                write_audit(&txn, Some(record.id), &record.audit, record.registered_at).await?;
-                insert_deadlines(&txn, record).await?;
-                if record.acknowledge {
-                    queue_notices_in(
-                        &txn,
-                        &[acknowledgement(record, &code)],
-                        record.registered_at,
-                    )
-                    .await?;
-                }
+                let code = insert_item_sqlite(&txn, record, day).await?;
                 write_extras(&txn, record, idempotency, response_body(&code)).await?;
                 write_mail_extras(&txn, record, &code).await?;
                 txn.commit().await?;
@@ -753,4 +739,38 @@ impl Store {
         }
         Ok(dropped)
     }
+}
+
+/// Writes a new item on SQLite inside `txn`: its tracking number from the
+/// day's counter row, the item, its audit event, its deadlines and its
+/// acknowledgement.
+async fn insert_item_sqlite(
+    txn: &DatabaseTransaction,
+    record: &NewFeedbackRecord,
+    day: NaiveDate,
+) -> Result<TrackingCode, StoreError> {
+    let sequence = next_sequence(txn, &record.province_code, day).await?;
+    let sequence = u32::try_from(sequence)
+        .map_err(|_| StoreError::Integrity("daily sequence overflow".into()))?;
+    let code = TrackingCode::new(&record.province_code, day, sequence);
+    let (columns, values) = item_columns(record);
+    let placeholders: Vec<String> = (1..=values.len() + 1).map(|i| format!("?{i}")).collect();
+    let mut values = values;
+    values.push(code.to_string().into());
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        format!(
+            "INSERT INTO feedback_item ({}, tracking_code) VALUES ({})",
+            columns.join(", "),
+            placeholders.join(", ")
+        ),
+        values,
+    ))
+    .await?;
+    write_audit(txn, Some(record.id), &record.audit, record.registered_at).await?;
+    insert_deadlines(txn, record).await?;
+    if record.acknowledge {
+        queue_notices_in(txn, &[acknowledgement(record, &code)], record.registered_at).await?;
+    }
+    Ok(code)
 }

@@ -12,7 +12,9 @@ pub mod directory_cache;
 pub mod entities;
 pub mod feedback;
 pub mod form_stamps;
+mod group_commit;
 pub mod journal;
+pub mod kept_counts;
 pub mod mail;
 pub mod metrics;
 pub mod national;
@@ -141,6 +143,9 @@ pub struct Store {
     /// own public lists are read again at once (other instances notice
     /// within a second, from the public version).
     public_epoch: Arc<std::sync::atomic::AtomicU64>,
+    /// SQLite: plain web submissions written by one task, many to a
+    /// commit (see `group_commit`).
+    intake_writer: group_commit::GroupCommit<crate::domain::tracking::TrackingCode>,
 }
 
 impl Store {
@@ -195,6 +200,7 @@ impl Store {
             fuzzy_match: Arc::default(),
             api_key_uses: Arc::default(),
             public_epoch: Arc::default(),
+            intake_writer: group_commit::GroupCommit::default(),
         })
     }
 

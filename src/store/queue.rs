@@ -302,8 +302,10 @@ impl Store {
     /// Counts per state and overdue counts, within the scope. The counts
     /// are sums of the state deltas the triggers of migration 29 write
     /// (exact, whatever the number of items); an agency's scope adds the
-    /// items it was asked to contribute to, which are few. Overdue counts
-    /// read only the overdue items, from the `(state, due_at)` index.
+    /// items it was asked to contribute to, which are few. The province's
+    /// overdue counts are sums of the due-hour rows of migration 31 for
+    /// the hours already over, plus the current hour's overdue items; an
+    /// agency's are counted from its overdue items.
     pub async fn queue_summary(
         &self,
         scope: QueueScope,
@@ -336,20 +338,57 @@ impl Store {
             super::sql(backend, statement),
             values,
         ));
-        let overdue_only = QueueFilter {
-            overdue: Some(true),
-            ..QueueFilter::default()
+        let overdue = async {
+            let rows: Vec<(String, i64)> = match scope {
+                // The hours already over from the kept due-hour rows, the
+                // current hour's overdue items from the due-time index.
+                QueueScope::Province => {
+                    let hour = now.timestamp().div_euclid(3600);
+                    let hour_start = DateTime::from_timestamp(hour * 3600, 0).unwrap_or(now);
+                    let rows = db
+                        .query_all_raw(Statement::from_sql_and_values(
+                            backend,
+                            super::sql(
+                                backend,
+                                "SELECT state, CAST(SUM(delta) AS BIGINT) AS n FROM item_due_delta \
+                                 WHERE due_hour < $1 GROUP BY state \
+                                 UNION ALL \
+                                 SELECT state, COUNT(*) AS n FROM feedback_item \
+                                 WHERE due_at >= $2 AND due_at < $3 GROUP BY state",
+                            ),
+                            [hour.into(), hour_start.into(), now.into()],
+                        ))
+                        .await?;
+                    rows.iter()
+                        .map(|r| Ok((r.try_get("", "state")?, r.try_get("", "n")?)))
+                        .collect::<Result<_, StoreError>>()?
+                }
+                // An agency's share is counted from its items.
+                QueueScope::HandledBy(_) => {
+                    let overdue_only = QueueFilter {
+                        overdue: Some(true),
+                        ..QueueFilter::default()
+                    };
+                    feedback_item::Entity::find()
+                        .select_only()
+                        .column(C::State)
+                        .column_as(count_rows(), "n")
+                        .filter(apply(&overdue_only, scope, now))
+                        .group_by(C::State)
+                        .into_tuple::<(String, i64)>()
+                        .all(db)
+                        .await?
+                }
+            };
+            let mut late: std::collections::BTreeMap<String, i64> = Default::default();
+            for (state, n) in rows {
+                *late.entry(state).or_default() += n;
+            }
+            Ok::<_, StoreError>(late)
         };
-        let overdue = feedback_item::Entity::find()
-            .select_only()
-            .column(C::State)
-            .column_as(count_rows(), "n")
-            .filter(apply(&overdue_only, scope, now))
-            .group_by(C::State)
-            .into_tuple::<(String, i64)>()
-            .all(db);
         // At once, each on its own connection.
-        let (rows, overdue) = tokio::try_join!(counts, overdue)?;
+        let (rows, overdue) =
+            tokio::try_join!(async { Ok::<_, StoreError>(counts.await?) }, overdue)?;
         let mut totals: std::collections::BTreeMap<String, i64> = Default::default();
         for row in rows {
             let state: String = row.try_get("", "state")?;
@@ -360,174 +399,10 @@ impl Store {
             .into_iter()
             .filter(|(_, n)| *n > 0)
             .map(|(state, n)| {
-                let late = overdue
-                    .iter()
-                    .find(|(s, _)| *s == state)
-                    .map_or(0, |(_, n)| *n);
+                let late = overdue.get(&state).copied().unwrap_or(0);
                 (state, n, late)
             })
             .collect())
-    }
-
-    /// Folds the state deltas into one row per (agency, state), in one
-    /// transaction: the rows it deletes are those it read, so deltas
-    /// written meanwhile by other transactions stay, and the sums never
-    /// change. Returns how many rows were folded.
-    pub async fn compact_state_counts(&self) -> Result<u64, StoreError> {
-        use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
-        let backend = self.backend();
-        if backend == sea_orm::DbBackend::Postgres {
-            // In the database, in one statement: the rows never travel.
-            let row = self
-                .connection()
-                .query_one_raw(Statement::from_string(
-                    backend,
-                    "WITH gone AS (DELETE FROM item_state_delta \
-                                   RETURNING handling_agency_id, state, delta), \
-                          folded AS (INSERT INTO item_state_delta (handling_agency_id, state, delta) \
-                                     SELECT handling_agency_id, state, SUM(delta) FROM gone \
-                                     GROUP BY handling_agency_id, state HAVING SUM(delta) <> 0) \
-                     SELECT COUNT(*) AS n FROM gone",
-                ))
-                .await?;
-            let n: i64 = match row {
-                Some(row) => row.try_get("", "n")?,
-                None => 0,
-            };
-            return Ok(u64::try_from(n).unwrap_or(0));
-        }
-        let txn = self.connection().begin().await?;
-        let gone = txn
-            .query_all_raw(Statement::from_string(
-                backend,
-                "DELETE FROM item_state_delta RETURNING handling_agency_id, state, delta",
-            ))
-            .await?;
-        let folded = gone.len() as u64;
-        let mut sums: std::collections::BTreeMap<(Option<Uuid>, String), i64> = Default::default();
-        for row in gone {
-            let agency: Option<Uuid> = row.try_get("", "handling_agency_id")?;
-            let state: String = row.try_get("", "state")?;
-            let delta: i64 = row.try_get("", "delta")?;
-            *sums.entry((agency, state)).or_default() += delta;
-        }
-        for chunk in sums
-            .into_iter()
-            .filter(|(_, n)| *n != 0)
-            .collect::<Vec<_>>()
-            .chunks(200)
-        {
-            let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 3);
-            let mut tuples = Vec::with_capacity(chunk.len());
-            for ((agency, state), n) in chunk {
-                let at = values.len();
-                tuples.push(format!("(${}, ${}, ${})", at + 1, at + 2, at + 3));
-                values.push((*agency).into());
-                values.push(state.clone().into());
-                values.push((*n).into());
-            }
-            txn.execute_raw(Statement::from_sql_and_values(
-                backend,
-                super::sql(
-                    backend,
-                    &format!(
-                        "INSERT INTO item_state_delta (handling_agency_id, state, delta) VALUES {}",
-                        tuples.join(", ")
-                    ),
-                ),
-                values,
-            ))
-            .await?;
-        }
-        txn.commit().await?;
-        Ok(folded)
-    }
-}
-
-/// A queue count kept from the deltas that differs from the items.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct CountDifference {
-    pub handling_agency_id: Option<Uuid>,
-    pub state: String,
-    pub kept: i64,
-    pub counted: i64,
-}
-
-impl Store {
-    /// The kept queue counts against a count of the items, per (agency,
-    /// state): what differs, and how many pairs were compared. Both are
-    /// read in one statement, so a change committed meanwhile is in both
-    /// or in neither.
-    pub async fn check_state_counts(&self) -> Result<(u64, Vec<CountDifference>), StoreError> {
-        use sea_orm::{ConnectionTrait, Statement};
-        let backend = self.backend();
-        let rows = self
-            .connection()
-            .query_all_raw(Statement::from_string(
-                backend,
-                "SELECT handling_agency_id, state, CAST(SUM(kept) AS BIGINT) AS kept, \
-                        CAST(SUM(counted) AS BIGINT) AS counted FROM ( \
-                   SELECT handling_agency_id, state, delta AS kept, 0 AS counted \
-                   FROM item_state_delta \
-                   UNION ALL \
-                   SELECT handling_agency_id, state, 0, COUNT(*) FROM feedback_item \
-                   GROUP BY handling_agency_id, state) AS both_sides \
-                 GROUP BY handling_agency_id, state",
-            ))
-            .await?;
-        let mut compared = 0;
-        let mut differences = Vec::new();
-        for row in rows {
-            let kept: i64 = row.try_get("", "kept")?;
-            let counted: i64 = row.try_get("", "counted")?;
-            if kept == 0 && counted == 0 {
-                continue;
-            }
-            compared += 1;
-            if kept != counted {
-                differences.push(CountDifference {
-                    handling_agency_id: row.try_get("", "handling_agency_id")?,
-                    state: row.try_get("", "state")?,
-                    kept,
-                    counted,
-                });
-            }
-        }
-        Ok((compared, differences))
-    }
-
-    /// Replaces the kept queue counts with a count of the items. On
-    /// PostgreSQL one statement (one snapshot: a change committed
-    /// meanwhile is either counted and its delta removed, or neither); on
-    /// SQLite the delete takes the single writer's lock first.
-    pub async fn rebuild_state_counts(&self) -> Result<(), StoreError> {
-        use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
-        const COUNT: &str = "INSERT INTO item_state_delta (handling_agency_id, state, delta) \
-             SELECT handling_agency_id, state, COUNT(*) FROM feedback_item \
-             GROUP BY handling_agency_id, state";
-        let backend = self.backend();
-        match backend {
-            sea_orm::DbBackend::Postgres => {
-                self.connection()
-                    .execute_raw(Statement::from_string(
-                        backend,
-                        format!("WITH gone AS (DELETE FROM item_state_delta) {COUNT}"),
-                    ))
-                    .await?;
-            }
-            _ => {
-                let txn = self.connection().begin().await?;
-                txn.execute_raw(Statement::from_string(
-                    backend,
-                    "DELETE FROM item_state_delta",
-                ))
-                .await?;
-                txn.execute_raw(Statement::from_string(backend, COUNT))
-                    .await?;
-                txn.commit().await?;
-            }
-        }
-        Ok(())
     }
 }
 

@@ -104,6 +104,32 @@ fn count(map: &mut BTreeMap<String, u64>, key: String, n: i64) {
     *map.entry(key).or_default() += u64::try_from(n).unwrap_or(0);
 }
 
+/// The figures the province's statistics read from the rows kept per day,
+/// in the shape the items' queries give them.
+#[derive(Debug, Default)]
+struct DayFigures {
+    /// Channel, kind, content category.
+    received: Vec<(String, String, Option<String>, i64)>,
+    /// Reason.
+    refused: Vec<(Option<String>, i64)>,
+    /// Handling agency, timeliness.
+    answers: Vec<(Option<Uuid>, String, i64)>,
+    /// Working days.
+    days: Vec<(i32, i64)>,
+}
+
+/// The Vietnam days `[first, end)` (days since 1970-01-01 at UTC+7) that
+/// `[from, to)` covers, when it is the province's and both bounds are
+/// midnights in Vietnam, as a report period's are.
+fn province_days(scope: &StatsScope, from: DateTime<Utc>, to: DateTime<Utc>) -> Option<(i64, i64)> {
+    const DAY: i64 = 86_400;
+    let local =
+        |t: DateTime<Utc>| t.timestamp() + i64::from(crate::domain::time::VIETNAM_OFFSET_SECONDS);
+    let whole = |t: DateTime<Utc>| t.timestamp_subsec_nanos() == 0 && local(t).rem_euclid(DAY) == 0;
+    (scope.agency_id.is_none() && scope.field_id.is_none() && whole(from) && whole(to))
+        .then(|| (local(from).div_euclid(DAY), local(to).div_euclid(DAY)))
+}
+
 impl Store {
     /// The figures for `[from, to)` in `scope`; "open" figures as of `now`.
     /// The queries are independent and run at once, each on its own
@@ -119,52 +145,82 @@ impl Store {
         let db = self.connection();
         let mut s = Statistics::default();
 
-        let received = feedback_item::Entity::find()
-            .select_only()
-            .column(C::Channel)
-            .column(C::Kind)
-            .column(C::ContentCategory)
-            .column_as(count_rows(), "n")
-            .filter(scoped(&scope))
-            .filter(C::ReceivedAt.gte(from))
-            .filter(C::ReceivedAt.lt(to))
-            .group_by(C::Channel)
-            .group_by(C::Kind)
-            .group_by(C::ContentCategory)
-            .into_tuple::<(String, String, Option<String>, i64)>()
-            .all(db);
+        // The province's figures over whole Vietnam days are sums of the
+        // rows kept per day (migration 32); an agency's or a field's, and
+        // any other period, are grouped from the items.
+        let days = province_days(&scope, from, to);
+        let by_day = async {
+            match days {
+                Some((first, end)) => self.figures_by_day(first, end).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let from_items = days.is_none();
 
-        let refused = feedback_item::Entity::find()
-            .select_only()
-            .column(C::RejectionCode)
-            .column_as(count_rows(), "n")
-            .filter(scoped(&scope))
-            .filter(C::State.eq("not_accepted"))
-            .filter(C::ReceivedAt.gte(from))
-            .filter(C::ReceivedAt.lt(to))
-            .group_by(C::RejectionCode)
-            .into_tuple::<(Option<String>, i64)>()
-            .all(db);
+        let received = async {
+            if !from_items {
+                return Ok(Vec::new());
+            }
+            feedback_item::Entity::find()
+                .select_only()
+                .column(C::Channel)
+                .column(C::Kind)
+                .column(C::ContentCategory)
+                .column_as(count_rows(), "n")
+                .filter(scoped(&scope))
+                .filter(C::ReceivedAt.gte(from))
+                .filter(C::ReceivedAt.lt(to))
+                .group_by(C::Channel)
+                .group_by(C::Kind)
+                .group_by(C::ContentCategory)
+                .into_tuple::<(String, String, Option<String>, i64)>()
+                .all(db)
+                .await
+        };
+
+        let refused = async {
+            if !from_items {
+                return Ok(Vec::new());
+            }
+            feedback_item::Entity::find()
+                .select_only()
+                .column(C::RejectionCode)
+                .column_as(count_rows(), "n")
+                .filter(scoped(&scope))
+                .filter(C::State.eq("not_accepted"))
+                .filter(C::ReceivedAt.gte(from))
+                .filter(C::ReceivedAt.lt(to))
+                .group_by(C::RejectionCode)
+                .into_tuple::<(Option<String>, i64)>()
+                .all(db)
+                .await
+        };
 
         // Answers sent in the period, by how they stood against their
         // deadline and how many working days they took, both kept on the
         // item when it was sent: grouped in the database, from an index.
-        let kept = feedback_item::Entity::find()
-            .select_only()
-            .column(C::HandlingAgencyId)
-            .column(C::AnswerTimeliness)
-            .column(C::HandlingWorkingDays)
-            .column_as(count_rows(), "n")
-            .filter(scoped(&scope))
-            .filter(C::AnsweredAt.gte(from))
-            .filter(C::AnsweredAt.lt(to))
-            .filter(C::AnswerTimeliness.is_not_null())
-            .filter(C::HandlingWorkingDays.is_not_null())
-            .group_by(C::HandlingAgencyId)
-            .group_by(C::AnswerTimeliness)
-            .group_by(C::HandlingWorkingDays)
-            .into_tuple::<(Option<Uuid>, String, i32, i64)>()
-            .all(db);
+        let kept = async {
+            if !from_items {
+                return Ok(Vec::new());
+            }
+            feedback_item::Entity::find()
+                .select_only()
+                .column(C::HandlingAgencyId)
+                .column(C::AnswerTimeliness)
+                .column(C::HandlingWorkingDays)
+                .column_as(count_rows(), "n")
+                .filter(scoped(&scope))
+                .filter(C::AnsweredAt.gte(from))
+                .filter(C::AnsweredAt.lt(to))
+                .filter(C::AnswerTimeliness.is_not_null())
+                .filter(C::HandlingWorkingDays.is_not_null())
+                .group_by(C::HandlingAgencyId)
+                .group_by(C::AnswerTimeliness)
+                .group_by(C::HandlingWorkingDays)
+                .into_tuple::<(Option<Uuid>, String, i32, i64)>()
+                .all(db)
+                .await
+        };
         // Answers sent before that was kept (until `pakn recount
         // --repair` counts them): against their answer deadline, as
         // before.
@@ -215,19 +271,26 @@ impl Store {
             .all(db);
 
         // Counted, not listed: a province may have tens of thousands open.
-        let open_total = feedback_item::Entity::find()
-            .filter(scoped(&scope))
-            .filter(C::State.is_in(OPEN_STATES))
-            .count(db);
-        // An item's `due_at` is its open answer deadline's due date (kept
-        // so by every change to that deadline, cleared when it is met or
-        // cancelled: store/workflow.rs, store/deadlines.rs), so no join:
-        // the (state, due_at) index answers it.
-        let open_past_deadline = feedback_item::Entity::find()
-            .filter(scoped(&scope))
-            .filter(C::State.is_in(OPEN_STATES))
-            .filter(C::DueAt.lt(now))
-            .count(db);
+        // The province's come from the kept queue counts.
+        let open = async {
+            if !from_items {
+                return self.province_open_counts(now).await;
+            }
+            let open_total = feedback_item::Entity::find()
+                .filter(scoped(&scope))
+                .filter(C::State.is_in(OPEN_STATES))
+                .count(db);
+            // An item's `due_at` is its open answer deadline's due date (kept
+            // so by every change to that deadline, cleared when it is met or
+            // cancelled: store/workflow.rs, store/deadlines.rs), so no join:
+            // the (state, due_at) index answers it.
+            let open_past_deadline = feedback_item::Entity::find()
+                .filter(scoped(&scope))
+                .filter(C::State.is_in(OPEN_STATES))
+                .filter(C::DueAt.lt(now))
+                .count(db);
+            Ok(tokio::try_join!(open_total, open_past_deadline)?)
+        };
         let entered = feedback_item::Entity::find()
             .select_only()
             .column(C::ReceivedAt)
@@ -242,28 +305,40 @@ impl Store {
         let directory = self.directory_snapshot().await?;
         let forwarding = self.forwarding_events(&scope, from, to);
         let (
+            by_day,
             received,
             refused,
             kept,
             unkept,
             published,
             ratings,
-            open_total,
-            open_past_deadline,
+            (open_total, open_past_deadline),
             entered,
             forwarding,
         ) = tokio::try_join!(
-            received,
-            refused,
-            kept,
-            unkept,
-            published,
-            ratings,
-            open_total,
-            open_past_deadline,
-            entered,
-            forwarding,
+            by_day,
+            async { Ok::<_, StoreError>(received.await?) },
+            async { Ok::<_, StoreError>(refused.await?) },
+            async { Ok::<_, StoreError>(kept.await?) },
+            async { Ok::<_, StoreError>(unkept.await?) },
+            async { Ok::<_, StoreError>(published.await?) },
+            async { Ok::<_, StoreError>(ratings.await?) },
+            open,
+            async { Ok::<_, StoreError>(entered.await?) },
+            async { Ok::<_, StoreError>(forwarding.await?) },
         )?;
+        let (received, refused, kept_answers, kept_days) = match by_day {
+            Some(f) => (f.received, f.refused, f.answers, f.days),
+            None => {
+                let mut answers = Vec::with_capacity(kept.len());
+                let mut days = Vec::with_capacity(kept.len());
+                for (handling, timeliness, d, n) in kept {
+                    answers.push((handling, timeliness, n));
+                    days.push((d, n));
+                }
+                (received, refused, answers, days)
+            }
+        };
 
         for (channel, kind, category, n) in received {
             s.received_total += u64::try_from(n).unwrap_or(0);
@@ -301,12 +376,22 @@ impl Store {
                 .or_default()
                 .add_many(timeliness, n);
         };
-        let mut days_kept = Vec::with_capacity(kept.len());
-        for (handling, timeliness, days, n) in kept {
-            let n = u64::try_from(n).unwrap_or(0);
-            answered(handling, Timeliness::from_kept(&timeliness), n);
-            days_kept.push((u32::try_from(days).unwrap_or(0), n));
+        for (handling, timeliness, n) in kept_answers {
+            answered(
+                handling,
+                Timeliness::from_kept(&timeliness),
+                u64::try_from(n).unwrap_or(0),
+            );
         }
+        let days_kept = kept_days
+            .into_iter()
+            .map(|(days, n)| {
+                (
+                    u32::try_from(days).unwrap_or(0),
+                    u64::try_from(n).unwrap_or(0),
+                )
+            })
+            .collect();
         let mut spans = Vec::with_capacity(unkept.len());
         for (received_at, answered_at, handling, original_due, due) in unkept {
             let Some(at) = answered_at else { continue };
@@ -333,6 +418,75 @@ impl Store {
                 .collect(),
         );
         Ok(s)
+    }
+
+    /// The province's open items and those of them past their due time,
+    /// from the kept queue and due-hour counts.
+    async fn province_open_counts(&self, now: DateTime<Utc>) -> Result<(u64, u64), StoreError> {
+        let summary = self
+            .queue_summary(super::queue::QueueScope::Province, now)
+            .await?;
+        let (mut open, mut late) = (0, 0);
+        for (state, n, overdue) in summary {
+            if OPEN_STATES.contains(&state.as_str()) {
+                open += u64::try_from(n).unwrap_or(0);
+                late += u64::try_from(overdue).unwrap_or(0);
+            }
+        }
+        Ok((open, late))
+    }
+
+    /// The province's received, not-accepted and kept-answer figures for
+    /// Vietnam days `[first, end)`, summed from the rows kept per day.
+    async fn figures_by_day(&self, first: i64, end: i64) -> Result<DayFigures, StoreError> {
+        use sea_orm::{ConnectionTrait, Statement};
+        let backend = self.backend();
+        let rows = self
+            .connection()
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                super::sql(
+                    backend,
+                    "SELECT figure, k1, k2, k3, CAST(SUM(delta) AS BIGINT) AS n \
+                     FROM stat_day_delta \
+                     WHERE figure IN ('received', 'not_accepted', 'answered', 'answer_days') \
+                       AND day >= $1 AND day < $2 \
+                     GROUP BY figure, k1, k2, k3",
+                ),
+                [first.into(), end.into()],
+            ))
+            .await?;
+        let mut f = DayFigures::default();
+        let given = |s: String| (!s.is_empty()).then_some(s);
+        for row in rows {
+            let n: i64 = row.try_get("", "n")?;
+            if n == 0 {
+                continue;
+            }
+            let figure: String = row.try_get("", "figure")?;
+            let k1: String = row.try_get("", "k1")?;
+            let k2: String = row.try_get("", "k2")?;
+            let k3: String = row.try_get("", "k3")?;
+            match figure.as_str() {
+                "received" => f.received.push((k1, k2, given(k3), n)),
+                "not_accepted" => f.refused.push((given(k1), n)),
+                "answered" => {
+                    let agency = given(k1)
+                        .map(|hex| Uuid::try_parse(&hex))
+                        .transpose()
+                        .map_err(|e| StoreError::Integrity(format!("kept agency {e}")))?;
+                    f.answers.push((agency, k2, n));
+                }
+                "answer_days" => {
+                    let days = k1
+                        .parse()
+                        .map_err(|e| StoreError::Integrity(format!("kept working days {e}")))?;
+                    f.days.push((days, n));
+                }
+                _ => {}
+            }
+        }
+        Ok(f)
     }
 
     /// Forwarding and returns of the period, from the audit trail (the

@@ -406,7 +406,7 @@ async fn queue_counts_are_kept_exact_folded_and_checked_against_the_items() {
             }
         };
         assert!(rows(&app).await > 4);
-        assert!(store.compact_state_counts().await.unwrap() > 4);
+        assert!(store.compact_kept_counts().await.unwrap() > 4);
         assert_eq!(rows(&app).await, 3, "received, classified, in handling");
         assert_eq!(
             store
@@ -447,5 +447,128 @@ async fn queue_counts_are_kept_exact_folded_and_checked_against_the_items() {
                 .unwrap(),
             before
         );
+    }
+}
+
+/// The province's overdue counts are kept per state and hour of the due
+/// time: exact at any moment (an hour over, the current hour's overdue
+/// items, time passing with nothing written), after a state change and a
+/// fold; `pakn recount` finds a due count gone wrong and rebuilds it.
+#[apply(case!)]
+async fn overdue_counts_are_kept_per_due_hour_and_exact_at_any_moment() {
+    use pakn::store::entities::feedback_item;
+    use pakn::store::queue::QueueScope;
+    use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.h", Role::ControlOffice, "48.VP").await;
+        let store = &app.store;
+        let now = Utc::now();
+        let hour_start =
+            chrono::DateTime::from_timestamp(now.timestamp() / 3600 * 3600, 0).expect("hour");
+        let mut codes = Vec::new();
+        for _ in 0..4 {
+            let r = app.post_feedback(&valid_submission()).await;
+            codes.push(r.body["tracking_code"].as_str().unwrap().to_string());
+        }
+        // Due two hours ago; earlier this hour (a second after it began,
+        // or a second ago if that is later); in an hour and a half; and
+        // the fourth keeps its real due date, days ahead.
+        let dues = [
+            now - Duration::hours(2),
+            (hour_start + Duration::seconds(1)).min(now - Duration::seconds(1)),
+            now + Duration::minutes(90),
+        ];
+        for (code, due) in codes.iter().zip(dues) {
+            feedback_item::Entity::update_many()
+                .col_expr(feedback_item::Column::DueAt, Expr::value(due))
+                .filter(feedback_item::Column::TrackingCode.eq(code.as_str()))
+                .exec(store.connection())
+                .await
+                .unwrap();
+        }
+        let overdue = |at| async move {
+            store
+                .queue_summary(QueueScope::Province, at)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(state, _, late)| (state, late))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            overdue(now).await,
+            vec![("received".to_string(), 2)],
+            "[{}] an hour over and this hour's",
+            app.backend
+        );
+        // Two hours on, with nothing written, the third is overdue too.
+        assert_eq!(
+            overdue(now + Duration::hours(2)).await,
+            vec![("received".to_string(), 3)]
+        );
+        assert_eq!(
+            overdue(now + Duration::days(60)).await,
+            vec![("received".to_string(), 4)]
+        );
+        // The list, which reads the items, agrees.
+        assert_eq!(
+            queue(&app, &control, "overdue=true").await.body["items"]
+                .as_array()
+                .map(Vec::len),
+            Some(2)
+        );
+
+        // Classified: its due time moves with it to the new state.
+        crate::workflow::step(
+            &app,
+            &control,
+            &codes[0],
+            "classify",
+            json!({"content_category": "implementation_problem"}),
+        )
+        .await;
+        let mut after = overdue(now).await;
+        after.sort();
+        assert_eq!(
+            after,
+            vec![("classified".to_string(), 1), ("received".to_string(), 1)]
+        );
+        assert!(store.compact_kept_counts().await.unwrap() > 0);
+        let mut folded = overdue(now).await;
+        folded.sort();
+        assert_eq!(folded, after, "folding changes no figure");
+
+        let (ok, report) = crate::cli::recount(&app, &[]);
+        assert!(ok, "{report}");
+        assert_eq!(report["due_counts"]["differing"], 0);
+        assert!(report["due_counts"]["compared"].as_u64().unwrap() >= 3);
+
+        // A due count gone wrong.
+        store
+            .connection()
+            .execute_unprepared(
+                "INSERT INTO item_due_delta (state, due_hour, delta) VALUES ('received', 10, 3)",
+            )
+            .await
+            .unwrap();
+        let mut wrong = overdue(now).await;
+        wrong.sort();
+        assert_eq!(
+            wrong,
+            vec![("classified".to_string(), 1), ("received".to_string(), 4)],
+            "the summary reads the kept counts"
+        );
+        let (ok, report) = crate::cli::recount(&app, &[]);
+        assert!(!ok);
+        assert_eq!(
+            report["due_counts"]["differences"],
+            json!([{"state": "received", "due_hour": 10, "kept": 3, "counted": 0}])
+        );
+        let (ok, report) = crate::cli::recount(&app, &["--repair"]);
+        assert!(ok, "{report}");
+        assert_eq!(report["due_counts"]["repaired"], true);
+        let mut repaired = overdue(now).await;
+        repaired.sort();
+        assert_eq!(repaired, after);
     }
 }

@@ -428,3 +428,101 @@ async fn answers_keep_their_timeliness_and_the_figures_do_not_change() {
         );
     }
 }
+
+/// The province's statistics over whole days are sums of the figures kept
+/// per day: equal to grouping the items (the same period read from one
+/// second earlier, which groups them), before and after a fold; `pakn
+/// recount` finds a kept day gone wrong and rebuilds it.
+#[apply(case!)]
+async fn the_provinces_figures_are_kept_per_day_and_equal_the_items() {
+    use chrono::NaiveTime;
+    use pakn::domain::time::{vietnam_date, vietnam_instant};
+    use pakn::store::statistics::StatsScope;
+    use sea_orm::ConnectionTrait;
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.ng", Role::ControlOffice, "48.VP").await;
+        let lead = sign_in_as(&app, "truongphong.ng", Role::AgencyLead, "48.SXD").await;
+        let officer = sign_in_as(&app, "chuyenvien.ng", Role::AgencyOfficer, "48.SXD").await;
+        app.post_feedback(&valid_submission()).await;
+        let mut refused = valid_submission();
+        refused["kind"] = json!("kien_nghi");
+        refused["content_category"] = json!("proposed_solution");
+        let refused = app.post_feedback(&refused).await.body["tracking_code"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        step(
+            &app,
+            &control,
+            &refused,
+            "reject",
+            json!({"reason_code": "R02", "note": "Tố cáo"}),
+        )
+        .await;
+        let call = crate::staff::hotline_call(Utc::now() - Duration::days(40));
+        let c = app
+            .send(
+                Method::POST,
+                "/api/v1/staff/feedback",
+                "/api/v1/staff/feedback",
+                |r| r.bearer_auth(&control).json(&call),
+            )
+            .await;
+        assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+        answered_by_the_so(&app, &control, &officer, &lead).await;
+
+        let store = &app.store;
+        let now = Utc::now();
+        let today = vietnam_date(now);
+        let from = vietnam_instant(today - Duration::days(60), NaiveTime::MIN);
+        let to = vietnam_instant(today + Duration::days(1), NaiveTime::MIN);
+        let figures = |from| async move {
+            store
+                .statistics(StatsScope::default(), from, to, now)
+                .await
+                .unwrap()
+        };
+        let counted = figures(from - Duration::seconds(1)).await;
+        assert_eq!(counted.received_total, 4, "[{}] {counted:?}", app.backend);
+        assert_eq!(counted.not_accepted_total, 1);
+        assert_eq!(counted.answered_total, 1);
+        assert_eq!(counted.open_past_deadline, 1);
+        assert_eq!(
+            figures(from).await,
+            counted,
+            "[{}] kept = counted",
+            app.backend
+        );
+        assert!(store.compact_kept_counts().await.unwrap() > 0);
+        assert_eq!(figures(from).await, counted, "folding changes no figure");
+
+        let (ok, report) = crate::cli::recount(&app, &[]);
+        assert!(ok, "{report}");
+        assert_eq!(report["statistics_by_day"]["differing"], 0);
+        assert!(report["statistics_by_day"]["compared"].as_u64().unwrap() >= 5);
+
+        // A kept day gone wrong: the province's figures show it (they are
+        // read from the kept days), recount finds it and rebuilds them.
+        let day = (now.timestamp() + 7 * 3600).div_euclid(86_400);
+        store
+            .connection()
+            .execute_unprepared(&format!(
+                "INSERT INTO stat_day_delta (figure, day, k1, k2, k3, delta) \
+                 VALUES ('received', {day}, 'web_form', 'phan_anh', 'x', 2)"
+            ))
+            .await
+            .unwrap();
+        assert_eq!(figures(from).await.received_total, 6);
+        let (ok, report) = crate::cli::recount(&app, &[]);
+        assert!(!ok);
+        assert_eq!(
+            report["statistics_by_day"]["differences"],
+            json!([{"figure": "received", "day": day, "k1": "web_form", "k2": "phan_anh",
+                    "k3": "x", "kept": 2, "counted": 0}])
+        );
+        let (ok, report) = crate::cli::recount(&app, &["--repair"]);
+        assert!(ok, "{report}");
+        assert_eq!(report["statistics_by_day"]["repaired"], true);
+        assert_eq!(figures(from).await, counted);
+    }
+}
