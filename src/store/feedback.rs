@@ -194,11 +194,12 @@ impl Store {
             // every submission waiting); one with files, a key or mail
             // keeps a transaction of its own.
             _ if simple => {
-                let record = Box::new(record.clone());
+                let record = std::sync::Arc::new(record.clone());
                 self.intake_writer
                     .submit(
                         db,
                         Box::new(move |txn| {
+                            let record = record.clone();
                             Box::pin(async move { insert_item_sqlite(txn, &record, day).await })
                         }),
                     )
@@ -568,25 +569,47 @@ async fn insert_deadlines<C: ConnectionTrait>(
     conn: &C,
     r: &NewFeedbackRecord,
 ) -> Result<(), StoreError> {
+    // One statement for the item's deadlines (one round trip, not three).
     let backend = conn.get_database_backend();
+    let mut columns: Vec<&'static str> = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    let mut rows = Vec::with_capacity(r.deadlines.len());
     for d in &r.deadlines {
-        let (columns, values): (Vec<&'static str>, Vec<Value>) =
+        let (names, row): (Vec<&'static str>, Vec<Value>) =
             d.columns(r.id, r.registered_at).into_iter().unzip();
-        let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
-        conn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            sql(
-                backend,
-                &format!(
-                    "INSERT INTO feedback_deadline ({}) VALUES ({})",
-                    columns.join(", "),
-                    placeholders.join(", ")
-                ),
-            ),
-            values,
-        ))
-        .await?;
+        if columns.is_empty() {
+            columns = names;
+        } else if columns != names {
+            return Err(StoreError::Integrity(
+                "deadline rows differ in columns".into(),
+            ));
+        }
+        let first = values.len();
+        rows.push(format!(
+            "({})",
+            (first + 1..=first + row.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        values.extend(row);
     }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    conn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        sql(
+            backend,
+            &format!(
+                "INSERT INTO feedback_deadline ({}) VALUES {}",
+                columns.join(", "),
+                rows.join(", ")
+            ),
+        ),
+        values,
+    ))
+    .await?;
     Ok(())
 }
 
