@@ -203,10 +203,14 @@ impl Metrics {
 
     /// Reads the work figures from the database (one grouped count per
     /// figure; the per-state counts through the queue summary's cache).
+    /// Every figure is read before any gauge changes, so a scrape sees
+    /// one collection's figures or the previous one's, never half of each.
     pub async fn collect(&self, s: &Services, now: DateTime<Utc>) -> anyhow::Result<()> {
         let summary = super::queue::summary(s, QueueScope::Province, now)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let work = s.store.work_figures().await?;
+        let (deliveries, oldest) = s.store.webhook_figures().await?;
         self.items.reset();
         for c in &summary.by_state {
             self.items
@@ -214,7 +218,6 @@ impl Metrics {
                 .set(c.count);
         }
         self.items_overdue.set(summary.overdue);
-        let work = s.store.work_figures().await?;
         self.items_received.reset();
         for (channel, n) in &work.received_by_channel {
             self.items_received.with_label_values(&[channel]).set(*n);
@@ -232,7 +235,6 @@ impl Metrics {
             work.oldest_queued_notice
                 .map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0),
         );
-        let (deliveries, oldest) = s.store.webhook_figures().await?;
         self.webhooks.reset();
         for status in ["queued", "delivered", "dead", "skipped"] {
             let n = deliveries

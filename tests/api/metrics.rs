@@ -112,7 +112,8 @@ async fn metrics_show_routes_and_the_work_without_personal_data_on_a_listener_of
             code.as_str(),
             token.as_str(),
             "Nguyễn Văn An",
-            "0912",
+            "0912 345",
+            "0912345",
             "an.nguyen@example.vn",
         ] {
             assert!(!text.contains(private), "{private} in the metrics");

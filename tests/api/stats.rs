@@ -43,30 +43,9 @@ async fn every_figure_of_a_known_set_of_items_is_exact() {
         )
         .await;
         // B: web form, a kiến nghị with its category, not accepted (R02).
-        let mut b = valid_submission();
-        b["kind"] = json!("kien_nghi");
-        b["content_category"] = json!("proposed_solution");
-        let b = app.post_feedback(&b).await;
-        let b_code = b.body["tracking_code"].as_str().unwrap().to_string();
-        step(
-            &app,
-            &control,
-            &b_code,
-            "reject",
-            json!({"reason_code": "R02", "note": "Tố cáo"}),
-        )
-        .await;
+        not_accepted_r02(&app, &control).await;
         // C: a call keyed in 40 days after it came: open, past its deadline.
-        let call = crate::staff::hotline_call(Utc::now() - Duration::days(40));
-        let c = app
-            .send(
-                Method::POST,
-                "/api/v1/staff/feedback",
-                "/api/v1/staff/feedback",
-                |r| r.bearer_auth(&control).json(&call),
-            )
-            .await;
-        assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+        call_keyed_in_late(&app, &control).await;
         // D: web form, forwarded to the Sở Xây dựng, answered there, rated 2.
         let (d_code, d_token) = answered_by_the_so(&app, &control, &officer, &lead).await;
         let rated = app
@@ -233,6 +212,39 @@ async fn every_figure_of_a_known_set_of_items_is_exact() {
         let reversed = stats(&app, &auditor, "from=2026-12-01&to=2026-01-01").await;
         assert_eq!(reversed.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
+}
+
+/// A kiến nghị with its category from the web form, not accepted (R02).
+async fn not_accepted_r02(app: &TestApp, control: &str) {
+    let mut item = valid_submission();
+    item["kind"] = json!("kien_nghi");
+    item["content_category"] = json!("proposed_solution");
+    let code = app.post_feedback(&item).await.body["tracking_code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    step(
+        app,
+        control,
+        &code,
+        "reject",
+        json!({"reason_code": "R02", "note": "Tố cáo"}),
+    )
+    .await;
+}
+
+/// A call keyed in 40 days after it came: open, past its deadline.
+async fn call_keyed_in_late(app: &TestApp, control: &str) {
+    let call = crate::staff::hotline_call(Utc::now() - Duration::days(40));
+    let c = app
+        .send(
+            Method::POST,
+            "/api/v1/staff/feedback",
+            "/api/v1/staff/feedback",
+            |r| r.bearer_auth(control).json(&call),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
 }
 
 /// A web-form item classified, forwarded to the Sở Xây dựng (48.SXD) and
@@ -444,31 +456,8 @@ async fn the_provinces_figures_are_kept_per_day_and_equal_the_items() {
         let lead = sign_in_as(&app, "truongphong.ng", Role::AgencyLead, "48.SXD").await;
         let officer = sign_in_as(&app, "chuyenvien.ng", Role::AgencyOfficer, "48.SXD").await;
         app.post_feedback(&valid_submission()).await;
-        let mut refused = valid_submission();
-        refused["kind"] = json!("kien_nghi");
-        refused["content_category"] = json!("proposed_solution");
-        let refused = app.post_feedback(&refused).await.body["tracking_code"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        step(
-            &app,
-            &control,
-            &refused,
-            "reject",
-            json!({"reason_code": "R02", "note": "Tố cáo"}),
-        )
-        .await;
-        let call = crate::staff::hotline_call(Utc::now() - Duration::days(40));
-        let c = app
-            .send(
-                Method::POST,
-                "/api/v1/staff/feedback",
-                "/api/v1/staff/feedback",
-                |r| r.bearer_auth(&control).json(&call),
-            )
-            .await;
-        assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+        not_accepted_r02(&app, &control).await;
+        call_keyed_in_late(&app, &control).await;
         answered_by_the_so(&app, &control, &officer, &lead).await;
 
         let store = &app.store;

@@ -174,7 +174,13 @@ async fn drain(a: &TestApp, b: &TestApp) -> usize {
     }
 }
 
-const PRIVATE: [&str; 4] = ["Nguyễn Văn An", "0912", "an.nguyen@example.vn", "12 Lê Lợi"];
+const PRIVATE: [&str; 5] = [
+    "Nguyễn Văn An",
+    "0912 345",
+    "0912345",
+    "an.nguyen@example.vn",
+    "12 Lê Lợi",
+];
 
 const ALL_EVENTS: [&str; 4] = [
     "item.published",
