@@ -38,7 +38,7 @@ mod m20261204_000031_overdue_counts;
 pub use m20261204_000030_answer_figures::TIMELINESS_SQL;
 pub use m20261204_000031_overdue_counts::due_hour_sql;
 mod m20261204_000032_statistics_by_day;
-pub use m20261204_000032_statistics_by_day::{stat_day_counted_sql, vietnam_day_sql};
+pub use m20261204_000032_statistics_by_day::stat_day_counted_sql;
 
 pub struct Migrator;
 

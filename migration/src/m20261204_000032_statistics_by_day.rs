@@ -100,7 +100,7 @@ const FIGURES: [Figure; 4] = [
 
 /// Vietnam's day of `column` on `backend`: whole days since 1970-01-01
 /// at UTC+7 (the service computes the same for a period's bounds).
-pub fn vietnam_day_sql(backend: DbBackend, column: &str) -> String {
+fn vietnam_day_sql(backend: DbBackend, column: &str) -> String {
     match backend {
         DbBackend::Postgres => {
             format!("floor((extract(epoch FROM {column}) + 25200) / 86400)::bigint")

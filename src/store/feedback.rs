@@ -577,13 +577,8 @@ async fn insert_deadlines<C: ConnectionTrait>(
     for d in &r.deadlines {
         let (names, row): (Vec<&'static str>, Vec<Value>) =
             d.columns(r.id, r.registered_at).into_iter().unzip();
-        if columns.is_empty() {
-            columns = names;
-        } else if columns != names {
-            return Err(StoreError::Integrity(
-                "deadline rows differ in columns".into(),
-            ));
-        }
+        // Every deadline row has the same columns (`NewDeadline::columns`).
+        columns = names;
         let first = values.len();
         rows.push(format!(
             "({})",
