@@ -16,7 +16,7 @@ use super::deadlines::NewDeadline;
 use super::entities::{
     attachment, attachment_blob, audit_event, feedback_item, idempotency_record,
 };
-use super::journal::{AuditEntry, NewNotice, queue_notices_in, write_audit};
+use super::journal::{AuditEntry, NewNotice, queue_notices_at, queue_notices_in, write_audits};
 use super::{Store, StoreError, sql};
 use crate::domain::ids::{AgencyId, FeedbackId, FieldId};
 use crate::domain::time::vietnam_date;
@@ -193,21 +193,13 @@ impl Store {
             // A plain submission joins the next group commit (one fsync for
             // every submission waiting); one with files, a key or mail
             // keeps a transaction of its own.
-            _ if simple => {
-                let record = std::sync::Arc::new(record.clone());
-                self.intake_writer
-                    .submit(
-                        db,
-                        Box::new(move |txn| {
-                            let record = record.clone();
-                            Box::pin(async move { insert_item_sqlite(txn, &record, day).await })
-                        }),
-                    )
-                    .await?
-            }
+            _ if simple => self.intake_writer.submit(db, record.clone()).await?,
             _ => {
                 let txn = db.begin().await?;
-                let code = insert_item_sqlite(&txn, record, day).await?;
+                let code = insert_items_sqlite(&txn, std::slice::from_ref(record))
+                    .await?
+                    .pop()
+                    .ok_or_else(|| StoreError::Integrity("item insert wrote nothing".into()))?;
                 write_extras(&txn, record, idempotency, response_body(&code)).await?;
                 write_mail_extras(&txn, record, &code).await?;
                 txn.commit().await?;
@@ -365,10 +357,13 @@ impl Store {
     }
 }
 
-async fn next_sequence<C: ConnectionTrait>(
+/// Takes `count` tracking numbers of the province's day from its counter
+/// row (SQLite, inside the writer's transaction); returns the last.
+async fn take_numbers<C: ConnectionTrait>(
     conn: &C,
     province_code: &str,
     day: NaiveDate,
+    count: i64,
 ) -> Result<i64, StoreError> {
     let backend = conn.get_database_backend();
     let row = conn
@@ -376,15 +371,52 @@ async fn next_sequence<C: ConnectionTrait>(
             backend,
             sql(
                 backend,
-                "INSERT INTO tracking_sequence (province_code, day, last_value) VALUES ($1, $2, 1) \
-                 ON CONFLICT (province_code, day) DO UPDATE SET last_value = tracking_sequence.last_value + 1 \
+                "INSERT INTO tracking_sequence (province_code, day, last_value) VALUES ($1, $2, $3) \
+                 ON CONFLICT (province_code, day) DO UPDATE SET last_value = tracking_sequence.last_value + excluded.last_value \
                  RETURNING last_value",
             ),
-            [province_code.into(), day.into()],
+            [province_code.into(), day.into(), count.into()],
         ))
         .await?
         .ok_or_else(|| StoreError::Integrity("sequence upsert returned no row".into()))?;
     Ok(row.try_get::<i64>("", "last_value")?)
+}
+
+/// The items' tracking codes, in their order: one counter update per
+/// province and day among them, so the numbers have no gaps.
+async fn take_tracking_codes<C: ConnectionTrait>(
+    conn: &C,
+    records: &[NewFeedbackRecord],
+) -> Result<Vec<TrackingCode>, StoreError> {
+    let mut keys: Vec<(String, NaiveDate)> = Vec::with_capacity(records.len());
+    for r in records {
+        keys.push((r.province_code.clone(), vietnam_date(r.registered_at)));
+    }
+    let mut counts: Vec<((String, NaiveDate), i64)> = Vec::new();
+    for key in &keys {
+        match counts.iter_mut().find(|(k, _)| k == key) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((key.clone(), 1)),
+        }
+    }
+    // Each key's next number to hand out.
+    let mut next = Vec::with_capacity(counts.len());
+    for ((province, day), count) in counts {
+        let last = take_numbers(conn, &province, day, count).await?;
+        next.push(((province, day), last - count + 1));
+    }
+    keys.iter()
+        .map(|key| {
+            let (_, number) = next
+                .iter_mut()
+                .find(|(k, _)| k == key)
+                .ok_or_else(|| StoreError::Integrity("tracking key not counted".into()))?;
+            let sequence = u32::try_from(*number)
+                .map_err(|_| StoreError::Integrity("daily sequence overflow".into()))?;
+            *number += 1;
+            Ok(TrackingCode::new(&key.0, key.1, sequence))
+        })
+        .collect()
 }
 
 /// The item's columns and values, except the tracking code, shared by
@@ -563,24 +595,37 @@ fn acknowledgement(r: &NewFeedbackRecord, code: &TrackingCode) -> NewNotice {
     }
 }
 
-/// The item's deadlines (SQLite path; PostgreSQL writes them in the
-/// item's statement).
+/// The items' deadlines in one statement (SQLite path; PostgreSQL writes
+/// them in each item's statement).
 async fn insert_deadlines<C: ConnectionTrait>(
     conn: &C,
-    r: &NewFeedbackRecord,
+    records: &[NewFeedbackRecord],
 ) -> Result<(), StoreError> {
-    // One statement for the item's deadlines (one round trip, not three).
+    let mut rows = Vec::new();
+    for r in records {
+        for d in &r.deadlines {
+            rows.push(d.columns(r.id, r.registered_at));
+        }
+    }
+    insert_rows(conn, "feedback_deadline", rows).await
+}
+
+/// One multi-row INSERT of `rows` into `table`; every row has the same
+/// columns in the same order (each table's rows come from one function).
+async fn insert_rows<C: ConnectionTrait>(
+    conn: &C,
+    table: &str,
+    rows: Vec<Vec<(&'static str, Value)>>,
+) -> Result<(), StoreError> {
     let backend = conn.get_database_backend();
     let mut columns: Vec<&'static str> = Vec::new();
     let mut values: Vec<Value> = Vec::new();
-    let mut rows = Vec::with_capacity(r.deadlines.len());
-    for d in &r.deadlines {
-        let (names, row): (Vec<&'static str>, Vec<Value>) =
-            d.columns(r.id, r.registered_at).into_iter().unzip();
-        // Every deadline row has the same columns (`NewDeadline::columns`).
+    let mut tuples = Vec::new();
+    for row in rows {
+        let (names, row): (Vec<&'static str>, Vec<Value>) = row.into_iter().unzip();
         columns = names;
         let first = values.len();
-        rows.push(format!(
+        tuples.push(format!(
             "({})",
             (first + 1..=first + row.len())
                 .map(|i| format!("${i}"))
@@ -589,7 +634,7 @@ async fn insert_deadlines<C: ConnectionTrait>(
         ));
         values.extend(row);
     }
-    if rows.is_empty() {
+    if tuples.is_empty() {
         return Ok(());
     }
     conn.execute_raw(Statement::from_sql_and_values(
@@ -597,9 +642,9 @@ async fn insert_deadlines<C: ConnectionTrait>(
         sql(
             backend,
             &format!(
-                "INSERT INTO feedback_deadline ({}) VALUES {}",
+                "INSERT INTO {table} ({}) VALUES {}",
                 columns.join(", "),
-                rows.join(", ")
+                tuples.join(", ")
             ),
         ),
         values,
@@ -759,36 +804,45 @@ impl Store {
     }
 }
 
-/// Writes a new item on SQLite inside `txn`: its tracking number from the
-/// day's counter row, the item, its audit event, its deadlines and its
-/// acknowledgement.
-async fn insert_item_sqlite(
+/// Writes new items on SQLite inside `txn`, in their order: their
+/// tracking numbers from the day's counter row, the items, their audit
+/// events, deadlines and acknowledgements, one statement for each table
+/// whatever their number (a group commit's batch is one hand-off to the
+/// database's thread per table, not one per item).
+async fn insert_items_sqlite(
     txn: &DatabaseTransaction,
-    record: &NewFeedbackRecord,
-    day: NaiveDate,
-) -> Result<TrackingCode, StoreError> {
-    let sequence = next_sequence(txn, &record.province_code, day).await?;
-    let sequence = u32::try_from(sequence)
-        .map_err(|_| StoreError::Integrity("daily sequence overflow".into()))?;
-    let code = TrackingCode::new(&record.province_code, day, sequence);
-    let (columns, values) = item_columns(record);
-    let placeholders: Vec<String> = (1..=values.len() + 1).map(|i| format!("?{i}")).collect();
-    let mut values = values;
-    values.push(code.to_string().into());
-    txn.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Sqlite,
-        format!(
-            "INSERT INTO feedback_item ({}, tracking_code) VALUES ({})",
-            columns.join(", "),
-            placeholders.join(", ")
-        ),
-        values,
-    ))
-    .await?;
-    write_audit(txn, Some(record.id), &record.audit, record.registered_at).await?;
-    insert_deadlines(txn, record).await?;
-    if record.acknowledge {
-        queue_notices_in(txn, &[acknowledgement(record, &code)], record.registered_at).await?;
+    records: &[NewFeedbackRecord],
+) -> Result<Vec<TrackingCode>, StoreError> {
+    let codes = take_tracking_codes(txn, records).await?;
+    let mut items = Vec::with_capacity(records.len());
+    for (r, code) in records.iter().zip(&codes) {
+        let (columns, values) = item_columns(r);
+        let mut row: Vec<(&'static str, Value)> = columns.into_iter().zip(values).collect();
+        row.push(("tracking_code", code.to_string().into()));
+        items.push(row);
     }
-    Ok(code)
+    insert_rows(txn, "feedback_item", items).await?;
+    let audits: Vec<_> = records
+        .iter()
+        .map(|r| (Some(r.id), &r.audit, r.registered_at))
+        .collect();
+    write_audits(txn, &audits).await?;
+    insert_deadlines(txn, records).await?;
+    let acknowledgements: Vec<(NewNotice, DateTime<Utc>)> = records
+        .iter()
+        .zip(&codes)
+        .filter(|(r, _)| r.acknowledge)
+        .map(|(r, code)| (acknowledgement(r, code), r.registered_at))
+        .collect();
+    let acknowledgements: Vec<_> = acknowledgements.iter().map(|(n, at)| (n, *at)).collect();
+    queue_notices_at(txn, &acknowledgements).await?;
+    Ok(codes)
+}
+
+/// The group commit's writer: `insert_items_sqlite` for a batch.
+pub(super) fn write_intake_batch<'a>(
+    txn: &'a DatabaseTransaction,
+    records: &'a [NewFeedbackRecord],
+) -> futures_util::future::BoxFuture<'a, Result<Vec<TrackingCode>, StoreError>> {
+    Box::pin(insert_items_sqlite(txn, records))
 }

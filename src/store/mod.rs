@@ -145,7 +145,10 @@ pub struct Store {
     public_epoch: Arc<std::sync::atomic::AtomicU64>,
     /// SQLite: plain web submissions written by one task, many to a
     /// commit (see `group_commit`).
-    intake_writer: group_commit::GroupCommit<crate::domain::tracking::TrackingCode>,
+    intake_writer: group_commit::GroupCommit<
+        feedback::NewFeedbackRecord,
+        crate::domain::tracking::TrackingCode,
+    >,
 }
 
 impl Store {
@@ -200,7 +203,7 @@ impl Store {
             fuzzy_match: Arc::default(),
             api_key_uses: Arc::default(),
             public_epoch: Arc::default(),
-            intake_writer: group_commit::GroupCommit::default(),
+            intake_writer: group_commit::GroupCommit::new(feedback::write_intake_batch),
         })
     }
 

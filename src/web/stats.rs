@@ -191,21 +191,22 @@ pub(super) async fn figures(
     let calendar = state.calendar.current();
     // Kept with each answer when it was sent; counted here for answers
     // sent before that was kept.
-    let kept = statistics
-        .answered_working_days_kept
-        .iter()
-        .flat_map(|&(days, n)| std::iter::repeat_n(f64::from(days), n as usize));
     let counted = statistics
         .answered_spans
         .iter()
         .map(|(received, answered)| {
-            f64::from(handling_working_days(
-                &calendar.calendar,
-                *received,
-                *answered,
-            ))
+            (
+                handling_working_days(&calendar.calendar, *received, *answered),
+                1,
+            )
         });
-    statistics.handling_working_days = Distribution::of(kept.chain(counted).collect());
+    statistics.handling_working_days = Distribution::of_counts(
+        statistics
+            .answered_working_days_kept
+            .iter()
+            .copied()
+            .chain(counted),
+    );
     Ok(Figures {
         period,
         dates,

@@ -631,9 +631,17 @@ async fn an_idempotency_key_makes_retries_return_the_first_answer() {
 #[apply(case!)]
 async fn tracking_codes_stay_unique_under_concurrent_submissions() {
     for app in apps().await {
-        let body = valid_submission();
+        // Forty at once (on SQLite written many to a statement), each
+        // distinct.
+        let bodies: Vec<Value> = (0..40)
+            .map(|i| {
+                let mut body = valid_submission();
+                body["title"] = format!("Thủ tục cấp giấy phép xây dựng quá hạn, lần {i}").into();
+                body
+            })
+            .collect();
         let replies =
-            futures_util::future::join_all((0..40).map(|_| app.post_feedback(&body))).await;
+            futures_util::future::join_all(bodies.iter().map(|b| app.post_feedback(b))).await;
         let mut sequences: Vec<u32> = replies
             .iter()
             .map(|r| {
@@ -659,6 +667,51 @@ async fn tracking_codes_stay_unique_under_concurrent_submissions() {
             "[{}] one gap-free sequence",
             app.backend
         );
+        // Each code names its own submission, with its own audit event,
+        // deadlines and acknowledgement of that code.
+        use sea_orm::ConnectionTrait as _;
+        let rows = app
+            .store
+            .connection()
+            .query_all_raw(sea_orm::Statement::from_string(
+                app.store.backend(),
+                "SELECT i.tracking_code, i.title, \
+                   (SELECT COUNT(*) FROM audit_event a WHERE a.feedback_item_id = i.id AND a.action = 'feedback.received') AS audits, \
+                   (SELECT COUNT(*) FROM feedback_deadline d WHERE d.feedback_item_id = i.id) AS deadlines, \
+                   (SELECT CAST(n.payload AS TEXT) FROM notice n WHERE n.feedback_item_id = i.id AND n.kind = 'citizen_acknowledgement') AS ack \
+                 FROM feedback_item i",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 40, "[{}]", app.backend);
+        for (i, reply) in replies.iter().enumerate() {
+            let code = reply.body["tracking_code"].as_str().unwrap();
+            let row = rows
+                .iter()
+                .find(|r| r.try_get::<String>("", "tracking_code").unwrap() == code)
+                .unwrap_or_else(|| panic!("[{}] {code} stored", app.backend));
+            let title: String = row.try_get("", "title").unwrap();
+            assert!(
+                title.ends_with(&format!("lần {i}")),
+                "[{}] {code}: {title}",
+                app.backend
+            );
+            assert_eq!(
+                row.try_get::<i64>("", "audits").unwrap(),
+                1,
+                "[{}] {code}",
+                app.backend
+            );
+            assert_eq!(
+                row.try_get::<i64>("", "deadlines").unwrap(),
+                3,
+                "[{}] {code}",
+                app.backend
+            );
+            let ack: String = row.try_get("", "ack").unwrap();
+            let ack: Value = serde_json::from_str(&ack).unwrap();
+            assert_eq!(ack["tracking_code"], code, "[{}]", app.backend);
+        }
     }
 }
 
