@@ -126,6 +126,9 @@ impl StartupLock {
     }
 }
 
+/// The public search windows' bounds and when they were read.
+type SearchWindows = Option<(std::time::Instant, Vec<chrono::DateTime<chrono::Utc>>)>;
+
 /// A handle on the database, cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -143,6 +146,9 @@ pub struct Store {
     /// own public lists are read again at once (other instances notice
     /// within a second, from the public version).
     public_epoch: Arc<std::sync::atomic::AtomicU64>,
+    /// PostgreSQL: where the public search's windows end, and when that
+    /// was read (see `public_qa`).
+    search_windows: Arc<Mutex<SearchWindows>>,
     /// SQLite: plain web submissions written by one task, many to a
     /// commit (see `group_commit`).
     intake_writer: group_commit::GroupCommit<
@@ -203,6 +209,7 @@ impl Store {
             fuzzy_match: Arc::default(),
             api_key_uses: Arc::default(),
             public_epoch: Arc::default(),
+            search_windows: Arc::default(),
             intake_writer: group_commit::GroupCommit::new(feedback::write_intake_batch),
         })
     }

@@ -41,6 +41,17 @@ pub const PUBLIC_COUNT_CAP: u64 = 10_000;
 /// ranked by `ts_rank`; on SQLite the best by `bm25`.
 const RANK_WINDOW: u64 = 1_000;
 
+/// PostgreSQL reads a search's matches in windows of the newest public
+/// items, this many and then this many more (the rest after): a word in
+/// one item of twelve fills the first window's [`RANK_WINDOW`] from about
+/// 1,300 rows instead of reading every match to find the newest.
+const SEARCH_WINDOWS: [u64; 2] = [16 * RANK_WINDOW, 128 * RANK_WINDOW];
+
+/// How long an instance keeps the windows' bounds. Any bounds give the
+/// same answer (the windows never overlap and together hold every item);
+/// stale ones only make a window larger or smaller than meant.
+const SEARCH_WINDOWS_KEPT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// How many items match: exact up to [`PUBLIC_COUNT_CAP`], else the cap
 /// and `capped`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -220,6 +231,18 @@ impl Store {
         &self,
         q: &PublicQuery,
     ) -> Result<(Vec<PublicItem>, PublicTotal), StoreError> {
+        self.public_search_in_windows(q, None).await
+    }
+
+    /// The search with the windows' bounds given (newest first), not the
+    /// ones this instance keeps: for proving that any bounds find the
+    /// same.
+    #[doc(hidden)]
+    pub async fn public_search_in_windows(
+        &self,
+        q: &PublicQuery,
+        windows: Option<&[DateTime<Utc>]>,
+    ) -> Result<(Vec<PublicItem>, PublicTotal), StoreError> {
         #[derive(sea_orm::FromQueryResult)]
         struct Match {
             item_id: Uuid,
@@ -276,33 +299,70 @@ impl Store {
         if let Some(to) = q.published_to {
             filter("published_at <", to.into());
         }
-        let sql = match backend {
-            DbBackend::Postgres => format!(
-                "SELECT item_id, published_at, tracking_code, \
-                        ts_rank(tsv, {matching})::float8 AS score \
-                 FROM (SELECT item_id, published_at, tracking_code, tsv \
-                       FROM public_search_doc WHERE tsv @@ {matching}{filters} \
-                       ORDER BY published_at DESC, tracking_code DESC LIMIT {}) AS newest",
-                RANK_WINDOW + 1
-            ),
+        let mut matches = match backend {
+            DbBackend::Postgres => {
+                let bounds = match windows {
+                    Some(bounds) => bounds.to_vec(),
+                    None => self.search_window_bounds().await?,
+                };
+                // Newest windows first; each read only while the newest
+                // RANK_WINDOW + 1 matches are not yet all found. Every
+                // item of a window is newer than every item of the next,
+                // so the matches come in the order one query would give.
+                let mut matches: Vec<Match> = Vec::new();
+                for arm in 0..=bounds.len() {
+                    let wanted = RANK_WINDOW + 1 - matches.len() as u64;
+                    let mut values = values.clone();
+                    let mut window = String::new();
+                    if let Some(newer) = arm.checked_sub(1).map(|i| bounds[i]) {
+                        window +=
+                            &format!(" AND published_at < {}", bind(newer.into(), &mut values));
+                    }
+                    if let Some(older) = bounds.get(arm) {
+                        window += &format!(
+                            " AND published_at >= {}",
+                            bind((*older).into(), &mut values)
+                        );
+                    }
+                    let sql = format!(
+                        "SELECT item_id, published_at, tracking_code, \
+                                ts_rank(tsv, {matching})::float8 AS score \
+                         FROM (SELECT item_id, published_at, tracking_code, tsv \
+                               FROM public_search_doc WHERE tsv @@ {matching}{filters}{window} \
+                               ORDER BY published_at DESC, tracking_code DESC LIMIT {wanted}) AS newest"
+                    );
+                    matches.extend(
+                        Match::find_by_statement(Statement::from_sql_and_values(
+                            backend, sql, values,
+                        ))
+                        .all(self.connection())
+                        .await?,
+                    );
+                    if matches.len() as u64 > RANK_WINDOW {
+                        break;
+                    }
+                }
+                matches
+            }
             // The FTS table's rowid grows as public text is written, so
             // its newest rows are the newest matches; FTS5 walks them
             // backwards and scores only those it returns. bm25: lower is
             // better, so it is negated to sort like ts_rank.
-            _ => format!(
-                "SELECT f.id AS item_id, f.published_at AS published_at, \
-                        f.tracking_code AS tracking_code, -bm25(public_search) AS score \
-                 FROM public_search JOIN feedback_item f ON f.id = public_search.item_id \
-                 WHERE public_search MATCH {matching} \
-                   AND f.public_search_text IS NOT NULL{filters} \
-                 ORDER BY public_search.rowid DESC LIMIT {}",
-                RANK_WINDOW + 1
-            ),
+            _ => {
+                let sql = format!(
+                    "SELECT f.id AS item_id, f.published_at AS published_at, \
+                            f.tracking_code AS tracking_code, -bm25(public_search) AS score \
+                     FROM public_search JOIN feedback_item f ON f.id = public_search.item_id \
+                     WHERE public_search MATCH {matching} \
+                       AND f.public_search_text IS NOT NULL{filters} \
+                     ORDER BY public_search.rowid DESC LIMIT {}",
+                    RANK_WINDOW + 1
+                );
+                Match::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+                    .all(self.connection())
+                    .await?
+            }
         };
-        let mut matches =
-            Match::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
-                .all(self.connection())
-                .await?;
         // Where only RANK_WINDOW matches are listed, that is what the
         // total promises too (no page past them comes up empty).
         let total = PublicTotal {
@@ -339,6 +399,39 @@ impl Store {
             .filter_map(|m| by_code.remove(&m.tracking_code))
             .collect();
         Ok((items, total))
+    }
+
+    /// The publication times that end the search windows (PostgreSQL):
+    /// that of the [`SEARCH_WINDOWS`]-th newest public item each, fewer
+    /// when there are fewer items; kept [`SEARCH_WINDOWS_KEPT`]. Each is
+    /// read backwards along the newest-first index, without the table.
+    async fn search_window_bounds(&self) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        if let Ok(kept) = self.search_windows.lock()
+            && let Some((at, bounds)) = kept.as_ref()
+            && at.elapsed() < SEARCH_WINDOWS_KEPT
+        {
+            return Ok(bounds.clone());
+        }
+        let mut bounds = Vec::with_capacity(SEARCH_WINDOWS.len());
+        for size in SEARCH_WINDOWS {
+            let row = self
+                .connection()
+                .query_one_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT published_at FROM public_search_doc \
+                     ORDER BY published_at DESC, tracking_code DESC OFFSET $1 LIMIT 1",
+                    [i64::try_from(size - 1).unwrap_or(i64::MAX).into()],
+                ))
+                .await?;
+            match row {
+                Some(row) => bounds.push(row.try_get::<DateTime<Utc>>("", "published_at")?),
+                None => break,
+            }
+        }
+        if let Ok(mut kept) = self.search_windows.lock() {
+            *kept = Some((std::time::Instant::now(), bounds.clone()));
+        }
+        Ok(bounds)
     }
 
     /// The words to search for on PostgreSQL: each as typed when some
