@@ -133,6 +133,10 @@ type SearchWindows = Option<(std::time::Instant, Vec<chrono::DateTime<chrono::Ut
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
+    /// SQLite: connections that only read, beside the single writer (WAL
+    /// lets readers see every commit without waiting for the writer), for
+    /// the public pages; PostgreSQL pools every connection in `db`.
+    reader: Option<DatabaseConnection>,
     directory: Arc<directory_cache::DirectoryCache>,
     /// PostgreSQL tracking sequences known to exist (created once a day).
     sequences: Arc<Mutex<HashSet<String>>>,
@@ -202,8 +206,14 @@ impl Store {
                 .min_connections(settings.min_connections);
         }
         let db = Database::connect(options).await?;
+        let reader = if sqlite && !is_sqlite_memory(settings.url.expose_secret()) {
+            Some(connect_sqlite_readers(settings).await?)
+        } else {
+            None
+        };
         Ok(Self {
             db,
+            reader,
             directory: Arc::default(),
             sequences: Arc::default(),
             fuzzy_match: Arc::default(),
@@ -216,6 +226,12 @@ impl Store {
 
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// Where a read that needs no transaction goes: SQLite's readers
+    /// (which never queue behind the writer's commits), else the pool.
+    pub(crate) fn reader(&self) -> &DatabaseConnection {
+        self.reader.as_ref().unwrap_or(&self.db)
     }
 
     /// Whether this use of API key `id` should be written down (at most
@@ -356,6 +372,39 @@ impl Store {
     pub async fn close(self) {
         let _ = self.db.close().await;
     }
+}
+
+/// Whether a SQLite URL names an in-memory database (one per connection:
+/// a second pool would see another, empty one).
+fn is_sqlite_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// SQLite's read-only pool: as many connections as cores (at most four),
+/// each refusing writes (`query_only`), waiting out a checkpoint like the
+/// writer does.
+async fn connect_sqlite_readers(
+    settings: &DatabaseSettings,
+) -> Result<DatabaseConnection, StoreError> {
+    let readers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 4) as u32;
+    let busy = Duration::from_millis(settings.sqlite_busy_timeout_ms);
+    let mut options = ConnectOptions::new(settings.url.expose_secret().to_string());
+    options
+        .connect_timeout(Duration::from_secs(settings.connect_timeout_seconds))
+        .acquire_timeout(Duration::from_secs(settings.acquire_timeout_seconds))
+        .sqlx_logging(false)
+        .test_before_acquire(false)
+        .max_connections(readers)
+        .min_connections(1)
+        .map_sqlx_sqlite_opts(move |o| {
+            o.busy_timeout(busy)
+                .foreign_keys(true)
+                .pragma("query_only", "ON")
+        });
+    Ok(Database::connect(options).await?)
 }
 
 fn create_sqlite_parent_dir(url: &str) -> std::io::Result<()> {

@@ -165,7 +165,7 @@ impl Store {
             .order_by_desc(C::TrackingCode)
             .limit(q.limit)
             .into_model::<PublicItem>()
-            .all(self.connection())
+            .all(self.reader())
             .await?)
     }
 
@@ -204,7 +204,7 @@ impl Store {
             .clear_selects()
             .expr(Expr::val(1))
             .limit(PUBLIC_COUNT_CAP + 1);
-        let counted = counting.count(self.connection()).await?;
+        let counted = counting.count(self.reader()).await?;
         let total = PublicTotal {
             count: counted.min(PUBLIC_COUNT_CAP),
             capped: counted > PUBLIC_COUNT_CAP,
@@ -215,7 +215,7 @@ impl Store {
             .limit(q.limit)
             .offset(q.offset)
             .into_model::<PublicItem>()
-            .all(self.connection())
+            .all(self.reader())
             .await?;
         Ok((items, total))
     }
@@ -335,7 +335,7 @@ impl Store {
                         Match::find_by_statement(Statement::from_sql_and_values(
                             backend, sql, values,
                         ))
-                        .all(self.connection())
+                        .all(self.reader())
                         .await?,
                     );
                     if matches.len() as u64 > RANK_WINDOW {
@@ -359,7 +359,7 @@ impl Store {
                     RANK_WINDOW + 1
                 );
                 Match::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
-                    .all(self.connection())
+                    .all(self.reader())
                     .await?
             }
         };
@@ -388,7 +388,7 @@ impl Store {
             feedback_item::Column::Id.is_in(page.iter().map(|m| m.item_id).collect::<Vec<_>>()),
         ))
         .into_model::<PublicItem>()
-        .all(self.connection())
+        .all(self.reader())
         .await?;
         let mut by_code: std::collections::HashMap<String, PublicItem> = found
             .into_iter()
@@ -510,7 +510,7 @@ impl Store {
                 feedback_item::Column::PublicChangedAt,
             )))
             .into_tuple::<Option<DateTime<Utc>>>()
-            .one(self.connection())
+            .one(self.reader())
             .await?
             .flatten())
     }
@@ -523,7 +523,7 @@ impl Store {
                 .filter(feedback_item::Column::TrackingCode.eq(tracking_code)),
         )
         .into_model::<PublicItem>()
-        .one(self.connection())
+        .one(self.reader())
         .await?)
     }
 }

@@ -1353,3 +1353,57 @@ async fn a_search_finds_the_same_wherever_its_windows_end() {
         assert_eq!((codes, total), one_read[0].clone(), "[{}]", app.backend);
     }
 }
+
+/// The public pages read from SQLite's readers, not through its single
+/// writer: while the writer is held by a long transaction (a backup's
+/// copy, a bulk repair, a batch of intake commits), a search of the Q&A
+/// still answers at once and sees what was committed before, not what
+/// the open transaction wrote. (PostgreSQL pools every connection.)
+#[apply(case!)]
+async fn the_public_qa_is_read_beside_sqlites_writer() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    for app in apps().await {
+        let control = sign_in_as(&app, "kiemsoat.w", Role::ControlOffice, "48.VP").await;
+        let code = publish(
+            &app,
+            &control,
+            valid_submission(),
+            "Thủ tục cấp phép xây dựng",
+            "Hồ sơ cấp phép xây dựng quá hạn.",
+            "Đã giải quyết.",
+        )
+        .await;
+        let writer = app.store.connection().begin().await.unwrap();
+        writer
+            .execute_unprepared(
+                "UPDATE feedback_item SET public_search_text = 'mot noi dung dang viet'",
+            )
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        let found = qa(&app, "?q=cap%20phep%20xay%20dung").await;
+        let waited = started.elapsed();
+        let unseen = qa(&app, "?q=dang%20viet").await;
+        writer.rollback().await.unwrap();
+        assert_eq!(
+            found.status,
+            StatusCode::OK,
+            "[{}] {}",
+            app.backend,
+            found.body
+        );
+        assert_eq!(codes(&found), vec![code.clone()], "[{}]", app.backend);
+        assert!(
+            waited < std::time::Duration::from_secs(2),
+            "[{}] the search waited {waited:?} for the writer",
+            app.backend
+        );
+        assert_eq!(unseen.status, StatusCode::OK, "[{}]", app.backend);
+        assert!(
+            codes(&unseen).is_empty(),
+            "[{}] {}",
+            app.backend,
+            unseen.body
+        );
+    }
+}
