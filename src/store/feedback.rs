@@ -612,6 +612,8 @@ async fn insert_deadlines<C: ConnectionTrait>(
 
 /// One multi-row INSERT of `rows` into `table`; every row has the same
 /// columns in the same order (each table's rows come from one function).
+/// Callers keep rows × columns under SQLite's 32,766 parameters: a group
+/// commit's batch is at most 64 items of 33 columns, or 192 deadlines.
 async fn insert_rows<C: ConnectionTrait>(
     conn: &C,
     table: &str,

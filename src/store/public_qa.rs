@@ -41,10 +41,11 @@ pub const PUBLIC_COUNT_CAP: u64 = 10_000;
 /// ranked by `ts_rank`; on SQLite the best by `bm25`.
 const RANK_WINDOW: u64 = 1_000;
 
-/// PostgreSQL reads a search's matches in windows of the newest public
-/// items, this many and then this many more (the rest after): a word in
-/// one item of twelve fills the first window's [`RANK_WINDOW`] from about
-/// 1,300 rows instead of reading every match to find the newest.
+/// PostgreSQL reads a search's matches in windows of the public items:
+/// the newest 16,000, then those down to the 128,000th newest, then the
+/// rest. A word in one item of twelve fills [`RANK_WINDOW`] from the first
+/// window's 1,300 or so rows instead of reading every match to find the
+/// newest.
 const SEARCH_WINDOWS: [u64; 2] = [16 * RANK_WINDOW, 128 * RANK_WINDOW];
 
 /// How long an instance keeps the windows' bounds. Any bounds give the

@@ -1144,6 +1144,47 @@ async fn the_kept_lists_and_searches_are_fresh_at_once_here_and_within_a_second_
     }
 }
 
+/// Publishes an item about a building permit; its code and stored row,
+/// the template the search tests copy.
+async fn published_permit(app: &TestApp) -> (String, pakn::store::entities::feedback_item::Model) {
+    use pakn::store::entities::feedback_item;
+    use sea_orm::EntityTrait;
+    let control = sign_in_as(app, "kiemsoat.w", Role::ControlOffice, "48.VP").await;
+    let code = publish(
+        app,
+        &control,
+        valid_submission(),
+        "Thủ tục cấp phép xây dựng",
+        "Hồ sơ cấp phép xây dựng quá hạn.",
+        "Đã giải quyết.",
+    )
+    .await;
+    let row = feedback_item::Entity::find()
+        .all(app.store.connection())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.tracking_code == code)
+        .unwrap();
+    (code, row)
+}
+
+/// Writes rows straight into the store, 250 to a statement, through the
+/// triggers that keep each backend's search structure.
+async fn insert_in_batches(
+    app: &TestApp,
+    rows: Vec<pakn::store::entities::feedback_item::ActiveModel>,
+) {
+    use pakn::store::entities::feedback_item;
+    use sea_orm::EntityTrait;
+    for chunk in rows.chunks(250) {
+        feedback_item::Entity::insert_many(chunk.to_vec())
+            .exec(app.store.connection())
+            .await
+            .unwrap();
+    }
+}
+
 /// A search ranks the newest thousand matches only, so that a common
 /// word costs what a rare one does: it says there are more, pages through
 /// those thousand best first, and an older match past them is not listed
@@ -1152,27 +1193,9 @@ async fn the_kept_lists_and_searches_are_fresh_at_once_here_and_within_a_second_
 /// keep each backend's search structure.
 #[apply(case!)]
 async fn a_search_ranks_the_newest_thousand_matches() {
-    use pakn::store::entities::feedback_item;
-    use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
+    use sea_orm::{ActiveModelTrait, IntoActiveModel};
     for app in apps().await {
-        let control = sign_in_as(&app, "kiemsoat.w", Role::ControlOffice, "48.VP").await;
-        let code = publish(
-            &app,
-            &control,
-            valid_submission(),
-            "Thủ tục cấp phép xây dựng",
-            "Hồ sơ cấp phép xây dựng quá hạn.",
-            "Đã giải quyết.",
-        )
-        .await;
-        let db = app.store.connection();
-        let template = feedback_item::Entity::find()
-            .all(db)
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|i| i.tracking_code == code)
-            .unwrap();
+        let (code, template) = published_permit(&app).await;
         let published = template.published_at.unwrap();
         // Published after it, one a minute, in the order they were
         // published (the order each backend's search structure is kept in).
@@ -1192,14 +1215,10 @@ async fn a_search_ranks_the_newest_thousand_matches() {
         for i in 1..=1_100 {
             let text = if i == 600 || i == 50 { best } else { plain };
             rows.push(copy(i, text));
-            if rows.len() == 250 || i == 1_100 {
-                feedback_item::Entity::insert_many(std::mem::take(&mut rows))
-                    .exec(db)
-                    .await
-                    .unwrap();
-            }
         }
+        insert_in_batches(&app, rows).await;
         // The newest match is then withdrawn from it by editing its text.
+        let db = app.store.connection();
         let gone = copy(1_101, plain).insert(db).await.unwrap();
         let mut edited = gone.into_active_model();
         edited.public_search_text = sea_orm::Set(Some("mot noi dung khac".into()));
@@ -1249,28 +1268,10 @@ async fn a_search_ranks_the_newest_thousand_matches() {
 #[apply(case!)]
 async fn a_search_finds_the_same_wherever_its_windows_end() {
     use chrono::{DateTime, Duration, Utc};
-    use pakn::store::entities::feedback_item;
     use pakn::store::public_qa::PublicQuery;
-    use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
+    use sea_orm::{ActiveModelTrait, IntoActiveModel};
     for app in apps().await {
-        let control = sign_in_as(&app, "kiemsoat.w", Role::ControlOffice, "48.VP").await;
-        let code = publish(
-            &app,
-            &control,
-            valid_submission(),
-            "Thủ tục cấp phép xây dựng",
-            "Hồ sơ cấp phép xây dựng quá hạn.",
-            "Đã giải quyết.",
-        )
-        .await;
-        let db = app.store.connection();
-        let template = feedback_item::Entity::find()
-            .all(db)
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|i| i.tracking_code == code)
-            .unwrap();
+        let (_, template) = published_permit(&app).await;
         let published = template.published_at.unwrap();
         // 1,300 items, four to a minute; one in five does not match, one
         // in seven matches better than the rest.
@@ -1288,17 +1289,8 @@ async fn a_search_finds_the_same_wherever_its_windows_end() {
             item.published_at = Some(minute(i));
             item.public_search_text = Some(text.to_string());
             rows.push(item.into_active_model().reset_all());
-            if rows.len() == 250 {
-                feedback_item::Entity::insert_many(std::mem::take(&mut rows))
-                    .exec(db)
-                    .await
-                    .unwrap();
-            }
         }
-        feedback_item::Entity::insert_many(rows)
-            .exec(db)
-            .await
-            .unwrap();
+        insert_in_batches(&app, rows).await;
 
         let pages = |bounds: Vec<DateTime<Utc>>| {
             let store = app.store.clone();
@@ -1363,16 +1355,7 @@ async fn a_search_finds_the_same_wherever_its_windows_end() {
 async fn the_public_qa_is_read_beside_sqlites_writer() {
     use sea_orm::{ConnectionTrait, TransactionTrait};
     for app in apps().await {
-        let control = sign_in_as(&app, "kiemsoat.w", Role::ControlOffice, "48.VP").await;
-        let code = publish(
-            &app,
-            &control,
-            valid_submission(),
-            "Thủ tục cấp phép xây dựng",
-            "Hồ sơ cấp phép xây dựng quá hạn.",
-            "Đã giải quyết.",
-        )
-        .await;
+        let (code, _) = published_permit(&app).await;
         let writer = app.store.connection().begin().await.unwrap();
         writer
             .execute_unprepared(
