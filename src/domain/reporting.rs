@@ -190,8 +190,7 @@ impl Distribution {
         }
         values.sort_by(f64::total_cmp);
         let rank = |p: f64| {
-            let n = values.len();
-            let i = ((p * n as f64).ceil() as usize).clamp(1, n) - 1;
+            let i = nearest_rank(p, values.len() as u64) as usize - 1;
             (values[i] * 10.0).round() / 10.0
         };
         Self {
@@ -224,13 +223,18 @@ impl Distribution {
             }
             None
         };
-        let rank = |p: f64| ((p * n as f64).ceil() as u64).clamp(1, n);
         Self {
             count: n,
-            median: at_rank(rank(0.5)),
-            p90: at_rank(rank(0.9)),
+            median: at_rank(nearest_rank(0.5, n)),
+            p90: at_rank(nearest_rank(0.9, n)),
         }
     }
+}
+
+/// The 1-based nearest rank of percentile `p` among `n` sorted values
+/// (`n` > 0): the rule both ways of computing a distribution share.
+fn nearest_rank(p: f64, n: u64) -> u64 {
+    ((p * n as f64).ceil() as u64).clamp(1, n)
 }
 
 /// Working days from `received` to `answered`: each working day after the

@@ -7,7 +7,7 @@
 //! Attachments, raw e-mails and the audit log live in the database, so the
 //! one file is the whole service's data.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
@@ -38,14 +38,6 @@ pub struct BackupReport {
     /// Rows per table in what was written.
     pub rows: Vec<(String, i64)>,
     pub verified: String,
-}
-
-fn sqlite_path(url: &str) -> Option<PathBuf> {
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = path.split('?').next().unwrap_or_default();
-    (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
 }
 
 fn sqlite_url(path: &Path) -> String {
@@ -212,7 +204,7 @@ pub async fn restore(database: &DatabaseSettings, from: &Path) -> anyhow::Result
     let method = match (url.starts_with("sqlite:"), sqlite_file, pg_dump_file) {
         (true, true, _) => {
             target.close().await;
-            let path = sqlite_path(&url)
+            let path = crate::store::sqlite_file(&url)
                 .ok_or_else(|| anyhow::anyhow!("database.url names no SQLite file"))?;
             // The empty file the check created goes; the backup takes its place.
             for suffix in ["", "-wal", "-shm"] {

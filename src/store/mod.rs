@@ -374,10 +374,10 @@ impl Store {
     }
 }
 
-/// Whether a SQLite URL names an in-memory database (one per connection:
-/// a second pool would see another, empty one).
+/// Whether a SQLite URL names a database in memory rather than a file
+/// (one per connection: a second pool would see another, empty one).
 fn is_sqlite_memory(url: &str) -> bool {
-    url.contains(":memory:") || url.contains("mode=memory")
+    sqlite_file(url).is_none() || url.contains("mode=memory")
 }
 
 /// SQLite's read-only pool: a connection for each core but the writer's
@@ -411,17 +411,19 @@ async fn connect_sqlite_readers(
 }
 
 fn create_sqlite_parent_dir(url: &str) -> std::io::Result<()> {
-    let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
-    let path = path.split('?').next().unwrap_or_default();
-    if path.is_empty() || path.starts_with(":memory:") {
-        return Ok(());
-    }
-    match Path::new(path).parent() {
+    match sqlite_file(url).as_deref().and_then(Path::parent) {
         Some(parent) if !parent.as_os_str().is_empty() => std::fs::create_dir_all(parent),
         _ => Ok(()),
     }
+}
+
+/// The file a SQLite URL names, none for a database in memory.
+pub(crate) fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| std::path::PathBuf::from(path))
 }
 
 /// Rewrites `$1, $2…` placeholders for the backend (SQLite wants `?1`).
