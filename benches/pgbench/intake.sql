@@ -1,9 +1,10 @@
--- The statement POST /api/v1/feedback runs on PostgreSQL (see
--- insert_item_and_audit_pg in src/store/feedback.rs): the item, its first
--- audit event, its three deadlines and its acknowledgement notice, with
--- literals (as the service sent them for one web-form submission, captured
--- with log_statement = 'all'; new ids drawn per run), to measure the
--- database's own ceiling for it. Setup and run: benches/README.md.
+-- One web-form submission's rows in one statement on PostgreSQL: the
+-- item numbered from the day's sequence, its first audit event, its three
+-- deadlines and its acknowledgement notice, with literals (as the service
+-- sent them for one submission before its group commit, captured with
+-- log_statement = 'all'; new ids drawn per run), to measure the
+-- database's own ceiling for one item a statement. intake_batch.sql is
+-- the same for eight. Setup and run: benches/README.md.
 WITH n AS (SELECT nextval('tracking_48_x'::regclass) AS v),
 item AS (INSERT INTO feedback_item (id, lookup_token_hash, kind, content_category, channel, title, content, search_text, language_flagged, field_id, agency_hint_id, submitter_type, submitter_name, organization_name, address_detail, address_province_code, address_commune_code, phone, email, consent_to_publish, state, receiving_agency_id, handling_agency_id, received_at, due_at, entered_by_staff_id, intake_details, source_code, created_at, updated_at, version, tracking_code) SELECT gen_random_uuid(), '\x72dd9245bfb7a0348c95a67ca73a37d795d5e5b65f5e641a81b6b50230067335', 'phan_anh', NULL, 'web_form', 'Thủ tục cấp phép xây dựng chậm', 'Hồ sơ xin cấp giấy phép xây dựng của tôi đã quá hạn 30 ngày mà chưa có kết quả, đề nghị xem xét.', 'thu tuc cap phep xay dung cham ho so xin cap giay phep xay dung cua toi da qua han 30 ngay ma chua co ket qua de nghi xem xet', 'f', NULL, NULL, 'individual', 'Nguyễn Văn An', NULL, '12 Lê Lợi', NULL, NULL, '+84912345678', NULL, 'f', 'received', '01a2409a-f44c-7197-be7f-924477871438', NULL, '2026-12-04 10:30:47.638757+00', '2027-01-04 16:59:59+00', NULL, NULL, NULL, '2026-12-04 10:30:47.638757+00', '2026-12-04 10:30:47.638757+00', '1', 'PAKN.48.20261204.' || CASE WHEN n.v < 10000 THEN lpad(n.v::text, 4, '0') ELSE n.v::text END FROM n RETURNING id, tracking_code),
 audit AS (INSERT INTO audit_event (id, feedback_item_id, actor_kind, actor_id, action, from_state, to_state, reason, details, request_id, occurred_at) SELECT gen_random_uuid(), item.id, 'submitter', NULL, 'feedback.received', NULL, 'received', NULL, '{"channel": "web_form", "attachments": 0, "citizen_status": "received", "language_flagged": false}', '01a2409b-4656-771e-8d66-37392dfdf3db', '2026-12-04 10:30:47.638757+00' FROM item),

@@ -38,6 +38,7 @@ mod m20261204_000031_overdue_counts;
 pub use m20261204_000030_answer_figures::TIMELINESS_SQL;
 pub use m20261204_000031_overdue_counts::due_hour_sql;
 mod m20261204_000032_statistics_by_day;
+mod m20261204_000033_notice_claim_order;
 pub use m20261204_000032_statistics_by_day::stat_day_counted_sql;
 
 pub struct Migrator;
@@ -78,6 +79,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000030_answer_figures::Migration),
             Box::new(m20261204_000031_overdue_counts::Migration),
             Box::new(m20261204_000032_statistics_by_day::Migration),
+            Box::new(m20261204_000033_notice_claim_order::Migration),
         ]
     }
 }

@@ -1,35 +1,37 @@
-//! Group commit for SQLite intake: the submissions waiting for the single
-//! writer are written in one transaction and made durable by one fsync.
+//! Group commit for intake: the submissions waiting for a writer are
+//! written together, committed once and made durable by one flush.
 //!
-//! With `synchronous = FULL` every SQLite commit waits for the disk (about
-//! a millisecond on this kind of machine), which alone capped the embedded
-//! store near a thousand items a second however many clients waited. Here
-//! one task owns the writing: it takes every submission queued while the
-//! previous batch was being written, writes them in one transaction,
-//! commits once, and only then answers each caller. Should one of them
-//! fail, the batch is rolled back (tracking numbers with it, so codes keep
-//! having no gaps) and each is written again in a transaction of its own,
-//! so a failure is its submission's alone. (Savepoints around each would
-//! do the same at the price of two more round trips and a statement
-//! journal per submission, for a failure that almost never happens.)
-//! Nobody is answered before the commit that holds their item is on disk,
-//! so an acknowledged item survives power loss exactly as before; a lone
+//! Every commit waits for the disk (about a millisecond on this kind of
+//! machine), and every statement costs the database far more than a row
+//! (protocol, planning, locks on each table and index touched). On SQLite,
+//! with `synchronous = FULL`, the first alone capped the embedded store
+//! near a thousand items a second; on PostgreSQL the second kept intake
+//! well below the database's capacity. Here a task owns the writing: it
+//! takes every submission queued while the previous batch was being
+//! written, writes them with one statement per table (PostgreSQL: one
+//! statement in all) and one commit, and only then answers each caller.
+//! Should writing fail, nothing of the batch is kept (SQLite's tracking
+//! numbers with it, so codes keep having no gaps) and each is written
+//! again on its own, so a failure is its submission's alone. (Savepoints
+//! around each would do the same at the price of two more round trips per
+//! submission, for a failure that almost never happens.) Nobody is
+//! answered before the commit that holds their item is on disk, so an
+//! acknowledged item survives power loss exactly as before; a lone
 //! submission is written at once (no waiting for company).
 //!
-//! The batch is written by one function given all its submissions at
-//! once, so each table takes one multi-row statement per batch rather than
-//! one per submission: every statement is a hand-off to the database's
-//! thread and back, which, not SQLite's own work, had become the cost.
+//! Several tasks may share the queue (PostgreSQL): while one batch is
+//! written, the next gathers and goes to another connection. SQLite has
+//! one writer, so one task.
 //!
-//! The task is started by the first submission, in that caller's runtime,
-//! and started again if that runtime has gone (a test server stopped, for
-//! one); a caller whose submission was lost with it gets `Unavailable`, a
-//! retryable answer, never a false acknowledgement.
+//! The tasks are started by the first submission, in that caller's
+//! runtime, and started again if that runtime has gone (a test server
+//! stopped, for one); a caller whose submission was lost with it gets
+//! `Unavailable`, a retryable answer, never a false acknowledgement.
 
 use std::sync::{Arc, Mutex};
 
 use futures_util::future::BoxFuture;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
@@ -42,11 +44,11 @@ const BATCH_MAX: usize = 64;
 /// (back-pressure instead of unbounded memory).
 const QUEUE_MAX: usize = 1024;
 
-/// Writes submissions in the transaction given, answering one value per
-/// submission in their order; it may be called again with one of them
-/// alone when their batch is rolled back.
+/// Writes submissions and commits them, answering one value per
+/// submission in their order; when it fails, nothing of them may be kept
+/// (it is then called again with each of them alone).
 pub(crate) type WriteMany<R, T> =
-    for<'a> fn(&'a DatabaseTransaction, &'a [R]) -> BoxFuture<'a, Result<Vec<T>, StoreError>>;
+    for<'a> fn(&'a DatabaseConnection, &'a [R]) -> BoxFuture<'a, Result<Vec<T>, StoreError>>;
 
 struct Job<R, T> {
     request: R,
@@ -59,6 +61,7 @@ type Queue<R, T> = Arc<Mutex<Option<mpsc::Sender<Job<R, T>>>>>;
 /// The queue in front of the writing task; cheap to clone with the store.
 pub(crate) struct GroupCommit<R, T> {
     write: WriteMany<R, T>,
+    writers: usize,
     sender: Queue<R, T>,
 }
 
@@ -66,6 +69,7 @@ impl<R, T> Clone for GroupCommit<R, T> {
     fn clone(&self) -> Self {
         Self {
             write: self.write,
+            writers: self.writers,
             sender: self.sender.clone(),
         }
     }
@@ -78,9 +82,11 @@ impl<R, T> std::fmt::Debug for GroupCommit<R, T> {
 }
 
 impl<R: Send + Sync + 'static, T: Send + 'static> GroupCommit<R, T> {
-    pub(crate) fn new(write: WriteMany<R, T>) -> Self {
+    /// `writers` tasks (at least one) take batches from one queue.
+    pub(crate) fn new(write: WriteMany<R, T>, writers: usize) -> Self {
         Self {
             write,
+            writers: writers.max(1),
             sender: Arc::default(),
         }
     }
@@ -113,20 +119,28 @@ impl<R: Send + Sync + 'static, T: Send + 'static> GroupCommit<R, T> {
             return Ok(sender.clone());
         }
         let (sender, receiver) = mpsc::channel(QUEUE_MAX);
-        tokio::spawn(write_batches(db.clone(), self.write, receiver));
+        let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+        for _ in 0..self.writers {
+            tokio::spawn(write_batches(db.clone(), self.write, receiver.clone()));
+        }
         *slot = Some(sender.clone());
         Ok(sender)
     }
 }
 
-/// The writing task: one batch per turn, of everything queued meanwhile.
+/// A writing task: one batch per turn, of everything queued meanwhile (a
+/// task waiting for the queue while another gathers takes the next batch).
 async fn write_batches<R: Send + Sync + 'static, T: Send + 'static>(
     db: DatabaseConnection,
     write: WriteMany<R, T>,
-    mut receiver: mpsc::Receiver<Job<R, T>>,
+    receiver: Arc<tokio::sync::Mutex<mpsc::Receiver<Job<R, T>>>>,
 ) {
     let mut batch = Vec::with_capacity(BATCH_MAX);
-    while receiver.recv_many(&mut batch, BATCH_MAX).await > 0 {
+    loop {
+        let taken = receiver.lock().await.recv_many(&mut batch, BATCH_MAX).await;
+        if taken == 0 {
+            break;
+        }
         let (requests, replies): (Vec<R>, Vec<_>) = std::mem::take(&mut batch)
             .into_iter()
             .map(|job| (job.request, job.reply))
@@ -142,30 +156,32 @@ async fn write_batch<R, T>(
     replies: Vec<oneshot::Sender<Result<T, StoreError>>>,
 ) {
     if requests.len() > 1 {
-        match write_in_one(db, write, requests).await {
-            Ok(Ok(written)) => {
+        match write_counted(db, write, requests).await {
+            Ok(written) => {
                 for (reply, value) in replies.into_iter().zip(written) {
                     let _ = reply.send(Ok(value));
                 }
                 return;
             }
-            // Writing one of them failed: rolled back; each goes again on
-            // its own.
-            Ok(Err(_)) => {}
-            // The transaction itself failed: nobody is answered with
-            // success, everybody hears why.
-            Err(e) => {
+            // The database can't be reached: nobody is answered with
+            // success, everybody hears why at once (rather than each
+            // waiting for a connection in turn).
+            Err(e @ StoreError::Unavailable(_)) => {
                 for reply in replies {
                     let _ = reply.send(Err(copy_error(&e)));
                 }
                 return;
             }
+            // Writing one of them failed: nothing was kept; each goes
+            // again on its own.
+            Err(_) => {}
         }
     }
+    // Alone (or again alone, writing the batch having failed): each hears
+    // its own answer.
     for (request, reply) in requests.chunks(1).zip(replies) {
-        let answer = write_in_one(db, write, request)
+        let answer = write_counted(db, write, request)
             .await
-            .and_then(|written| written)
             .and_then(|mut written| {
                 written.pop().ok_or_else(|| {
                     StoreError::Integrity("a group commit's writer answered nothing".into())
@@ -175,30 +191,20 @@ async fn write_batch<R, T>(
     }
 }
 
-/// The submissions in one transaction. The outer error is the
-/// transaction's own (begin, commit); the inner one is writing's, after
-/// which nothing of them is kept.
-async fn write_in_one<R, T>(
+/// `write` of `requests`, refused if it answers for a different number.
+async fn write_counted<R, T>(
     db: &DatabaseConnection,
     write: WriteMany<R, T>,
     requests: &[R],
-) -> Result<Result<Vec<T>, StoreError>, StoreError> {
-    let txn = db.begin().await?;
-    let written = match write(&txn, requests).await {
-        Ok(written) if written.len() == requests.len() => written,
-        // A writer's mistake: rolled back as the transaction is dropped.
-        Ok(_) => {
-            return Err(StoreError::Integrity(
-                "a group commit's writer answered for a different number of submissions".into(),
-            ));
-        }
-        Err(e) => {
-            txn.rollback().await?;
-            return Ok(Err(e));
-        }
-    };
-    txn.commit().await?;
-    Ok(Ok(written))
+) -> Result<Vec<T>, StoreError> {
+    let written = write(db, requests).await?;
+    if written.len() == requests.len() {
+        Ok(written)
+    } else {
+        Err(StoreError::Integrity(
+            "a group commit's writer answered for a different number of submissions".into(),
+        ))
+    }
 }
 
 fn writer_gone() -> StoreError {
@@ -221,7 +227,9 @@ fn copy_error(e: &StoreError) -> StoreError {
 mod tests {
     use std::time::Duration;
 
-    use sea_orm::{ConnectOptions, ConnectionTrait, Database, DbBackend, Statement};
+    use sea_orm::{
+        ConnectOptions, ConnectionTrait, Database, DbBackend, Statement, TransactionTrait,
+    };
 
     use super::*;
 
@@ -252,11 +260,14 @@ mod tests {
         (n, fail, pause)
     }
 
+    /// Writes the batch in a transaction of its own, rolled back if one
+    /// of them fails.
     fn insert_all<'a>(
-        txn: &'a DatabaseTransaction,
+        db: &'a DatabaseConnection,
         batch: &'a [Insert],
     ) -> BoxFuture<'a, Result<Vec<i64>, StoreError>> {
         Box::pin(async move {
+            let txn = db.begin().await?;
             let mut written = Vec::new();
             for &(n, fail, pause) in batch {
                 tokio::time::sleep(pause).await;
@@ -267,10 +278,12 @@ mod tests {
                 ))
                 .await?;
                 if fail {
+                    txn.rollback().await?;
                     return Err(StoreError::Integrity(format!("job {n} refused")));
                 }
                 written.push(n);
             }
+            txn.commit().await?;
             Ok(written)
         })
     }
@@ -318,7 +331,7 @@ mod tests {
             .expect("schema");
         let observer = open(&path).await;
         let slow = Duration::from_millis(300);
-        let group = GroupCommit::new(insert_all);
+        let group = GroupCommit::new(insert_all, 1);
 
         // Ten wait behind a slow first; the last of them is slow too.
         let rest = (1..=10)
@@ -360,11 +373,60 @@ mod tests {
         );
     }
 
+    /// With two writers, submissions that arrive while one batch is
+    /// being written are written and committed by the other meanwhile,
+    /// not after it.
+    #[tokio::test]
+    async fn a_second_writer_commits_while_the_first_writes() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("g.db");
+        let mut options = ConnectOptions::new(format!("sqlite://{}?mode=rwc", path.display()));
+        options.max_connections(2).sqlx_logging(false);
+        let db = Database::connect(options).await.expect("open");
+        db.execute_unprepared("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER)")
+            .await
+            .expect("schema");
+        let observer = open(&path).await;
+        let group = GroupCommit::new(insert_all, 2);
+
+        let slow = tokio::spawn({
+            let (group, db) = (group.clone(), db.clone());
+            async move {
+                group
+                    .submit(&db, insert(0, false, Duration::from_millis(600)))
+                    .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let rest: Vec<_> = (1..=10)
+            .map(|n| {
+                let (group, db) = (group.clone(), db.clone());
+                tokio::spawn(
+                    async move { group.submit(&db, insert(n, false, Duration::ZERO)).await },
+                )
+            })
+            .collect();
+        for (n, handle) in (1..=10).zip(rest) {
+            assert_eq!(handle.await.expect("join").expect("written"), n);
+        }
+        assert!(
+            !slow.is_finished(),
+            "the first batch is still being written"
+        );
+        assert_eq!(
+            stored(&observer).await,
+            (1..=10).collect::<Vec<_>>(),
+            "the others are committed meanwhile"
+        );
+        assert_eq!(slow.await.expect("join").expect("written"), 0);
+        assert_eq!(stored(&observer).await, (0..=10).collect::<Vec<_>>());
+    }
+
     #[test]
     fn a_writer_lost_with_its_runtime_is_started_again() {
         let dir = tempfile::tempdir().expect("dir");
         let path = dir.path().join("g.db");
-        let group = GroupCommit::new(insert_all);
+        let group = GroupCommit::new(insert_all, 1);
         let runtime = || {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
