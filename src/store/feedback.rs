@@ -610,10 +610,15 @@ async fn insert_items_pg<C: ConnectionTrait>(
             values,
         ))
         .await?;
+    // Outside a transaction (the group commit's) the statement has
+    // committed by now: anything wrong with its answer is an
+    // inconsistency, not a refusal (the group commit writes a refused
+    // batch again; it must not write this one twice).
+    let unreadable = |e: sea_orm::DbErr| StoreError::Integrity(format!("item insert answer: {e}"));
     let mut drawn = std::collections::HashMap::with_capacity(rows.len());
     for row in rows {
-        let id: Uuid = row.try_get("", "id")?;
-        let code: String = row.try_get("", "tracking_code")?;
+        let id: Uuid = row.try_get("", "id").map_err(unreadable)?;
+        let code: String = row.try_get("", "tracking_code").map_err(unreadable)?;
         let code: TrackingCode = code
             .parse()
             .map_err(|_| StoreError::Integrity(format!("malformed tracking code {code}")))?;

@@ -45,8 +45,11 @@ const BATCH_MAX: usize = 64;
 const QUEUE_MAX: usize = 1024;
 
 /// Writes submissions and commits them, answering one value per
-/// submission in their order; when it fails, nothing of them may be kept
-/// (it is then called again with each of them alone).
+/// submission in their order. When the database refuses what it writes
+/// (`Conflict`, `Database`), nothing of them may be kept: it is called
+/// again with each of them alone. An error once something may have been
+/// committed must be `Integrity` (or `Unavailable`), which every caller
+/// of the batch hears as it is.
 pub(crate) type WriteMany<R, T> =
     for<'a> fn(&'a DatabaseConnection, &'a [R]) -> BoxFuture<'a, Result<Vec<T>, StoreError>>;
 
@@ -163,17 +166,18 @@ async fn write_batch<R, T>(
                 }
                 return;
             }
-            // The database can't be reached: nobody is answered with
-            // success, everybody hears why at once (rather than each
-            // waiting for a connection in turn).
-            Err(e @ StoreError::Unavailable(_)) => {
+            // The database can't be reached: everybody hears why at once
+            // (rather than each waiting for a connection in turn). Or
+            // something is inconsistent, perhaps after the commit: writing
+            // them again could write them twice.
+            Err(e @ (StoreError::Unavailable(_) | StoreError::Integrity(_))) => {
                 for reply in replies {
                     let _ = reply.send(Err(copy_error(&e)));
                 }
                 return;
             }
-            // Writing one of them failed: nothing was kept; each goes
-            // again on its own.
+            // The database refused what one of them wrote: nothing was
+            // kept; each goes again on its own.
             Err(_) => {}
         }
     }
@@ -279,7 +283,7 @@ mod tests {
                 .await?;
                 if fail {
                     txn.rollback().await?;
-                    return Err(StoreError::Integrity(format!("job {n} refused")));
+                    return Err(StoreError::Conflict(format!("job {n} refused")));
                 }
                 written.push(n);
             }
@@ -360,7 +364,7 @@ mod tests {
         for (n, answer) in (11..=16).zip(answers) {
             match answer {
                 Ok(written) => assert_eq!(written, n),
-                Err(StoreError::Integrity(m)) => assert_eq!(m, "job 14 refused"),
+                Err(StoreError::Conflict(m)) => assert_eq!(m, "job 14 refused"),
                 Err(e) => panic!("job {n}: {e}"),
             }
         }
@@ -420,6 +424,51 @@ mod tests {
         );
         assert_eq!(slow.await.expect("join").expect("written"), 0);
         assert_eq!(stored(&observer).await, (0..=10).collect::<Vec<_>>());
+    }
+
+    /// Commits the batch, then answers that something is inconsistent
+    /// (as a writer whose committed answer can't be read).
+    fn commit_then_fail<'a>(
+        db: &'a DatabaseConnection,
+        batch: &'a [Insert],
+    ) -> BoxFuture<'a, Result<Vec<i64>, StoreError>> {
+        Box::pin(async move {
+            insert_all(db, batch).await?;
+            Err(StoreError::Integrity("answer unreadable".into()))
+        })
+    }
+
+    /// A batch that fails once something may have been committed is not
+    /// written again submission by submission: that could write it twice.
+    #[tokio::test]
+    async fn an_inconsistency_is_answered_not_written_again() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("g.db");
+        let db = open(&path).await;
+        db.execute_unprepared("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER)")
+            .await
+            .expect("schema");
+        let group = GroupCommit::new(commit_then_fail, 1);
+        let rest = (1..=5).map(|n| insert(n, false, Duration::ZERO)).collect();
+        let answers = round(
+            &group,
+            &db,
+            insert(0, false, Duration::from_millis(300)),
+            rest,
+            async {},
+        )
+        .await;
+        for answer in answers {
+            assert!(
+                matches!(answer, Err(StoreError::Integrity(_))),
+                "{answer:?}"
+            );
+        }
+        assert_eq!(
+            stored(&open(&path).await).await,
+            (0..=5).collect::<Vec<_>>(),
+            "each written once"
+        );
     }
 
     #[test]
