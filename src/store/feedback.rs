@@ -167,74 +167,50 @@ impl Store {
             && idempotency.is_none()
             && record.inbound_mail.is_none()
             && record.extra_notices.is_empty();
-        let code = match self.backend() {
-            // PostgreSQL: the number comes from a per-day sequence (no row
-            // lock, shared by every instance). A plain submission joins
-            // the next group commit, as on SQLite: the submissions waiting
-            // are written by one statement, their numbers drawn in it. A
-            // number drawn by a statement that then fails is skipped: a
-            // gap, never a duplicate.
-            DbBackend::Postgres => {
-                let sequence = self
-                    .ensure_tracking_sequence(&record.province_code, day)
-                    .await?;
-                if simple {
-                    self.intake_writer
-                        .submit(db, Intake::drawing_from(record.clone(), sequence))
-                        .await?
-                } else {
-                    let txn = db.begin().await?;
-                    let code = insert_items_pg(&txn, &[(record, sequence.as_str())])
-                        .await?
-                        .pop()
-                        .ok_or_else(|| StoreError::Integrity("item insert wrote nothing".into()))?;
-                    write_extras(&txn, record, idempotency, response_body(&code)).await?;
-                    write_mail_extras(&txn, record, &code).await?;
-                    txn.commit().await?;
-                    code
-                }
-            }
-            // SQLite has one writer at a time: the number is taken from the
-            // counter row inside the transaction, so none is ever skipped.
-            // A plain submission joins the next group commit (one fsync for
-            // every submission waiting); one with files, a key or mail
-            // keeps a transaction of its own.
-            _ if simple => {
-                self.intake_writer
-                    .submit(db, Intake::counted(record.clone()))
-                    .await?
-            }
-            _ => {
-                let txn = db.begin().await?;
-                let codes = take_tracking_codes(&txn, &[record]).await?;
-                write_new_items(&txn, &[record], &codes).await?;
-                let code = codes
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| StoreError::Integrity("item insert wrote nothing".into()))?;
-                write_extras(&txn, record, idempotency, response_body(&code)).await?;
-                write_mail_extras(&txn, record, &code).await?;
-                txn.commit().await?;
-                code
-            }
+        // PostgreSQL numbers from a per-day sequence (no row lock, shared
+        // by every instance), created here on the day's first item; a
+        // number drawn by a statement that then fails is skipped: a gap,
+        // never a duplicate. SQLite has one writer at a time and takes
+        // numbers from the day's counter row inside the transaction, so
+        // none is ever skipped.
+        if self.backend() == DbBackend::Postgres {
+            self.ensure_tracking_sequence(&record.province_code, day)
+                .await?;
+        }
+        let code = if simple {
+            // A plain submission joins the next group commit: one commit
+            // (one flush to disk) for every submission waiting.
+            self.intake_writer.submit(db, record.clone()).await?
+        } else {
+            // One with files, a key or mail keeps a transaction of its own.
+            let txn = db.begin().await?;
+            let code = insert_new_items(&txn, &[record])
+                .await?
+                .pop()
+                .ok_or_else(|| StoreError::Integrity("item insert wrote nothing".into()))?;
+            write_extras(&txn, record, idempotency, response_body(&code)).await?;
+            write_mail_extras(&txn, record, &code).await?;
+            txn.commit().await?;
+            code
         };
         Ok(code)
     }
 
-    /// The day's PostgreSQL sequence, created on first use (and started
-    /// past any code already issued that day, e.g. by an earlier version).
+    /// Makes sure the day's PostgreSQL sequence exists, created on first
+    /// use (and started past any code already issued that day, e.g. by an
+    /// earlier version).
     async fn ensure_tracking_sequence(
         &self,
         province_code: &str,
         day: NaiveDate,
-    ) -> Result<String, StoreError> {
+    ) -> Result<(), StoreError> {
         let name = tracking_sequence_name(province_code, day)?;
         if self
             .known_sequences()
             .lock()
             .is_ok_and(|known| known.contains(&name))
         {
-            return Ok(name);
+            return Ok(());
         }
         let db = self.connection();
         if !sequence_exists(db, &name).await? {
@@ -252,17 +228,16 @@ impl Store {
             self.resync_sequence(province_code, day).await?;
         }
         if let Ok(mut known) = self.known_sequences().lock() {
-            known.insert(name.clone());
+            known.insert(name);
         }
-        Ok(name)
+        Ok(())
     }
 
     /// Moves the day's counter past every code already issued.
     async fn resync_sequence(&self, province_code: &str, day: NaiveDate) -> Result<(), StoreError> {
-        let prefix = TrackingCode::new(province_code, day, 1).to_string();
-        let prefix = prefix.trim_end_matches("0001");
+        let prefix = tracking_prefix(province_code, day);
         let codes: Vec<String> = feedback_item::Entity::find()
-            .filter(feedback_item::Column::TrackingCode.starts_with(prefix))
+            .filter(feedback_item::Column::TrackingCode.starts_with(&prefix))
             .all(self.connection())
             .await?
             .into_iter()
@@ -498,15 +473,15 @@ fn placeholders(values: &mut Vec<Value>, row: Vec<Value>) -> String {
     format!("({tuple})")
 }
 
-/// The tracking code of `r` without its number: `PAKN.48.20261204.`.
-fn tracking_prefix(r: &NewFeedbackRecord) -> String {
-    let code = TrackingCode::new(&r.province_code, vietnam_date(r.registered_at), 1).to_string();
+/// A day's tracking codes without their number: `PAKN.48.20261204.`.
+fn tracking_prefix(province_code: &str, day: NaiveDate) -> String {
+    let code = TrackingCode::new(province_code, day, 1).to_string();
     code.trim_end_matches("0001").to_string()
 }
 
 /// Writes new items on PostgreSQL in one statement (a data-modifying
 /// CTE), however many: the items, each numbered from its day's sequence
-/// `(record, sequence)` as it is inserted, their first audit events,
+/// (which must exist) as it is inserted, their first audit events,
 /// deadlines and acknowledgements (which name the code drawn). One
 /// statement is atomic: if it fails, nothing of it is kept (numbers drawn
 /// are skipped, a gap, never a duplicate). Answers the codes in the
@@ -518,20 +493,21 @@ fn tracking_prefix(r: &NewFeedbackRecord) -> String {
 /// parameters, a tenth of PostgreSQL's limit.
 async fn insert_items_pg<C: ConnectionTrait>(
     conn: &C,
-    batch: &[(&NewFeedbackRecord, &str)],
+    batch: &[&NewFeedbackRecord],
 ) -> Result<Vec<TrackingCode>, StoreError> {
     let mut values: Vec<Value> = Vec::new();
     let mut item_columns_named: Vec<&'static str> = Vec::new();
     let mut item_rows = Vec::with_capacity(batch.len());
-    for (r, sequence) in batch {
+    for r in batch {
+        let day = vietnam_date(r.registered_at);
         let (columns, mut row) = item_columns(r);
         item_columns_named = columns;
-        row.push(tracking_prefix(r).into());
-        row.push(sequence.to_string().into());
+        row.push(tracking_prefix(&r.province_code, day).into());
+        row.push(tracking_sequence_name(&r.province_code, day)?.into());
         item_rows.push(placeholders(&mut values, row));
     }
     let mut audit_rows = Vec::with_capacity(batch.len());
-    for (r, _) in batch {
+    for r in batch {
         let a = &r.audit;
         audit_rows.push(placeholders(
             &mut values,
@@ -554,7 +530,7 @@ async fn insert_items_pg<C: ConnectionTrait>(
     // same statement: foreign keys are checked at its end.
     let mut deadline_columns: Vec<&'static str> = Vec::new();
     let mut deadline_rows = Vec::new();
-    for (r, _) in batch {
+    for r in batch {
         for d in &r.deadlines {
             let (columns, row): (Vec<&'static str>, Vec<Value>) =
                 d.columns(r.id, r.registered_at).into_iter().unzip();
@@ -563,13 +539,13 @@ async fn insert_items_pg<C: ConnectionTrait>(
         }
     }
     let mut ack_rows = Vec::new();
-    for (r, _) in batch.iter().filter(|(r, _)| r.acknowledge) {
+    for r in batch.iter().filter(|r| r.acknowledge) {
         ack_rows.push(placeholders(
             &mut values,
             vec![
                 r.id.as_uuid().into(),
                 Uuid::now_v7().into(),
-                format!("{}:citizen_acknowledgement", r.id.as_uuid()).into(),
+                acknowledgement_key(r).into(),
                 r.receiving_agency_id.as_uuid().into(),
                 r.registered_at.into(),
             ],
@@ -626,7 +602,7 @@ async fn insert_items_pg<C: ConnectionTrait>(
     }
     batch
         .iter()
-        .map(|(r, _)| {
+        .map(|r| {
             drawn
                 .remove(&r.id.as_uuid())
                 .ok_or_else(|| StoreError::Integrity("an item insert returned no code".into()))
@@ -634,11 +610,16 @@ async fn insert_items_pg<C: ConnectionTrait>(
         .collect()
 }
 
-/// The acknowledgement notice of a new item (written beside it by
-/// `write_new_items`).
+/// The dedupe key of a new item's acknowledgement: one per item.
+fn acknowledgement_key(r: &NewFeedbackRecord) -> String {
+    format!("{}:citizen_acknowledgement", r.id.as_uuid())
+}
+
+/// The acknowledgement notice of a new item (SQLite; PostgreSQL builds it
+/// in its statement, which draws the code).
 fn acknowledgement(r: &NewFeedbackRecord, code: &TrackingCode) -> NewNotice {
     NewNotice {
-        dedupe_key: format!("{}:citizen_acknowledgement", r.id.as_uuid()),
+        dedupe_key: acknowledgement_key(r),
         kind: "citizen_acknowledgement".into(),
         audience: "submitter".into(),
         agency_id: r.receiving_agency_id.as_uuid(),
@@ -649,8 +630,8 @@ fn acknowledgement(r: &NewFeedbackRecord, code: &TrackingCode) -> NewNotice {
     }
 }
 
-/// The items' deadlines in one statement (PostgreSQL's lone item writes
-/// them in its own statement).
+/// The items' deadlines in one statement (SQLite; PostgreSQL writes them
+/// in `insert_items_pg`'s statement).
 async fn insert_deadlines<C: ConnectionTrait>(
     conn: &C,
     records: &[&NewFeedbackRecord],
@@ -680,15 +661,7 @@ async fn insert_rows<C: ConnectionTrait>(
     for row in rows {
         let (names, row): (Vec<&'static str>, Vec<Value>) = row.into_iter().unzip();
         columns = names;
-        let first = values.len();
-        tuples.push(format!(
-            "({})",
-            (first + 1..=first + row.len())
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-        values.extend(row);
+        tuples.push(placeholders(&mut values, row));
     }
     if tuples.is_empty() {
         return Ok(());
@@ -860,43 +833,12 @@ impl Store {
     }
 }
 
-/// A plain submission waiting for the group commit: the record, and on
-/// PostgreSQL the day's sequence its number is drawn from.
-pub(crate) struct Intake {
-    record: NewFeedbackRecord,
-    sequence: Option<String>,
-}
-
-impl Intake {
-    /// Numbered from SQLite's counter row.
-    fn counted(record: NewFeedbackRecord) -> Self {
-        Self {
-            record,
-            sequence: None,
-        }
-    }
-
-    /// Numbered from PostgreSQL's sequence `sequence`.
-    fn drawing_from(record: NewFeedbackRecord, sequence: String) -> Self {
-        Self {
-            record,
-            sequence: Some(sequence),
-        }
-    }
-
-    fn sequence(&self) -> Result<&str, StoreError> {
-        self.sequence
-            .as_deref()
-            .ok_or_else(|| StoreError::Integrity("no tracking sequence for this intake".into()))
-    }
-}
-
-/// Writes new items numbered `codes` inside `txn`, in their order: the
-/// items, their audit events, deadlines and acknowledgements, one
-/// statement for each table whatever their number (a group commit's batch
-/// is one round trip to the database per table, not one per item).
-async fn write_new_items(
-    txn: &DatabaseTransaction,
+/// Writes new SQLite items numbered `codes`, in their order: the items,
+/// their audit events, deadlines and acknowledgements, one statement for
+/// each table whatever their number (a group commit's batch is one round
+/// trip to the database per table, not one per item).
+async fn write_new_items<C: ConnectionTrait>(
+    txn: &C,
     records: &[&NewFeedbackRecord],
     codes: &[TrackingCode],
 ) -> Result<(), StoreError> {
@@ -925,31 +867,36 @@ async fn write_new_items(
     Ok(())
 }
 
-/// Writes a group commit's batch and answers its codes in its order;
-/// on failure nothing of it is kept. PostgreSQL: one statement, in no
-/// transaction of its own (a statement is atomic; the commit is its own).
-/// SQLite: one transaction, the numbers taken from the day's counter row
-/// (gap-free), then `write_new_items`.
-async fn insert_intakes(
-    db: &DatabaseConnection,
-    intakes: &[Intake],
+/// Writes new items and answers their codes in the records' order:
+/// PostgreSQL in one statement (`insert_items_pg`); SQLite, inside the
+/// caller's transaction, numbered from the day's counter row (gap-free)
+/// and then `write_new_items`.
+async fn insert_new_items<C: ConnectionTrait>(
+    conn: &C,
+    records: &[&NewFeedbackRecord],
 ) -> Result<Vec<TrackingCode>, StoreError> {
-    if db.get_database_backend() == DbBackend::Postgres {
-        let batch = intakes
-            .iter()
-            .map(|i| Ok((&i.record, i.sequence()?)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        return insert_items_pg(db, &batch).await;
+    if conn.get_database_backend() == DbBackend::Postgres {
+        return insert_items_pg(conn, records).await;
     }
-    let records: Vec<&NewFeedbackRecord> = intakes.iter().map(|i| &i.record).collect();
+    let codes = take_tracking_codes(conn, records).await?;
+    write_new_items(conn, records, &codes).await?;
+    Ok(codes)
+}
+
+/// Writes a group commit's batch and commits it; on failure nothing of it
+/// is kept. PostgreSQL's one statement needs no transaction of its own (a
+/// statement is atomic and commits by itself); SQLite's statements share
+/// one.
+async fn insert_batch(
+    db: &DatabaseConnection,
+    records: &[NewFeedbackRecord],
+) -> Result<Vec<TrackingCode>, StoreError> {
+    let records: Vec<&NewFeedbackRecord> = records.iter().collect();
+    if db.get_database_backend() == DbBackend::Postgres {
+        return insert_new_items(db, &records).await;
+    }
     let txn = db.begin().await?;
-    let written = match take_tracking_codes(&txn, &records).await {
-        Ok(codes) => write_new_items(&txn, &records, &codes)
-            .await
-            .map(|()| codes),
-        Err(e) => Err(e),
-    };
-    match written {
+    match insert_new_items(&txn, &records).await {
         Ok(codes) => {
             txn.commit().await?;
             Ok(codes)
@@ -961,10 +908,10 @@ async fn insert_intakes(
     }
 }
 
-/// The group commit's writer: `insert_intakes` for a batch.
+/// The group commit's writer: `insert_batch`.
 pub(super) fn write_intake_batch<'a>(
     db: &'a DatabaseConnection,
-    intakes: &'a [Intake],
+    records: &'a [NewFeedbackRecord],
 ) -> futures_util::future::BoxFuture<'a, Result<Vec<TrackingCode>, StoreError>> {
-    Box::pin(insert_intakes(db, intakes))
+    Box::pin(insert_batch(db, records))
 }

@@ -238,9 +238,29 @@ mod tests {
     use super::*;
 
     async fn open(path: &std::path::Path) -> DatabaseConnection {
+        open_with(path, 1).await
+    }
+
+    async fn open_with(path: &std::path::Path, connections: u32) -> DatabaseConnection {
         let mut options = ConnectOptions::new(format!("sqlite://{}?mode=rwc", path.display()));
-        options.max_connections(1).sqlx_logging(false);
+        options.max_connections(connections).sqlx_logging(false);
         Database::connect(options).await.expect("open")
+    }
+
+    /// A scratch database in WAL mode with table `t`: its directory (kept
+    /// for the test's length), a pool of `connections` to write with and
+    /// a connection that sees only what is committed.
+    async fn scratch(
+        connections: u32,
+    ) -> (tempfile::TempDir, DatabaseConnection, DatabaseConnection) {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("g.db");
+        let db = open_with(&path, connections).await;
+        db.execute_unprepared("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER)")
+            .await
+            .expect("schema");
+        let observer = open(&path).await;
+        (dir, db, observer)
     }
 
     async fn stored(observer: &DatabaseConnection) -> Vec<i64> {
@@ -327,13 +347,7 @@ mod tests {
     /// batch is written again one by one.
     #[tokio::test]
     async fn waiting_submissions_share_one_commit_and_a_failure_is_its_own() {
-        let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("g.db");
-        let db = open(&path).await;
-        db.execute_unprepared("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER)")
-            .await
-            .expect("schema");
-        let observer = open(&path).await;
+        let (_dir, db, observer) = scratch(1).await;
         let slow = Duration::from_millis(300);
         let group = GroupCommit::new(insert_all, 1);
 
@@ -382,15 +396,7 @@ mod tests {
     /// not after it.
     #[tokio::test]
     async fn a_second_writer_commits_while_the_first_writes() {
-        let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("g.db");
-        let mut options = ConnectOptions::new(format!("sqlite://{}?mode=rwc", path.display()));
-        options.max_connections(2).sqlx_logging(false);
-        let db = Database::connect(options).await.expect("open");
-        db.execute_unprepared("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER)")
-            .await
-            .expect("schema");
-        let observer = open(&path).await;
+        let (_dir, db, observer) = scratch(2).await;
         let group = GroupCommit::new(insert_all, 2);
 
         let slow = tokio::spawn({
@@ -442,12 +448,7 @@ mod tests {
     /// written again submission by submission: that could write it twice.
     #[tokio::test]
     async fn an_inconsistency_is_answered_not_written_again() {
-        let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("g.db");
-        let db = open(&path).await;
-        db.execute_unprepared("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER)")
-            .await
-            .expect("schema");
+        let (_dir, db, observer) = scratch(1).await;
         let group = GroupCommit::new(commit_then_fail, 1);
         let rest = (1..=5).map(|n| insert(n, false, Duration::ZERO)).collect();
         let answers = round(
@@ -465,7 +466,7 @@ mod tests {
             );
         }
         assert_eq!(
-            stored(&open(&path).await).await,
+            stored(&observer).await,
             (0..=5).collect::<Vec<_>>(),
             "each written once"
         );

@@ -154,8 +154,10 @@ pub struct Store {
     /// was read (see `public_qa`).
     search_windows: Arc<Mutex<SearchWindows>>,
     /// Plain web submissions, many to a commit (see `group_commit`).
-    intake_writer:
-        group_commit::GroupCommit<feedback::Intake, crate::domain::tracking::TrackingCode>,
+    intake_writer: group_commit::GroupCommit<
+        feedback::NewFeedbackRecord,
+        crate::domain::tracking::TrackingCode,
+    >,
 }
 
 /// PostgreSQL intake's writing tasks (each a connection at a time): with
